@@ -1,0 +1,38 @@
+// ConsumerOffsets: durable per-group positions for consumers of the log.
+//
+// A consumer group records the last position it has fully processed. Commit() is durable when it
+// returns (write to a temporary file, fdatasync, rename over the old file, fsync the directory),
+// so after a crash a group resumes at or after its last commit, never before.
+//
+// Thread-safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cqrs/core/status.h"
+#include "cqrs/core/types.h"
+
+namespace cqrs::log {
+
+class ConsumerOffsets {
+ public:
+  // Opens (creating if needed) the offsets directory and loads every group's offset.
+  static Result<std::unique_ptr<ConsumerOffsets>> Open(const std::filesystem::path& dir);
+
+  // Last committed position of `group`, 0 if it never committed.
+  Position Load(const std::string& group) const;
+  // Group names: [A-Za-z0-9._-]{1,128}.
+  Status Commit(const std::string& group, Position processed);
+
+ private:
+  explicit ConsumerOffsets(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::filesystem::path dir_;
+  mutable std::mutex mu_;
+  std::map<std::string, Position> offsets_;  // guarded by mu_
+};
+
+}  // namespace cqrs::log

@@ -1,0 +1,36 @@
+// VerifyLog: a read-only walk over a log directory that checks everything a reader trusts.
+//
+// For each record: the frame (length, CRC32C), that positions run 1, 2, 3 … with no gap, repeat or
+// reordering, and the SHA-256 chain (each record's hash = SHA-256(previous hash || its bytes)).
+// Unlike Log::Open it never truncates anything: a torn tail is reported, not repaired.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "cqrs/core/sha256.h"
+#include "cqrs/core/status.h"
+#include "cqrs/core/types.h"
+
+namespace cqrs::log {
+
+struct VerifyProblem {
+  Position position;        // the first position whose bytes were changed, removed or reordered
+  std::string segment;      // segment file name
+  std::uint64_t offset = 0; // byte offset of the record in that segment
+  std::string reason;       // "crc mismatch", "hash chain broken", "expected position 7, found 8" …
+};
+
+struct VerifyReport {
+  std::uint64_t records = 0;       // records that verified, in order, before any problem
+  Sha256Digest head_hash{};        // hash of the last verified record
+  std::optional<VerifyProblem> problem;
+  std::uint64_t torn_tail_bytes = 0;  // incomplete bytes at the very end (a crash; not tampering)
+};
+
+// Fails only when the directory cannot be read; damage is reported inside the VerifyReport.
+Result<VerifyReport> VerifyLog(const std::filesystem::path& dir);
+
+}  // namespace cqrs::log
