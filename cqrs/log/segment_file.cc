@@ -1,0 +1,129 @@
+#include "cqrs/log/segment_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+#include "cqrs/core/crc32c.h"
+#include "cqrs/log/format.h"
+
+namespace cqrs::log {
+
+namespace fs = std::filesystem;
+
+std::string SegmentFileName(Position first) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(first.value()));
+  return std::string(buf) + std::string(format::kSegmentSuffix);
+}
+
+Result<std::vector<SegmentFile>> ListSegments(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<SegmentFile> out;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != 20 + format::kSegmentSuffix.size() ||
+        !name.ends_with(format::kSegmentSuffix)) {
+      continue;
+    }
+    std::uint64_t first = 0;
+    auto [ptr, err] = std::from_chars(name.data(), name.data() + 20, first);
+    if (err != std::errc() || ptr != name.data() + 20) continue;
+    out.push_back({Position(first), entry.path()});
+  }
+  if (ec) return ErrnoError("list " + dir.string(), ec.value());
+  std::sort(out.begin(), out.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.first < b.first; });
+  return out;
+}
+
+std::string EncodeSegmentHeader(Position first) {
+  std::string h(format::kSegmentHeaderBytes, '\0');
+  std::memcpy(h.data(), format::kSegmentMagic.data(), format::kSegmentMagic.size());
+  format::Store<std::uint32_t>(h.data() + 8, format::kFormatVersion);
+  format::Store<std::uint32_t>(h.data() + 12, format::kSegmentHeaderBytes);
+  format::Store<std::uint64_t>(h.data() + 16, first.value());
+  format::Store<std::uint32_t>(h.data() + 28, crc32c::Value(h.data(), 28));
+  return h;
+}
+
+Result<Position> DecodeSegmentHeader(std::string_view h) {
+  if (h.size() < format::kSegmentHeaderBytes) return Corruption("segment header: truncated");
+  if (h.substr(0, 8) != format::kSegmentMagic) return Corruption("segment header: bad magic");
+  if (format::Load<std::uint32_t>(h.data() + 28) != crc32c::Value(h.data(), 28)) {
+    return Corruption("segment header: crc mismatch");
+  }
+  if (format::Load<std::uint32_t>(h.data() + 8) != format::kFormatVersion) {
+    return Corruption("segment header: unsupported format version");
+  }
+  return Position(format::Load<std::uint64_t>(h.data() + 16));
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Fd> OpenFile(const fs::path& path, int flags, int mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoError("open " + path.string(), errno);
+  return Fd(fd);
+}
+
+Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("write " + path.string(), errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t offset,
+                              const fs::path& path) {
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("read " + path.string(), errno);
+    }
+    if (r == 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  return done;
+}
+
+Status SyncData(int fd, const fs::path& path) {
+  if (::fdatasync(fd) != 0) return ErrnoError("fdatasync " + path.string(), errno);
+  return Status::Ok();
+}
+
+Status SyncDir(const fs::path& dir) {
+  ASSIGN_OR_RETURN(Fd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+  if (::fsync(fd.get()) != 0) return ErrnoError("fsync " + dir.string(), errno);
+  return Status::Ok();
+}
+
+Result<std::uint64_t> FileSize(int fd, const fs::path& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return ErrnoError("stat " + path.string(), errno);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace cqrs::log

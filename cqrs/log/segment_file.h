@@ -1,0 +1,61 @@
+// Segment files: naming, headers, and the few POSIX calls the log makes on them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cqrs/core/status.h"
+#include "cqrs/core/types.h"
+
+namespace cqrs::log {
+
+struct SegmentFile {
+  Position first;                 // from the file name
+  std::filesystem::path path;
+};
+
+// "00000000000000000001.seg"
+std::string SegmentFileName(Position first);
+
+// Segment files of `dir`, sorted by first position. Other files are ignored.
+Result<std::vector<SegmentFile>> ListSegments(const std::filesystem::path& dir);
+
+std::string EncodeSegmentHeader(Position first);
+// The first position a header announces, or kCorruption.
+Result<Position> DecodeSegmentHeader(std::string_view header);
+
+// Owns a file descriptor; closes it on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  ~Fd();
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<Fd> OpenFile(const std::filesystem::path& path, int flags, int mode = 0644);
+// Writes all bytes (retrying short writes and EINTR) at the file's current offset.
+Status WriteAll(int fd, std::string_view bytes, const std::filesystem::path& path);
+// Reads up to `n` bytes at `offset`; returns how many were read (short only at end of file).
+Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t offset,
+                              const std::filesystem::path& path);
+Status SyncData(int fd, const std::filesystem::path& path);
+// fsync of a directory, so that created, renamed or removed entries are durable.
+Status SyncDir(const std::filesystem::path& dir);
+Result<std::uint64_t> FileSize(int fd, const std::filesystem::path& path);
+
+}  // namespace cqrs::log

@@ -1,0 +1,71 @@
+#include "cqrs/log/segment_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cqrs/log/format.h"
+#include "cqrs/log/segment_file.h"
+
+namespace cqrs::log {
+
+SegmentReader::SegmentReader(int fd, std::filesystem::path path, std::uint64_t start,
+                             std::uint64_t end, std::size_t read_ahead)
+    : fd_(fd), path_(std::move(path)), offset_(start), end_(end), read_ahead_(read_ahead) {}
+
+Status SegmentReader::Fill(std::size_t need) {
+  const std::uint64_t left_in_file = end_ - offset_;
+  need = static_cast<std::size_t>(std::min<std::uint64_t>(need, left_in_file));
+  if (buf_len_ - buf_pos_ >= need) return Status::Ok();
+  // Move the unread tail to the front, then read as much as fits.
+  const std::size_t have = buf_len_ - buf_pos_;
+  const std::size_t want = std::max(need, read_ahead_);
+  if (buf_.size() < want) buf_.resize(want);
+  if (have > 0 && buf_pos_ > 0) std::memmove(buf_.data(), buf_.data() + buf_pos_, have);
+  buf_pos_ = 0;
+  buf_len_ = have;
+  const std::uint64_t read_at = offset_ + have;
+  const std::size_t to_read = static_cast<std::size_t>(
+      std::min<std::uint64_t>(buf_.size() - have, end_ - read_at));
+  ASSIGN_OR_RETURN(std::size_t got, PreadSome(fd_, buf_.data() + have, to_read, read_at, path_));
+  buf_len_ += got;
+  return Status::Ok();
+}
+
+Result<SegmentReader::Next> SegmentReader::Read() {
+  Next n;
+  n.offset = offset_;
+  if (offset_ >= end_) {
+    n.kind = Kind::kEnd;
+    return n;
+  }
+  RETURN_IF_ERROR(Fill(format::kFrameBytes));
+  std::string_view avail(buf_.data() + buf_pos_, buf_len_ - buf_pos_);
+  if (avail.size() >= format::kFrameBytes) {
+    const auto body_len = format::Load<std::uint32_t>(avail.data());
+    if (body_len <= kMaxRecordBytes) {
+      RETURN_IF_ERROR(Fill(format::kFrameBytes + body_len));
+      avail = std::string_view(buf_.data() + buf_pos_, buf_len_ - buf_pos_);
+    }
+  }
+  Decoded d = DecodeRecord(avail);
+  switch (d.outcome) {
+    case DecodeOutcome::kOk:
+      n.kind = Kind::kRecord;
+      n.view = d.view;
+      n.raw = avail.substr(0, d.record_bytes);
+      buf_pos_ += d.record_bytes;
+      offset_ += d.record_bytes;
+      return n;
+    case DecodeOutcome::kIncomplete:
+      n.kind = Kind::kIncomplete;
+      n.detail = d.detail;
+      return n;
+    case DecodeOutcome::kBadFrame:
+      n.kind = Kind::kBadFrame;
+      n.detail = d.detail;
+      return n;
+  }
+  return n;
+}
+
+}  // namespace cqrs::log

@@ -1,0 +1,323 @@
+#include "cqrs/store/embedded_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "cqrs/store/stream_index.h"
+
+namespace cqrs {
+
+namespace {
+
+// An append with expected = any or exists recognizes a retry if the retried events are among the
+// stream's last this-many events. Exact and no_stream expectations are checked exactly.
+constexpr std::size_t kIdempotencyWindow = 128;
+
+TimestampUs NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RecordedEvent ToRecorded(const log::RecordView& v) {
+  RecordedEvent e;
+  e.event_id = v.event_id;
+  e.stream.assign(v.stream);
+  e.version = v.version;
+  e.position = v.position;
+  e.type.assign(v.type);
+  e.schema_version = v.schema_version;
+  e.timestamp_us = v.timestamp_us;
+  e.correlation_id = v.correlation_id;
+  e.causation_id = v.causation_id;
+  e.metadata.assign(v.metadata);
+  e.payload.assign(v.payload);
+  e.hash = v.hash;
+  return e;
+}
+
+Status ValidateEvents(std::span<const EventData> events) {
+  if (events.empty()) return InvalidArgument("events: at least one event is required");
+  std::unordered_set<Uuid> ids;
+  for (const EventData& e : events) {
+    if (e.event_id.is_nil()) return InvalidArgument("event_id: must not be nil");
+    if (!ids.insert(e.event_id).second) {
+      return InvalidArgument("event_id: " + e.event_id.ToString() + " appears twice in one append");
+    }
+  }
+  return Status::Ok();
+}
+
+// What an append turned out to be, decided under the store's lock.
+struct Plan {
+  std::optional<AppendResult> replay;  // the events are already there: nothing to write
+  AppendResult result;                 // when writing: what will be returned once durable
+};
+
+class EmbeddedSubscription;
+
+}  // namespace
+
+class EmbeddedEventStore final : public EventStore {
+ public:
+  explicit EmbeddedEventStore(std::unique_ptr<StreamIndex> index) : index_(std::move(index)) {}
+
+  Status Open(const EmbeddedStoreOptions& options) {
+    log::LogOptions lo;
+    lo.dir = options.dir;
+    lo.segment_bytes = options.segment_bytes;
+    StreamIndex* index = index_.get();
+    lo.on_recover = [index](const log::RecordView& v) { index->Add(v.stream, v.position, v.event_id); };
+    ASSIGN_OR_RETURN(log_, log::Log::Open(std::move(lo)));
+    return Status::Ok();
+  }
+
+  Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
+                              std::span<const EventData> events) override {
+    ASSIGN_OR_RETURN(Plan plan, Prepare(stream, expected, events));
+    const AppendResult& r = plan.replay ? *plan.replay : plan.result;
+    RETURN_IF_ERROR(log_->AwaitDurable(r.last_position));
+    return r;
+  }
+
+  void AppendAsync(std::string_view stream, ExpectedVersion expected,
+                   std::span<const EventData> events,
+                   std::function<void(Result<AppendResult>)> done) override {
+    auto plan = Prepare(stream, expected, events);
+    if (!plan.ok()) {
+      done(plan.status());
+      return;
+    }
+    const AppendResult r = plan->replay ? *plan->replay : plan->result;
+    log_->OnDurable(r.last_position, [r, done = std::move(done)](const Status& st) {
+      if (st.ok()) {
+        done(r);
+      } else {
+        done(st);
+      }
+    });
+  }
+
+  Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream, StreamVersion from,
+                                                std::size_t max) const override {
+    std::vector<Position> positions;
+    {
+      const Position head = log_->durable_head();
+      std::shared_lock lock(mu_);
+      const auto* entries = index_->Find(stream);
+      if (entries == nullptr) return std::vector<RecordedEvent>{};
+      const std::size_t start = from.value() == 0 ? 0 : from.value() - 1;
+      for (std::size_t i = start; i < entries->size() && positions.size() < max; ++i) {
+        if ((*entries)[i].position > head) break;
+        positions.push_back((*entries)[i].position);
+      }
+    }
+    std::vector<RecordedEvent> out;
+    out.reserve(positions.size());
+    for (Position p : positions) {
+      RETURN_IF_ERROR(log_->Scan(p, 1, [&](const log::RecordView& v) {
+        out.push_back(ToRecorded(v));
+        return true;
+      }));
+    }
+    return out;
+  }
+
+  Result<std::vector<RecordedEvent>> ReadAll(Position from, std::size_t max) const override {
+    std::vector<RecordedEvent> out;
+    RETURN_IF_ERROR(log_->Scan(from, max, [&](const log::RecordView& v) {
+      out.push_back(ToRecorded(v));
+      return true;
+    }));
+    return out;
+  }
+
+  StreamVersion GetStreamVersion(std::string_view stream) const override {
+    const Position head = log_->durable_head();
+    std::shared_lock lock(mu_);
+    const auto* entries = index_->Find(stream);
+    if (entries == nullptr) return StreamVersion(0);
+    // Staged events sit at the end; count back past them.
+    std::size_t n = entries->size();
+    while (n > 0 && (*entries)[n - 1].position > head) --n;
+    return StreamVersion(n);
+  }
+
+  Position Head() const override { return log_->durable_head(); }
+
+  bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const override {
+    return log_->WaitForDurable(p, deadline);
+  }
+
+  Result<std::unique_ptr<Subscription>> Subscribe(Position from, std::size_t max_batch,
+                                                  EventBatchHandler handler) override;
+
+ private:
+  Result<Plan> Prepare(std::string_view stream, ExpectedVersion expected,
+                       std::span<const EventData> events);
+  std::optional<Result<AppendResult>> CheckRetry(const std::vector<StreamIndex::Entry>& entries,
+                                                 ExpectedVersion expected,
+                                                 std::span<const EventData> events) const;
+
+  std::unique_ptr<log::Log> log_;
+  mutable std::shared_mutex mu_;        // appends exclusive, index readers shared
+  std::unique_ptr<StreamIndex> index_;  // guarded by mu_ (after Open)
+};
+
+std::optional<Result<AppendResult>> EmbeddedEventStore::CheckRetry(
+    const std::vector<StreamIndex::Entry>& entries, ExpectedVersion expected,
+    std::span<const EventData> events) const {
+  // Where would the first event be if this is a retry of an append that already happened?
+  std::optional<std::size_t> at;
+  const Uuid& first = events.front().event_id;
+  if (expected.kind() == ExpectedVersion::Kind::kExact ||
+      expected.kind() == ExpectedVersion::Kind::kNoStream) {
+    const std::size_t i = expected.version().value();
+    if (i < entries.size() && entries[i].event_id == first) at = i;
+  } else {
+    const std::size_t lo = entries.size() > kIdempotencyWindow ? entries.size() - kIdempotencyWindow : 0;
+    for (std::size_t i = entries.size(); i-- > lo;) {
+      if (entries[i].event_id == first) {
+        at = i;
+        break;
+      }
+    }
+  }
+  if (!at) return std::nullopt;
+  const std::size_t i = *at;
+  bool same = i + events.size() <= entries.size();
+  for (std::size_t k = 0; same && k < events.size(); ++k) {
+    same = entries[i + k].event_id == events[k].event_id;
+  }
+  if (!same) {
+    return Result<AppendResult>(AlreadyExists(
+        "event " + first.ToString() + " is already in the stream at version " +
+        std::to_string(i + 1) + ", followed by different events"));
+  }
+  AppendResult r;
+  r.first_version = StreamVersion(i + 1);
+  r.last_version = StreamVersion(i + events.size());
+  r.first_position = entries[i].position;
+  r.last_position = entries[i + events.size() - 1].position;
+  r.idempotent_replay = true;
+  return Result<AppendResult>(r);
+}
+
+Result<Plan> EmbeddedEventStore::Prepare(std::string_view stream, ExpectedVersion expected,
+                                         std::span<const EventData> events) {
+  RETURN_IF_ERROR(ValidateEvents(events));
+  const TimestampUs now = NowUs();
+  std::unique_lock lock(mu_);
+  static const std::vector<StreamIndex::Entry> kEmpty;
+  const auto* found = index_->Find(stream);
+  const auto& entries = found ? *found : kEmpty;
+  if (auto retry = CheckRetry(entries, expected, events)) {
+    if (!retry->ok()) return retry->status();
+    return Plan{**retry, {}};
+  }
+  const StreamVersion current(entries.size());
+  if (!expected.IsSatisfiedBy(current)) {
+    return VersionConflict("stream " + std::string(stream) + " is at version " +
+                           std::to_string(current.value()) + ", expected " + expected.ToString());
+  }
+  std::vector<log::RecordDraft> drafts(events.size());
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    const EventData& e = events[k];
+    log::RecordDraft& d = drafts[k];
+    d.event_id = e.event_id;
+    d.stream = stream;
+    d.version = current + (k + 1);
+    d.type = e.type;
+    d.schema_version = e.schema_version;
+    d.timestamp_us = e.timestamp_us != 0 ? e.timestamp_us : now;
+    d.correlation_id = e.correlation_id;
+    d.causation_id = e.causation_id;
+    d.metadata = e.metadata;
+    d.payload = e.payload;
+  }
+  ASSIGN_OR_RETURN(log::PositionRange range, log_->Stage(drafts));
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    index_->Add(stream, range.first + k, events[k].event_id);
+  }
+  Plan plan;
+  plan.result.first_version = current.next();
+  plan.result.last_version = current + events.size();
+  plan.result.first_position = range.first;
+  plan.result.last_position = range.last;
+  return plan;
+}
+
+namespace {
+
+// Delivers events from a position on, on its own thread, until destroyed or the handler fails.
+class EmbeddedSubscription final : public Subscription {
+ public:
+  EmbeddedSubscription(const EventStore& store, Position from, std::size_t max_batch,
+                       EventBatchHandler handler)
+      : store_(store), next_(from), max_batch_(max_batch), handler_(std::move(handler)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~EmbeddedSubscription() override {
+    stop_.store(true);
+    thread_.join();
+  }
+  Status status() const override {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+
+ private:
+  void Run() {
+    // Bounds how long destruction waits for an idle subscription to notice the stop flag.
+    constexpr auto kStopCheck = std::chrono::milliseconds(50);
+    while (!stop_.load()) {
+      auto batch = store_.ReadAll(next_, max_batch_);
+      if (!batch.ok()) return Fail(batch.status());
+      if (batch->empty()) {
+        store_.WaitForPosition(next_, std::chrono::steady_clock::now() + kStopCheck);
+        continue;
+      }
+      Status st = handler_(*batch);
+      if (!st.ok()) return Fail(st);
+      next_ = batch->back().position.next();
+    }
+  }
+  void Fail(Status st) {
+    std::lock_guard lock(mu_);
+    status_ = std::move(st);
+  }
+
+  const EventStore& store_;  // outlives the subscription (documented in EventStore::Subscribe)
+  Position next_;
+  const std::size_t max_batch_;
+  EventBatchHandler handler_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  Status status_;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Subscription>> EmbeddedEventStore::Subscribe(Position from,
+                                                                    std::size_t max_batch,
+                                                                    EventBatchHandler handler) {
+  if (max_batch == 0) return InvalidArgument("max_batch: must be > 0");
+  if (from.value() == 0) from = Position(1);
+  return std::unique_ptr<Subscription>(
+      std::make_unique<EmbeddedSubscription>(*this, from, max_batch, std::move(handler)));
+}
+
+Result<std::unique_ptr<EventStore>> OpenEmbeddedEventStore(const EmbeddedStoreOptions& options) {
+  auto store = std::make_unique<EmbeddedEventStore>(std::make_unique<StreamIndex>());
+  RETURN_IF_ERROR(store->Open(options));
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace cqrs
