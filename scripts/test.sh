@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything, builds with warnings as errors, and runs every test.
+#
+#   scripts/test.sh            # the CI build (RelWithDebInfo, -Werror)
+#   scripts/test.sh asan       # the same suite under AddressSanitizer + UBSan
+#   scripts/test.sh tsan       # the same suite under ThreadSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+preset=${1:-ci}
+jobs=$(nproc)
+
+./scripts/install-deps.sh
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$jobs"
+ctest --preset "$preset" -j "$jobs" --timeout 600
