@@ -1,0 +1,97 @@
+// Projection: a read model kept up to date from the event stream, and the runner that drives it.
+//
+// The runner subscribes to the store from the projection's checkpoint and applies events in
+// batches. Each batch is one SQL transaction holding the read-model writes AND the new checkpoint,
+// so a crash or a redelivered event can never apply an event twice or skip one.
+//
+// A handler that keeps failing for an event parks that event's stream: the event and every later
+// event of the same stream go to `parked_events` (in order) instead of the read model, and the
+// other streams go on. ReplayParked() retries a parked stream in order once the cause is fixed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cqrs/core/status.h"
+#include "cqrs/sql/sqlite.h"
+#include "cqrs/store/event_store.h"
+
+namespace cqrs::projection {
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // Stable name: the checkpoint's key.
+  virtual std::string_view name() const = 0;
+  // Creates the read model's tables and indexes if missing. Idempotent.
+  virtual Status Migrate(sql::Database& db) = 0;
+  // Applies one event, inside the runner's transaction. Must be deterministic: a rebuild from the
+  // log gives the same rows. Events it does not care about are ignored (return Ok).
+  virtual Status Apply(sql::Database& db, const RecordedEvent& event) = 0;
+};
+
+struct RunnerOptions {
+  std::size_t max_batch = 1000;
+  int attempts_before_parking = 3;
+  std::chrono::milliseconds retry_backoff{10};  // doubled after each failed attempt
+};
+
+struct ParkedStream {
+  std::string stream;
+  Position first_position;
+  std::string error;
+  std::int64_t events = 0;
+};
+
+// Owns a write connection to the read-model database. Thread-safe accessors; one runner per
+// projection and database.
+class ProjectionRunner {
+ public:
+  ProjectionRunner(EventStore& store, std::unique_ptr<sql::Database> db, Projection& projection,
+                   RunnerOptions options = {});
+  ~ProjectionRunner();  // stops delivery
+
+  // Migrates, loads the checkpoint and starts following the store.
+  Status Start();
+  // Applies everything up to `target` on the calling thread (no subscription needed): for
+  // rebuilds and tools. Returns when position() >= target.
+  Status CatchUp(Position target);
+
+  // Last position applied (or parked) and committed.
+  Position position() const { return Position(position_.load(std::memory_order_acquire)); }
+  // Waits until position() >= p or the deadline passes; returns whether it got there.
+  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const;
+  // Ok, or the error that stopped the runner (a database failure; handler failures park instead).
+  Status status() const;
+
+  Result<std::vector<ParkedStream>> ListParked();
+  // Re-applies a parked stream's events in order; unparks it if they all succeed.
+  Status ReplayParked(std::string_view stream);
+
+ private:
+  Status LoadState();
+  Status ApplyBatch(std::span<const RecordedEvent> events);
+  Status ApplyWithRetry(const RecordedEvent& e);
+
+  EventStore& store_;  // outlives the runner
+  std::unique_ptr<sql::Database> db_;
+  Projection& projection_;  // outlives the runner
+  const RunnerOptions options_;
+
+  std::mutex db_mu_;  // serializes use of db_ between the subscription thread and callers
+  std::set<std::string, std::less<>> parked_;  // guarded by db_mu_
+  std::atomic<std::uint64_t> position_{0};
+  mutable std::mutex mu_;
+  mutable std::condition_variable advanced_;
+  Status status_;  // guarded by mu_
+  std::unique_ptr<Subscription> subscription_;
+};
+
+}  // namespace cqrs::projection
