@@ -28,9 +28,16 @@ namespace {
 // is slower than the appenders.
 constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 
+// Whether a segment file is preallocated (zero-filled) is known once the writer creates it.
+enum class SegmentFileState { kPending, kAppending, kPreallocated };
+
+constexpr std::string_view kSpareName = "spare.prealloc";
+constexpr std::string_view kSpareTmpName = "spare.prealloc.tmp";
+
 struct Segment {
   Position first;
   fs::path path;
+  std::atomic<SegmentFileState> state{SegmentFileState::kPending};
   Fd read_fd;                      // opened by recovery or by the writer when it creates the file
   SparseIndex index;
   std::uint64_t durable_bytes = 0; // records below this offset are durable
@@ -55,7 +62,11 @@ class Log::Impl {
   ~Impl();
 
   Status Recover();
-  void StartWriter() { writer_ = std::thread([this] { WriterLoop(); }); }
+  void StartWriter() {
+    if (opt_.preallocate) preparer_ = std::thread([this] { PreparerLoop(); });
+    completer_ = std::thread([this] { CompleterLoop(); });
+    writer_ = std::thread([this] { WriterLoop(); });
+  }
 
   Result<PositionRange> Stage(std::span<const RecordDraft> drafts);
   Status AwaitDurable(Position last);
@@ -78,6 +89,10 @@ class Log::Impl {
     return poison_;
   }
   const RecoveryReport& recovery() const { return report_; }
+  LogStats stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+  }
 
  private:
   void WriterLoop();
@@ -102,6 +117,8 @@ class Log::Impl {
   std::size_t queued_bytes_ = 0;             // guarded by mu_
   Sha256Digest durable_hash_{};              // guarded by mu_
   Status poison_;                            // guarded by mu_; once set, never cleared
+  LogStats stats_;                           // guarded by mu_
+  bool spare_requested_ = false;             // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   std::multimap<Position, DurableCallback> waiters_;  // guarded by mu_
   std::atomic<std::uint64_t> durable_head_{0};        // written under mu_, read lock-free
@@ -110,6 +127,30 @@ class Log::Impl {
   // sizes), read by readers.
   mutable std::shared_mutex table_mu_;
   std::vector<std::unique_ptr<Segment>> segments_;  // guarded by table_mu_
+
+  // Acknowledgements run on their own thread: waking dozens of appenders costs a syscall each,
+  // and the writer should be writing and syncing the next batch meanwhile.
+  struct Completion {
+    std::vector<DurableCallback> callbacks;
+    Status status;
+  };
+  void CompleterLoop();
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::vector<Completion> done_queue_;  // guarded by done_mu_
+  bool done_stopping_ = false;          // guarded by done_mu_
+  std::thread completer_;
+
+  // The spare segment: a zero-filled file prepared in the background, taken by the writer when
+  // it starts a new segment.
+  void PreparerLoop();
+  Result<bool> TakeSpare(Segment* segment);
+  std::mutex spare_mu_;
+  std::condition_variable spare_cv_;
+  bool spare_stopping_ = false;          // guarded by spare_mu_
+  bool spare_wanted_ = false;            // guarded by spare_mu_: set once the log sees real traffic
+  std::atomic<bool> spare_ready_{false};
+  std::thread preparer_;
 
   // Writer thread only.
   Fd active_fd_;
@@ -125,6 +166,81 @@ Log::Impl::~Impl() {
   work_cv_.notify_all();
   space_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(spare_mu_);
+    spare_stopping_ = true;
+  }
+  spare_cv_.notify_all();
+  if (preparer_.joinable()) preparer_.join();
+  {
+    std::lock_guard lock(done_mu_);
+    done_stopping_ = true;
+  }
+  done_cv_.notify_all();
+  if (completer_.joinable()) completer_.join();
+}
+
+void Log::Impl::CompleterLoop() {
+  while (true) {
+    std::vector<Completion> work;
+    {
+      std::unique_lock lock(done_mu_);
+      done_cv_.wait(lock, [&] { return !done_queue_.empty() || done_stopping_; });
+      if (done_queue_.empty()) return;  // stopping, and every acknowledgement delivered
+      work.swap(done_queue_);
+    }
+    for (Completion& c : work) {
+      for (auto& cb : c.callbacks) cb(c.status);
+    }
+  }
+}
+
+void Log::Impl::PreparerLoop() {
+  const fs::path tmp = opt_.dir / kSpareTmpName;
+  const fs::path spare = opt_.dir / kSpareName;
+  while (true) {
+    {
+      std::unique_lock lock(spare_mu_);
+      spare_cv_.wait(lock, [&] {
+        return spare_stopping_ || (spare_wanted_ && !spare_ready_.load());
+      });
+      if (spare_stopping_) return;
+    }
+    Status st = CreateZeroFilledFile(tmp, opt_.segment_bytes, [this] {
+      std::lock_guard lock(spare_mu_);
+      return spare_stopping_;
+    });
+    if (st.ok() && ::rename(tmp.c_str(), spare.c_str()) != 0) st = ErrnoError("rename", errno);
+    if (!st.ok()) {
+      // No spare (disk full, closing): the writer creates segments the plain way. Not an error
+      // for the log; a new spare is tried at the next open.
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      return;
+    }
+    spare_ready_.store(true);
+  }
+}
+
+// Turns the spare into `segment`: header written and synced first, then renamed into place and
+// the directory synced, so a segment file name never points at a file without a durable header.
+Result<bool> Log::Impl::TakeSpare(Segment* segment) {
+  if (!spare_ready_.load()) return false;
+  const fs::path spare = opt_.dir / kSpareName;
+  {
+    ASSIGN_OR_RETURN(Fd fd, OpenFile(spare, O_WRONLY));
+    RETURN_IF_ERROR(WriteAllAt(fd.get(), EncodeSegmentHeader(segment->first), 0, spare));
+    RETURN_IF_ERROR(SyncData(fd.get(), spare));
+  }
+  if (::rename(spare.c_str(), segment->path.c_str()) != 0) {
+    return ErrnoError("rename " + spare.string(), errno);
+  }
+  {
+    std::lock_guard lock(spare_mu_);
+    spare_ready_.store(false);
+  }
+  spare_cv_.notify_all();
+  return true;
 }
 
 Status Log::Impl::Recover() {
@@ -132,6 +248,9 @@ Status Log::Impl::Recover() {
   fs::create_directories(opt_.dir, ec);
   if (ec) return ErrnoError("create " + opt_.dir.string(), ec.value());
   ASSIGN_OR_RETURN(std::vector<SegmentFile> files, ListSegments(opt_.dir));
+  // A spare left by the last run may be half written; the preparer makes a fresh one.
+  fs::remove(opt_.dir / kSpareName, ec);
+  fs::remove(opt_.dir / kSpareTmpName, ec);
 
   Position expected(1);
   Sha256Digest hash{};
@@ -161,6 +280,7 @@ Status Log::Impl::Recover() {
     seg->read_fd = std::move(fd);
     seg->index = std::move(scan.index);
     seg->durable_bytes = scan.valid_bytes;
+    seg->state = scan.zero_tail ? SegmentFileState::kPreallocated : SegmentFileState::kAppending;
     if (scan.records > 0) hash = scan.last_hash;
     expected = scan.last.next();
     report_.records += scan.records;
@@ -173,7 +293,7 @@ Status Log::Impl::Recover() {
   durable_head_.store(staged_head_.value(), std::memory_order_release);
   if (!segments_.empty()) {
     Segment* last = segments_.back().get();
-    ASSIGN_OR_RETURN(active_fd_, OpenFile(last->path, O_WRONLY | O_APPEND));
+    ASSIGN_OR_RETURN(active_fd_, OpenFile(last->path, O_WRONLY));
     active_ = last;
     staged_segment_ = last;
     staged_segment_bytes_ = last->durable_bytes;
@@ -213,10 +333,14 @@ Result<PositionRange> Log::Impl::Stage(std::span<const RecordDraft> drafts) {
   index_adds.reserve(drafts.size());
   for (const RecordDraft& d : drafts) {
     const std::size_t size = EncodedSize(d);
-    const bool full = staged_segment_ != nullptr &&
-                      staged_segment_bytes_ > format::kSegmentHeaderBytes &&
-                      staged_segment_bytes_ + size > opt_.segment_bytes;
-    if (staged_segment_ == nullptr || full) {
+    const bool used = staged_segment_ != nullptr &&
+                      staged_segment_bytes_ > format::kSegmentHeaderBytes;
+    const bool full = used && staged_segment_bytes_ + size > opt_.segment_bytes;
+    // A segment written the plain way (no spare was ready when it started) is left early once a
+    // spare is ready: the rest of the data then goes to the faster, preallocated kind of file.
+    const bool upgrade = used && spare_ready_.load() &&
+                         staged_segment_->state.load() == SegmentFileState::kAppending;
+    if (staged_segment_ == nullptr || full || upgrade) {
       staged_segment_ = AddSegmentLocked(staged_head_.next());
       staged_segment_bytes_ = format::kSegmentHeaderBytes;
     }
@@ -272,10 +396,17 @@ void Log::Impl::WriterLoop() {
 Status Log::Impl::CreateSegment(Segment* segment) {
   // The header is made durable, and the directory entry with it, before any record is written
   // into the file: recovery may then treat a segment without a valid header as never used.
-  ASSIGN_OR_RETURN(Fd fd, OpenFile(segment->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND));
-  RETURN_IF_ERROR(WriteAll(fd.get(), EncodeSegmentHeader(segment->first), segment->path));
-  RETURN_IF_ERROR(SyncData(fd.get(), segment->path));
+  ASSIGN_OR_RETURN(bool from_spare, TakeSpare(segment));
+  Fd fd;
+  if (from_spare) {
+    ASSIGN_OR_RETURN(fd, OpenFile(segment->path, O_WRONLY));
+  } else {
+    ASSIGN_OR_RETURN(fd, OpenFile(segment->path, O_WRONLY | O_CREAT | O_EXCL));
+    RETURN_IF_ERROR(WriteAll(fd.get(), EncodeSegmentHeader(segment->first), segment->path));
+    RETURN_IF_ERROR(SyncData(fd.get(), segment->path));
+  }
   RETURN_IF_ERROR(SyncDir(opt_.dir));
+  segment->state = from_spare ? SegmentFileState::kPreallocated : SegmentFileState::kAppending;
   ASSIGN_OR_RETURN(Fd rfd, OpenFile(segment->path, O_RDONLY));
   {
     std::unique_lock table(table_mu_);
@@ -294,7 +425,8 @@ Status Log::Impl::WriteBatch(std::vector<Chunk>& batch) {
       if (active_fd_.valid()) RETURN_IF_ERROR(SyncData(active_fd_.get(), active_->path));
       RETURN_IF_ERROR(CreateSegment(chunk.segment));
     }
-    RETURN_IF_ERROR(WriteAll(active_fd_.get(), chunk.bytes, active_->path));
+    RETURN_IF_ERROR(WriteAllAt(active_fd_.get(), chunk.bytes, chunk.end_offset - chunk.bytes.size(),
+                               active_->path));
   }
   return SyncData(active_fd_.get(), active_->path);
 }
@@ -309,6 +441,20 @@ void Log::Impl::Finish(const std::vector<Chunk>& batch, Status status) {
         std::unique_lock table(table_mu_);
         for (const Chunk& c : batch) c.segment->durable_bytes = c.end_offset;
       }
+      ++stats_.batches;
+      for (const Chunk& c : batch) stats_.bytes += c.bytes.size();
+      // Zero-filling a whole segment pays off only for a log that is really written to: a tool
+      // or a test that appends a few records should not cost a segment of disk writes.
+      if (opt_.preallocate && !spare_requested_ &&
+          stats_.bytes >= std::min<std::uint64_t>(opt_.segment_bytes / 16, 4u << 20)) {
+        spare_requested_ = true;
+        {
+          std::lock_guard spare_lock(spare_mu_);
+          spare_wanted_ = true;
+        }
+        spare_cv_.notify_all();
+      }
+      stats_.records += batch.back().last - durable_head();
       durable_hash_ = batch.back().last_hash;
       durable_head_.store(batch.back().last.value(), std::memory_order_release);
       const auto end = waiters_.upper_bound(batch.back().last);
@@ -325,14 +471,34 @@ void Log::Impl::Finish(const std::vector<Chunk>& batch, Status status) {
   }
   durable_cv_.notify_all();
   if (!status.ok()) space_cv_.notify_all();
-  for (auto& cb : ready) cb(outcome);
+  if (ready.empty()) return;
+  {
+    std::lock_guard lock(done_mu_);
+    done_queue_.push_back({std::move(ready), std::move(outcome)});
+  }
+  done_cv_.notify_one();
 }
 
 Status Log::Impl::AwaitDurable(Position last) {
-  std::unique_lock lock(mu_);
-  durable_cv_.wait(lock, [&] { return durable_head() >= last || !poison_.ok(); });
   if (durable_head() >= last) return Status::Ok();
-  return Poisoned("log writer failed: " + poison_.message());
+  // Each waiter gets its own semaphore, released by the writer for exactly the waiters its batch
+  // made durable: a broadcast would wake every appender to re-check, and with dozens of
+  // appenders that convoy on the mutex costs more than the fdatasync they share.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+  } w;
+  OnDurable(last, [&w](const Status& st) {
+    std::lock_guard lock(w.mu);
+    w.status = st;
+    w.done = true;
+    w.cv.notify_one();  // under the lock: `w` lives on the waiter's stack
+  });
+  std::unique_lock lock(w.mu);
+  w.cv.wait(lock, [&w] { return w.done; });
+  return w.status;
 }
 
 void Log::Impl::OnDurable(Position last, DurableCallback done) {
@@ -435,6 +601,7 @@ Sha256Digest Log::head_hash() const { return impl_->head_hash(); }
 Position Log::staged_head() const { return impl_->staged_head(); }
 Status Log::writer_status() const { return impl_->writer_status(); }
 const RecoveryReport& Log::recovery() const { return impl_->recovery(); }
+LogStats Log::stats() const { return impl_->stats(); }
 Status Log::Scan(Position from, std::size_t max,
                  const std::function<bool(const RecordView&)>& visit) const {
   return impl_->Scan(from, max, visit);

@@ -39,6 +39,10 @@ struct LogOptions {
   std::filesystem::path dir;
   // A segment is sealed and a new one started once it holds this many bytes.
   std::uint64_t segment_bytes = 256ull << 20;
+  // Write into segment files filled with zeros ahead of time by a background thread. An
+  // fdatasync of an append that grows a file must also journal the new size; overwriting
+  // preallocated blocks needs only the data flushed, which measured 1.6x faster here.
+  bool preallocate = true;
   // One sparse-index entry per this many bytes of segment: lookups by position scan at most this.
   std::uint32_t index_interval_bytes = 4096;
   // Called for every record found while opening, in log order, before Open() returns: lets the
@@ -52,6 +56,13 @@ struct RecoveryReport {
   std::uint64_t segments = 0;
   // Bytes cut from the end of the last segment: a batch that was being written at a crash.
   std::uint64_t truncated_bytes = 0;
+};
+
+// Counters since open, for metrics and benchmarks.
+struct LogStats {
+  std::uint64_t batches = 0;  // group commits (one fdatasync each)
+  std::uint64_t records = 0;  // records made durable
+  std::uint64_t bytes = 0;    // bytes made durable
 };
 
 struct PositionRange {
@@ -88,6 +99,7 @@ class Log {
   // Ok, or the error that poisoned the writer.
   Status writer_status() const;
   const RecoveryReport& recovery() const;
+  LogStats stats() const;
 
   // Visits durable records in order from `from` (1-based, inclusive) until `visit` returns false,
   // `max` records were visited, or the durable head is reached. Views are valid only inside `visit`.

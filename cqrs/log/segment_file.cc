@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <system_error>
 
 #include "cqrs/core/crc32c.h"
@@ -107,6 +108,50 @@ Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t of
     done += static_cast<std::size_t>(r);
   }
   return done;
+}
+
+Status WriteAllAt(int fd, std::string_view bytes, std::uint64_t offset, const fs::path& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("write " + path.string(), errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+namespace {
+constexpr std::size_t kZeroChunk = 1u << 20;
+const std::string& ZeroChunk() {
+  static const std::string zeros(kZeroChunk, '\0');
+  return zeros;
+}
+}  // namespace
+
+Result<bool> AllZeros(int fd, const fs::path& path, std::uint64_t from, std::uint64_t end) {
+  std::string buf(kZeroChunk, '\0');
+  while (from < end) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kZeroChunk, end - from));
+    ASSIGN_OR_RETURN(std::size_t got, PreadSome(fd, buf.data(), n, from, path));
+    if (got == 0) return true;
+    if (std::memcmp(buf.data(), ZeroChunk().data(), got) != 0) return false;
+    from += got;
+  }
+  return true;
+}
+
+Status CreateZeroFilledFile(const fs::path& path, std::uint64_t size,
+                            const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(Fd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC));
+  for (std::uint64_t at = 0; at < size; at += kZeroChunk) {
+    if (cancelled && cancelled()) return Unavailable("cancelled");
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kZeroChunk, size - at));
+    RETURN_IF_ERROR(WriteAll(fd.get(), std::string_view(ZeroChunk()).substr(0, n), path));
+  }
+  return SyncData(fd.get(), path);
 }
 
 Status SyncData(int fd, const fs::path& path) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,16 @@ Status WriteAll(int fd, std::string_view bytes, const std::filesystem::path& pat
 // Reads up to `n` bytes at `offset`; returns how many were read (short only at end of file).
 Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t offset,
                               const std::filesystem::path& path);
+// Writes all bytes at `offset` (pwrite), retrying short writes and EINTR.
+Status WriteAllAt(int fd, std::string_view bytes, std::uint64_t offset,
+                  const std::filesystem::path& path);
+// Whether bytes [from, end) of the file are all zero.
+Result<bool> AllZeros(int fd, const std::filesystem::path& path, std::uint64_t from,
+                      std::uint64_t end);
+// Creates `path` holding `size` zero bytes, written and synced, so that later writes into it
+// overwrite allocated blocks and an fdatasync need not journal a size or extent change.
+Status CreateZeroFilledFile(const std::filesystem::path& path, std::uint64_t size,
+                            const std::function<bool()>& cancelled);
 Status SyncData(int fd, const std::filesystem::path& path);
 // fsync of a directory, so that created, renamed or removed entries are durable.
 Status SyncDir(const std::filesystem::path& dir);

@@ -47,6 +47,11 @@ Result<SegmentReader::Next> SegmentReader::Read() {
       avail = std::string_view(buf_.data() + buf_pos_, buf_len_ - buf_pos_);
     }
   }
+  if (avail.size() >= 4 && format::Load<std::uint32_t>(avail.data()) == 0) {
+    n.kind = Kind::kZeros;
+    n.detail = "zero length";
+    return n;
+  }
   Decoded d = DecodeRecord(avail);
   switch (d.outcome) {
     case DecodeOutcome::kOk:

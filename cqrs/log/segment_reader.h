@@ -25,6 +25,8 @@ class SegmentReader {
     kEnd,         // the end offset was reached exactly
     kIncomplete,  // the bytes left before `end` do not hold a whole record
     kBadFrame,    // the record at `offset` failed its checks (`detail` says which)
+    kZeros,       // a zero length field: the end of the written data, if only zeros follow
+                  // (segments are preallocated with zeros; see AllZeros)
   };
   struct Next {
     Kind kind = Kind::kEnd;

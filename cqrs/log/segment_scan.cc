@@ -72,6 +72,13 @@ Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expect
   while (true) {
     ASSIGN_OR_RETURN(SegmentReader::Next n, reader.Read());
     if (n.kind == SegmentReader::Kind::kEnd) return scan;
+    if (n.kind == SegmentReader::Kind::kZeros) {
+      ASSIGN_OR_RETURN(bool zeros, AllZeros(fd, file.path, n.offset, size));
+      if (zeros) {
+        scan.zero_tail = true;
+        return scan;
+      }
+    }
     const Position want = scan.last.next();
     if (n.kind == SegmentReader::Kind::kRecord) {
       if (n.view.position != want) {

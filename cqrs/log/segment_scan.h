@@ -6,6 +6,8 @@
 // - in the last segment, bad bytes with no valid record after them are a torn tail (a batch that
 //   was being written when the process died: never acknowledged), reported in `torn_bytes`; bad
 //   bytes with a valid record after them are corruption, since acknowledged records follow.
+// Zeros after the last record (a preallocated segment) end the data cleanly; a zero length
+// field with anything but zeros after it is a bad record like any other.
 // Corruption is a kCorruption Status naming the file, the byte offset and the position.
 #pragma once
 
@@ -25,6 +27,7 @@ enum class SegmentRole { kSealed, kLast };
 struct SegmentScan {
   std::uint64_t valid_bytes = 0;  // end offset of the last good record (or of the header)
   std::uint64_t torn_bytes = 0;   // bytes after valid_bytes that form a torn tail
+  bool zero_tail = false;         // only zeros after valid_bytes: a preallocated segment
   std::uint64_t records = 0;
   Position last;                  // last good position (expected_first - 1 if none)
   Sha256Digest last_hash{};       // hash stored in the last good record (unchanged if none)

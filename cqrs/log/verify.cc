@@ -51,6 +51,10 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
     while (true) {
       ASSIGN_OR_RETURN(SegmentReader::Next n, reader.Read());
       if (n.kind == SegmentReader::Kind::kEnd) break;
+      if (n.kind == SegmentReader::Kind::kZeros) {
+        ASSIGN_OR_RETURN(bool zeros, AllZeros(fd.get(), file.path, n.offset, size));
+        if (zeros) break;  // the preallocated, unwritten rest of the segment
+      }
       if (n.kind != SegmentReader::Kind::kRecord) {
         if (last_segment) {
           ASSIGN_OR_RETURN(bool later, HasValidRecordAfter(fd.get(), file.path, n.offset + 1,

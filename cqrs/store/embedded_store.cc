@@ -5,7 +5,6 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <thread>
 #include <unordered_set>
 
@@ -109,7 +108,7 @@ class EmbeddedEventStore final : public EventStore {
     std::vector<Position> positions;
     {
       const Position head = log_->durable_head();
-      std::shared_lock lock(mu_);
+      std::lock_guard lock(mu_);
       const auto* entries = index_->Find(stream);
       if (entries == nullptr) return std::vector<RecordedEvent>{};
       const std::size_t start = from.value() == 0 ? 0 : from.value() - 1;
@@ -140,7 +139,7 @@ class EmbeddedEventStore final : public EventStore {
 
   StreamVersion GetStreamVersion(std::string_view stream) const override {
     const Position head = log_->durable_head();
-    std::shared_lock lock(mu_);
+    std::lock_guard lock(mu_);
     const auto* entries = index_->Find(stream);
     if (entries == nullptr) return StreamVersion(0);
     // Staged events sit at the end; count back past them.
@@ -166,7 +165,7 @@ class EmbeddedEventStore final : public EventStore {
                                                  std::span<const EventData> events) const;
 
   std::unique_ptr<log::Log> log_;
-  mutable std::shared_mutex mu_;        // appends exclusive, index readers shared
+  mutable std::mutex mu_;  // guards the index; held briefly (no I/O under it)
   std::unique_ptr<StreamIndex> index_;  // guarded by mu_ (after Open)
 };
 
