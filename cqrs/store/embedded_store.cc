@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "cqrs/store/index_builder.h"
 #include "cqrs/store/stream_index.h"
 
 namespace cqrs {
@@ -71,9 +72,12 @@ class EmbeddedEventStore final : public EventStore {
     log::LogOptions lo;
     lo.dir = options.dir;
     lo.segment_bytes = options.segment_bytes;
-    StreamIndex* index = index_.get();
-    lo.on_recover = [index](const log::RecordView& v) { index->Add(v.stream, v.position, v.event_id); };
-    ASSIGN_OR_RETURN(log_, log::Log::Open(std::move(lo)));
+    IndexBuilder builder(*index_);
+    lo.on_recover = [&builder](const log::RecordView& v) { builder.Add(v); };
+    auto opened = log::Log::Open(std::move(lo));
+    builder.Finish();
+    if (!opened.ok()) return opened.status();
+    log_ = std::move(*opened);
     return Status::Ok();
   }
 

@@ -5,10 +5,11 @@
 // Not thread-safe: EmbeddedEventStore guards it.
 #pragma once
 
+#include <absl/container/flat_hash_map.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "cqrs/core/types.h"
@@ -25,24 +26,23 @@ class StreamIndex {
 
   // Entries of `stream`, version v at index v-1; nullptr for an unknown stream.
   const std::vector<Entry>* Find(std::string_view stream) const {
-    auto it = streams_.find(stream);
+    auto it = streams_.find(absl::string_view(stream.data(), stream.size()));
     return it == streams_.end() ? nullptr : &it->second;
   }
 
   void Add(std::string_view stream, Position position, const Uuid& event_id) {
-    auto it = streams_.find(stream);
-    if (it == streams_.end()) it = streams_.emplace(std::string(stream), std::vector<Entry>{}).first;
+    auto it = streams_.find(absl::string_view(stream.data(), stream.size()));
+    if (it == streams_.end()) it = streams_.try_emplace(std::string(stream)).first;
     it->second.push_back({position, event_id});
   }
 
   std::size_t stream_count() const { return streams_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> streams_;
+  // Debian's Abseil has its own string_view type, hence the absl::string_view conversions.
+  // Open addressing with inline control bytes: one cache miss per lookup in the common case,
+  // which is what bounds rebuilding the index while the log is opened.
+  absl::flat_hash_map<std::string, std::vector<Entry>> streams_;
 };
 
 }  // namespace cqrs

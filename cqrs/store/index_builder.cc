@@ -1,0 +1,64 @@
+#include "cqrs/store/index_builder.h"
+
+namespace cqrs {
+
+namespace {
+constexpr std::size_t kBatchRecords = 16 * 1024;
+// Bounded hand-off: the reader stays at most this many batches ahead of the worker.
+constexpr std::size_t kMaxQueuedBatches = 4;
+}  // namespace
+
+IndexBuilder::IndexBuilder(StreamIndex& index) : index_(index) {
+  current_.items.reserve(kBatchRecords);
+  worker_ = std::thread([this] { Run(); });
+}
+
+IndexBuilder::~IndexBuilder() { Finish(); }
+
+void IndexBuilder::Add(const log::RecordView& r) {
+  current_.items.push_back({r.position, r.event_id, static_cast<std::uint32_t>(current_.names.size()),
+                            static_cast<std::uint32_t>(r.stream.size())});
+  current_.names.append(r.stream);
+  if (current_.items.size() >= kBatchRecords) Submit();
+}
+
+void IndexBuilder::Submit() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return queue_.size() < kMaxQueuedBatches; });
+  queue_.push_back(std::move(current_));
+  lock.unlock();
+  cv_.notify_all();
+  current_ = Batch{};
+  current_.items.reserve(kBatchRecords);
+}
+
+void IndexBuilder::Finish() {
+  if (!worker_.joinable()) return;
+  if (!current_.items.empty()) Submit();
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+void IndexBuilder::Run() {
+  while (true) {
+    Batch batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+      if (queue_.empty()) return;
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    cv_.notify_all();
+    for (const Item& it : batch.items) {
+      index_.Add(std::string_view(batch.names).substr(it.name_offset, it.name_size), it.position,
+                 it.event_id);
+    }
+  }
+}
+
+}  // namespace cqrs

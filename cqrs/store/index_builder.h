@@ -1,0 +1,55 @@
+// IndexBuilder: rebuilds the StreamIndex on a second thread while the log is being opened.
+//
+// Opening the log is one pass that reads, checks (CRC32C) and decodes every record; inserting each
+// record into the stream index is random memory access that costs as much again. The builder lets
+// the two overlap: the recovery callback copies what the index needs into a batch, and a worker
+// thread applies full batches in order. Used by one opening thread; not otherwise thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cqrs/log/record.h"
+#include "cqrs/store/stream_index.h"
+
+namespace cqrs {
+
+class IndexBuilder {
+ public:
+  explicit IndexBuilder(StreamIndex& index);  // `index` must outlive the builder
+  ~IndexBuilder();                            // finishes like Finish()
+
+  // Called for each recovered record, in log order.
+  void Add(const log::RecordView& record);
+  // Applies everything added and stops the worker. After this the index is complete.
+  void Finish();
+
+ private:
+  struct Item {
+    Position position;
+    Uuid event_id;
+    std::uint32_t name_offset;
+    std::uint32_t name_size;
+  };
+  struct Batch {
+    std::string names;  // stream names, back to back
+    std::vector<Item> items;
+  };
+
+  void Run();
+  void Submit();
+
+  StreamIndex& index_;
+  Batch current_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;  // guarded by mu_
+  bool done_ = false;        // guarded by mu_
+  std::thread worker_;
+};
+
+}  // namespace cqrs
