@@ -72,6 +72,7 @@ class EmbeddedEventStore final : public EventStore {
     log::LogOptions lo;
     lo.dir = options.dir;
     lo.segment_bytes = options.segment_bytes;
+    lo.preallocate = options.preallocate;
     IndexBuilder builder(*index_);
     lo.on_recover = [&builder](const log::RecordView& v) { builder.Add(v); };
     auto opened = log::Log::Open(std::move(lo));
