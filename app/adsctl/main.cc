@@ -1,0 +1,18 @@
+// adsctl: the operator's command line for adsd data directories.
+#include <CLI/CLI.hpp>
+
+#include "app/adsctl/verify_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"adsctl: operate an adsd data directory"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  adsd::app::AddVerifyCommand(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return exit_code;
+}
