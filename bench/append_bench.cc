@@ -111,9 +111,13 @@ double Percentile(std::vector<double>& v, double p) {
 void BM_DurableAppend(benchmark::State& state) {
   const int appenders = static_cast<int>(state.range(0));
   const bool async = state.range(1) == 1;
+  const bool preallocate = state.range(2) == 1;
   const auto dir = FreshDir("append");
   {
-    auto store = cqrs::OpenEmbeddedEventStore({dir});
+    cqrs::EmbeddedStoreOptions options;
+    options.dir = dir;
+    options.preallocate = preallocate;
+    auto store = cqrs::OpenEmbeddedEventStore(options);
     if (!store.ok()) {
       state.SkipWithError(store.status().ToString().c_str());
       return;
@@ -134,14 +138,16 @@ void BM_DurableAppend(benchmark::State& state) {
     state.counters["p50_us"] = Percentile(lat, 0.50);
     state.counters["p99_us"] = Percentile(lat, 0.99);
     state.counters["p999_us"] = Percentile(lat, 0.999);
-    state.SetLabel(async ? "async" : "threads");
+    state.SetLabel(std::string(async ? "async" : "threads") +
+                   (preallocate ? "" : ", no preallocation"));
   }
   std::filesystem::remove_all(dir);
 }
 
 BENCHMARK(BM_DurableAppend)
-    ->ArgNames({"appenders", "async"})
-    ->ArgsProduct({{1, 8, 64, 256}, {0, 1}})
+    ->ArgNames({"appenders", "async", "prealloc"})
+    ->ArgsProduct({{1, 8, 64, 256}, {0, 1}, {1}})
+    ->Args({64, 1, 0})  // the same load with segment preallocation off, for comparison
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);

@@ -239,5 +239,24 @@ TEST(LogRecovery, ZeroLengthFieldFollowedByDataIsNotMistakenForTheEnd) {
   EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
 }
 
+TEST(LogRecovery, SealedSegmentEndingFewerThanFourZeroBytesBeforeItsEndIsIntact) {
+  // A preallocated segment whose last record ends 1..3 bytes before the end of the file: the
+  // leftover zeros are too short to hold a length field and must still read as the end.
+  TempDir dir;
+  const auto seg = MakeLog(dir.path(), 3);
+  for (int pad = 1; pad <= 7; ++pad) {
+    std::string bytes = ReadAllBytes(seg) + std::string(static_cast<std::size_t>(pad), '\0');
+    TempDir copy;
+    WriteAllBytes(copy / seg.filename().string(), bytes);
+    // Make it a sealed segment by adding an empty next segment.
+    WriteAllBytes(copy / SegmentFileName(Position(4)), EncodeSegmentHeader(Position(4)));
+    auto log = TryOpen(copy.path());
+    ASSERT_TRUE(log.ok()) << "pad " << pad << ": " << log.status().ToString();
+    ExpectRecords(**log, 3);
+    auto report = VerifyLog(copy.path());
+    EXPECT_FALSE(report->problem.has_value()) << pad << ": " << report->problem->reason;
+  }
+}
+
 }  // namespace
 }  // namespace cqrs::log

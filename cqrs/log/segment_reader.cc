@@ -47,7 +47,11 @@ Result<SegmentReader::Next> SegmentReader::Read() {
       avail = std::string_view(buf_.data() + buf_pos_, buf_len_ - buf_pos_);
     }
   }
-  if (avail.size() >= 4 && format::Load<std::uint32_t>(avail.data()) == 0) {
+  // A zero length field, or fewer than four bytes left and all zero: the preallocated rest of a
+  // segment whose last record ended a few bytes before its end.
+  const std::size_t probe = std::min<std::size_t>(avail.size(), 4);
+  if (probe > 0 && std::all_of(avail.begin(), avail.begin() + static_cast<std::ptrdiff_t>(probe),
+                               [](char c) { return c == 0; })) {
     n.kind = Kind::kZeros;
     n.detail = "zero length";
     return n;
