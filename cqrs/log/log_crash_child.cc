@@ -25,12 +25,13 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
+      const std::string stream = "crash-" + std::to_string(t);  // the draft only views it
       for (std::uint64_t seq = 0;; ++seq) {
         const std::string payload = "t" + std::to_string(t) + "-" + std::to_string(seq) + "-" +
                                     std::string(50 + (seq * 37 + t) % 400, char('a' + t));
         cqrs::log::RecordDraft d;
         d.event_id = cqrs::Uuid::V7();
-        d.stream = "crash-" + std::to_string(t);
+        d.stream = stream;
         d.type = "Crash";
         d.payload = payload;
         auto r = (*log)->Stage(std::span(&d, 1));
