@@ -3,7 +3,8 @@
 // Two kinds of appender, so that the figure for each is honest:
 //   mode 0 "threads": N OS threads, each calling the blocking EventStore::Append in a loop;
 //   mode 1 "async":   N appends kept in flight with EventStore::AppendAsync, each completion
-//                     issuing the next one — how an event-driven server (adsd's HTTP layer) appends.
+//                     issuing the next one — how an event-driven server (adsd's HTTP layer)
+//                     appends.
 // Every append is one 256-byte event with expected version `any` to one of 1000 streams per
 // appender, and completes only once durable (fdatasync'ed). Latency is per append.
 #include <benchmark/benchmark.h>
@@ -46,7 +47,8 @@ std::vector<double> RunThreads(cqrs::EventStore& store, int appenders, int total
         const std::string stream = "s" + std::to_string(t) + "-" + std::to_string(i % 1000);
         const cqrs::EventData e = MakeEvent(payload);
         const auto t0 = Clock::now();
-        if (!store.Append(stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1)).ok()) std::abort();
+        if (!store.Append(stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1)).ok())
+          std::abort();
         lat[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
       }
     });
@@ -81,17 +83,17 @@ std::vector<double> RunAsync(cqrs::EventStore& store, int appenders, int total) 
       const std::string stream = "a" + std::to_string(id) + "-" + std::to_string(n++ % 1000);
       const cqrs::EventData e = MakeEvent(sh->payload);
       const auto t0 = Clock::now();
-      sh->store->AppendAsync(stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1),
-                             [this, t0](cqrs::Result<cqrs::AppendResult> r) {
-                               if (!r.ok()) std::abort();
-                               const double us =
-                                   std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-                               Next();
-                               // Last touch of shared state: the waiter may return right after.
-                               std::lock_guard lock(sh->mu);
-                               sh->lat.push_back(us);
-                               if (++sh->completed == sh->total) sh->cv.notify_all();
-                             });
+      sh->store->AppendAsync(
+          stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1),
+          [this, t0](cqrs::Result<cqrs::AppendResult> r) {
+            if (!r.ok()) std::abort();
+            const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+            Next();
+            // Last touch of shared state: the waiter may return right after.
+            std::lock_guard lock(sh->mu);
+            sh->lat.push_back(us);
+            if (++sh->completed == sh->total) sh->cv.notify_all();
+          });
     }
   };
   std::vector<Appender> apps;

@@ -66,9 +66,10 @@ int RunVerify(const VerifyArgs& args) {
   } else {
     fmt::print("records:   {}\nhead hash: {}\n", r.records, cqrs::ToHex(r.head_hash));
     if (r.torn_tail_bytes > 0) {
-      fmt::print("warning:   {} bytes of an unfinished write at the end (a crash); the next open "
-                 "truncates them\n",
-                 r.torn_tail_bytes);
+      fmt::print(
+          "warning:   {} bytes of an unfinished write at the end (a crash); the next open "
+          "truncates them\n",
+          r.torn_tail_bytes);
     }
     if (r.problem) {
       fmt::print("DAMAGED:   position {} ({} offset {}): {}\n", r.problem->position.value(),

@@ -9,7 +9,9 @@
 
 namespace adsd::app {
 
-inline std::filesystem::path LogDir(const std::filesystem::path& data_dir) { return data_dir / "log"; }
+inline std::filesystem::path LogDir(const std::filesystem::path& data_dir) {
+  return data_dir / "log";
+}
 inline std::filesystem::path OffsetsDir(const std::filesystem::path& data_dir) {
   return data_dir / "offsets";
 }

@@ -2,9 +2,9 @@
 //
 // Appends events to a few streams with optimistic concurrency, shows a version conflict and an
 // idempotent retry, reads a stream and the global order back, and prints the log's head hash.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 
 #include "cqrs/log/verify.h"
@@ -43,7 +43,8 @@ int Run(const std::filesystem::path& data_dir) {
              retry->last_position.value());
 
   auto approved = Event("AdApproved", R"({"reasons":[]})");
-  auto stale = store.Append(stream, ExpectedVersion::Exact(StreamVersion(0)), std::span(&approved, 1));
+  auto stale =
+      store.Append(stream, ExpectedVersion::Exact(StreamVersion(0)), std::span(&approved, 1));
   fmt::print("appending with a stale expected version: {}\n", stale.status().ToString());
   auto r2 = store.Append(stream, ExpectedVersion::Exact(StreamVersion(1)), std::span(&approved, 1));
   if (!r2.ok()) return fmt::print(stderr, "{}\n", r2.status().ToString()), 1;

@@ -1,8 +1,8 @@
 // Status and Result<T>: expected outcomes as values.
 //
 // A small, fixed set of codes. A version conflict is its own code (kVersionConflict) so callers
-// can map it to HTTP 409/412 without string matching. Exceptions are for the edges only (third-party
-// calls, Beast handlers); they are converted to a Status at the boundary.
+// can map it to HTTP 409/412 without string matching. Exceptions are for the edges only
+// (third-party calls, Beast handlers); they are converted to a Status at the boundary.
 #pragma once
 
 #include <cassert>
@@ -47,15 +47,21 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status VersionConflict(std::string m) { return {StatusCode::kVersionConflict, std::move(m)}; }
+inline Status VersionConflict(std::string m) {
+  return {StatusCode::kVersionConflict, std::move(m)};
+}
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Poisoned(std::string m) { return {StatusCode::kPoisoned, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
+inline Status DeadlineExceeded(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
 // An IoError that carries strerror(errno) and what was being done: "fdatasync log/0.seg: ..."
@@ -93,10 +99,10 @@ class [[nodiscard]] Result {
 #define CQRS_CONCAT(a, b) CQRS_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not ok.
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::cqrs::Status _st = (expr);               \
-    if (!_st.ok()) return _st;                 \
+#define RETURN_IF_ERROR(expr)    \
+  do {                           \
+    ::cqrs::Status _st = (expr); \
+    if (!_st.ok()) return _st;   \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, MakeX()); returns the error Status if the Result is not ok.

@@ -20,14 +20,14 @@ int HexValue(char c) {
 class V7Generator {
  public:
   Uuid Next() {
-    const auto now_ms = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const auto now_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     std::lock_guard lock(mu_);
     if (now_ms > last_ms_) {
       last_ms_ = now_ms;
-      hi_ = rng_() & 0xFFF;  // 12 bits rand_a
+      hi_ = rng_() & 0xFFF;                  // 12 bits rand_a
       lo_ = rng_() & 0x3FFFFFFFFFFFFFFFull;  // 62 bits rand_b
     } else if (++lo_ > 0x3FFFFFFFFFFFFFFFull) {
       lo_ = 0;

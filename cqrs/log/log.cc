@@ -38,16 +38,16 @@ struct Segment {
   Position first;
   fs::path path;
   std::atomic<SegmentFileState> state{SegmentFileState::kPending};
-  Fd read_fd;                      // opened by recovery or by the writer when it creates the file
+  Fd read_fd;  // opened by recovery or by the writer when it creates the file
   SparseIndex index;
-  std::uint64_t durable_bytes = 0; // records below this offset are durable
+  std::uint64_t durable_bytes = 0;  // records below this offset are durable
 };
 
 // Bytes staged for one segment, waiting for the writer.
 struct Chunk {
-  Segment* segment = nullptr;      // owned by the segment table; never removed while open
+  Segment* segment = nullptr;  // owned by the segment table; never removed while open
   std::string bytes;
-  std::uint64_t end_offset = 0;    // segment size once these bytes are written
+  std::uint64_t end_offset = 0;  // segment size once these bytes are written
   Position last;
   Sha256Digest last_hash{};
 };
@@ -106,20 +106,20 @@ class Log::Impl {
 
   // Sequencing and durability state.
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;          // the writer waits for staged bytes
-  std::condition_variable space_cv_;         // stagers wait for queue space
+  std::condition_variable work_cv_;   // the writer waits for staged bytes
+  std::condition_variable space_cv_;  // stagers wait for queue space
   mutable std::condition_variable durable_cv_;
-  Position staged_head_;                     // guarded by mu_
-  Sha256Digest staged_hash_{};               // guarded by mu_
-  Segment* staged_segment_ = nullptr;        // guarded by mu_: where the next record goes
-  std::uint64_t staged_segment_bytes_ = 0;   // guarded by mu_: its size once all staged bytes land
-  std::vector<Chunk> queue_;                 // guarded by mu_
-  std::size_t queued_bytes_ = 0;             // guarded by mu_
-  Sha256Digest durable_hash_{};              // guarded by mu_
-  Status poison_;                            // guarded by mu_; once set, never cleared
-  LogStats stats_;                           // guarded by mu_
-  bool spare_requested_ = false;             // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  Position staged_head_;                    // guarded by mu_
+  Sha256Digest staged_hash_{};              // guarded by mu_
+  Segment* staged_segment_ = nullptr;       // guarded by mu_: where the next record goes
+  std::uint64_t staged_segment_bytes_ = 0;  // guarded by mu_: its size once all staged bytes land
+  std::vector<Chunk> queue_;                // guarded by mu_
+  std::size_t queued_bytes_ = 0;            // guarded by mu_
+  Sha256Digest durable_hash_{};             // guarded by mu_
+  Status poison_;                           // guarded by mu_; once set, never cleared
+  LogStats stats_;                          // guarded by mu_
+  bool spare_requested_ = false;            // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
   std::multimap<Position, DurableCallback> waiters_;  // guarded by mu_
   std::atomic<std::uint64_t> durable_head_{0};        // written under mu_, read lock-free
 
@@ -147,8 +147,8 @@ class Log::Impl {
   Result<bool> TakeSpare(Segment* segment);
   std::mutex spare_mu_;
   std::condition_variable spare_cv_;
-  bool spare_stopping_ = false;          // guarded by spare_mu_
-  bool spare_wanted_ = false;            // guarded by spare_mu_: set once the log sees real traffic
+  bool spare_stopping_ = false;  // guarded by spare_mu_
+  bool spare_wanted_ = false;    // guarded by spare_mu_: set once the log sees real traffic
   std::atomic<bool> spare_ready_{false};
   std::thread preparer_;
 
@@ -201,9 +201,8 @@ void Log::Impl::PreparerLoop() {
   while (true) {
     {
       std::unique_lock lock(spare_mu_);
-      spare_cv_.wait(lock, [&] {
-        return spare_stopping_ || (spare_wanted_ && !spare_ready_.load());
-      });
+      spare_cv_.wait(lock,
+                     [&] { return spare_stopping_ || (spare_wanted_ && !spare_ready_.load()); });
       if (spare_stopping_) return;
     }
     Status st = CreateZeroFilledFile(tmp, opt_.segment_bytes, [this] {
@@ -322,9 +321,8 @@ Result<PositionRange> Log::Impl::Stage(std::span<const RecordDraft> drafts) {
   }
 
   std::unique_lock lock(mu_);
-  space_cv_.wait(lock, [&] {
-    return queued_bytes_ < kMaxQueuedBytes || !poison_.ok() || stopping_;
-  });
+  space_cv_.wait(lock,
+                 [&] { return queued_bytes_ < kMaxQueuedBytes || !poison_.ok() || stopping_; });
   if (!poison_.ok()) return Poisoned("log writer failed earlier: " + poison_.message());
   if (stopping_) return Unavailable("log is closing");
 
@@ -333,8 +331,8 @@ Result<PositionRange> Log::Impl::Stage(std::span<const RecordDraft> drafts) {
   index_adds.reserve(drafts.size());
   for (const RecordDraft& d : drafts) {
     const std::size_t size = EncodedSize(d);
-    const bool used = staged_segment_ != nullptr &&
-                      staged_segment_bytes_ > format::kSegmentHeaderBytes;
+    const bool used =
+        staged_segment_ != nullptr && staged_segment_bytes_ > format::kSegmentHeaderBytes;
     const bool full = used && staged_segment_bytes_ + size > opt_.segment_bytes;
     // A segment written the plain way (no spare was ready when it started) is left early once a
     // spare is ready: the rest of the data then goes to the faster, preallocated kind of file.
@@ -538,7 +536,8 @@ Status Log::Impl::Scan(Position from, std::size_t max,
       auto it = std::upper_bound(
           segments_.begin(), segments_.end(), want,
           [](Position p, const std::unique_ptr<Segment>& s) { return p < s->first; });
-      if (it == segments_.begin()) return Internal("no segment holds position " + std::to_string(want.value()));
+      if (it == segments_.begin())
+        return Internal("no segment holds position " + std::to_string(want.value()));
       const Segment& seg = **std::prev(it);
       fd = seg.read_fd.get();
       path = seg.path;
@@ -553,8 +552,8 @@ Status Log::Impl::Scan(Position from, std::size_t max,
       ASSIGN_OR_RETURN(SegmentReader::Next n, reader.Read());
       if (n.kind == SegmentReader::Kind::kEnd) break;
       if (n.kind != SegmentReader::Kind::kRecord) {
-        return Corruption(path.filename().string() + " offset " + std::to_string(n.offset) +
-                          ": " + n.detail);
+        return Corruption(path.filename().string() + " offset " + std::to_string(n.offset) + ": " +
+                          n.detail);
       }
       if (n.view.position < want) continue;  // scanning forward from the sparse-index entry
       if (n.view.position != want) {
@@ -584,7 +583,8 @@ Result<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   if (options.segment_bytes < format::kSegmentHeaderBytes + 4096) {
     return InvalidArgument("segment_bytes: at least 4 KiB beyond the header");
   }
-  if (options.index_interval_bytes == 0) return InvalidArgument("index_interval_bytes: must be > 0");
+  if (options.index_interval_bytes == 0)
+    return InvalidArgument("index_interval_bytes: must be > 0");
   auto impl = std::make_unique<Impl>(std::move(options));
   RETURN_IF_ERROR(impl->Recover());
   impl->StartWriter();

@@ -102,8 +102,8 @@ class Log {
   LogStats stats() const;
 
   // Visits durable records in order from `from` (1-based, inclusive) until `visit` returns false,
-  // `max` records were visited, or the durable head is reached. Views are valid only inside `visit`.
-  // Corruption met on the way is returned as kCorruption naming segment and offset.
+  // `max` records were visited, or the durable head is reached. Views are valid only inside
+  // `visit`. Corruption met on the way is returned as kCorruption naming segment and offset.
   Status Scan(Position from, std::size_t max,
               const std::function<bool(const RecordView&)>& visit) const;
 

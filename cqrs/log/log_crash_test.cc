@@ -56,7 +56,8 @@ void Drain(int fd, std::string& partial, std::map<std::uint64_t, std::uint32_t>&
     const std::string line = partial.substr(0, nl);
     partial.erase(0, nl + 1);
     const auto sp = line.find(' ');
-    acked[std::stoull(line.substr(0, sp))] = static_cast<std::uint32_t>(std::stoul(line.substr(sp + 1)));
+    acked[std::stoull(line.substr(0, sp))] =
+        static_cast<std::uint32_t>(std::stoul(line.substr(sp + 1)));
   }
 }
 
@@ -97,15 +98,19 @@ TEST(LogCrash, EveryAcknowledgedRecordSurvivesSigkill) {
     ASSERT_GE((*log)->durable_head().value(), acked.rbegin()->first);
     std::uint64_t expect = 1;
     std::size_t matched = 0;
-    ASSERT_TRUE((*log)->Scan(Position(1), ~std::size_t{0}, [&](const RecordView& v) {
-      EXPECT_EQ(v.position.value(), expect++);
-      auto it = acked.find(v.position.value());
-      if (it != acked.end()) {
-        EXPECT_EQ(crc32c::Value(v.payload), it->second) << "position " << v.position.value();
-        ++matched;
-      }
-      return true;
-    }).ok());
+    ASSERT_TRUE((*log)
+                    ->Scan(Position(1), ~std::size_t{0},
+                           [&](const RecordView& v) {
+                             EXPECT_EQ(v.position.value(), expect++);
+                             auto it = acked.find(v.position.value());
+                             if (it != acked.end()) {
+                               EXPECT_EQ(crc32c::Value(v.payload), it->second)
+                                   << "position " << v.position.value();
+                               ++matched;
+                             }
+                             return true;
+                           })
+                    .ok());
     EXPECT_EQ(matched, acked.size()) << "round " << round;
   }
   auto report = VerifyLog(dir.path());

@@ -76,7 +76,8 @@ TEST(LogRecovery, TornTailInsidePreallocatedSegmentIsDropped) {
   const auto last = records.back();
   ASSERT_LT(last.offset + last.size, bytes.size()) << "expected a zero-filled tail";
   // Zero the second half of the last record, as if the write stopped in the middle.
-  for (std::uint64_t i = last.offset + last.size / 2; i < last.offset + last.size; ++i) bytes[i] = 0;
+  for (std::uint64_t i = last.offset + last.size / 2; i < last.offset + last.size; ++i)
+    bytes[i] = 0;
   WriteAllBytes(seg, bytes);
   auto log = TryOpen(dir.path(), true, 64 << 10);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
@@ -100,7 +101,8 @@ TEST(LogRecovery, FlippedByteBeforeTheTailIsCorruptionNamingSegmentAndOffset) {
     ASSERT_FALSE(log.ok()) << "flip at " << at;
     EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
     EXPECT_NE(log.status().message().find(seg.filename().string()), std::string::npos);
-    EXPECT_NE(log.status().message().find("offset " + std::to_string(victim.offset)), std::string::npos)
+    EXPECT_NE(log.status().message().find("offset " + std::to_string(victim.offset)),
+              std::string::npos)
         << log.status().message();
     auto report = VerifyLog(dir.path());
     ASSERT_TRUE(report.ok());

@@ -35,13 +35,15 @@ struct Owned {
 
 std::vector<Owned> ReadAll(const Log& log) {
   std::vector<Owned> out;
-  EXPECT_TRUE(log.Scan(Position(1), ~std::size_t{0}, [&](const RecordView& v) {
-                   out.push_back({v.position, v.event_id, v.correlation_id, v.causation_id,
-                                  std::string(v.stream), std::string(v.type),
-                                  std::string(v.metadata), std::string(v.payload), v.version,
-                                  v.schema_version, v.timestamp_us, v.hash});
-                   return true;
-                 }).ok());
+  EXPECT_TRUE(log.Scan(Position(1), ~std::size_t{0},
+                       [&](const RecordView& v) {
+                         out.push_back({v.position, v.event_id, v.correlation_id, v.causation_id,
+                                        std::string(v.stream), std::string(v.type),
+                                        std::string(v.metadata), std::string(v.payload), v.version,
+                                        v.schema_version, v.timestamp_us, v.hash});
+                         return true;
+                       })
+                  .ok());
   return out;
 }
 
@@ -133,12 +135,14 @@ TEST(Log, ScanFindsEveryPositionAcrossManySegments) {
       EXPECT_GT(testing::SegmentsOf(d2.path()).size(), 5u);
       for (std::uint64_t p = 1; p <= kCount; p += 13) {
         std::uint64_t got = 0;
-        ASSERT_TRUE(log->Scan(Position(p), 3, [&](const RecordView& v) {
-                         EXPECT_EQ(v.position.value(), p + got);
-                         EXPECT_EQ(v.payload, testing::PayloadFor(p + got, 100));
-                         ++got;
-                         return true;
-                       }).ok());
+        ASSERT_TRUE(log->Scan(Position(p), 3,
+                              [&](const RecordView& v) {
+                                EXPECT_EQ(v.position.value(), p + got);
+                                EXPECT_EQ(v.payload, testing::PayloadFor(p + got, 100));
+                                ++got;
+                                return true;
+                              })
+                        .ok());
         EXPECT_EQ(got, std::min<std::uint64_t>(3, kCount - p + 1));
       }
     }
@@ -195,7 +199,8 @@ TEST(Log, ConcurrentAppendersGetGaplessUniquePositions) {
     });
   }
   for (auto& th : threads) th.join();
-  ASSERT_TRUE(log->WaitForDurable(Position(kThreads * kPerThread), std::chrono::steady_clock::now() + 30s));
+  ASSERT_TRUE(
+      log->WaitForDurable(Position(kThreads * kPerThread), std::chrono::steady_clock::now() + 30s));
   std::set<std::uint64_t> all;
   for (auto& v : got) {
     EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));
@@ -206,11 +211,13 @@ TEST(Log, ConcurrentAppendersGetGaplessUniquePositions) {
   EXPECT_EQ(*all.rbegin(), static_cast<std::uint64_t>(kThreads * kPerThread));
   // Each thread's records are readable at the positions it was given, with its payloads.
   std::map<std::string, int> next;
-  ASSERT_TRUE(log->Scan(Position(1), ~std::size_t{0}, [&](const RecordView& v) {
-                   const std::string s(v.stream);
-                   EXPECT_EQ(v.payload, s + ":" + std::to_string(next[s]++));
-                   return true;
-                 }).ok());
+  ASSERT_TRUE(log->Scan(Position(1), ~std::size_t{0},
+                        [&](const RecordView& v) {
+                          const std::string s(v.stream);
+                          EXPECT_EQ(v.payload, s + ":" + std::to_string(next[s]++));
+                          return true;
+                        })
+                  .ok());
   log.reset();  // the destructor delivers every pending acknowledgement
   EXPECT_EQ(async_done.load(), kThreads * kPerThread / 2);
 }
@@ -219,9 +226,8 @@ TEST(Log, TailingReaderWakesWhenNewRecordsAreDurable) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
   std::atomic<bool> woke{false};
-  std::thread reader([&] {
-    woke = log->WaitForDurable(Position(1), std::chrono::steady_clock::now() + 30s);
-  });
+  std::thread reader(
+      [&] { woke = log->WaitForDurable(Position(1), std::chrono::steady_clock::now() + 30s); });
   AppendRange(*log, 1, 1);
   reader.join();
   EXPECT_TRUE(woke.load());
@@ -252,7 +258,9 @@ int PoisonChild(const std::filesystem::path& dir) {
   o.preallocate = false;
   auto log = Log::Open(o);
   if (!log.ok()) return 10;
-  struct rlimit lim {64 << 10, 64 << 10};
+  struct rlimit lim {
+    64 << 10, 64 << 10
+  };
   if (setrlimit(RLIMIT_FSIZE, &lim) != 0) return 11;
   const std::string payload(1000, 'x');
   RecordDraft d;
@@ -266,9 +274,12 @@ int PoisonChild(const std::filesystem::path& dir) {
     auto r = (*log)->Stage(std::span(&d, 1));
     if (!r.ok()) return 12;
     Status st = (*log)->AwaitDurable(r->last);
-    if (st.ok()) last_ok = r->last; else failure = st;
+    if (st.ok())
+      last_ok = r->last;
+    else
+      failure = st;
   }
-  if (failure.ok()) return 13;                               // never failed
+  if (failure.ok()) return 13;  // never failed
   if (failure.code() != StatusCode::kPoisoned) return 14;
   if ((*log)->writer_status().ok()) return 15;
   d.event_id = Uuid::V7();

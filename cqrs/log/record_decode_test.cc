@@ -34,7 +34,8 @@ TEST(RecordDecode, MutatedRecordsDecodeOnlyWhenTheCrcHolds) {
   for (int round = 0; round < 20000; ++round) {
     std::string bytes = valid;
     const int flips = 1 + static_cast<int>(rng() % 4);
-    for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
+    for (int f = 0; f < flips; ++f)
+      bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
     if (rng() % 3 == 0) bytes.resize(rng() % bytes.size());
     std::string_view rest = bytes;
     while (!rest.empty()) {
@@ -73,7 +74,9 @@ TEST(RecordDecode, RandomSegmentFilesOpenOrReportCorruptionNeverCrash) {
     }
     // What opened is readable end to end.
     std::uint64_t n = 0;
-    EXPECT_TRUE((*log)->Scan(Position(1), ~std::size_t{0}, [&](const RecordView&) { return ++n > 0; }).ok());
+    EXPECT_TRUE((*log)
+                    ->Scan(Position(1), ~std::size_t{0}, [&](const RecordView&) { return ++n > 0; })
+                    .ok());
     EXPECT_EQ(n, (*log)->durable_head().value());
   }
 }

@@ -153,9 +153,9 @@ Status CreateZeroFilledFile(const fs::path& path, std::uint64_t size,
     // Write back as we go, a few MiB at a time: one large burst of writeback at the end would
     // queue ahead of the log's own fdatasyncs on the same device and stall appends.
     if ((at / kZeroChunk) % 8 == 7) {
-      ::sync_file_range(fd.get(), static_cast<off_t>(at + n - 8 * kZeroChunk), 8 * kZeroChunk,
-                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                            SYNC_FILE_RANGE_WAIT_AFTER);
+      ::sync_file_range(
+          fd.get(), static_cast<off_t>(at + n - 8 * kZeroChunk), 8 * kZeroChunk,
+          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
     }
   }
   return SyncData(fd.get(), path);

@@ -14,7 +14,7 @@
 namespace cqrs::log {
 
 struct SegmentFile {
-  Position first;                 // from the file name
+  Position first;  // from the file name
   std::filesystem::path path;
 };
 

@@ -24,8 +24,8 @@ Status SegmentReader::Fill(std::size_t need) {
   buf_pos_ = 0;
   buf_len_ = have;
   const std::uint64_t read_at = offset_ + have;
-  const std::size_t to_read = static_cast<std::size_t>(
-      std::min<std::uint64_t>(buf_.size() - have, end_ - read_at));
+  const std::size_t to_read =
+      static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size() - have, end_ - read_at));
   ASSIGN_OR_RETURN(std::size_t got, PreadSome(fd_, buf_.data() + have, to_read, read_at, path_));
   buf_len_ += got;
   return Status::Ok();

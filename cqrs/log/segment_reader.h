@@ -32,7 +32,7 @@ class SegmentReader {
     Kind kind = Kind::kEnd;
     std::uint64_t offset = 0;  // where this record (or problem) starts
     RecordView view;
-    std::string_view raw;      // the whole record, frame included
+    std::string_view raw;  // the whole record, frame included
     const char* detail = "";
   };
 
@@ -46,11 +46,11 @@ class SegmentReader {
 
   int fd_;
   std::filesystem::path path_;
-  std::uint64_t offset_;          // file offset of the next record
+  std::uint64_t offset_;  // file offset of the next record
   std::uint64_t end_;
   std::size_t read_ahead_;
   std::string buf_;
-  std::size_t buf_pos_ = 0;       // offset_ corresponds to buf_[buf_pos_]
+  std::size_t buf_pos_ = 0;  // offset_ corresponds to buf_[buf_pos_]
   std::size_t buf_len_ = 0;
 };
 

@@ -96,7 +96,8 @@ Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expect
     }
     // A bad or incomplete record.
     if (role == SegmentRole::kLast) {
-      ASSIGN_OR_RETURN(bool later, HasValidRecordAfter(fd, file.path, n.offset + 1, size, scan.last));
+      ASSIGN_OR_RETURN(bool later,
+                       HasValidRecordAfter(fd, file.path, n.offset + 1, size, scan.last));
       if (!later) {
         scan.torn_bytes = size - n.offset;
         return scan;

@@ -29,8 +29,8 @@ struct SegmentScan {
   std::uint64_t torn_bytes = 0;   // bytes after valid_bytes that form a torn tail
   bool zero_tail = false;         // only zeros after valid_bytes: a preallocated segment
   std::uint64_t records = 0;
-  Position last;                  // last good position (expected_first - 1 if none)
-  Sha256Digest last_hash{};       // hash stored in the last good record (unchanged if none)
+  Position last;             // last good position (expected_first - 1 if none)
+  Sha256Digest last_hash{};  // hash stored in the last good record (unchanged if none)
   SparseIndex index;
 };
 

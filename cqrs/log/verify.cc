@@ -30,7 +30,8 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
     ASSIGN_OR_RETURN(Fd fd, OpenFile(file.path, O_RDONLY));
     ASSIGN_OR_RETURN(const std::uint64_t size, FileSize(fd.get(), file.path));
     std::string header(format::kSegmentHeaderBytes, '\0');
-    ASSIGN_OR_RETURN(std::size_t got, PreadSome(fd.get(), header.data(), header.size(), 0, file.path));
+    ASSIGN_OR_RETURN(std::size_t got,
+                     PreadSome(fd.get(), header.data(), header.size(), 0, file.path));
     header.resize(got);
     auto first = DecodeSegmentHeader(header);
     if (!first.ok()) {
@@ -57,8 +58,8 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
       }
       if (n.kind != SegmentReader::Kind::kRecord) {
         if (last_segment) {
-          ASSIGN_OR_RETURN(bool later, HasValidRecordAfter(fd.get(), file.path, n.offset + 1,
-                                                           size, Position(expected.value() - 1)));
+          ASSIGN_OR_RETURN(bool later, HasValidRecordAfter(fd.get(), file.path, n.offset + 1, size,
+                                                           Position(expected.value() - 1)));
           if (!later) {
             r.torn_tail_bytes = size - n.offset;
             return r;

@@ -17,15 +17,15 @@
 namespace cqrs::log {
 
 struct VerifyProblem {
-  Position position;        // the first position whose bytes were changed, removed or reordered
-  std::string segment;      // segment file name
-  std::uint64_t offset = 0; // byte offset of the record in that segment
-  std::string reason;       // "crc mismatch", "hash chain broken", "expected position 7, found 8" …
+  Position position;         // the first position whose bytes were changed, removed or reordered
+  std::string segment;       // segment file name
+  std::uint64_t offset = 0;  // byte offset of the record in that segment
+  std::string reason;  // "crc mismatch", "hash chain broken", "expected position 7, found 8" …
 };
 
 struct VerifyReport {
-  std::uint64_t records = 0;       // records that verified, in order, before any problem
-  Sha256Digest head_hash{};        // hash of the last verified record
+  std::uint64_t records = 0;  // records that verified, in order, before any problem
+  Sha256Digest head_hash{};   // hash of the last verified record
   std::optional<VerifyProblem> problem;
   std::uint64_t torn_tail_bytes = 0;  // incomplete bytes at the very end (a crash; not tampering)
 };

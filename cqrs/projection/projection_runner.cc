@@ -1,7 +1,7 @@
-#include "cqrs/projection/projection.h"
-
 #include <algorithm>
 #include <thread>
+
+#include "cqrs/projection/projection.h"
 
 namespace cqrs::projection {
 
@@ -32,7 +32,8 @@ Status ProjectionRunner::LoadState() {
   std::lock_guard lock(db_mu_);
   RETURN_IF_ERROR(db_->Exec(kSchema));
   RETURN_IF_ERROR(projection_.Migrate(*db_));
-  ASSIGN_OR_RETURN(auto cp, db_->Prepare("SELECT position FROM projection_checkpoints WHERE projection = ?"));
+  ASSIGN_OR_RETURN(
+      auto cp, db_->Prepare("SELECT position FROM projection_checkpoints WHERE projection = ?"));
   cp.Bind(1, projection_.name());
   ASSIGN_OR_RETURN(bool row, cp.Step());
   position_.store(row ? static_cast<std::uint64_t>(cp.Int(0)) : 0, std::memory_order_release);
@@ -49,17 +50,16 @@ Status ProjectionRunner::LoadState() {
 
 Status ProjectionRunner::Start() {
   RETURN_IF_ERROR(LoadState());
-  ASSIGN_OR_RETURN(subscription_,
-                   store_.Subscribe(position().next(), options_.max_batch,
-                                    [this](std::span<const RecordedEvent> batch) {
-                                      Status st = ApplyBatch(batch);
-                                      if (!st.ok()) {
-                                        std::lock_guard lock(mu_);
-                                        status_ = st;
-                                      }
-                                      advanced_.notify_all();
-                                      return st;
-                                    }));
+  ASSIGN_OR_RETURN(subscription_, store_.Subscribe(position().next(), options_.max_batch,
+                                                   [this](std::span<const RecordedEvent> batch) {
+                                                     Status st = ApplyBatch(batch);
+                                                     if (!st.ok()) {
+                                                       std::lock_guard lock(mu_);
+                                                       status_ = st;
+                                                     }
+                                                     advanced_.notify_all();
+                                                     return st;
+                                                   }));
   return Status::Ok();
 }
 
@@ -67,7 +67,8 @@ Status ProjectionRunner::CatchUp(Position target) {
   if (position().value() == 0 && !subscription_) RETURN_IF_ERROR(LoadState());
   while (position() < target) {
     ASSIGN_OR_RETURN(auto batch, store_.ReadAll(position().next(), options_.max_batch));
-    if (batch.empty()) return Unavailable("the store has no event at " + std::to_string(position().next().value()));
+    if (batch.empty())
+      return Unavailable("the store has no event at " + std::to_string(position().next().value()));
     RETURN_IF_ERROR(ApplyBatch(batch));
     advanced_.notify_all();
   }
@@ -95,8 +96,10 @@ Status ProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
   // Redelivery after a crash or a racing CatchUp: skip what the checkpoint already covers.
   const Position done = position();
   ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
-  ASSIGN_OR_RETURN(auto park, db_->Prepare(
-      "INSERT INTO parked_events(projection, position, stream, error) VALUES (?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      auto park,
+      db_->Prepare(
+          "INSERT INTO parked_events(projection, position, stream, error) VALUES (?, ?, ?, ?)"));
   Position last = done;
   std::vector<std::string> newly_parked;  // joins parked_ only once the transaction commits
   auto is_parked = [&](const std::string& s) {
@@ -110,15 +113,18 @@ Status ProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
     Status st = already_parked ? Unavailable("stream is parked") : ApplyWithRetry(e);
     if (st.ok()) continue;
     park.Reset();
-    park.Bind(1, projection_.name()).Bind(2, static_cast<std::int64_t>(e.position.value()))
-        .Bind(3, e.stream).Bind(4, st.ToString());
+    park.Bind(1, projection_.name())
+        .Bind(2, static_cast<std::int64_t>(e.position.value()))
+        .Bind(3, e.stream)
+        .Bind(4, st.ToString());
     RETURN_IF_ERROR(park.Run());
     if (!already_parked) newly_parked.push_back(e.stream);
   }
   if (last == done) return Status::Ok();
-  ASSIGN_OR_RETURN(auto cp, db_->Prepare(
-      "INSERT INTO projection_checkpoints(projection, position) VALUES (?, ?) "
-      "ON CONFLICT(projection) DO UPDATE SET position = excluded.position"));
+  ASSIGN_OR_RETURN(
+      auto cp,
+      db_->Prepare("INSERT INTO projection_checkpoints(projection, position) VALUES (?, ?) "
+                   "ON CONFLICT(projection) DO UPDATE SET position = excluded.position"));
   cp.Bind(1, projection_.name()).Bind(2, static_cast<std::int64_t>(last.value()));
   RETURN_IF_ERROR(cp.Run());
   RETURN_IF_ERROR(tx.Commit());
@@ -141,11 +147,14 @@ Status ProjectionRunner::status() const {
 
 Result<std::vector<ParkedStream>> ProjectionRunner::ListParked() {
   std::lock_guard lock(db_mu_);
-  ASSIGN_OR_RETURN(auto q, db_->Prepare(
-      "SELECT stream, MIN(position), COUNT(*), "
-      "(SELECT error FROM parked_events p2 WHERE p2.projection = p.projection AND p2.stream = p.stream "
-      " ORDER BY position LIMIT 1) "
-      "FROM parked_events p WHERE projection = ? GROUP BY stream ORDER BY MIN(position)"));
+  ASSIGN_OR_RETURN(
+      auto q,
+      db_->Prepare(
+          "SELECT stream, MIN(position), COUNT(*), "
+          "(SELECT error FROM parked_events p2 WHERE p2.projection = p.projection AND p2.stream = "
+          "p.stream "
+          " ORDER BY position LIMIT 1) "
+          "FROM parked_events p WHERE projection = ? GROUP BY stream ORDER BY MIN(position)"));
   q.Bind(1, projection_.name());
   std::vector<ParkedStream> out;
   while (true) {
@@ -159,9 +168,10 @@ Result<std::vector<ParkedStream>> ProjectionRunner::ListParked() {
 
 Status ProjectionRunner::ReplayParked(std::string_view stream) {
   std::lock_guard lock(db_mu_);
-  if (!parked_.contains(stream)) return NotFound("stream " + std::string(stream) + " is not parked");
-  ASSIGN_OR_RETURN(auto q, db_->Prepare(
-      "SELECT position FROM parked_events WHERE projection = ? AND stream = ? ORDER BY position"));
+  if (!parked_.contains(stream))
+    return NotFound("stream " + std::string(stream) + " is not parked");
+  ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT position FROM parked_events WHERE projection = ? "
+                                        "AND stream = ? ORDER BY position"));
   q.Bind(1, projection_.name()).Bind(2, stream);
   std::vector<Position> positions;
   while (true) {
@@ -172,11 +182,13 @@ Status ProjectionRunner::ReplayParked(std::string_view stream) {
   ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
   for (Position p : positions) {
     ASSIGN_OR_RETURN(auto events, store_.ReadAll(p, 1));
-    if (events.empty()) return Internal("parked event at " + std::to_string(p.value()) + " is gone");
+    if (events.empty())
+      return Internal("parked event at " + std::to_string(p.value()) + " is gone");
     Status st = ApplyWithRetry(events.front());
     if (!st.ok()) return st;  // the transaction rolls back: the stream stays parked
   }
-  ASSIGN_OR_RETURN(auto del, db_->Prepare("DELETE FROM parked_events WHERE projection = ? AND stream = ?"));
+  ASSIGN_OR_RETURN(auto del,
+                   db_->Prepare("DELETE FROM parked_events WHERE projection = ? AND stream = ?"));
   del.Bind(1, projection_.name()).Bind(2, stream);
   RETURN_IF_ERROR(del.Run());
   RETURN_IF_ERROR(tx.Commit());

@@ -1,11 +1,10 @@
-#include "cqrs/projection/projection.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 
+#include "cqrs/projection/projection.h"
 #include "cqrs/store/embedded_store.h"
 
 namespace cqrs::projection {
@@ -19,14 +18,17 @@ class CountingProjection : public Projection {
   bool poisoned = true;
   std::string_view name() const override { return "counts"; }
   Status Migrate(sql::Database& db) override {
-    return db.Exec("CREATE TABLE IF NOT EXISTS counts(stream TEXT PRIMARY KEY, n INTEGER NOT NULL, "
-                   "last_position INTEGER NOT NULL)");
+    return db.Exec(
+        "CREATE TABLE IF NOT EXISTS counts(stream TEXT PRIMARY KEY, n INTEGER NOT NULL, "
+        "last_position INTEGER NOT NULL)");
   }
   Status Apply(sql::Database& db, const RecordedEvent& e) override {
     if (poisoned && e.payload == "poison") return Internal("cannot apply poison");
-    ASSIGN_OR_RETURN(auto st, db.Prepare(
-        "INSERT INTO counts(stream, n, last_position) VALUES (?, 1, ?) "
-        "ON CONFLICT(stream) DO UPDATE SET n = n + 1, last_position = excluded.last_position"));
+    ASSIGN_OR_RETURN(
+        auto st,
+        db.Prepare(
+            "INSERT INTO counts(stream, n, last_position) VALUES (?, 1, ?) "
+            "ON CONFLICT(stream) DO UPDATE SET n = n + 1, last_position = excluded.last_position"));
     st.Bind(1, e.stream).Bind(2, static_cast<std::int64_t>(e.position.value()));
     return st.Run();
   }

@@ -30,7 +30,8 @@ class SqliteTest : public ::testing::Test {
 TEST_F(SqliteTest, BoundValuesReadBackWithNulls) {
   auto ins = db_->Prepare("INSERT INTO t(k, v, n) VALUES (?, ?, ?)");
   ASSERT_TRUE(ins.ok());
-  ASSERT_TRUE(ins->Bind(1, std::int64_t{1}).Bind(2, std::string_view("a\0b", 3)).BindNull(3).Run().ok());
+  ASSERT_TRUE(
+      ins->Bind(1, std::int64_t{1}).Bind(2, std::string_view("a\0b", 3)).BindNull(3).Run().ok());
   auto sel = db_->Prepare("SELECT v, n FROM t WHERE k = 1");
   ASSERT_TRUE(*sel->Step());
   EXPECT_EQ(sel->Text(0), std::string_view("a\0b", 3));

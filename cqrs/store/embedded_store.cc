@@ -170,7 +170,7 @@ class EmbeddedEventStore final : public EventStore {
                                                  std::span<const EventData> events) const;
 
   std::unique_ptr<log::Log> log_;
-  mutable std::mutex mu_;  // guards the index; held briefly (no I/O under it)
+  mutable std::mutex mu_;               // guards the index; held briefly (no I/O under it)
   std::unique_ptr<StreamIndex> index_;  // guarded by mu_ (after Open)
 };
 
@@ -185,7 +185,8 @@ std::optional<Result<AppendResult>> EmbeddedEventStore::CheckRetry(
     const std::size_t i = expected.version().value();
     if (i < entries.size() && entries[i].event_id == first) at = i;
   } else {
-    const std::size_t lo = entries.size() > kIdempotencyWindow ? entries.size() - kIdempotencyWindow : 0;
+    const std::size_t lo =
+        entries.size() > kIdempotencyWindow ? entries.size() - kIdempotencyWindow : 0;
     for (std::size_t i = entries.size(); i-- > lo;) {
       if (entries[i].event_id == first) {
         at = i;
@@ -200,9 +201,9 @@ std::optional<Result<AppendResult>> EmbeddedEventStore::CheckRetry(
     same = entries[i + k].event_id == events[k].event_id;
   }
   if (!same) {
-    return Result<AppendResult>(AlreadyExists(
-        "event " + first.ToString() + " is already in the stream at version " +
-        std::to_string(i + 1) + ", followed by different events"));
+    return Result<AppendResult>(
+        AlreadyExists("event " + first.ToString() + " is already in the stream at version " +
+                      std::to_string(i + 1) + ", followed by different events"));
   }
   AppendResult r;
   r.first_version = StreamVersion(i + 1);

@@ -16,9 +16,9 @@
 namespace cqrs {
 
 struct EmbeddedStoreOptions {
-  std::filesystem::path dir;        // the log's directory
+  std::filesystem::path dir;  // the log's directory
   std::uint64_t segment_bytes = 256ull << 20;
-  bool preallocate = true;          // see LogOptions::preallocate
+  bool preallocate = true;  // see LogOptions::preallocate
 };
 
 class EmbeddedEventStore;

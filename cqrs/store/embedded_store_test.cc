@@ -51,7 +51,8 @@ TEST(EmbeddedStore, EveryFieldRoundTripsThroughStreamAndGlobalReadsAndReopen) {
     EXPECT_FALSE(r->idempotent_replay);
   }
   auto s = Open(dir);
-  for (const auto& read : {s->ReadStream("ad-1", StreamVersion(1), 10), s->ReadAll(Position(1), 10)}) {
+  for (const auto& read :
+       {s->ReadStream("ad-1", StreamVersion(1), 10), s->ReadAll(Position(1), 10)}) {
     ASSERT_TRUE(read.ok());
     ASSERT_EQ(read->size(), 1u);
     const RecordedEvent& got = read->front();
@@ -85,7 +86,8 @@ TEST(EmbeddedStore, StreamIndexIsRebuiltOnOpen) {
     auto s = Open(dir);
     for (int i = 0; i < 30; ++i) {
       ASSERT_TRUE(AppendOne(*s, "s" + std::to_string(i % 3), ExpectedVersion::Any(),
-                            Event(std::to_string(i))).ok());
+                            Event(std::to_string(i)))
+                      .ok());
     }
   }
   auto s = Open(dir);
@@ -130,7 +132,8 @@ TEST(EmbeddedStore, ExpectedVersionMatrix) {
     }
     const Position head = s->Head();
     auto r = AppendOne(*s, "x", c.expected, Event());
-    const std::string what = c.expected.ToString() + (c.on_existing ? " on existing" : " on missing");
+    const std::string what =
+        c.expected.ToString() + (c.on_existing ? " on existing" : " on missing");
     if (c.succeeds) {
       ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
       EXPECT_EQ(r->last_version, StreamVersion(c.on_existing ? 3 : 1)) << what;
@@ -190,7 +193,8 @@ TEST(EmbeddedStore, IdempotencySurvivesReopen) {
 TEST(EmbeddedStore, MalformedBatchesAreRejected) {
   TempDir dir;
   auto s = Open(dir);
-  EXPECT_EQ(s->Append("a", ExpectedVersion::Any(), {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->Append("a", ExpectedVersion::Any(), {}).status().code(),
+            StatusCode::kInvalidArgument);
   EventData nil = Event();
   nil.event_id = Uuid::Nil();
   EXPECT_EQ(AppendOne(*s, "a", ExpectedVersion::Any(), nil).status().code(),
@@ -308,7 +312,8 @@ TEST(EmbeddedStore, AppendAsyncReportsTheSameResultsAsAppend) {
 TEST(EmbeddedStore, SubscriptionDeliversPastAndNewEventsInOrder) {
   TempDir dir;
   auto s = Open(dir);
-  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+  for (int i = 1; i <= 10; ++i)
+    ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::uint64_t> seen;
@@ -320,7 +325,8 @@ TEST(EmbeddedStore, SubscriptionDeliversPastAndNewEventsInOrder) {
     return Status::Ok();
   });
   ASSERT_TRUE(sub.ok());
-  for (int i = 11; i <= 25; ++i) ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+  for (int i = 11; i <= 25; ++i)
+    ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
   std::unique_lock lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return seen.size() == 22; }));
   for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i + 4);
@@ -348,7 +354,8 @@ TEST(EmbeddedStore, WaitForPositionWakesOnAppendAndTimesOut) {
   TempDir dir;
   auto s = Open(dir);
   EXPECT_FALSE(s->WaitForPosition(Position(1), std::chrono::steady_clock::now() + 10ms));
-  std::thread appender([&] { ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event()).ok()); });
+  std::thread appender(
+      [&] { ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event()).ok()); });
   EXPECT_TRUE(s->WaitForPosition(Position(1), std::chrono::steady_clock::now() + 30s));
   appender.join();
 }

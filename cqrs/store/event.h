@@ -12,21 +12,21 @@ namespace cqrs {
 
 // An event to append. The store fills in stream, version, position and hash.
 struct EventData {
-  Uuid event_id;                    // chosen by the caller; re-appending the same id is idempotent
-  std::string type;                 // "AdSubmitted"
+  Uuid event_id;     // chosen by the caller; re-appending the same id is idempotent
+  std::string type;  // "AdSubmitted"
   std::uint32_t schema_version = 1;
-  std::string payload;              // opaque bytes (JSON in adsd)
-  std::string metadata;             // opaque bytes
+  std::string payload;   // opaque bytes (JSON in adsd)
+  std::string metadata;  // opaque bytes
   Uuid correlation_id;
   Uuid causation_id;
-  TimestampUs timestamp_us = 0;     // 0: the store stamps the time of the append
+  TimestampUs timestamp_us = 0;  // 0: the store stamps the time of the append
 };
 
 struct RecordedEvent {
   Uuid event_id;
   std::string stream;
-  StreamVersion version;            // 1 for the stream's first event
-  Position position;                // global, 1 for the log's first event
+  StreamVersion version;  // 1 for the stream's first event
+  Position position;      // global, 1 for the log's first event
   std::string type;
   std::uint32_t schema_version = 1;
   TimestampUs timestamp_us = 0;
@@ -34,7 +34,7 @@ struct RecordedEvent {
   Uuid causation_id;
   std::string metadata;
   std::string payload;
-  Sha256Digest hash{};              // the record's link in the log's hash chain
+  Sha256Digest hash{};  // the record's link in the log's hash chain
 };
 
 }  // namespace cqrs

@@ -74,7 +74,8 @@ class EventStore {
   virtual Position Head() const = 0;
 
   // Waits until Head() >= p or the deadline passes; returns whether it got there.
-  virtual bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const = 0;
+  virtual bool WaitForPosition(Position p,
+                               std::chrono::steady_clock::time_point deadline) const = 0;
 
   // Delivers every event with position >= from, then new ones as they become durable, to
   // `handler` in batches of at most `max_batch`, on a thread owned by the subscription.

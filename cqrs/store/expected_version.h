@@ -23,10 +23,14 @@ class ExpectedVersion {
   // Whether a stream currently at `current` (0 = does not exist) satisfies this expectation.
   bool IsSatisfiedBy(StreamVersion current) const {
     switch (kind_) {
-      case Kind::kAny: return true;
-      case Kind::kNoStream: return current.value() == 0;
-      case Kind::kExists: return current.value() > 0;
-      case Kind::kExact: return current == version_;
+      case Kind::kAny:
+        return true;
+      case Kind::kNoStream:
+        return current.value() == 0;
+      case Kind::kExists:
+        return current.value() > 0;
+      case Kind::kExact:
+        return current == version_;
     }
     return false;
   }
@@ -34,10 +38,14 @@ class ExpectedVersion {
   // "any", "no_stream", "exists", "7".
   std::string ToString() const {
     switch (kind_) {
-      case Kind::kAny: return "any";
-      case Kind::kNoStream: return "no_stream";
-      case Kind::kExists: return "exists";
-      case Kind::kExact: return std::to_string(version_.value());
+      case Kind::kAny:
+        return "any";
+      case Kind::kNoStream:
+        return "no_stream";
+      case Kind::kExists:
+        return "exists";
+      case Kind::kExact:
+        return std::to_string(version_.value());
     }
     return "?";
   }

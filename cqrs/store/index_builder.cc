@@ -16,7 +16,8 @@ IndexBuilder::IndexBuilder(StreamIndex& index) : index_(index) {
 IndexBuilder::~IndexBuilder() { Finish(); }
 
 void IndexBuilder::Add(const log::RecordView& r) {
-  current_.items.push_back({r.position, r.event_id, static_cast<std::uint32_t>(current_.names.size()),
+  current_.items.push_back({r.position, r.event_id,
+                            static_cast<std::uint32_t>(current_.names.size()),
                             static_cast<std::uint32_t>(r.stream.size())});
   current_.names.append(r.stream);
   if (current_.items.size() >= kBatchRecords) Submit();
