@@ -1,0 +1,202 @@
+#include "ads/ad_json.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <set>
+
+namespace adsd::ads {
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+enum class Mode { kComplete, kPatch };
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+  return out;
+}
+
+// Reads one JSON object into `ad`, field by field. Returns false on malformed JSON (the caller
+// then reports the body as a whole); field-level problems go into `errors`.
+class AdReader {
+ public:
+  AdReader(Ad& ad, std::vector<FieldError>& errors, Mode mode) : ad_(ad), errors_(errors), mode_(mode) {}
+
+  // The DOM parser validates the whole document (structure, UTF-8, trailing content) before
+  // any field is looked at; ad bodies are small, so the on-demand parser would buy nothing.
+  bool Read(std::string_view json) {
+    simdjson::padded_string padded(json);
+    dom::parser parser;
+    dom::element doc;
+    if (parser.parse(padded).get(doc)) return false;
+    dom::object obj;
+    if (doc.get_object().get(obj)) {
+      errors_.push_back({"", "not_an_object", "the body must be a JSON object"});
+      return true;
+    }
+    std::set<std::string, std::less<>> seen;
+    for (dom::key_value_pair kv : obj) {
+      const std::string_view key = kv.key;
+      if (!seen.emplace(key).second) {
+        errors_.push_back({std::string(key), "duplicate_field", "field appears twice"});
+        continue;
+      }
+      ReadField(key, kv.value);
+    }
+    if (mode_ == Mode::kComplete) {
+      for (const char* required : {"title", "landing_url", "category", "bid_cents", "currency", "countries"}) {
+        if (!seen.contains(std::string_view(required))) {
+          errors_.push_back({required, "required", std::string(required) + " is required"});
+        }
+      }
+    }
+    return true;
+  }
+
+ private:
+  void TypeError(std::string_view key, const char* expected) {
+    errors_.push_back({std::string(key), "wrong_type", std::string(key) + " must be " + expected});
+  }
+
+  // Reads a string, or notes a type error; returns whether it got one.
+  bool String(std::string_view key, dom::element v, std::string& out) {
+    std::string_view s;
+    if (v.get_string().get(s)) {
+      TypeError(key, "a string");
+      return false;
+    }
+    out.assign(s);
+    return true;
+  }
+
+  void ReadField(std::string_view key, dom::element v) {
+    const bool is_null = v.is_null();
+    if (key == "title" || key == "description" || key == "landing_url" || key == "category" ||
+        key == "currency") {
+      std::string* target = key == "title"         ? &ad_.title
+                            : key == "description" ? &ad_.description
+                            : key == "landing_url" ? &ad_.landing_url
+                            : key == "category"    ? &ad_.category
+                                                   : &ad_.currency;
+      if (is_null && key == "description") {
+        ad_.description.clear();
+      } else if (is_null) {
+        errors_.push_back({std::string(key), "required", std::string(key) + " must not be null"});
+      } else if (String(key, v, *target) && key == "currency") {
+        ad_.currency = Upper(ad_.currency);
+      }
+      return;
+    }
+    if (key == "bid_cents" || key == "min_age") {
+      if (is_null && key == "min_age") {
+        ad_.min_age.reset();
+        return;
+      }
+      std::int64_t n = 0;
+      if (!v.is_int64() || v.get_int64().get(n)) {
+        TypeError(key, "an integer");
+        return;
+      }
+      if (key == "bid_cents") {
+        ad_.bid_cents = n;
+      } else {
+        ad_.min_age = static_cast<int>(std::clamp<std::int64_t>(n, -1, 1000));
+      }
+      return;
+    }
+    if (key == "starts_at" || key == "ends_at") {
+      auto& target = key == "starts_at" ? ad_.starts_at : ad_.ends_at;
+      std::string s;
+      if (is_null) {
+        target.reset();
+      } else if (String(key, v, s)) {
+        target = std::move(s);
+      }
+      return;
+    }
+    if (key == "countries") {
+      dom::array arr;
+      if (v.get_array().get(arr)) {
+        TypeError(key, "an array of country codes");
+        return;
+      }
+      ad_.countries.clear();
+      std::size_t i = 0;
+      for (dom::element el : arr) {
+        std::string code;
+        if (String("countries[" + std::to_string(i++) + "]", el, code)) {
+          ad_.countries.push_back(Upper(code));
+        }
+      }
+      return;
+    }
+    errors_.push_back({std::string(key), "unknown_field", "unknown field"});
+  }
+
+  Ad& ad_;
+  std::vector<FieldError>& errors_;
+  Mode mode_;
+};
+
+ParsedAd Parse(std::string_view json, Ad base, Mode mode) {
+  ParsedAd out;
+  out.ad = std::move(base);
+  AdReader reader(out.ad, out.errors, mode);
+  if (!reader.Read(json)) {
+    out.errors.assign(1, FieldError{"", "malformed_json", "the body is not valid JSON"});
+    return out;
+  }
+  if (!out.errors.empty() && out.errors.front().field.empty()) return out;  // not an object
+  // Type errors first; value checks only for fields that parsed, without repeating a field.
+  std::vector<FieldError> value_errors;
+  ValidateAd(out.ad, value_errors);
+  for (auto& e : value_errors) {
+    const bool already = std::any_of(out.errors.begin(), out.errors.end(), [&](const FieldError& x) {
+      return x.field == e.field || (e.field.starts_with(x.field + "[") && !x.field.empty());
+    });
+    if (!already) out.errors.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+ParsedAd ParseAd(std::string_view json) { return Parse(json, Ad{}, Mode::kComplete); }
+
+ParsedAd ParseAdPatch(std::string_view json, const Ad& base) { return Parse(json, base, Mode::kPatch); }
+
+std::string AdToJson(const Ad& ad) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const char* key, const std::string& v) {
+    w.Key(key);
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  w.StartObject();
+  str("title", ad.title);
+  str("description", ad.description);
+  str("landing_url", ad.landing_url);
+  str("category", ad.category);
+  w.Key("bid_cents");
+  w.Int64(ad.bid_cents);
+  str("currency", ad.currency);
+  w.Key("countries");
+  w.StartArray();
+  for (const auto& c : ad.countries) w.String(c.data(), static_cast<rapidjson::SizeType>(c.size()));
+  w.EndArray();
+  if (ad.min_age) {
+    w.Key("min_age");
+    w.Int(*ad.min_age);
+  }
+  if (ad.starts_at) str("starts_at", *ad.starts_at);
+  if (ad.ends_at) str("ends_at", *ad.ends_at);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+}  // namespace adsd::ads

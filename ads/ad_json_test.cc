@@ -1,0 +1,137 @@
+#include "ads/ad_json.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace adsd::ads {
+namespace {
+
+constexpr std::string_view kGood = R"({
+  "title": "Winter boots", "description": "Warm and dry.",
+  "landing_url": "https://shop.example.com/boots?ref=ad", "category": "apparel",
+  "bid_cents": 120, "currency": "usd", "countries": ["US", "ca"],
+  "min_age": 18, "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2026-12-31T23:59:59+01:00"})";
+
+std::vector<std::string> Fields(const ParsedAd& p) {
+  std::vector<std::string> out;
+  for (const auto& e : p.errors) out.push_back(e.field + ":" + e.code);
+  return out;
+}
+
+TEST(AdJson, GoodAdParsesAndNormalizesCodes) {
+  ParsedAd p = ParseAd(kGood);
+  ASSERT_TRUE(p.ok()) << ::testing::PrintToString(Fields(p));
+  EXPECT_EQ(p.ad.title, "Winter boots");
+  EXPECT_EQ(p.ad.currency, "USD");
+  EXPECT_EQ(p.ad.countries, (std::vector<std::string>{"US", "CA"}));
+  EXPECT_EQ(p.ad.min_age, 18);
+  EXPECT_EQ(p.ad.ends_at, "2026-12-31T23:59:59+01:00");
+}
+
+TEST(AdJson, RoundTripIsExact) {
+  ParsedAd p = ParseAd(kGood);
+  ParsedAd again = ParseAd(AdToJson(p.ad));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.ad, p.ad);
+  EXPECT_EQ(AdToJson(again.ad), AdToJson(p.ad));
+}
+
+TEST(AdJson, EveryBadFieldIsReportedAtOnce) {
+  ParsedAd p = ParseAd(R"({"title": "", "landing_url": "http://x.example", "category": "spaceships",
+    "bid_cents": 0, "currency": "XXY", "countries": ["US", "ZZ", "US"], "min_age": 120,
+    "starts_at": "2026-12-31T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"})");
+  EXPECT_EQ(Fields(p), (std::vector<std::string>{
+                           "title:required", "landing_url:invalid_url", "category:unknown_category",
+                           "bid_cents:not_positive", "currency:unknown_currency",
+                           "countries[1]:unknown_country", "countries[2]:duplicate",
+                           "min_age:out_of_range", "ends_at:before_start"}));
+}
+
+TEST(AdJson, MissingRequiredFieldsAreNamed) {
+  ParsedAd p = ParseAd("{}");
+  EXPECT_EQ(Fields(p), (std::vector<std::string>{"title:required", "landing_url:required",
+                                                 "category:required", "bid_cents:required",
+                                                 "currency:required", "countries:required"}));
+}
+
+TEST(AdJson, WrongTypesAndUnknownFieldsNameTheField) {
+  ParsedAd p = ParseAd(R"({"title": 5, "landing_url": "https://a.example", "category": "toys",
+    "bid_cents": 1.5, "currency": "EUR", "countries": "FR", "colour": "red", "min_age": "18"})");
+  EXPECT_EQ(Fields(p), (std::vector<std::string>{"title:wrong_type", "bid_cents:wrong_type",
+                                                 "countries:wrong_type", "colour:unknown_field",
+                                                 "min_age:wrong_type"}));
+}
+
+TEST(AdJson, MalformedJsonIsOneBodyError) {
+  for (std::string_view bad : {"", "{", "[1,2]", "{\"title\": }", "{\"title\":\"a\"} trailing", "nul"}) {
+    ParsedAd p = ParseAd(bad);
+    ASSERT_EQ(p.errors.size(), 1u) << bad;
+    EXPECT_EQ(p.errors[0].field, "") << bad;
+  }
+}
+
+TEST(AdJson, TitleLengthCountsCharactersNotBytes) {
+  std::string ninety;
+  for (int i = 0; i < 90; ++i) ninety += "é";  // 2 bytes each
+  std::string json(kGood);
+  json.replace(json.find("Winter boots"), 12, ninety);
+  EXPECT_TRUE(ParseAd(json).ok());
+  json.replace(json.find(ninety), ninety.size(), ninety + "é");
+  EXPECT_EQ(Fields(ParseAd(json)), (std::vector<std::string>{"title:too_long"}));
+}
+
+TEST(AdJson, PatchChangesOnlyPresentFieldsAndRevalidates) {
+  const Ad base = ParseAd(kGood).ad;
+  ParsedAd p = ParseAdPatch(R"({"bid_cents": 250, "min_age": null})", base);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.ad.bid_cents, 250);
+  EXPECT_FALSE(p.ad.min_age.has_value());
+  EXPECT_EQ(p.ad.title, base.title);
+  EXPECT_EQ(Fields(ParseAdPatch(R"({"ends_at": "2026-11-01T00:00:00Z"})", base)),
+            (std::vector<std::string>{"ends_at:before_start"}));
+  EXPECT_EQ(Fields(ParseAdPatch(R"({"title": null})", base)), (std::vector<std::string>{"title:required"}));
+}
+
+TEST(AdJson, UrlHostAcceptsOnlyHttpsWithAHostName) {
+  EXPECT_EQ(UrlHost("https://Shop.Example.com:8443/x"), "shop.example.com");
+  EXPECT_EQ(UrlHost("http://shop.example.com"), "");
+  EXPECT_EQ(UrlHost("https://user@shop.example.com"), "");
+  EXPECT_EQ(UrlHost("https://localhost/"), "");
+  EXPECT_EQ(UrlHost("https://a b.example"), "");
+  EXPECT_EQ(UrlHost("javascript:alert(1)"), "");
+}
+
+TEST(AdJson, Rfc3339) {
+  EXPECT_EQ(ParseRfc3339("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(ParseRfc3339("1970-01-01T01:00:00+01:00"), 0);
+  EXPECT_EQ(ParseRfc3339("2024-02-29T12:00:00.123Z").has_value(), true);
+  EXPECT_FALSE(ParseRfc3339("2023-02-29T12:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339("2023-01-01 12:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339("2023-01-01T12:00:00").has_value());
+}
+
+TEST(AdJson, MutatedBodiesNeverCrashAndAlwaysGiveAnAnswer) {
+  std::mt19937_64 rng(3);
+  const std::string good(kGood);
+  for (int i = 0; i < 20000; ++i) {
+    std::string body = good;
+    const int edits = 1 + static_cast<int>(rng() % 5);
+    for (int k = 0; k < edits; ++k) {
+      const std::size_t at = rng() % body.size();
+      switch (rng() % 3) {
+        case 0: body[at] = static_cast<char>(rng()); break;
+        case 1: body.erase(at, 1 + rng() % 8); break;
+        default: body.insert(at, 1, "{}[]\",:0\\e"[rng() % 10]); break;
+      }
+      if (body.empty()) body = "x";
+    }
+    ParsedAd p = ParseAd(body);
+    if (p.ok()) {
+      EXPECT_TRUE(ParseAd(AdToJson(p.ad)).ok());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace adsd::ads

@@ -1,0 +1,157 @@
+// Basic validation of a complete Ad: the checks that need no state and no external call.
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "ads/ad_json.h"
+#include "ads/catalog.h"
+
+namespace adsd::ads {
+
+namespace {
+
+std::size_t CodePoints(std::string_view s) {
+  // Input is valid UTF-8 (the JSON parser checks): count bytes that do not continue a sequence.
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 && c != '\n' && c != '\t';
+  });
+}
+
+void Add(std::vector<FieldError>& errors, std::string field, std::string code, std::string message) {
+  errors.push_back({std::move(field), std::move(code), std::move(message)});
+}
+
+}  // namespace
+
+std::string UrlHost(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (url.size() <= kScheme.size() || url.size() > 2048) return {};
+  std::string lower(url.substr(0, kScheme.size()));
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower != kScheme) return {};
+  std::string_view rest = url.substr(kScheme.size());
+  const std::size_t end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  if (authority.find('@') != std::string_view::npos) return {};  // no credentials in ad links
+  std::string_view host = authority.substr(0, authority.find(':'));
+  if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.') return {};
+  std::string out;
+  for (char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || c == '-' || c == '.')) return {};
+    out += static_cast<char>(std::tolower(u));
+  }
+  if (out.find('.') == std::string::npos) return {};  // a public host name has a dot
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20) return {};  // no spaces or controls anywhere
+  }
+  return out;
+}
+
+std::optional<std::int64_t> ParseRfc3339(std::string_view t) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
+  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    if (at + n > t.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') || t[13] != ':' ||
+      t[16] != ':') {
+    return std::nullopt;
+  }
+  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+       s = digits(17, 2);
+  if (!y || !mo || !d || !h || !mi || !s) return std::nullopt;
+  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+  if (*d > kDays[*mo - 1] || (*mo == 2 && *d == 29 && !leap)) return std::nullopt;
+  std::size_t i = 19;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    const std::size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    if (i == start) return std::nullopt;
+  }
+  int offset = 0;
+  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
+    ++i;
+  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    auto oh = digits(i + 1, 2), om = digits(i + 4, 2);
+    if (!oh || !om || i + 3 >= t.size() || t[i + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
+    offset = (t[i] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != t.size()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *y - 1900;
+  tm.tm_mon = *mo - 1;
+  tm.tm_mday = *d;
+  tm.tm_hour = *h;
+  tm.tm_min = *mi;
+  tm.tm_sec = std::min(*s, 59);
+  return static_cast<std::int64_t>(timegm(&tm)) - offset;
+}
+
+void ValidateAd(const Ad& ad, std::vector<FieldError>& e) {
+  const std::size_t title_len = CodePoints(ad.title);
+  if (title_len == 0) Add(e, "title", "required", "title must not be empty");
+  if (title_len > 90) Add(e, "title", "too_long", "title is longer than 90 characters");
+  if (HasControl(ad.title)) Add(e, "title", "control_characters", "title contains control characters");
+  if (CodePoints(ad.description) > 1000) {
+    Add(e, "description", "too_long", "description is longer than 1000 characters");
+  }
+  if (ad.landing_url.empty()) {
+    Add(e, "landing_url", "required", "landing_url is required");
+  } else if (UrlHost(ad.landing_url).empty()) {
+    Add(e, "landing_url", "invalid_url", "landing_url must be an https URL with a host name");
+  }
+  if (ad.category.empty()) {
+    Add(e, "category", "required", "category is required");
+  } else if (!IsKnownCategory(ad.category)) {
+    Add(e, "category", "unknown_category", "category '" + ad.category + "' is not in the taxonomy");
+  }
+  if (ad.bid_cents <= 0) Add(e, "bid_cents", "not_positive", "bid_cents must be an integer > 0");
+  if (ad.bid_cents > 100'000'000) Add(e, "bid_cents", "too_large", "bid_cents must be at most 100000000");
+  if (ad.currency.empty()) {
+    Add(e, "currency", "required", "currency is required");
+  } else if (!IsKnownCurrency(ad.currency)) {
+    Add(e, "currency", "unknown_currency", "currency must be an ISO 4217 code such as USD");
+  }
+  if (ad.countries.empty()) Add(e, "countries", "required", "countries must list 1 to 50 countries");
+  if (ad.countries.size() > 50) Add(e, "countries", "too_many", "countries must list at most 50");
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < ad.countries.size(); ++i) {
+    const std::string field = "countries[" + std::to_string(i) + "]";
+    if (!IsKnownCountry(ad.countries[i])) {
+      Add(e, field, "unknown_country", "'" + ad.countries[i] + "' is not an ISO 3166-1 alpha-2 code");
+    } else if (!seen.insert(ad.countries[i]).second) {
+      Add(e, field, "duplicate", "'" + ad.countries[i] + "' is listed twice");
+    }
+  }
+  if (ad.min_age && (*ad.min_age < 0 || *ad.min_age > 99)) {
+    Add(e, "min_age", "out_of_range", "min_age must be between 0 and 99");
+  }
+  std::optional<std::int64_t> starts, ends;
+  if (ad.starts_at && !(starts = ParseRfc3339(*ad.starts_at))) {
+    Add(e, "starts_at", "invalid_timestamp", "starts_at must be an RFC 3339 timestamp");
+  }
+  if (ad.ends_at && !(ends = ParseRfc3339(*ad.ends_at))) {
+    Add(e, "ends_at", "invalid_timestamp", "ends_at must be an RFC 3339 timestamp");
+  }
+  if (starts && ends && *ends <= *starts) Add(e, "ends_at", "before_start", "ends_at must be after starts_at");
+}
+
+}  // namespace adsd::ads
