@@ -1,0 +1,78 @@
+#include "http/metrics.h"
+
+#include <fmt/format.h>
+
+namespace adsd::http {
+
+namespace {
+
+std::string Escape(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string Labels(const std::map<std::string, std::string>& labels, std::string_view extra = {}) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=\"" + Escape(v) + "\"";
+  if (!extra.empty()) out += (out.empty() ? "" : ",") + std::string(extra);
+  return out.empty() ? "" : "{" + out + "}";
+}
+
+}  // namespace
+
+void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status, double seconds) {
+  std::lock_guard lock(mu_);
+  Series& s = requests_[{route, method, status}];
+  ++s.count;
+  s.sum += seconds;
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++s.buckets[i];
+  }
+}
+
+void Metrics::AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read) {
+  std::lock_guard lock(mu_);
+  gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+}
+
+std::string Metrics::Exposition() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  out += "# HELP adsd_http_requests_total HTTP requests answered, by route pattern, method and status.\n";
+  out += "# TYPE adsd_http_requests_total counter\n";
+  for (const auto& [key, s] : requests_) {
+    const auto& [route, method, status] = key;
+    out += "adsd_http_requests_total" +
+           Labels({{"route", route}, {"method", method}, {"status", std::to_string(status)}}) + " " +
+           std::to_string(s.count) + "\n";
+  }
+  out += "# HELP adsd_http_request_duration_seconds Time from a request's arrival to its answer.\n";
+  out += "# TYPE adsd_http_request_duration_seconds histogram\n";
+  for (const auto& [key, s] : requests_) {
+    const auto& [route, method, status] = key;
+    const std::map<std::string, std::string> labels{{"route", route}, {"method", method}, {"status", std::to_string(status)}};
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      out += "adsd_http_request_duration_seconds_bucket" + Labels(labels, fmt::format("le=\"{}\"", kBuckets[i])) +
+             " " + std::to_string(s.buckets[i]) + "\n";
+    }
+    out += "adsd_http_request_duration_seconds_bucket" + Labels(labels, "le=\"+Inf\"") + " " +
+           std::to_string(s.count) + "\n";
+    out += "adsd_http_request_duration_seconds_sum" + Labels(labels) + " " + fmt::format("{}", s.sum) + "\n";
+    out += "adsd_http_request_duration_seconds_count" + Labels(labels) + " " + std::to_string(s.count) + "\n";
+  }
+  for (const Gauge& g : gauges_) {
+    out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
+    for (const Sample& s : g.read()) out += g.name + Labels(s.labels) + " " + fmt::format("{}", s.value) + "\n";
+  }
+  return out;
+}
+
+}  // namespace adsd::http

@@ -1,0 +1,50 @@
+// Metrics: request counts and latency histograms by route and status, plus gauges read at scrape
+// time, exposed in the Prometheus text format (0.0.4).
+//
+// Thread-safe. The request path takes one short mutex per request; fine at the rates of this
+// service (see docs/benchmarks.md), and the simplest thing that is correct.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace adsd::http {
+
+class Metrics {
+ public:
+  void ObserveRequest(const std::string& route, const std::string& method, int status, double seconds);
+
+  struct Sample {
+    std::map<std::string, std::string> labels;
+    double value;
+  };
+  // `read` is called at every scrape; it must be thread-safe and quick.
+  void AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read);
+
+  std::string Exposition() const;
+
+  // Bucket upper bounds, seconds.
+  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+ private:
+  struct Series {
+    std::uint64_t count = 0;
+    double sum = 0;
+    std::array<std::uint64_t, kBuckets.size()> buckets{};
+  };
+  struct Gauge {
+    std::string name, help;
+    std::function<std::vector<Sample>()> read;
+  };
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, Series> requests_;  // guarded by mu_
+  std::vector<Gauge> gauges_;                                             // guarded by mu_
+};
+
+}  // namespace adsd::http

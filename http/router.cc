@@ -1,0 +1,81 @@
+#include "http/router.h"
+
+#include <atomic>
+#include <mutex>
+
+#include "http/problem.h"
+
+namespace adsd::http {
+
+struct Responder::State {
+  Send send;
+  std::atomic<bool> done{false};
+  ~State() {
+    if (!done.exchange(true)) {
+      send(Problem(500, "internal", "Internal error", "the request was not answered"));
+    }
+  }
+};
+
+Responder::Responder(Send send) : state_(std::make_shared<State>()) { state_->send = std::move(send); }
+
+void Responder::operator()(Response response) const {
+  if (!state_->done.exchange(true)) state_->send(std::move(response));
+}
+
+void Router::Add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), std::move(options)});
+}
+
+namespace {
+
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t at = 0;
+  while (at < path.size()) {
+    if (path[at] == '/') {
+      ++at;
+      continue;
+    }
+    const std::size_t end = path.find('/', at);
+    out.push_back(path.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+    if (end == std::string_view::npos) break;
+    at = end;
+  }
+  return out;
+}
+
+bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
+  const auto want = Split(pattern), got = Split(path);
+  if (want.size() != got.size()) return false;
+  std::map<std::string, std::string> found;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i].size() > 2 && want[i].front() == '{' && want[i].back() == '}') {
+      found[std::string(want[i].substr(1, want[i].size() - 2))] = std::string(got[i]);
+    } else if (want[i] != got[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+}  // namespace
+
+Router::Match Router::Find(std::string_view method, std::string_view path) const {
+  Match m;
+  for (const Route& r : routes_) {
+    std::map<std::string, std::string> params;
+    if (!MatchPattern(r.pattern, path, params)) continue;
+    if (r.method == method) {
+      m.route = &r;
+      m.params = std::move(params);
+      m.allow.clear();
+      return m;
+    }
+    if (m.allow.find(r.method) == std::string::npos) m.allow += (m.allow.empty() ? "" : ", ") + r.method;
+  }
+  return m;
+}
+
+}  // namespace adsd::http

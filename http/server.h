@@ -1,0 +1,45 @@
+// Server: HTTP/1.1 with keep-alive on Boost.Beast, dispatching to a Router.
+//
+// Limits answer with a clear status and close the connection: a body over `body_limit` is 413,
+// headers over `header_limit` 431, bytes that are not HTTP 400; a client that does not deliver a
+// whole request within `request_timeout` (slow or idle) is disconnected. Unknown paths are 404,
+// known paths with another method 405 with Allow, a body of the wrong type 415.
+//
+// Stop() stops accepting, lets in-flight requests finish (bounded by `drain_timeout`), then closes
+// every connection and joins the I/O threads. Thread-safety: Start/Stop from one thread;
+// handlers run on I/O threads and may answer from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cqrs/core/status.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace adsd::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: pick a free port (see Server::port())
+  int threads = 2;
+  std::size_t body_limit = 64 * 1024;
+  std::size_t header_limit = 8 * 1024;
+  std::chrono::milliseconds request_timeout{30'000};
+  std::chrono::milliseconds drain_timeout{10'000};
+  bool reuse_port = false;  // SO_REUSEPORT: several processes may serve one port
+};
+
+class Server {
+ public:
+  // `router` and `metrics` must outlive the server. `metrics` may be null.
+  static cqrs::Result<std::unique_ptr<Server>> Start(const ServerOptions& options, const Router& router,
+                                                     Metrics* metrics);
+  virtual ~Server() = default;
+  virtual std::uint16_t port() const = 0;
+  virtual void Stop() = 0;
+};
+
+}  // namespace adsd::http
