@@ -269,18 +269,17 @@ void Session::Write(Response response, bool keep_alive, const std::string& route
   res->body() = std::move(response.body);
   res->keep_alive(keep_alive);
   res->prepare_payload();
-  const int status = response.status;
-  bhttp::async_write(stream_, *res,
-                     [self = shared_from_this(), res, keep_alive, route, method, status, started](beast::error_code ec,
-                                                                                                std::size_t) {
-                       if (self->server_.metrics != nullptr) {
-                         self->server_.metrics->ObserveRequest(
-                             route, method, status, std::chrono::duration<double>(Clock::now() - started).count());
-                       }
-                       self->server_.RequestDone();
-                       if (ec || !keep_alive) return self->Close();
-                       self->Read();
-                     });
+  // Counted when the answer is ready, before it is sent: a client that has read its answer can
+  // rely on seeing it in /metrics.
+  if (server_.metrics != nullptr) {
+    server_.metrics->ObserveRequest(route, method, response.status,
+                                    std::chrono::duration<double>(Clock::now() - started).count());
+  }
+  bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+    self->server_.RequestDone();
+    if (ec || !keep_alive) return self->Close();
+    self->Read();
+  });
 }
 
 }  // namespace
