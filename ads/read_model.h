@@ -1,0 +1,29 @@
+// AdsReadModel: the projection behind the Read API — one denormalized row per ad.
+//
+//   ads(ad_id, retailer, status, ad_json, reasons_json, version, position,
+//       created_us, updated_us, decided_us, decided_day)
+//
+// status is pending | approved | rejected | withdrawn. Rows are keyed by ad id (UUIDv7, so id
+// order is submission order) and indexed for "a retailer's ads by status, newest first" and "a
+// retailer's ads decided on a day" (the daily report). Applying an event is idempotent on its own
+// too (a submission inserts only if absent; updates carry the event's version), and the runner
+// skips redeliveries by checkpoint.
+#pragma once
+
+#include "cqrs/projection/projection.h"
+
+namespace adsd::ads {
+
+class AdsReadModel final : public cqrs::projection::Projection {
+ public:
+  std::string_view name() const override { return "ads"; }
+  cqrs::Status Migrate(cqrs::sql::Database& db) override;
+  cqrs::Status Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& event) override;
+};
+
+// "2026-11-24" for a timestamp in microseconds (UTC).
+std::string UtcDay(cqrs::TimestampUs us);
+// RFC 3339 UTC with milliseconds: "2026-11-24T10:00:00.123Z".
+std::string Rfc3339(cqrs::TimestampUs us);
+
+}  // namespace adsd::ads

@@ -1,0 +1,51 @@
+// ValidationWorker: the asynchronous consumer that does detailed validation.
+//
+// Follows the log from its consumer offset. For each AdSubmitted or AdChanged it evaluates the
+// rule sets and appends AdApproved or AdRejected to the ad's stream with the expected version of
+// the event it judged, and with an event id derived from that event's id. So a redelivered event
+// can never decide twice: the retry is recognized as the same append (idempotent), and a verdict
+// on a version that has since changed is refused as a version conflict and dropped (the change is
+// judged on its own). The offset is committed after the batch's verdicts are durable:
+// at-least-once delivery, exactly-once effects.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "ads/rules/rules.h"
+#include "cqrs/log/consumer_offsets.h"
+#include "cqrs/store/event_store.h"
+
+namespace adsd::ads {
+
+class ValidationWorker {
+ public:
+  static constexpr std::string_view kGroup = "validator";
+
+  // `store`, `offsets` and `rules` must outlive the worker.
+  ValidationWorker(cqrs::EventStore& store, cqrs::log::ConsumerOffsets& offsets, const RuleEngine& rules)
+      : store_(store), offsets_(offsets), rules_(rules) {}
+  ~ValidationWorker() { subscription_.reset(); }
+
+  // Starts following the log after the committed offset.
+  cqrs::Status Start();
+  // Judges one event now, on the calling thread (the sync pipeline). Ok for events it ignores.
+  cqrs::Status Decide(const cqrs::RecordedEvent& event);
+
+  cqrs::Position position() const { return cqrs::Position(position_.load()); }
+  cqrs::Status status() const { return subscription_ ? subscription_->status() : cqrs::Status::Ok(); }
+  std::uint64_t decided() const { return decided_.load(); }
+
+ private:
+  cqrs::EventStore& store_;
+  cqrs::log::ConsumerOffsets& offsets_;
+  const RuleEngine& rules_;
+  std::mutex flood_mu_;
+  FloodHistory floods_;  // guarded by flood_mu_
+  std::atomic<std::uint64_t> position_{0};
+  std::atomic<std::uint64_t> decided_{0};
+  std::unique_ptr<cqrs::Subscription> subscription_;
+};
+
+}  // namespace adsd::ads
