@@ -1,0 +1,131 @@
+#include "app/adsd/service.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "app/common/data_dir.h"
+#include "cqrs/store/embedded_store.h"
+#include "http/problem.h"
+
+namespace adsd::app {
+
+namespace fs = std::filesystem;
+
+cqrs::Result<std::unique_ptr<AdService>> AdService::Start(const ServiceOptions& options) {
+  std::unique_ptr<AdService> s(new AdService(options));
+  RETURN_IF_ERROR(s->Open());
+  return s;
+}
+
+cqrs::Status AdService::Open() {
+  std::error_code ec;
+  fs::create_directories(options_.data_dir, ec);
+  if (ec) return cqrs::ErrnoError("create " + options_.data_dir.string(), ec.value());
+
+  // API keys: the given file, or a development file in the data directory.
+  if (!options_.api_keys.empty()) {
+    ASSIGN_OR_RETURN(keys_, http::ApiKeys::Load(options_.api_keys));
+  } else {
+    const fs::path dev = options_.data_dir / "api-keys.toml";
+    if (fs::exists(dev)) {
+      ASSIGN_OR_RETURN(keys_, http::ApiKeys::Load(dev));
+    } else {
+      ASSIGN_OR_RETURN(keys_, http::ApiKeys::CreateDevelopmentFile(dev));
+      created_keys_ = true;
+    }
+  }
+
+  if (options_.rules.empty()) {
+    rules_ = std::make_unique<ads::RuleEngine>(ads::RuleEngine::Defaults());
+  } else {
+    std::ifstream in(options_.rules);
+    if (!in) return cqrs::NotFound("rules file " + options_.rules.string() + " cannot be read");
+    std::stringstream text;
+    text << in.rdbuf();
+    ASSIGN_OR_RETURN(auto engine, ads::RuleEngine::FromToml(text.str(), options_.rules.string()));
+    rules_ = std::make_unique<ads::RuleEngine>(std::move(engine));
+  }
+
+  ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore({LogDir(options_.data_dir)}));
+  ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
+  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
+  runner_ = std::make_unique<cqrs::projection::ProjectionRunner>(*store_, std::move(db), read_model_);
+  RETURN_IF_ERROR(runner_->Start());
+  // The worker runs whatever the pipeline: in `sync` it catches up on anything a crash or an
+  // earlier async run left undecided; deciding twice is impossible (see ValidationWorker).
+  worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_);
+  RETURN_IF_ERROR(worker_->Start());
+  queries_ = std::make_unique<ads::AdQueries>(ReadModelPath(options_.data_dir));
+  pool_ = std::make_unique<BlockingPool>(8);
+
+  metrics_.AddGauge("adsd_log_head_position", "Last durable position of the event log.", [this] {
+    return std::vector<http::Metrics::Sample>{{{}, static_cast<double>(store_->Head().value())}};
+  });
+  metrics_.AddGauge("adsd_consumer_position", "Last position each consumer has processed.", [this] {
+    return std::vector<http::Metrics::Sample>{
+        {{{"consumer", "projection:ads"}}, static_cast<double>(runner_->position().value())},
+        {{{"consumer", "validator"}}, static_cast<double>(worker_->position().value())}};
+  });
+  metrics_.AddGauge("adsd_consumer_lag_events", "Log head minus the consumer's position.", [this] {
+    const double head = static_cast<double>(store_->Head().value());
+    return std::vector<http::Metrics::Sample>{
+        {{{"consumer", "projection:ads"}}, head - static_cast<double>(runner_->position().value())},
+        {{{"consumer", "validator"}}, head - static_cast<double>(worker_->position().value())}};
+  });
+
+  AddRoutes();
+  ASSIGN_OR_RETURN(server_, http::Server::Start(options_.http, router_, &metrics_));
+  return cqrs::Status::Ok();
+}
+
+void AdService::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (server_) server_->Stop();  // in-flight requests finish first
+  pool_.reset();
+  worker_.reset();
+  runner_.reset();
+  store_.reset();
+}
+
+AdService::~AdService() { Stop(); }
+
+void AdService::AddRoutes() {
+  AddWriteRoutes();
+  AddReadRoutes();
+  router_.Add("GET", "/healthz", [](http::Request&, http::Responder respond) {
+    respond(http::Response::Json(200, R"({"status":"ok"})"));
+  });
+  router_.Add("GET", "/readyz", [this](http::Request&, http::Responder respond) {
+    // Ready when the log is open and the consumers are healthy and within a bound of the head.
+    constexpr std::uint64_t kMaxLag = 10'000;
+    const std::uint64_t head = store_->Head().value();
+    const std::uint64_t projected = runner_->position().value();
+    const std::uint64_t decided = worker_->position().value();
+    const bool ok = runner_->status().ok() && worker_->status().ok() && head - projected <= kMaxLag &&
+                    head - decided <= kMaxLag;
+    respond(http::Response::Json(
+        ok ? 200 : 503, "{\"ready\":" + std::string(ok ? "true" : "false") + ",\"log_head\":" + std::to_string(head) +
+                            ",\"projection_position\":" + std::to_string(projected) +
+                            ",\"validator_position\":" + std::to_string(decided) + "}"));
+  });
+  router_.Add("GET", "/metrics", [this](http::Request&, http::Responder respond) {
+    respond(http::Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
+  });
+}
+
+std::optional<http::Principal> Authorize(const AdService& service, const http::Request& req,
+                                         const http::Responder& respond, bool admin_only) {
+  auto p = service.keys().Authenticate(req);
+  if (!p) {
+    respond(http::Unauthorized());
+    return std::nullopt;
+  }
+  if (admin_only && !p->admin) {
+    respond(http::Problem(403, "forbidden", "Forbidden", "this route needs an admin token"));
+    return std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace adsd::app

@@ -1,0 +1,87 @@
+// AdService: the whole ad-management service on the embedded backends, wired together.
+//
+//   event store (DATA_DIR/log) ──> ads read model (DATA_DIR/read.db, projection runner)
+//          │
+//          └──> validation worker (consumer group "validator") ──> verdict events
+//
+// HTTP routes are in write_routes.cc and read_routes.cc. Lifecycle: Start() opens and recovers
+// everything and starts serving; Stop() stops accepting, finishes in-flight requests, then stops
+// the consumers and closes the log (everything acknowledged is already durable).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "ads/ad_queries.h"
+#include "ads/read_model.h"
+#include "ads/rules/rules.h"
+#include "ads/validation_worker.h"
+#include "app/adsd/blocking_pool.h"
+#include "cqrs/log/consumer_offsets.h"
+#include "cqrs/projection/projection.h"
+#include "cqrs/store/event_store.h"
+#include "http/auth.h"
+#include "http/metrics.h"
+#include "http/server.h"
+
+namespace adsd::app {
+
+enum class Pipeline { kAsync, kCqrs, kSync };
+
+struct ServiceOptions {
+  std::filesystem::path data_dir = "./data";
+  http::ServerOptions http;
+  std::filesystem::path api_keys;  // empty: DATA_DIR/api-keys.toml, created if missing
+  std::filesystem::path rules;     // empty: the compiled-in defaults
+  Pipeline pipeline = Pipeline::kAsync;
+};
+
+class AdService {
+ public:
+  static cqrs::Result<std::unique_ptr<AdService>> Start(const ServiceOptions& options);
+  ~AdService();
+
+  std::uint16_t port() const { return server_->port(); }
+  const http::ApiKeys& keys() const { return keys_; }
+  bool created_keys() const { return created_keys_; }
+  void Stop();
+
+  // Used by the route handlers.
+  cqrs::EventStore& store() { return *store_; }
+  const ads::AdQueries& queries() const { return *queries_; }
+  cqrs::projection::ProjectionRunner& runner() { return *runner_; }
+  ads::ValidationWorker& worker() { return *worker_; }
+  BlockingPool& pool() { return *pool_; }
+  Pipeline pipeline() const { return options_.pipeline; }
+  http::Metrics& metrics() { return metrics_; }
+
+ private:
+  explicit AdService(ServiceOptions o) : options_(std::move(o)) {}
+  cqrs::Status Open();
+  void AddRoutes();
+  void AddWriteRoutes();
+  void AddReadRoutes();
+
+  ServiceOptions options_;
+  http::ApiKeys keys_;
+  bool created_keys_ = false;
+  std::unique_ptr<ads::RuleEngine> rules_;
+  std::unique_ptr<cqrs::EventStore> store_;
+  std::unique_ptr<cqrs::log::ConsumerOffsets> offsets_;
+  ads::AdsReadModel read_model_;
+  std::unique_ptr<cqrs::projection::ProjectionRunner> runner_;
+  std::unique_ptr<ads::ValidationWorker> worker_;
+  std::unique_ptr<ads::AdQueries> queries_;
+  std::unique_ptr<BlockingPool> pool_;
+  http::Metrics metrics_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  bool stopped_ = false;
+};
+
+// The principal of a request, or the 401/403 answer already sent.
+std::optional<http::Principal> Authorize(const AdService& service, const http::Request& req,
+                                         const http::Responder& respond, bool admin_only = false);
+
+}  // namespace adsd::app

@@ -1,0 +1,205 @@
+// The Write API: submit, change and withdraw ads, through the configured pipeline.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "ads/ad_json.h"
+#include "ads/events.h"
+#include "app/adsd/service.h"
+#include "http/problem.h"
+
+namespace adsd::app {
+
+namespace {
+
+using http::Problem;
+using http::Request;
+using http::Responder;
+using http::Response;
+
+std::vector<http::FieldProblem> ToProblems(const std::vector<ads::FieldError>& errors) {
+  std::vector<http::FieldProblem> out;
+  for (const auto& e : errors) out.push_back({e.field, e.code, e.message});
+  return out;
+}
+
+Response Invalid(const std::vector<ads::FieldError>& errors) {
+  return Problem(400, "validation", "The ad is not valid",
+                 std::to_string(errors.size()) + (errors.size() == 1 ? " field is" : " fields are") + " invalid",
+                 ToProblems(errors));
+}
+
+Response StoreError(const cqrs::Status& st) {
+  if (st.code() == cqrs::StatusCode::kVersionConflict) {
+    return Problem(412, "stale-version", "The ad has changed", st.message());
+  }
+  return Problem(503, "unavailable", "The event log is unavailable", st.ToString());
+}
+
+// {"ad_id", "status", "version", "position"}: what a write answers.
+std::string Accepted(const std::string& ad_id, std::string_view status, const cqrs::AppendResult& r) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("ad_id");
+  w.String(ad_id.c_str());
+  w.Key("status");
+  w.String(status.data(), static_cast<rapidjson::SizeType>(status.size()));
+  w.Key("version");
+  w.Uint64(r.last_version.value());
+  w.Key("position");
+  w.Uint64(r.last_position.value());
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+// The ad's current content and state, read from its stream (the write model).
+struct Current {
+  ads::events::AdContent content;
+  cqrs::StreamVersion version;
+  bool withdrawn = false;
+};
+
+cqrs::Result<std::optional<Current>> LoadCurrent(cqrs::EventStore& store, const std::string& stream) {
+  ASSIGN_OR_RETURN(auto events, store.ReadStream(stream, cqrs::StreamVersion(1), 10'000));
+  if (events.empty()) return std::optional<Current>();
+  Current c;
+  for (const auto& e : events) {
+    if (e.type == ads::events::kSubmitted || e.type == ads::events::kChanged) {
+      ASSIGN_OR_RETURN(c.content, ads::events::ParseContent(e.payload));
+    }
+    if (e.type == ads::events::kWithdrawn) c.withdrawn = true;
+    c.version = e.version;
+  }
+  return std::optional<Current>(std::move(c));
+}
+
+std::optional<cqrs::StreamVersion> ParseIfMatch(std::string_view v) {
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  if (v.starts_with("W/")) return std::nullopt;
+  std::uint64_t n = 0;
+  if (v.empty() || v.size() > 18) return std::nullopt;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return cqrs::StreamVersion(n);
+}
+
+cqrs::EventData Event(std::string_view type, std::string payload, const cqrs::Uuid& correlation) {
+  cqrs::EventData e;
+  e.event_id = cqrs::Uuid::V7();
+  e.type = std::string(type);
+  e.schema_version = ads::events::kSchemaVersion;
+  e.payload = std::move(payload);
+  e.correlation_id = correlation;
+  return e;
+}
+
+}  // namespace
+
+void AdService::AddWriteRoutes() {
+  router_.Add("POST", "/v1/ads", [this](Request& req, Responder respond) {
+    auto who = Authorize(*this, req, respond);
+    if (!who) return;
+    if (who->admin) {
+      return respond(Problem(403, "forbidden", "Forbidden", "ads are submitted with a retailer's token"));
+    }
+    ads::ParsedAd parsed = ads::ParseAd(req.body);
+    if (!parsed.ok()) return respond(Invalid(parsed.errors));
+    const cqrs::Uuid ad_id = cqrs::Uuid::V7();  // chosen before anything is written
+    const std::string stream = ads::events::StreamOf(ad_id);
+    cqrs::EventData submitted =
+        Event(ads::events::kSubmitted, ads::events::ContentPayload(who->retailer, parsed.ad), ad_id);
+
+    if (pipeline() == Pipeline::kSync) {
+      // The baseline: the client waits for detailed validation and the read model.
+      pool().Submit([this, respond, stream, submitted, id = ad_id.ToString()] {
+        auto r = store().Append(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1));
+        if (!r.ok()) return respond(StoreError(r.status()));
+        auto events = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
+        if (!events.ok() || events->empty()) return respond(StoreError(events.status()));
+        cqrs::Status decided = worker().Decide(events->front());
+        if (!decided.ok()) return respond(StoreError(decided));
+        const cqrs::Position head = store().Head();
+        runner().WaitFor(head, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+        auto row = queries().Get(id);
+        if (!row.ok() || !*row) return respond(Problem(503, "unavailable", "Read model behind", "try GET later"));
+        Response res = Response::Json(201, ads::AdRowJson(**row));
+        res.headers.emplace_back("Location", "/v1/ads/" + id);
+        respond(std::move(res));
+      });
+      return;
+    }
+    // async: the submission is published durably to the log; consumers store and judge it.
+    store().AppendAsync(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1),
+                        [respond, id = ad_id.ToString()](cqrs::Result<cqrs::AppendResult> r) {
+                          if (!r.ok()) return respond(StoreError(r.status()));
+                          Response res = Response::Json(202, Accepted(id, "pending", *r));
+                          res.headers.emplace_back("Location", "/v1/ads/" + id);
+                          respond(std::move(res));
+                        });
+  });
+
+  router_.Add("PATCH", "/v1/ads/{id}", [this](Request& req, Responder respond) {
+    auto who = Authorize(*this, req, respond);
+    if (!who) return;
+    auto id = cqrs::Uuid::Parse(req.params["id"]);
+    if (!id) return respond(Problem(404, "not-found", "No such ad", "no ad " + req.params["id"]));
+    auto if_match = req.Header("If-Match");
+    if (!if_match) {
+      return respond(Problem(428, "precondition-required", "If-Match required",
+                             "send If-Match: \"<version>\" with the version you read"));
+    }
+    auto expected = ParseIfMatch(*if_match);
+    if (!expected) return respond(Problem(400, "bad-if-match", "Bad If-Match", "If-Match must be \"<version>\""));
+    pool().Submit([this, respond, body = req.body, who = *who, ad_id = *id, expected = *expected] {
+      const std::string stream = ads::events::StreamOf(ad_id);
+      auto current = LoadCurrent(store(), stream);
+      if (!current.ok()) return respond(StoreError(current.status()));
+      if (!*current || (!who.admin && (*current)->content.retailer != who.retailer)) {
+        return respond(Problem(404, "not-found", "No such ad", "no ad " + ad_id.ToString()));
+      }
+      if ((*current)->withdrawn) return respond(Problem(409, "withdrawn", "The ad is withdrawn", "it cannot change"));
+      if ((*current)->version != expected) {
+        return respond(Problem(412, "stale-version", "The ad has changed",
+                               "the ad is at version " + std::to_string((*current)->version.value())));
+      }
+      ads::ParsedAd parsed = ads::ParseAdPatch(body, (*current)->content.ad);
+      if (!parsed.ok()) return respond(Invalid(parsed.errors));
+      cqrs::EventData changed =
+          Event(ads::events::kChanged, ads::events::ContentPayload((*current)->content.retailer, parsed.ad), ad_id);
+      auto r = store().Append(stream, cqrs::ExpectedVersion::Exact(expected), std::span(&changed, 1));
+      if (!r.ok()) return respond(StoreError(r.status()));
+      respond(Response::Json(202, Accepted(ad_id.ToString(), "pending", *r)));
+    });
+  });
+
+  router_.Add(
+      "DELETE", "/v1/ads/{id}",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        auto id = cqrs::Uuid::Parse(req.params["id"]);
+        if (!id) return respond(Problem(404, "not-found", "No such ad", "no ad " + req.params["id"]));
+        std::optional<cqrs::StreamVersion> expected;
+        if (auto h = req.Header("If-Match")) expected = ParseIfMatch(*h);
+        pool().Submit([this, respond, who = *who, ad_id = *id, expected] {
+          const std::string stream = ads::events::StreamOf(ad_id);
+          auto current = LoadCurrent(store(), stream);
+          if (!current.ok()) return respond(StoreError(current.status()));
+          if (!*current || (!who.admin && (*current)->content.retailer != who.retailer)) {
+            return respond(Problem(404, "not-found", "No such ad", "no ad " + ad_id.ToString()));
+          }
+          if ((*current)->withdrawn) return respond(Problem(409, "withdrawn", "Already withdrawn", ad_id.ToString()));
+          const cqrs::StreamVersion at = expected.value_or((*current)->version);
+          cqrs::EventData withdrawn =
+              Event(ads::events::kWithdrawn, ads::events::WithdrawnPayload((*current)->content.retailer), ad_id);
+          auto r = store().Append(stream, cqrs::ExpectedVersion::Exact(at), std::span(&withdrawn, 1));
+          if (!r.ok()) return respond(StoreError(r.status()));
+          respond(Response::Json(202, Accepted(ad_id.ToString(), "withdrawn", *r)));
+        });
+      },
+      http::RouteOptions{.body_content_type = ""});
+}
+
+}  // namespace adsd::app
