@@ -10,7 +10,7 @@ cqrs::Status ValidationWorker::Decide(const cqrs::RecordedEvent& e) {
   Verdict verdict;
   {
     std::lock_guard lock(flood_mu_);
-    verdict = rules_.Evaluate(content.ad, {content.retailer, e.timestamp_us / 1'000'000}, floods_);
+    verdict = rules_.Evaluate(content.ad, {content.retailer, e.timestamp_us / 1'000'000, e.event_id.ToString()}, floods_);
   }
   cqrs::EventData v;
   v.event_id = events::DerivedId(e.event_id, "verdict");

@@ -61,18 +61,24 @@ struct RulesConfig {
 // order with the events' own timestamps; memory is bounded by the window.
 class FloodHistory {
  public:
-  // Records a submission at `at_s` (seconds) and returns how many copies, this one included, fall
-  // within the last `window_s` seconds.
-  int Record(const std::string& key, std::int64_t at_s, std::int64_t window_s);
+  // Records submission `id` at `at_s` (seconds) and returns how many copies, this one included,
+  // fall within the last `window_s` seconds. The same `id` recorded again (a redelivery, or the
+  // sync pipeline and the consumer both judging one event) is counted once.
+  int Record(const std::string& key, const std::string& id, std::int64_t at_s, std::int64_t window_s);
 
  private:
-  std::map<std::string, std::deque<std::int64_t>> seen_;
+  struct Entry {
+    std::int64_t at;
+    std::string id;
+  };
+  std::map<std::string, std::deque<Entry>> seen_;
   std::deque<std::pair<std::int64_t, std::string>> order_;  // for expiring old keys
 };
 
 struct EvalContext {
   std::string retailer;
   std::int64_t submitted_at_s = 0;
+  std::string submission_id;  // the event's id; empty: every evaluation counts as a new copy
 };
 
 class RuleEngine {

@@ -48,21 +48,27 @@ void Reject(Verdict& v, std::string code, std::string field, std::string message
 
 }  // namespace
 
-int FloodHistory::Record(const std::string& key, std::int64_t at_s, std::int64_t window_s) {
+int FloodHistory::Record(const std::string& key, const std::string& id, std::int64_t at_s,
+                         std::int64_t window_s) {
   const std::int64_t horizon = at_s - window_s;
   // Expire what fell out of every window, so memory stays bounded by the traffic of one window.
   while (!order_.empty() && order_.front().first <= horizon) {
     auto it = seen_.find(order_.front().second);
     if (it != seen_.end()) {
-      while (!it->second.empty() && it->second.front() <= horizon) it->second.pop_front();
+      while (!it->second.empty() && it->second.front().at <= horizon) it->second.pop_front();
       if (it->second.empty()) seen_.erase(it);
     }
     order_.pop_front();
   }
-  auto& times = seen_[key];
-  times.push_back(at_s);
-  order_.emplace_back(at_s, key);
-  return static_cast<int>(std::count_if(times.begin(), times.end(), [&](std::int64_t t) { return t > horizon; }));
+  auto& entries = seen_[key];
+  const bool known = !id.empty() && std::any_of(entries.begin(), entries.end(),
+                                                [&](const Entry& e) { return e.id == id; });
+  if (!known) {
+    entries.push_back({at_s, id});
+    order_.emplace_back(at_s, key);
+  }
+  return static_cast<int>(
+      std::count_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.at > horizon && e.at <= at_s; }));
 }
 
 Verdict RuleEngine::Evaluate(const Ad& ad, const EvalContext& ctx, FloodHistory& floods) const {
@@ -113,7 +119,7 @@ Verdict RuleEngine::Evaluate(const Ad& ad, const EvalContext& ctx, FloodHistory&
     if (HostMatches(host, d)) Reject(v, "blocked_domain", "landing_url", host + " is on the blocked-domain list");
   }
   const std::string key = ctx.retailer + '\x1f' + title + '\x1f' + ad.landing_url + '\x1f' + ad.category;
-  const int copies = floods.Record(key, ctx.submitted_at_s, c.flood_window_seconds);
+  const int copies = floods.Record(key, ctx.submission_id, ctx.submitted_at_s, c.flood_window_seconds);
   if (copies > c.flood_max_copies) {
     Reject(v, "duplicate_flood", "title",
            "the same ad was submitted " + std::to_string(copies) + " times within " +

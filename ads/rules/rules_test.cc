@@ -20,7 +20,7 @@ Ad Clean() {
 
 std::vector<std::string> Codes(const Ad& ad, FloodHistory* history = nullptr, std::int64_t at = 1000) {
   FloodHistory local;
-  Verdict v = RuleEngine::Defaults().Evaluate(ad, {"acme", at}, history ? *history : local);
+  Verdict v = RuleEngine::Defaults().Evaluate(ad, {"acme", at, ""}, history ? *history : local);
   std::vector<std::string> out;
   for (const auto& f : v.findings) out.push_back(f.code + "@" + f.field);
   EXPECT_EQ(v.approved, out.empty());
@@ -91,7 +91,15 @@ TEST(Rules, DuplicateFloodWithinTheWindow) {
   // Outside the 600 s window the old copies no longer count.
   EXPECT_EQ(Codes(ad, &history, 1000 + 600 + 10), Codes_t{});
   // Another retailer's identical ad, in the same history, is not this retailer's flood.
-  EXPECT_TRUE(RuleEngine::Defaults().Evaluate(ad, {"globex", 1610}, history).approved);
+  EXPECT_TRUE(RuleEngine::Defaults().Evaluate(ad, {"globex", 1610, ""}, history).approved);
+}
+
+TEST(Rules, TheSameSubmissionJudgedTwiceCountsOnce) {
+  FloodHistory history;
+  Ad ad = Clean();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE(RuleEngine::Defaults().Evaluate(ad, {"acme", 1000, "event-1"}, history).approved) << i;
+  }
 }
 
 TEST(Rules, RestrictedCategoryBelowLegalAge) {
@@ -137,7 +145,7 @@ TEST(Rules, BadRulesFilesNameTheKey) {
   FloodHistory h;
   Ad ad = Clean();
   ad.title = "The best ever boots";
-  EXPECT_FALSE(ok->Evaluate(ad, {"acme", 1}, h).approved);
+  EXPECT_FALSE(ok->Evaluate(ad, {"acme", 1, ""}, h).approved);
 }
 
 }  // namespace

@@ -1,0 +1,229 @@
+// End to end through real HTTP against a started adsd, for both pipelines.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "app/adsd/adsd_process.h"
+#include "cqrs/core/testing/temp_dir.h"
+
+namespace adsd::app {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::AdsdProcess;
+using testing::kAcme;
+using testing::kAdmin;
+using testing::kGlobex;
+
+constexpr const char* kGoodAd =
+    R"({"title":"Winter boots","description":"Warm and dry.","landing_url":"https://shop.example.com/boots",)"
+    R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US","CA"]})";
+// A good ad with its own title: identical ads in a burst would trip the duplicate-flood rule.
+std::string UniqueGoodAd() {
+  static std::atomic<int> n{0};
+  std::string ad = kGoodAd;
+  ad.replace(ad.find("Winter boots"), 12, "Winter boots no. " + std::to_string(++n));
+  return ad;
+}
+
+constexpr const char* kBadAd =
+    R"({"title":"Guaranteed winter boots","landing_url":"https://bit.ly/boots","category":"apparel",)"
+    R"("bid_cents":120,"currency":"USD","countries":["US"]})";
+
+std::string Field(const std::string& json, const char* key) {
+  simdjson::dom::parser p;
+  simdjson::padded_string s(json);
+  simdjson::dom::element e;
+  if (p.parse(s).get(e)) return "";
+  simdjson::dom::element v;
+  if (e[key].get(v)) return "";
+  if (v.is_string()) return std::string(v.get_string().value());
+  return simdjson::minify(v);
+}
+
+class AdsdE2E : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    data_ = dir_.path() / "data";
+    adsd_ = std::make_unique<AdsdProcess>(data_, GetParam());
+    ASSERT_TRUE(adsd_->started());
+  }
+
+  // Submits and returns the ad id (and checks the pipeline's answer).
+  std::string Submit(const std::string& body, const char* token = kAcme) {
+    auto r = adsd_->Call("POST", "/v1/ads", token, body);
+    EXPECT_EQ(r.status, GetParam() == "sync" ? 201 : 202) << r.body;
+    return Field(r.body, "ad_id");
+  }
+
+  // Waits (bounded) for the ad's verdict; returns the ad's JSON.
+  std::string Decided(const std::string& id, const char* token = kAcme) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = adsd_->Call("GET", "/v1/ads/" + id, token);
+      if (r.status == 200 && Field(r.body, "status") != "pending") return r.body;
+      // Read-your-writes: ask the server to wait for the read model rather than polling fast.
+      adsd_->Call("GET", "/v1/ads/" + id + "?min_position=" + std::to_string(1'000'000'000) + "&wait_ms=50", token);
+    }
+    return "";
+  }
+
+  cqrs::testing::TempDir dir_;
+  std::filesystem::path data_;
+  std::unique_ptr<AdsdProcess> adsd_;
+};
+
+TEST_P(AdsdE2E, GoodAdIsApprovedAndBadAdRejectedWithReasons) {
+  const std::string good = Submit(kGoodAd), bad = Submit(kBadAd);
+  EXPECT_EQ(Field(Decided(good), "status"), "approved");
+  const std::string rejected = Decided(bad);
+  EXPECT_EQ(Field(rejected, "status"), "rejected");
+  EXPECT_NE(Field(rejected, "reasons").find("misleading_claim"), std::string::npos);
+  EXPECT_NE(Field(rejected, "reasons").find("url_shortener"), std::string::npos);
+
+  auto failed = adsd_->Call("GET", "/v1/ads?status=rejected", kAcme);
+  EXPECT_EQ(failed.status, 200);
+  EXPECT_NE(failed.body.find(bad), std::string::npos);
+  EXPECT_EQ(failed.body.find(good), std::string::npos);
+
+  auto history = adsd_->Call("GET", "/v1/ads/" + bad + "/events", kAcme);
+  EXPECT_EQ(history.status, 200);
+  EXPECT_NE(history.body.find("\"AdSubmitted\""), std::string::npos);
+  EXPECT_NE(history.body.find("\"AdRejected\""), std::string::npos);
+  EXPECT_NE(history.body.find("\"hash\""), std::string::npos);
+
+  char day[16];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(day, sizeof day, "%Y-%m-%d", std::gmtime(&now));
+  auto report = adsd_->Call("GET", std::string("/v1/reports/daily?date=") + day, kAcme);
+  EXPECT_EQ(report.status, 200);
+  EXPECT_NE(report.head.find("text/csv"), std::string::npos);
+  EXPECT_EQ(report.body.rfind("ad_id,status,decided_at,title,landing_url,reasons\r\n", 0), 0u);
+  EXPECT_NE(report.body.find(bad + ",rejected,"), std::string::npos);
+}
+
+TEST_P(AdsdE2E, AuthAndTenancy) {
+  EXPECT_EQ(adsd_->Call("POST", "/v1/ads", "", kGoodAd).status, 401);
+  EXPECT_EQ(adsd_->Call("POST", "/v1/ads", "nope-0123456789abcdefgh", kGoodAd).status, 401);
+  const std::string id = Submit(kGoodAd);
+  Decided(id);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/" + id, kGlobex).status, 404) << "another retailer's ad is a 404";
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/" + id + "/events", kGlobex).status, 404);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/" + id, kAdmin).status, 200);
+  EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAdmin, kGoodAd).status, 403);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads", kAdmin).status, 400);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads?retailer=acme", kAdmin).status, 200);
+}
+
+TEST_P(AdsdE2E, BadRequestsGetClearErrorsAndChangeNothing) {
+  auto r = adsd_->Call("POST", "/v1/ads", kAcme, R"({"title":"","bid_cents":"x","colour":1})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.head.find("application/problem+json"), std::string::npos);
+  EXPECT_NE(r.body.find(R"("field":"bid_cents","code":"wrong_type")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("field":"colour","code":"unknown_field")"), std::string::npos);
+  EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAcme, "{nope").status, 400);
+  EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAcme, std::string(70'000, ' ')).status, 413);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/nothing", kAcme).status, 404);
+  EXPECT_EQ(adsd_->Call("PUT", "/v1/ads", kAcme).status, 405);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/not-a-uuid", kAcme).status, 404);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads?status=lost", kAcme).status, 400);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads?limit=0", kAcme).status, 400);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/reports/daily?date=2026-13-01", kAcme).status, 400);
+  auto list = adsd_->Call("GET", "/v1/ads", kAcme);
+  EXPECT_EQ(Field(list.body, "items"), "[]") << "nothing was written";
+}
+
+TEST_P(AdsdE2E, PatchNeedsTheCurrentVersionAndRevalidates) {
+  const std::string id = Submit(kGoodAd);
+  const std::string decided = Decided(id);
+  const std::string version = Field(decided, "version");
+  ASSERT_EQ(version, "2");
+  EXPECT_EQ(adsd_->Call("PATCH", "/v1/ads/" + id, kAcme, R"({"bid_cents":200})").status, 428);
+  EXPECT_EQ(adsd_->Call("PATCH", "/v1/ads/" + id, kAcme, R"({"bid_cents":200})", "If-Match: \"1\"\r\n").status, 412);
+  EXPECT_EQ(adsd_->Call("PATCH", "/v1/ads/" + id, kGlobex, R"({"bid_cents":200})", "If-Match: \"2\"\r\n").status, 404);
+  EXPECT_EQ(adsd_->Call("PATCH", "/v1/ads/" + id, kAcme, R"({"bid_cents":0})", "If-Match: \"2\"\r\n").status, 400);
+  auto ok = adsd_->Call("PATCH", "/v1/ads/" + id, kAcme, R"({"title":"Guaranteed boots"})", "If-Match: \"2\"\r\n");
+  EXPECT_EQ(ok.status, 202) << ok.body;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::string now;
+  while (std::chrono::steady_clock::now() < deadline) {
+    now = adsd_->Call("GET", "/v1/ads/" + id + "?min_position=1000000&wait_ms=50", kAcme).body;
+    now = adsd_->Call("GET", "/v1/ads/" + id, kAcme).body;
+    if (Field(now, "version") == "4") break;
+  }
+  EXPECT_EQ(Field(now, "status"), "rejected") << now;
+  EXPECT_EQ(adsd_->Call("DELETE", "/v1/ads/" + id, kAcme).status, 202);
+  EXPECT_EQ(adsd_->Call("DELETE", "/v1/ads/" + id, kAcme).status, 409);
+}
+
+TEST_P(AdsdE2E, ListingIsNewestFirstAndPaginatedByCursor) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Submit(UniqueGoodAd()));
+  for (const auto& id : ids) Decided(id);
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 5; ++page) {
+    auto r = adsd_->Call("GET", "/v1/ads?status=approved&limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), kAcme);
+    ASSERT_EQ(r.status, 200);
+    simdjson::dom::parser p;
+    simdjson::padded_string s(r.body);
+    for (auto item : p.parse(s)["items"].get_array()) seen.emplace_back(item["ad_id"].get_string().value());
+    cursor = Field(r.body, "next_cursor");
+    if (cursor == "null") break;
+  }
+  EXPECT_EQ(seen, std::vector<std::string>(ids.rbegin(), ids.rend()));
+}
+
+TEST_P(AdsdE2E, HealthReadinessAndMetrics) {
+  EXPECT_EQ(adsd_->Call("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(adsd_->Call("GET", "/readyz", "").status, 200);
+  Submit(kGoodAd);
+  auto m = adsd_->Call("GET", "/metrics", "");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("adsd_http_requests_total{method=\"POST\",route=\"/v1/ads\""), std::string::npos);
+  EXPECT_NE(m.body.find("adsd_log_head_position"), std::string::npos);
+  EXPECT_NE(m.body.find("adsd_consumer_lag_events{consumer=\"projection:ads\"}"), std::string::npos);
+}
+
+TEST_P(AdsdE2E, SigkillDuringABurstLosesNoAcknowledgedAdAndDuplicatesNone) {
+  std::vector<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::condition_variable enough;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        auto r = adsd_->Call("POST", "/v1/ads", kAcme, UniqueGoodAd());
+        if (r.status / 100 != 2) return;  // the server is gone
+        std::lock_guard lock(mu);
+        acknowledged.push_back(Field(r.body, "ad_id"));
+        enough.notify_all();
+      }
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(enough.wait_for(lock, 60s, [&] { return acknowledged.size() >= 40; }));
+  }
+  adsd_->Kill(SIGKILL);  // mid-burst: the clients still have requests in flight
+  stop = true;
+  for (auto& c : clients) c.join();
+  adsd_ = std::make_unique<AdsdProcess>(data_, GetParam());
+  ASSERT_TRUE(adsd_->started());
+  std::set<std::string> unique(acknowledged.begin(), acknowledged.end());
+  EXPECT_EQ(unique.size(), acknowledged.size());
+  for (const auto& id : acknowledged) {
+    const std::string ad = Decided(id);
+    EXPECT_EQ(Field(ad, "status"), "approved") << id;
+    EXPECT_EQ(Field(ad, "version"), "2") << id << ": exactly one verdict";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Pipelines, AdsdE2E, ::testing::Values("async", "sync"));
+
+}  // namespace
+}  // namespace adsd::app

@@ -1,0 +1,97 @@
+// AdsdProcess: a real adsd started as a child process for end-to-end tests, on a free port.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "http/test_client.h"
+
+namespace adsd::app::testing {
+
+inline constexpr const char* kAcme = "acme-token-0123456789abcdef";
+inline constexpr const char* kGlobex = "globex-token-0123456789abcdef";
+inline constexpr const char* kAdmin = "admin-token-0123456789abcdef";
+
+inline void WriteKeys(const std::filesystem::path& file) {
+  std::ofstream out(file);
+  out << "[[key]]\ntoken = \"" << kAcme << "\"\nretailer = \"acme\"\n"
+      << "[[key]]\ntoken = \"" << kGlobex << "\"\nretailer = \"globex\"\n"
+      << "[[key]]\ntoken = \"" << kAdmin << "\"\nrole = \"admin\"\n";
+}
+
+class AdsdProcess {
+ public:
+  AdsdProcess(const std::filesystem::path& data_dir, const std::string& pipeline) {
+    WriteKeys(data_dir.parent_path() / "keys.toml");
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      close(out[1]);
+      const std::string keys = (data_dir.parent_path() / "keys.toml").string();
+      execl(ADSD_BINARY, ADSD_BINARY, "--data-dir", data_dir.c_str(), "--listen", "127.0.0.1:0", "--api-keys",
+            keys.c_str(), "--pipeline", pipeline.c_str(), nullptr);
+      _exit(127);
+    }
+    close(out[1]);
+    out_ = out[0];
+    // The first line says where it listens: "adsd listening on http://127.0.0.1:PORT (…".
+    std::string line;
+    char c;
+    while (read(out_, &c, 1) == 1 && c != '\n') line += c;
+    const auto at = line.find("127.0.0.1:");
+    if (at != std::string::npos) port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + 10)));
+  }
+  ~AdsdProcess() {
+    if (pid_ > 0) Kill(SIGKILL);
+    if (out_ >= 0) close(out_);
+  }
+
+  std::uint16_t port() const { return port_; }
+  bool started() const { return port_ != 0; }
+
+  // Sends `sig` and reaps the process; returns its wait status.
+  int Kill(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  struct Reply {
+    int status = 0;
+    std::string head, body;
+  };
+  Reply Call(const std::string& method, const std::string& target, const std::string& token,
+             const std::string& body = "", const std::string& extra_headers = "") const {
+    http::testing::Connection c(port_);
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: t\r\n";
+    if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+    if (!body.empty()) {
+      req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    req += extra_headers + "\r\n" + body;
+    c.Send(req);
+    auto r = c.Receive(std::chrono::seconds(30));
+    if (!r) return {};
+    return {r->status, r->head, r->body};
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace adsd::app::testing
