@@ -64,13 +64,34 @@ cqrs::Result<std::optional<AdRow>> AdQueries::Get(const std::string& ad_id) cons
 }
 
 cqrs::Result<std::vector<AdRow>> AdQueries::List(const std::string& retailer, const std::optional<std::string>& status,
-                                                 int limit, const std::optional<std::string>& before) const {
+                                                 int limit, const std::optional<Cursor>& after) const {
   ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_));
   ASSIGN_OR_RETURN(auto st, db->Prepare(
       "SELECT " + std::string(kColumns) + " FROM ads WHERE retailer = ?1 AND (?2 IS NULL OR status = ?2) "
-      "AND (?3 IS NULL OR ad_id < ?3) ORDER BY ad_id DESC LIMIT ?4"));
-  st.Bind(1, retailer).Bind(2, status).Bind(3, before).Bind(4, static_cast<std::int64_t>(limit));
+      "AND (?3 IS NULL OR (created_us, ad_id) < (?3, ?4)) ORDER BY created_us DESC, ad_id DESC LIMIT ?5"));
+  st.Bind(1, retailer).Bind(2, status);
+  if (after) {
+    st.Bind(3, after->created_us).Bind(4, after->ad_id);
+  } else {
+    st.BindNull(3).BindNull(4);
+  }
+  st.Bind(5, static_cast<std::int64_t>(limit));
   return All(st);
+}
+
+std::string CursorOf(const AdRow& row) { return std::to_string(row.created_us) + "_" + row.ad_id; }
+
+std::optional<AdQueries::Cursor> ParseCursor(std::string_view text) {
+  const auto sep = text.find('_');
+  if (sep == std::string_view::npos || sep == 0 || sep > 19) return std::nullopt;
+  std::int64_t us = 0;
+  for (char c : text.substr(0, sep)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    us = us * 10 + (c - '0');
+  }
+  const std::string_view id = text.substr(sep + 1);
+  if (id.size() != 36) return std::nullopt;
+  return AdQueries::Cursor{us, std::string(id)};
 }
 
 cqrs::Result<std::vector<AdRow>> AdQueries::DecidedOn(const std::string& retailer, const std::string& day) const {

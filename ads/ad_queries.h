@@ -25,15 +25,25 @@ class AdQueries {
   explicit AdQueries(std::filesystem::path db) : db_(std::move(db)) {}
 
   cqrs::Result<std::optional<AdRow>> Get(const std::string& ad_id) const;
-  // A retailer's ads, newest first; `status` filters; `before` is the cursor (an ad id).
+  // Where a page of a listing ends: the last row's submission time and id.
+  struct Cursor {
+    std::int64_t created_us;
+    std::string ad_id;
+  };
+  // A retailer's ads, newest first (submission time, then id); `status` filters; `after` is
+  // the previous page's last row.
   cqrs::Result<std::vector<AdRow>> List(const std::string& retailer, const std::optional<std::string>& status,
-                                        int limit, const std::optional<std::string>& before) const;
+                                        int limit, const std::optional<Cursor>& after) const;
   // A retailer's ads decided on `day` (YYYY-MM-DD, UTC), in decision order.
   cqrs::Result<std::vector<AdRow>> DecidedOn(const std::string& retailer, const std::string& day) const;
 
  private:
   std::filesystem::path db_;
 };
+
+// The opaque cursor text for a row ("<created_us>_<ad_id>"), and back.
+std::string CursorOf(const AdRow& row);
+std::optional<AdQueries::Cursor> ParseCursor(std::string_view text);
 
 // {"ad_id", "retailer", "status", "reasons", "version", "position", "created_at", "updated_at",
 //  "decided_at", "ad"}

@@ -43,8 +43,8 @@ CREATE TABLE IF NOT EXISTS ads(
   updated_us INTEGER NOT NULL,
   decided_us INTEGER,
   decided_day TEXT);
-CREATE INDEX IF NOT EXISTS ads_by_status ON ads(retailer, status, ad_id DESC);
-CREATE INDEX IF NOT EXISTS ads_by_retailer ON ads(retailer, ad_id DESC);
+CREATE INDEX IF NOT EXISTS ads_by_status ON ads(retailer, status, created_us DESC, ad_id DESC);
+CREATE INDEX IF NOT EXISTS ads_by_retailer ON ads(retailer, created_us DESC, ad_id DESC);
 CREATE INDEX IF NOT EXISTS ads_by_day ON ads(retailer, decided_day, decided_us);
 )sql");
 }

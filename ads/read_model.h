@@ -3,8 +3,8 @@
 //   ads(ad_id, retailer, status, ad_json, reasons_json, version, position,
 //       created_us, updated_us, decided_us, decided_day)
 //
-// status is pending | approved | rejected | withdrawn. Rows are keyed by ad id (UUIDv7, so id
-// order is submission order) and indexed for "a retailer's ads by status, newest first" and "a
+// status is pending | approved | rejected | withdrawn. Rows are keyed by ad id and indexed for
+// "a retailer's ads by status, newest first" (submission time, then id) and "a
 // retailer's ads decided on a day" (the daily report). Applying an event is idempotent on its own
 // too (a submission inserts only if absent; updates carry the event's version), and the runner
 // skips redeliveries by checkpoint.

@@ -177,6 +177,27 @@ TEST_P(AdsdE2E, ListingIsNewestFirstAndPaginatedByCursor) {
   EXPECT_EQ(seen, std::vector<std::string>(ids.rbegin(), ids.rend()));
 }
 
+TEST_P(AdsdE2E, IdempotencyKeyRetryGetsTheFirstAnswer) {
+  const std::string key = "Idempotency-Key: order-42\r\n";
+  auto first = adsd_->Call("POST", "/v1/ads", kAcme, kGoodAd, key);
+  auto retry = adsd_->Call("POST", "/v1/ads", kAcme, kGoodAd, key);
+  ASSERT_EQ(first.status / 100, 2) << first.body;
+  EXPECT_EQ(retry.status, first.status);
+  EXPECT_EQ(Field(retry.body, "ad_id"), Field(first.body, "ad_id"));
+  if (GetParam() == "async") {
+    EXPECT_EQ(retry.body, first.body);
+  }
+  EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAcme, kBadAd, key).status, 422) << "same key, another body";
+  auto other = adsd_->Call("POST", "/v1/ads", kGlobex, kGoodAd, key);
+  EXPECT_NE(Field(other.body, "ad_id"), Field(first.body, "ad_id")) << "keys are per retailer";
+  EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAcme, kGoodAd, "Idempotency-Key: has space\r\n").status, 400);
+  Decided(Field(first.body, "ad_id"));
+  auto list = adsd_->Call("GET", "/v1/ads", kAcme);
+  simdjson::dom::parser p;
+  simdjson::padded_string s(list.body);
+  EXPECT_EQ(p.parse(s)["items"].get_array().size(), 1u) << "one ad for the key: " << list.body;
+}
+
 TEST_P(AdsdE2E, HealthReadinessAndMetrics) {
   EXPECT_EQ(adsd_->Call("GET", "/healthz", "").status, 200);
   EXPECT_EQ(adsd_->Call("GET", "/readyz", "").status, 200);

@@ -100,10 +100,10 @@ void AdService::AddReadRoutes() {
       if (!v || *v < 1 || *v > 500) return respond(BadParam("limit", "limit must be an integer from 1 to 500"));
       limit = static_cast<int>(*v);
     }
-    std::optional<std::string> cursor;
+    std::optional<ads::AdQueries::Cursor> cursor;
     if (auto c = req.Query("cursor")) {
-      if (!cqrs::Uuid::Parse(*c)) return respond(BadParam("cursor", "cursor must be the next_cursor of a listing"));
-      cursor = std::string(*c);
+      cursor = ads::ParseCursor(*c);
+      if (!cursor) return respond(BadParam("cursor", "cursor must be the next_cursor of a listing"));
     }
     auto rows = queries().List(retailer, status, limit + 1, cursor);
     if (!rows.ok()) return respond(ReadError(rows.status()));
@@ -121,7 +121,7 @@ void AdService::AddReadRoutes() {
     w.EndArray();
     w.Key("next_cursor");
     if (more) {
-      w.String(rows->back().ad_id.c_str());
+      w.String(ads::CursorOf(rows->back()).c_str());
     } else {
       w.Null();
     }

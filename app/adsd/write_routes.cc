@@ -2,7 +2,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+
 #include "ads/ad_json.h"
+#include "cqrs/core/sha256.h"
 #include "ads/events.h"
 #include "app/adsd/service.h"
 #include "http/problem.h"
@@ -95,6 +98,44 @@ cqrs::EventData Event(std::string_view type, std::string payload, const cqrs::Uu
   return e;
 }
 
+// Idempotency-Key: a retry of the same request (same key, same body) within this window gets the
+// first answer; the same key with another body is refused.
+constexpr std::int64_t kIdempotencyWindowUs = 24LL * 3600 * 1'000'000;
+
+bool ValidIdempotencyKey(std::string_view k) {
+  return !k.empty() && k.size() <= 255 &&
+         std::all_of(k.begin(), k.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::string RequestMetadata(std::string_view body) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("request_sha256");
+  w.String(cqrs::ToHex(cqrs::Sha256(body)).c_str());
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+// For a submission that turned out to be a retry: is it the same request, in time?
+std::optional<Response> CheckRetry(cqrs::EventStore& store, const std::string& stream, const std::string& metadata) {
+  auto first = store.ReadStream(stream, cqrs::StreamVersion(1), 1);
+  if (!first.ok() || first->empty()) return StoreError(first.status());
+  const cqrs::RecordedEvent& e = first->front();
+  if (e.metadata != metadata) {
+    return Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                   "this Idempotency-Key was used for a different request");
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  if (now - e.timestamp_us > kIdempotencyWindowUs) {
+    return Problem(422, "idempotency-key-expired", "Idempotency-Key expired",
+                   "this Idempotency-Key was used more than 24 hours ago; use a new one");
+  }
+  return std::nullopt;  // a true retry: answer as the first time
+}
+
 }  // namespace
 
 void AdService::AddWriteRoutes() {
@@ -106,16 +147,36 @@ void AdService::AddWriteRoutes() {
     }
     ads::ParsedAd parsed = ads::ParseAd(req.body);
     if (!parsed.ok()) return respond(Invalid(parsed.errors));
-    const cqrs::Uuid ad_id = cqrs::Uuid::V7();  // chosen before anything is written
+    std::optional<std::string_view> idem = req.Header("Idempotency-Key");
+    if (idem && !ValidIdempotencyKey(*idem)) {
+      return respond(Problem(400, "bad-idempotency-key", "Bad Idempotency-Key",
+                             "Idempotency-Key must be 1-255 visible ASCII characters",
+                             {{"Idempotency-Key", "invalid", "1-255 visible ASCII characters"}}));
+    }
+    // The ad id is chosen before anything is written. With an Idempotency-Key it is derived from
+    // the retailer and the key, so a retry names the same ad and the same event, and the store
+    // recognizes it: exactly one ad per key, with no table of keys to keep in step with the log.
+    const cqrs::Uuid ad_id =
+        idem ? ads::events::DerivedId(cqrs::Uuid::Nil(), "idempotency\x1f" + who->retailer + "\x1f" + std::string(*idem))
+             : cqrs::Uuid::V7();
     const std::string stream = ads::events::StreamOf(ad_id);
     cqrs::EventData submitted =
         Event(ads::events::kSubmitted, ads::events::ContentPayload(who->retailer, parsed.ad), ad_id);
+    std::string metadata;
+    if (idem) {
+      submitted.event_id = ads::events::DerivedId(ad_id, "submitted");
+      metadata = RequestMetadata(req.body);
+      submitted.metadata = metadata;
+    }
 
     if (pipeline() == Pipeline::kSync) {
       // The baseline: the client waits for detailed validation and the read model.
       pool().Submit([this, respond, stream, submitted, id = ad_id.ToString()] {
         auto r = store().Append(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1));
         if (!r.ok()) return respond(StoreError(r.status()));
+        if (r->idempotent_replay) {
+          if (auto refused = CheckRetry(store(), stream, submitted.metadata)) return respond(std::move(*refused));
+        }
         auto events = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
         if (!events.ok() || events->empty()) return respond(StoreError(events.status()));
         cqrs::Status decided = worker().Decide(events->front());
@@ -132,8 +193,11 @@ void AdService::AddWriteRoutes() {
     }
     // async: the submission is published durably to the log; consumers store and judge it.
     store().AppendAsync(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1),
-                        [respond, id = ad_id.ToString()](cqrs::Result<cqrs::AppendResult> r) {
+                        [this, respond, stream, metadata, id = ad_id.ToString()](cqrs::Result<cqrs::AppendResult> r) {
                           if (!r.ok()) return respond(StoreError(r.status()));
+                          if (r->idempotent_replay) {
+                            if (auto refused = CheckRetry(store(), stream, metadata)) return respond(std::move(*refused));
+                          }
                           Response res = Response::Json(202, Accepted(id, "pending", *r));
                           res.headers.emplace_back("Location", "/v1/ads/" + id);
                           respond(std::move(res));
