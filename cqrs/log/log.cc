@@ -1,6 +1,7 @@
 #include "cqrs/log/log.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -152,6 +153,8 @@ class Log::Impl {
   std::atomic<bool> spare_ready_{false};
   std::thread preparer_;
 
+  Fd lock_fd_;  // holds the directory's flock for the log's lifetime
+
   // Writer thread only.
   Fd active_fd_;
   Segment* active_ = nullptr;
@@ -246,6 +249,15 @@ Status Log::Impl::Recover() {
   std::error_code ec;
   fs::create_directories(opt_.dir, ec);
   if (ec) return ErrnoError("create " + opt_.dir.string(), ec.value());
+  // One process owns a log: a second one would take the first one's unfinished writes for a torn
+  // tail and cut them. The lock goes with the process, so a crash never leaves it behind.
+  ASSIGN_OR_RETURN(lock_fd_, OpenFile(opt_.dir / "LOCK", O_RDWR | O_CREAT));
+  if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Unavailable("the log in " + opt_.dir.string() + " is open in another process");
+    }
+    return ErrnoError("lock " + opt_.dir.string(), errno);
+  }
   ASSIGN_OR_RETURN(std::vector<SegmentFile> files, ListSegments(opt_.dir));
   // A spare left by the last run may be half written; the preparer makes a fresh one.
   fs::remove(opt_.dir / kSpareName, ec);

@@ -234,6 +234,25 @@ TEST(Log, TailingReaderWakesWhenNewRecordsAreDurable) {
   EXPECT_FALSE(log->WaitForDurable(Position(2), std::chrono::steady_clock::now() + 10ms));
 }
 
+TEST(Log, ASecondProcessCannotOpenAnOpenLog) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  AppendRange(*log, 1, 3);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    LogOptions o;
+    o.dir = dir.path();
+    auto second = Log::Open(o);
+    _exit(!second.ok() && second.status().code() == StatusCode::kUnavailable ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  log.reset();
+  EXPECT_NE(OpenOrDie(dir.path()), nullptr) << "the lock goes with the log";
+}
+
 TEST(Log, HeadHashMatchesVerify) {
   TempDir dir;
   Sha256Digest head;
