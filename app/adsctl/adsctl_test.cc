@@ -11,6 +11,13 @@
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/log/format.h"
 #include "cqrs/log/log_test_util.h"
+#include "ads/ad_json.h"
+#include "ads/events.h"
+#include "ads/read_model.h"
+#include "ads/validation_worker.h"
+#include "cqrs/log/consumer_offsets.h"
+#include "cqrs/projection/projection.h"
+#include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
 
 namespace adsd::app {
@@ -80,6 +87,82 @@ TEST(Adsctl, VerifyWithoutALogIsAUsageError) {
   cqrs::testing::TempDir dir;
   EXPECT_EQ(Adsctl("verify --data-dir " + dir.path().string()).exit_code, 2);
   EXPECT_EQ(Adsctl("no-such-command").exit_code, 2);
+}
+
+// Submits `n` ads (every third one bad), decides them, and builds read.db incrementally.
+void MakeAdsData(const cqrs::testing::TempDir& dir, int n) {
+  auto store = cqrs::OpenEmbeddedEventStore({LogDir(dir.path())});
+  ASSERT_TRUE(store.ok());
+  auto offsets = cqrs::log::ConsumerOffsets::Open(OffsetsDir(dir.path()));
+  ads::ValidationWorker worker(**store, **offsets, ads::RuleEngine::Defaults());
+  ads::AdsReadModel model;
+  auto db = cqrs::sql::Database::Open(ReadModelPath(dir.path()));
+  ASSERT_TRUE(db.ok());
+  cqrs::projection::ProjectionRunner runner(**store, std::move(*db), model);
+  ASSERT_TRUE(runner.Start().ok());
+  for (int i = 0; i < n; ++i) {
+    ads::ParsedAd ad = ads::ParseAd(std::string(R"({"title":")") + (i % 3 ? "Boots " : "GUARANTEED boots ") +
+                                    std::to_string(i) +
+                                    R"(","landing_url":"https://shop.example.com","category":"apparel",)"
+                                    R"("bid_cents":100,"currency":"EUR","countries":["FR"]})");
+    ASSERT_TRUE(ad.ok());
+    const cqrs::Uuid id = cqrs::Uuid::V7();
+    cqrs::EventData e;
+    e.event_id = cqrs::Uuid::V7();
+    e.type = std::string(ads::events::kSubmitted);
+    e.payload = ads::events::ContentPayload("acme", ad.ad);
+    ASSERT_TRUE((*store)->Append(ads::events::StreamOf(id), cqrs::ExpectedVersion::NoStream(), std::span(&e, 1)).ok());
+    auto recorded = (*store)->ReadStream(ads::events::StreamOf(id), cqrs::StreamVersion(1), 1);
+    ASSERT_TRUE(worker.Decide(recorded->front()).ok());
+  }
+  ASSERT_TRUE(runner.WaitFor((*store)->Head(), std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+}
+
+std::string Dump(const std::filesystem::path& db) {
+  auto conn = cqrs::sql::Database::Open(db);
+  auto q = (*conn)->Prepare("SELECT ad_id, retailer, status, ad_json, reasons_json, version, position, created_us, "
+                            "updated_us, decided_us, decided_day FROM ads ORDER BY ad_id");
+  std::string out;
+  while (*q->Step()) {
+    for (int c = 0; c < 11; ++c) out += std::string(q->Text(c)) + "|";
+    out += "\n";
+  }
+  return out;
+}
+
+TEST(Adsctl, RebuiltReadModelEqualsTheIncrementalOne) {
+  cqrs::testing::TempDir dir;
+  MakeAdsData(dir, 30);
+  const std::string before = Dump(ReadModelPath(dir.path()));
+  ASSERT_NE(before.find("|rejected|"), std::string::npos);
+  CommandRun r = Adsctl("rebuild --data-dir " + dir.path().string());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("rebuilt ads from 60 events"), std::string::npos) << r.out;
+  EXPECT_EQ(Dump(ReadModelPath(dir.path())), before);
+}
+
+TEST(Adsctl, RebuildRefusesALogThatIsInUse) {
+  cqrs::testing::TempDir dir;
+  MakeAdsData(dir, 1);
+  auto store = cqrs::OpenEmbeddedEventStore({LogDir(dir.path())});
+  ASSERT_TRUE(store.ok());
+  CommandRun r = Adsctl("rebuild --data-dir " + dir.path().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("stop adsd first"), std::string::npos) << r.out;
+}
+
+TEST(Adsctl, ReportWritesTheDailyCsv) {
+  cqrs::testing::TempDir dir;
+  MakeAdsData(dir, 3);
+  char day[16];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(day, sizeof day, "%Y-%m-%d", std::gmtime(&now));
+  CommandRun r = Adsctl("report --data-dir " + dir.path().string() + " --retailer acme --date " + day);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("ad_id,status,decided_at,title,landing_url,reasons\r\n", 0), 0u) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4);
+  EXPECT_NE(r.out.find("misleading_claim"), std::string::npos);
+  EXPECT_EQ(Adsctl("report --data-dir " + dir.path().string() + " --retailer acme --date 2026-02-30").exit_code, 2);
 }
 
 }  // namespace

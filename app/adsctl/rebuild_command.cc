@@ -1,0 +1,112 @@
+#include "app/adsctl/rebuild_command.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "ads/read_model.h"
+#include "app/common/data_dir.h"
+#include "cqrs/log/segment_file.h"
+#include "cqrs/projection/projection.h"
+#include "cqrs/store/embedded_store.h"
+
+namespace adsd::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RebuildArgs {
+  std::string data_dir = "./data";
+  std::string projection = "ads";
+};
+
+// Builds the read model from position 1 into a fresh database next to the live one, then swaps it
+// in with a rename. The live database is untouched until the swap, so an interrupted rebuild
+// leaves the service's read model as it was.
+int RunRebuild(const RebuildArgs& args) {
+  if (args.projection != "ads") {
+    fmt::print(stderr, "adsctl rebuild: unknown projection '{}' (known: ads)\n", args.projection);
+    return 2;
+  }
+  auto store = cqrs::OpenEmbeddedEventStore({LogDir(args.data_dir)});
+  if (!store.ok()) {
+    fmt::print(stderr, "adsctl rebuild: {}\n", store.status().ToString());
+    if (store.status().code() == cqrs::StatusCode::kUnavailable) {
+      fmt::print(stderr, "  stop adsd first: the rebuild reads the log, which one process owns at a time\n");
+    }
+    return 2;
+  }
+  const fs::path live = ReadModelPath(args.data_dir);
+  const fs::path fresh = live.string() + ".rebuild";
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(fresh.string() + suffix);
+
+  const cqrs::Position head = (*store)->Head();
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  const auto started = std::chrono::steady_clock::now();
+  ads::AdsReadModel model;
+  {
+    auto db = cqrs::sql::Database::Open(fresh);
+    if (!db.ok()) {
+      fmt::print(stderr, "adsctl rebuild: {}\n", db.status().ToString());
+      return 2;
+    }
+    cqrs::projection::ProjectionRunner runner(**store, std::move(*db), model,
+                                              cqrs::projection::RunnerOptions{.max_batch = 4096});
+    constexpr std::uint64_t kStep = 100'000;
+    std::uint64_t next_report = 0;
+    while (runner.position() < head) {
+      const cqrs::Position target(std::min(head.value(), runner.position().value() + kStep));
+      if (cqrs::Status st = runner.CatchUp(target); !st.ok()) {
+        fmt::print(stderr, "\nadsctl rebuild: {}\n", st.ToString());
+        return 1;
+      }
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const std::uint64_t done = runner.position().value();
+      if (tty || done >= next_report || done == head.value()) {
+        fmt::print("{}rebuilding {}: {}/{} events ({:.0f}%), {:.0f} events/s{}", tty ? "\r" : "", args.projection,
+                   done, head.value(), 100.0 * static_cast<double>(done) / static_cast<double>(head.value()),
+                   secs > 0 ? static_cast<double>(done) / secs : 0.0, tty ? "" : "\n");
+        std::fflush(stdout);
+        next_report = done + 10 * kStep;
+      }
+    }
+  }
+  {
+    // Fold the WAL into the file so that the swap moves one self-contained file.
+    auto db = cqrs::sql::Database::Open(fresh);
+    if (!db.ok() || !(*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok()) {
+      fmt::print(stderr, "\nadsctl rebuild: cannot finish {}\n", fresh.string());
+      return 1;
+    }
+  }
+  // The old WAL belongs to the old file: it must go before the new file takes the name.
+  std::error_code ec;
+  for (const char* suffix : {"-wal", "-shm"}) fs::remove(live.string() + suffix, ec);
+  fs::rename(fresh, live, ec);
+  if (ec) {
+    fmt::print(stderr, "\nadsctl rebuild: rename: {}\n", ec.message());
+    return 1;
+  }
+  for (const char* suffix : {"-wal", "-shm"}) fs::remove(fresh.string() + suffix, ec);
+  (void)cqrs::log::SyncDir(live.parent_path());
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  fmt::print("{}rebuilt {} from {} events in {:.2f} s ({:.0f} events/s) into {}\n", tty ? "\n" : "", args.projection,
+             head.value(), secs, secs > 0 ? static_cast<double>(head.value()) / secs : 0.0, live.string());
+  return 0;
+}
+
+}  // namespace
+
+void AddRebuildCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<RebuildArgs>();
+  CLI::App* cmd = app.add_subcommand("rebuild", "Rebuild read models from the event log (adsd must be stopped)");
+  cmd->add_option("--data-dir", args->data_dir, "data directory")->capture_default_str();
+  cmd->add_option("--projection", args->projection, "the read model to rebuild")->capture_default_str();
+  cmd->callback([args, &exit_code] { exit_code = RunRebuild(*args); });
+}
+
+}  // namespace adsd::app
