@@ -28,12 +28,15 @@ inline void WriteKeys(const std::filesystem::path& file) {
 
 class AdsdProcess {
  public:
-  AdsdProcess(const std::filesystem::path& data_dir, const std::string& pipeline) {
+  // `env`: extra "NAME=value" settings for the child (e.g. a failpoint).
+  AdsdProcess(const std::filesystem::path& data_dir, const std::string& pipeline,
+              const std::vector<std::string>& env = {}) {
     WriteKeys(data_dir.parent_path() / "keys.toml");
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
+      for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
       dup2(out[1], 1);
       close(out[0]);
       close(out[1]);
@@ -60,6 +63,14 @@ class AdsdProcess {
   bool started() const { return port_ != 0; }
 
   // Sends `sig` and reaps the process; returns its wait status.
+  // Waits for the process to exit by itself; returns its wait status.
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
   int Kill(int sig) {
     if (pid_ <= 0) return -1;
     kill(pid_, sig);

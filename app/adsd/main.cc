@@ -51,11 +51,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "adsd: --listen must be HOST:PORT, got '{}'\n", listen);
     return 2;
   }
-  if (pipeline == "cqrs") {
-    fmt::print(stderr, "adsd: the cqrs pipeline (store + outbox + relay) is not built yet; use async or sync\n");
-    return 2;
-  }
-  options.pipeline = pipeline == "sync" ? adsd::app::Pipeline::kSync : adsd::app::Pipeline::kAsync;
+  options.pipeline = pipeline == "sync"   ? adsd::app::Pipeline::kSync
+                     : pipeline == "cqrs" ? adsd::app::Pipeline::kCqrs
+                                          : adsd::app::Pipeline::kAsync;
 
   // Signals are taken synchronously by this thread (sigwait), not by a handler.
   sigset_t signals;

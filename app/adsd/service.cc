@@ -1,5 +1,6 @@
 #include "app/adsd/service.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -56,6 +57,13 @@ cqrs::Status AdService::Open() {
   worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_);
   RETURN_IF_ERROR(worker_->Start());
   queries_ = std::make_unique<ads::AdQueries>(ReadModelPath(options_.data_dir));
+  // The cqrs pipeline's write model and outbox. The relay also runs when an earlier cqrs run left
+  // the outbox behind, so nothing it stored stays unpublished whatever the pipeline now.
+  const fs::path write_db = options_.data_dir / "write.db";
+  if (options_.pipeline == Pipeline::kCqrs || fs::exists(write_db)) {
+    ASSIGN_OR_RETURN(outbox_, ads::Outbox::Open(write_db));
+    relay_ = std::make_unique<ads::OutboxRelay>(*outbox_, *store_, std::chrono::seconds(1));
+  }
   pool_ = std::make_unique<BlockingPool>(8);
 
   metrics_.AddGauge("adsd_log_head_position", "Last durable position of the event log.", [this] {
@@ -83,6 +91,7 @@ void AdService::Stop() {
   stopped_ = true;
   if (server_) server_->Stop();  // in-flight requests finish first
   pool_.reset();
+  relay_.reset();
   worker_.reset();
   runner_.reset();
   store_.reset();
@@ -112,6 +121,11 @@ void AdService::AddRoutes() {
   router_.Add("GET", "/metrics", [this](http::Request&, http::Responder respond) {
     respond(http::Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
   });
+}
+
+bool Failpoint(std::string_view point) {
+  static const char* configured = std::getenv("ADSD_FAILPOINT");
+  return configured != nullptr && point == configured;
 }
 
 std::optional<http::Principal> Authorize(const AdService& service, const http::Request& req,

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "ads/ad_queries.h"
+#include "ads/outbox.h"
 #include "ads/read_model.h"
 #include "ads/rules/rules.h"
 #include "ads/validation_worker.h"
@@ -53,6 +54,7 @@ class AdService {
   cqrs::projection::ProjectionRunner& runner() { return *runner_; }
   ads::ValidationWorker& worker() { return *worker_; }
   BlockingPool& pool() { return *pool_; }
+  ads::Outbox* outbox() { return outbox_.get(); }  // null unless the cqrs pipeline was ever used
   Pipeline pipeline() const { return options_.pipeline; }
   http::Metrics& metrics() { return metrics_; }
 
@@ -73,12 +75,19 @@ class AdService {
   std::unique_ptr<cqrs::projection::ProjectionRunner> runner_;
   std::unique_ptr<ads::ValidationWorker> worker_;
   std::unique_ptr<ads::AdQueries> queries_;
+  std::unique_ptr<ads::Outbox> outbox_;
+  std::unique_ptr<ads::OutboxRelay> relay_;
   std::unique_ptr<BlockingPool> pool_;
   http::Metrics metrics_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   bool stopped_ = false;
 };
+
+// Test-only fault injection: true when the environment variable ADSD_FAILPOINT names `point`.
+// Used by the end-to-end tests to stop the process at an exact step (e.g. between the outbox
+// commit and the publish). Never set in production.
+bool Failpoint(std::string_view point);
 
 // The principal of a request, or the 401/403 answer already sent.
 std::optional<http::Principal> Authorize(const AdService& service, const http::Request& req,

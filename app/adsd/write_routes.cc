@@ -3,6 +3,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "ads/ad_json.h"
 #include "cqrs/core/sha256.h"
@@ -169,6 +170,27 @@ void AdService::AddWriteRoutes() {
       submitted.metadata = metadata;
     }
 
+    if (pipeline() == Pipeline::kCqrs) {
+      // Store the ad and its event in one transaction, then publish; the relay covers a crash.
+      submitted.timestamp_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+      pool().Submit([this, respond, stream, submitted, retailer = who->retailer, id = ad_id.ToString()] {
+        cqrs::Status stored = outbox()->Store(id, retailer, stream, submitted);
+        const bool retry = stored.code() == cqrs::StatusCode::kAlreadyExists;  // same Idempotency-Key
+        if (!stored.ok() && !retry) return respond(StoreError(stored));
+        if (Failpoint("after-outbox-commit")) std::_Exit(3);
+        auto r = outbox()->Publish(store(), stream, submitted);
+        if (!r.ok()) return respond(StoreError(r.status()));
+        if (retry || r->idempotent_replay) {
+          if (auto refused = CheckRetry(store(), stream, submitted.metadata)) return respond(std::move(*refused));
+        }
+        Response res = Response::Json(202, Accepted(id, "pending", *r));
+        res.headers.emplace_back("Location", "/v1/ads/" + id);
+        respond(std::move(res));
+      });
+      return;
+    }
     if (pipeline() == Pipeline::kSync) {
       // The baseline: the client waits for detailed validation and the read model.
       pool().Submit([this, respond, stream, submitted, id = ad_id.ToString()] {

@@ -1,0 +1,142 @@
+#include "ads/outbox.h"
+
+namespace adsd::ads {
+
+namespace {
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS ads_write(
+  ad_id TEXT PRIMARY KEY,
+  retailer TEXT NOT NULL,
+  created_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id BLOB NOT NULL UNIQUE,
+  stream TEXT NOT NULL,
+  type TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  metadata BLOB NOT NULL,
+  correlation_id BLOB NOT NULL,
+  published_position INTEGER);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox(seq) WHERE published_position IS NULL;
+)sql";
+
+std::string_view Bytes(const cqrs::Uuid& u) {
+  return {reinterpret_cast<const char*>(u.bytes.data()), u.bytes.size()};
+}
+
+cqrs::Uuid UuidFrom(std::string_view b) {
+  cqrs::Uuid u;
+  if (b.size() == 16) std::copy(b.begin(), b.end(), u.bytes.begin());
+  return u;
+}
+
+}  // namespace
+
+cqrs::Result<std::unique_ptr<Outbox>> Outbox::Open(const std::filesystem::path& path) {
+  cqrs::sql::OpenOptions o;
+  o.durability = cqrs::sql::Durability::kFull;  // an acknowledged ad must survive power loss
+  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(path, o));
+  RETURN_IF_ERROR(db->Exec(kSchema));
+  return std::unique_ptr<Outbox>(new Outbox(std::move(db)));
+}
+
+cqrs::Status Outbox::Store(const std::string& ad_id, const std::string& retailer, const std::string& stream,
+                           const cqrs::EventData& e) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(cqrs::sql::Transaction tx, cqrs::sql::Transaction::Begin(*db_));
+  ASSIGN_OR_RETURN(auto ad, db_->Prepare("INSERT INTO ads_write(ad_id, retailer, created_us) VALUES (?, ?, ?)"));
+  ad.Bind(1, ad_id).Bind(2, retailer).Bind(3, e.timestamp_us);
+  RETURN_IF_ERROR(ad.Run());
+  ASSIGN_OR_RETURN(auto ob, db_->Prepare(
+      "INSERT INTO outbox(event_id, stream, type, schema_version, payload, metadata, correlation_id) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  ob.BindBlob(1, Bytes(e.event_id)).Bind(2, stream).Bind(3, e.type).Bind(4, static_cast<std::int64_t>(e.schema_version))
+      .BindBlob(5, e.payload).BindBlob(6, e.metadata).BindBlob(7, Bytes(e.correlation_id));
+  RETURN_IF_ERROR(ob.Run());
+  return tx.Commit();
+}
+
+cqrs::Status Outbox::MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE outbox SET published_position = ? WHERE event_id = ?"));
+  st.Bind(1, static_cast<std::int64_t>(position.value())).BindBlob(2, Bytes(event_id));
+  return st.Run();
+}
+
+cqrs::Result<cqrs::AppendResult> Outbox::Publish(cqrs::EventStore& store, const std::string& stream,
+                                                 const cqrs::EventData& event) {
+  ASSIGN_OR_RETURN(cqrs::AppendResult r, store.Append(stream, cqrs::ExpectedVersion::NoStream(), std::span(&event, 1)));
+  // If this mark is lost in a crash, the relay publishes again: the store sees the same event.
+  RETURN_IF_ERROR(MarkPublished(event.event_id, r.last_position));
+  return r;
+}
+
+cqrs::Result<int> Outbox::PublishPending(cqrs::EventStore& store) {
+  struct Pending {
+    std::string stream;
+    cqrs::EventData event;
+  };
+  std::vector<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(auto q, db_->Prepare(
+        "SELECT event_id, stream, type, schema_version, payload, metadata, correlation_id, "
+        "(SELECT created_us FROM ads_write w WHERE 'ad-' || w.ad_id = outbox.stream) "
+        "FROM outbox WHERE published_position IS NULL ORDER BY seq LIMIT 1000"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      Pending p;
+      p.event.event_id = UuidFrom(q.Text(0));
+      p.stream = q.Text(1);
+      p.event.type = q.Text(2);
+      p.event.schema_version = static_cast<std::uint32_t>(q.Int(3));
+      p.event.payload = q.Text(4);
+      p.event.metadata = q.Text(5);
+      p.event.correlation_id = UuidFrom(q.Text(6));
+      p.event.timestamp_us = q.OptInt(7).value_or(0);
+      pending.push_back(std::move(p));
+    }
+  }
+  int published = 0;
+  for (const Pending& p : pending) {
+    auto r = Publish(store, p.stream, p.event);
+    if (!r.ok()) return r.status();
+    ++published;
+  }
+  return published;
+}
+
+cqrs::Result<std::int64_t> Outbox::PendingCount() {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT COUNT(*) FROM outbox WHERE published_position IS NULL"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  return row ? q.Int(0) : 0;
+}
+
+OutboxRelay::OutboxRelay(Outbox& outbox, cqrs::EventStore& store, std::chrono::milliseconds interval)
+    : outbox_(outbox), store_(store), interval_(interval) {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto n = outbox_.PublishPending(store_);
+      if (n.ok()) published_.fetch_add(static_cast<std::uint64_t>(*n));
+      lock.lock();
+      cv_.wait_for(lock, interval_, [&] { return stop_; });
+    }
+  });
+}
+
+OutboxRelay::~OutboxRelay() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+}  // namespace adsd::ads

@@ -1,0 +1,65 @@
+// Outbox: the `cqrs` pipeline's write model — the ad and the event to publish, stored in one
+// SQLite transaction — and the relay that publishes whatever was stored but not yet published.
+//
+// The paper's CQRS flow stores the ad, then publishes it: a process that dies in between leaves
+// an ad that no consumer will ever see (the dual-write hazard). Here the event rides in the same
+// transaction as the ad, with its final event id, so publishing is just appending that event to
+// its stream with `no_stream`: publishing twice (the request path and the relay racing, or a
+// relay rerun after a crash) is recognized by the store as one append.
+//
+// Thread-safety: all methods are safe from any thread (one connection behind a mutex).
+#pragma once
+
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cqrs/sql/sqlite.h"
+#include "cqrs/store/event_store.h"
+
+namespace adsd::ads {
+
+class Outbox {
+ public:
+  static cqrs::Result<std::unique_ptr<Outbox>> Open(const std::filesystem::path& db);
+
+  // Stores the ad row and its outbox event in one durable transaction (synchronous=FULL).
+  cqrs::Status Store(const std::string& ad_id, const std::string& retailer, const std::string& stream,
+                     const cqrs::EventData& event);
+  // Appends the event to the log and marks it published.
+  cqrs::Result<cqrs::AppendResult> Publish(cqrs::EventStore& store, const std::string& stream,
+                                           const cqrs::EventData& event);
+  // Publishes every stored, unpublished event (the relay's pass). Returns how many.
+  cqrs::Result<int> PublishPending(cqrs::EventStore& store);
+  cqrs::Result<std::int64_t> PendingCount();
+
+ private:
+  explicit Outbox(std::unique_ptr<cqrs::sql::Database> db) : db_(std::move(db)) {}
+  cqrs::Status MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position);
+
+  std::mutex mu_;
+  std::unique_ptr<cqrs::sql::Database> db_;  // guarded by mu_
+};
+
+// Runs Outbox::PublishPending at start and then every `interval`, on its own thread.
+class OutboxRelay {
+ public:
+  OutboxRelay(Outbox& outbox, cqrs::EventStore& store, std::chrono::milliseconds interval);
+  ~OutboxRelay();
+  std::uint64_t published() const { return published_.load(); }
+
+ private:
+  Outbox& outbox_;
+  cqrs::EventStore& store_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::atomic<std::uint64_t> published_{0};
+  std::thread thread_;
+};
+
+}  // namespace adsd::ads
