@@ -1,5 +1,7 @@
 #include "ads/validation_worker.h"
 
+#include <thread>
+
 #include "ads/events.h"
 
 namespace adsd::ads {
@@ -11,6 +13,11 @@ cqrs::Status ValidationWorker::Decide(const cqrs::RecordedEvent& e) {
   {
     std::lock_guard lock(flood_mu_);
     verdict = rules_.Evaluate(content.ad, {content.retailer, e.timestamp_us / 1'000'000, e.event_id.ToString()}, floods_);
+  }
+  if (external_ != nullptr) {
+    ASSIGN_OR_RETURN(std::vector<Finding> more, external_->Validate(content.ad, content.retailer));
+    for (auto& f : more) verdict.findings.push_back(std::move(f));
+    verdict.approved = verdict.approved && more.empty();
   }
   cqrs::EventData v;
   v.event_id = events::DerivedId(e.event_id, "verdict");
@@ -30,7 +37,18 @@ cqrs::Status ValidationWorker::Start() {
   position_.store(from.value());
   ASSIGN_OR_RETURN(subscription_,
                    store_.Subscribe(from.next(), 512, [this](std::span<const cqrs::RecordedEvent> batch) {
-                     for (const auto& e : batch) RETURN_IF_ERROR(Decide(e));
+                     for (const auto& e : batch) {
+                       // An unavailable validator keeps the ad pending: wait and try the same
+                       // event again (order kept), until it answers or the worker stops.
+                       auto pause = std::chrono::milliseconds(100);
+                       while (true) {
+                         cqrs::Status st = Decide(e);
+                         if (st.ok()) break;
+                         if (st.code() != cqrs::StatusCode::kUnavailable || stopping_.load()) return st;
+                         std::this_thread::sleep_for(pause);  // backoff between retries
+                         pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+                       }
+                     }
                      RETURN_IF_ERROR(offsets_.Commit(std::string(kGroup), batch.back().position));
                      position_.store(batch.back().position.value());
                      return cqrs::Status::Ok();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 
+#include "ads/external_validator.h"
 #include "ads/rules/rules.h"
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/store/event_store.h"
@@ -23,14 +24,19 @@ class ValidationWorker {
  public:
   static constexpr std::string_view kGroup = "validator";
 
-  // `store`, `offsets` and `rules` must outlive the worker.
-  ValidationWorker(cqrs::EventStore& store, cqrs::log::ConsumerOffsets& offsets, const RuleEngine& rules)
-      : store_(store), offsets_(offsets), rules_(rules) {}
-  ~ValidationWorker() { subscription_.reset(); }
+  // `store`, `offsets`, `rules` and `external` (may be null: rules only) must outlive the worker.
+  ValidationWorker(cqrs::EventStore& store, cqrs::log::ConsumerOffsets& offsets, const RuleEngine& rules,
+                   ExternalValidator* external = nullptr)
+      : store_(store), offsets_(offsets), rules_(rules), external_(external) {}
+  ~ValidationWorker() {
+    stopping_.store(true);
+    subscription_.reset();
+  }
 
   // Starts following the log after the committed offset.
   cqrs::Status Start();
-  // Judges one event now, on the calling thread (the sync pipeline). Ok for events it ignores.
+  // Judges one event now, on the calling thread (the sync pipeline). Ok for events it ignores;
+  // kUnavailable when the external validator cannot be asked (nothing is appended then).
   cqrs::Status Decide(const cqrs::RecordedEvent& event);
 
   cqrs::Position position() const { return cqrs::Position(position_.load()); }
@@ -41,6 +47,8 @@ class ValidationWorker {
   cqrs::EventStore& store_;
   cqrs::log::ConsumerOffsets& offsets_;
   const RuleEngine& rules_;
+  ExternalValidator* external_;
+  std::atomic<bool> stopping_{false};
   std::mutex flood_mu_;
   FloodHistory floods_;  // guarded by flood_mu_
   std::atomic<std::uint64_t> position_{0};

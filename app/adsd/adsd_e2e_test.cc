@@ -288,8 +288,9 @@ TEST(AdsdPipelines, TheSameScenarioReachesTheSameReadModelUnderEveryPipeline) {
       std::string body;
       const auto deadline = std::chrono::steady_clock::now() + 20s;
       while (std::chrono::steady_clock::now() < deadline) {
-        body = adsd.Call("GET", "/v1/ads/" + id, kAcme).body;
-        if (Field(body, "status") != "pending" && !Field(body, "status").empty()) break;
+        auto r = adsd.Call("GET", "/v1/ads/" + id, kAcme);
+        body = r.body;
+        if (r.status == 200 && Field(body, "status") != "pending") break;
         adsd.Call("GET", "/v1/ads/" + id + "?min_position=1000000&wait_ms=50", kAcme);
       }
       // Everything but ids and times must agree.

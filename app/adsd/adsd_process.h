@@ -30,7 +30,7 @@ class AdsdProcess {
  public:
   // `env`: extra "NAME=value" settings for the child (e.g. a failpoint).
   AdsdProcess(const std::filesystem::path& data_dir, const std::string& pipeline,
-              const std::vector<std::string>& env = {}) {
+              const std::vector<std::string>& env = {}, const std::vector<std::string>& extra_args = {}) {
     WriteKeys(data_dir.parent_path() / "keys.toml");
     int out[2];
     if (pipe(out) != 0) return;
@@ -41,8 +41,13 @@ class AdsdProcess {
       close(out[0]);
       close(out[1]);
       const std::string keys = (data_dir.parent_path() / "keys.toml").string();
-      execl(ADSD_BINARY, ADSD_BINARY, "--data-dir", data_dir.c_str(), "--listen", "127.0.0.1:0", "--api-keys",
-            keys.c_str(), "--pipeline", pipeline.c_str(), nullptr);
+      std::vector<std::string> args = {ADSD_BINARY, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0",
+                                       "--api-keys", keys, "--pipeline", pipeline};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(ADSD_BINARY, argv.data());
       _exit(127);
     }
     close(out[1]);
@@ -104,5 +109,59 @@ class AdsdProcess {
   int out_ = -1;
   std::uint16_t port_ = 0;
 };
+
+// A real ads-validator child process; `args` as on its command line. Listens on a free port
+// unless `args` says otherwise.
+class ValidatorProcess {
+ public:
+  explicit ValidatorProcess(std::vector<std::string> args) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      close(out[1]);
+      args.insert(args.begin(), VALIDATOR_BINARY);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(VALIDATOR_BINARY, argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    std::string line;
+    char c;
+    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    close(out[0]);
+    const auto at = line.find("127.0.0.1:");
+    if (at != std::string::npos) port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + 10)));
+  }
+  ~ValidatorProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1/validate"; }
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// A port nothing listens on (bound, then released).
+inline std::uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 }  // namespace adsd::app::testing

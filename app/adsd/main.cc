@@ -1,7 +1,7 @@
 // adsd: the ad-management service.
 //
 //   adsd [--data-dir DIR] [--listen HOST:PORT] [--api-keys FILE] [--pipeline async|cqrs|sync]
-//        [--rules FILE] [--threads N]
+//        [--rules FILE] [--threads N] [--validator-url URL] [--validator-timeout-ms MS]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   adsd::app::ServiceOptions options;
   std::string data_dir = "./data", listen = "127.0.0.1:8080", api_keys, rules, pipeline = "async";
   int threads = 2;
+  std::string validator_url;
+  int validator_timeout_ms = 2000;
   app.add_option("--data-dir", data_dir, "data directory (event log, read models, keys)")->capture_default_str();
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on; port 0 picks a free one")->capture_default_str();
   app.add_option("--api-keys", api_keys, "TOML API-key file (default: DATA_DIR/api-keys.toml, created if missing)");
@@ -41,12 +43,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rules", rules, "TOML rules file (default: the shipped rules)");
   app.add_option("--threads", threads, "HTTP I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--validator-url", validator_url,
+                 "external validation API, e.g. http://127.0.0.1:9090/v1/validate (default: off)");
+  app.add_option("--validator-timeout-ms", validator_timeout_ms, "timeout of one validator call")
+      ->check(CLI::Range(1, 600'000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   options.data_dir = data_dir;
   options.api_keys = api_keys;
   options.rules = rules;
   options.http.threads = threads;
+  options.validator_url = validator_url;
+  options.validator_timeout = std::chrono::milliseconds(validator_timeout_ms);
   if (!ParseListen(listen, options.http.host, options.http.port)) {
     fmt::print(stderr, "adsd: --listen must be HOST:PORT, got '{}'\n", listen);
     return 2;

@@ -54,7 +54,13 @@ cqrs::Status AdService::Open() {
   RETURN_IF_ERROR(runner_->Start());
   // The worker runs whatever the pipeline: in `sync` it catches up on anything a crash or an
   // earlier async run left undecided; deciding twice is impossible (see ValidationWorker).
-  worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_);
+  if (!options_.validator_url.empty()) {
+    ads::ExternalValidatorOptions vo;
+    vo.url = options_.validator_url;
+    vo.timeout = options_.validator_timeout;
+    ASSIGN_OR_RETURN(external_, ads::ExternalValidator::Create(vo));
+  }
+  worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get());
   RETURN_IF_ERROR(worker_->Start());
   queries_ = std::make_unique<ads::AdQueries>(ReadModelPath(options_.data_dir));
   // The cqrs pipeline's write model and outbox. The relay also runs when an earlier cqrs run left

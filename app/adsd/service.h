@@ -36,6 +36,8 @@ struct ServiceOptions {
   std::filesystem::path api_keys;  // empty: DATA_DIR/api-keys.toml, created if missing
   std::filesystem::path rules;     // empty: the compiled-in defaults
   Pipeline pipeline = Pipeline::kAsync;
+  std::string validator_url;  // empty: in-process rules only
+  std::chrono::milliseconds validator_timeout{2000};
 };
 
 class AdService {
@@ -73,6 +75,7 @@ class AdService {
   std::unique_ptr<cqrs::log::ConsumerOffsets> offsets_;
   ads::AdsReadModel read_model_;
   std::unique_ptr<cqrs::projection::ProjectionRunner> runner_;
+  std::unique_ptr<ads::ExternalValidator> external_;
   std::unique_ptr<ads::ValidationWorker> worker_;
   std::unique_ptr<ads::AdQueries> queries_;
   std::unique_ptr<ads::Outbox> outbox_;

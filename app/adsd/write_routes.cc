@@ -202,7 +202,11 @@ void AdService::AddWriteRoutes() {
         auto events = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
         if (!events.ok() || events->empty()) return respond(StoreError(events.status()));
         cqrs::Status decided = worker().Decide(events->front());
-        if (!decided.ok()) return respond(StoreError(decided));
+        if (!decided.ok()) {
+          // The ad is stored; the consumer decides it once the validator answers again.
+          return respond(Problem(503, "validator-unavailable", "Detailed validation is unavailable",
+                                 "ad " + id + " is stored and will be decided later: " + decided.message()));
+        }
         const cqrs::Position head = store().Head();
         runner().WaitFor(head, std::chrono::steady_clock::now() + std::chrono::seconds(10));
         auto row = queries().Get(id);
