@@ -8,6 +8,7 @@
 
 #include "app/adsd/adsd_process.h"
 #include "cqrs/core/testing/temp_dir.h"
+#include "cqrs/sql/sqlite.h"
 
 namespace adsd::app {
 namespace {
@@ -116,6 +117,11 @@ TEST_P(AdsdE2E, AuthAndTenancy) {
   EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAdmin, kGoodAd).status, 403);
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads", kAdmin).status, 400);
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads?retailer=acme", kAdmin).status, 200);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/admin/parked", kAcme).status, 403) << "admin routes need an admin token";
+  auto parked = adsd_->Call("GET", "/v1/admin/parked", kAdmin);
+  EXPECT_EQ(parked.status, 200);
+  EXPECT_EQ(parked.body, R"({"parked":[]})");
+  EXPECT_EQ(adsd_->Call("POST", "/v1/admin/parked/ad-x/replay", kAdmin).status, 404);
 }
 
 TEST_P(AdsdE2E, BadRequestsGetClearErrorsAndChangeNothing) {
@@ -245,6 +251,50 @@ TEST_P(AdsdE2E, SigkillDuringABurstLosesNoAcknowledgedAdAndDuplicatesNone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Pipelines, AdsdE2E, ::testing::Values("async", "cqrs", "sync"));
+
+TEST(AdsdRedelivery, ReplayingDeliveredEventsChangesNothingAndDecidesNothingTwice) {
+  cqrs::testing::TempDir dir;
+  const auto data = dir.path() / "data";
+  std::vector<std::string> ids;
+  std::string before, ready_before;
+  {
+    AdsdProcess adsd(data, "async");
+    ASSERT_TRUE(adsd.started());
+    for (const char* ad : {kGoodAd, kBadAd}) ids.push_back(Field(adsd.Call("POST", "/v1/ads", kAcme, ad).body, "ad_id"));
+    for (const auto& id : ids) {
+      const auto deadline = std::chrono::steady_clock::now() + 20s;
+      while (std::chrono::steady_clock::now() < deadline) {
+        auto r = adsd.Call("GET", "/v1/ads/" + id, kAcme);
+        if (r.status == 200 && Field(r.body, "status") != "pending") break;
+        adsd.Call("GET", "/v1/ads/" + id + "?min_position=1000000&wait_ms=50", kAcme);
+      }
+    }
+    before = adsd.Call("GET", "/v1/ads", kAcme).body;
+    ready_before = adsd.Call("GET", "/readyz", "").body;
+    adsd.Kill(SIGTERM);
+  }
+  // Make both consumers see everything again, as after a lost checkpoint or a redelivery.
+  std::filesystem::remove(data / "offsets" / "validator.offset");
+  {
+    auto db = cqrs::sql::Database::Open(data / "read.db");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE projection_checkpoints SET position = 0").ok());
+  }
+  AdsdProcess adsd(data, "async");
+  ASSERT_TRUE(adsd.started());
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::string ready;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ready = adsd.Call("GET", "/readyz", "").body;
+    if (Field(ready, "projection_position") == Field(ready_before, "log_head") &&
+        Field(ready, "validator_position") == Field(ready_before, "log_head")) {
+      break;
+    }
+    adsd.Call("GET", "/v1/ads/" + ids[0] + "?min_position=1000000&wait_ms=50", kAcme);
+  }
+  EXPECT_EQ(Field(ready, "log_head"), Field(ready_before, "log_head")) << "no verdict was appended twice";
+  EXPECT_EQ(adsd.Call("GET", "/v1/ads", kAcme).body, before) << "the read model is unchanged";
+}
 
 TEST(AdsdCqrsPipeline, RelayPublishesWhatACrashBetweenCommitAndPublishLeftBehind) {
   cqrs::testing::TempDir dir;

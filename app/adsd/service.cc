@@ -1,6 +1,9 @@
 #include "app/adsd/service.h"
 
 #include <cstdlib>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -124,6 +127,44 @@ void AdService::AddRoutes() {
                             ",\"projection_position\":" + std::to_string(projected) +
                             ",\"validator_position\":" + std::to_string(decided) + "}"));
   });
+  // Parked streams: ads whose events the read model could not apply (see cqrs/projection).
+  router_.Add("GET", "/v1/admin/parked", [this](http::Request& req, http::Responder respond) {
+    if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;
+    auto parked = runner_->ListParked();
+    if (!parked.ok()) return respond(http::Problem(503, "unavailable", "Read model unavailable", parked.status().ToString()));
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("parked");
+    w.StartArray();
+    for (const auto& p : *parked) {
+      w.StartObject();
+      w.Key("stream");
+      w.String(p.stream.c_str());
+      w.Key("first_position");
+      w.Uint64(p.first_position.value());
+      w.Key("events");
+      w.Int64(p.events);
+      w.Key("error");
+      w.String(p.error.c_str());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    respond(http::Response::Json(200, std::string(buf.GetString(), buf.GetSize())));
+  });
+  router_.Add(
+      "POST", "/v1/admin/parked/{stream}/replay",
+      [this](http::Request& req, http::Responder respond) {
+        if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;
+        cqrs::Status st = runner_->ReplayParked(req.params["stream"]);
+        if (st.code() == cqrs::StatusCode::kNotFound) {
+          return respond(http::Problem(404, "not-parked", "Not parked", st.message()));
+        }
+        if (!st.ok()) return respond(http::Problem(409, "still-failing", "Replay failed", st.ToString()));
+        respond(http::Response::Json(200, R"({"replayed":true})"));
+      },
+      http::RouteOptions{.body_content_type = ""});
   router_.Add("GET", "/metrics", [this](http::Request&, http::Responder respond) {
     respond(http::Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
   });
