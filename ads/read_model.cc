@@ -49,6 +49,21 @@ CREATE INDEX IF NOT EXISTS ads_by_day ON ads(retailer, decided_day, decided_us);
 )sql");
 }
 
+cqrs::Result<cqrs::sql::Statement*> AdsReadModel::Statement(cqrs::sql::Database& db, int which,
+                                                          std::string_view sql) {
+  if (prepared_for_ != &db) {
+    statements_.clear();
+    prepared_for_ = &db;
+  }
+  auto it = statements_.find(which);
+  if (it == statements_.end()) {
+    ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
+    it = statements_.emplace(which, std::move(st)).first;
+  }
+  it->second.Reset();
+  return &it->second;
+}
+
 Status AdsReadModel::Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& e) {
   auto id = events::AdIdOf(e.stream);
   if (!id) return Status::Ok();  // not an ad stream
@@ -57,38 +72,38 @@ Status AdsReadModel::Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& e
   const auto position = static_cast<std::int64_t>(e.position.value());
   if (e.type == events::kSubmitted) {
     ASSIGN_OR_RETURN(events::AdContent c, events::ParseContent(e.payload));
-    ASSIGN_OR_RETURN(auto st, db.Prepare(
+    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 2, 
         "INSERT INTO ads(ad_id, retailer, status, ad_json, version, position, created_us, updated_us) "
         "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT(ad_id) DO NOTHING"));
-    st.Bind(1, ad_id).Bind(2, c.retailer).Bind(3, AdToJson(c.ad)).Bind(4, version).Bind(5, position)
+    st->Bind(1, ad_id).Bind(2, c.retailer).Bind(3, AdToJson(c.ad)).Bind(4, version).Bind(5, position)
         .Bind(6, e.timestamp_us).Bind(7, e.timestamp_us);
-    return st.Run();
+    return st->Run();
   }
   if (e.type == events::kChanged) {
     ASSIGN_OR_RETURN(events::AdContent c, events::ParseContent(e.payload));
-    ASSIGN_OR_RETURN(auto st, db.Prepare(
+    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 3, 
         "UPDATE ads SET status = 'pending', ad_json = ?, reasons_json = '[]', version = ?, position = ?, "
         "updated_us = ?, decided_us = NULL, decided_day = NULL WHERE ad_id = ? AND version < ?"));
-    st.Bind(1, AdToJson(c.ad)).Bind(2, version).Bind(3, position).Bind(4, e.timestamp_us).Bind(5, ad_id)
+    st->Bind(1, AdToJson(c.ad)).Bind(2, version).Bind(3, position).Bind(4, e.timestamp_us).Bind(5, ad_id)
         .Bind(6, version);
-    return st.Run();
+    return st->Run();
   }
   if (e.type == events::kApproved || e.type == events::kRejected) {
     ASSIGN_OR_RETURN(std::string reasons, events::ReasonsJson(e.payload));
-    ASSIGN_OR_RETURN(auto st, db.Prepare(
+    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 4, 
         "UPDATE ads SET status = ?, reasons_json = ?, version = ?, position = ?, updated_us = ?, "
         "decided_us = ?, decided_day = ? WHERE ad_id = ? AND version < ?"));
-    st.Bind(1, e.type == events::kApproved ? "approved" : "rejected").Bind(2, reasons).Bind(3, version)
+    st->Bind(1, e.type == events::kApproved ? "approved" : "rejected").Bind(2, reasons).Bind(3, version)
         .Bind(4, position).Bind(5, e.timestamp_us).Bind(6, e.timestamp_us).Bind(7, UtcDay(e.timestamp_us))
         .Bind(8, ad_id).Bind(9, version);
-    return st.Run();
+    return st->Run();
   }
   if (e.type == events::kWithdrawn) {
-    ASSIGN_OR_RETURN(auto st, db.Prepare(
+    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 5, 
         "UPDATE ads SET status = 'withdrawn', version = ?, position = ?, updated_us = ? "
         "WHERE ad_id = ? AND version < ?"));
-    st.Bind(1, version).Bind(2, position).Bind(3, e.timestamp_us).Bind(4, ad_id).Bind(5, version);
-    return st.Run();
+    st->Bind(1, version).Bind(2, position).Bind(3, e.timestamp_us).Bind(4, ad_id).Bind(5, version);
+    return st->Run();
   }
   return Status::Ok();
 }

@@ -10,6 +10,8 @@
 // skips redeliveries by checkpoint.
 #pragma once
 
+#include <map>
+
 #include "cqrs/projection/projection.h"
 
 namespace adsd::ads {
@@ -19,6 +21,18 @@ class AdsReadModel final : public cqrs::projection::Projection {
   std::string_view name() const override { return "ads"; }
   cqrs::Status Migrate(cqrs::sql::Database& db) override;
   cqrs::Status Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& event) override;
+  void Closing(cqrs::sql::Database& db) override {
+    if (&db == prepared_for_) {
+      statements_.clear();
+      prepared_for_ = nullptr;
+    }
+  }
+
+ private:
+  // Statements prepared once per database (preparing per event cost more than running them).
+  cqrs::Result<cqrs::sql::Statement*> Statement(cqrs::sql::Database& db, int which, std::string_view sql);
+  cqrs::sql::Database* prepared_for_ = nullptr;
+  std::map<int, cqrs::sql::Statement> statements_;
 };
 
 // "2026-11-24" for a timestamp in microseconds (UTC).

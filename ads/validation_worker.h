@@ -39,11 +39,26 @@ class ValidationWorker {
   // kUnavailable when the external validator cannot be asked (nothing is appended then).
   cqrs::Status Decide(const cqrs::RecordedEvent& event);
 
+  // Judges a batch and appends all its verdicts concurrently (they share the log's group commit),
+  // waiting until every one is durable. What the consumer does for each delivered batch.
+  cqrs::Status DecideBatch(std::span<const cqrs::RecordedEvent> events);
+
   cqrs::Position position() const { return cqrs::Position(position_.load()); }
   cqrs::Status status() const { return subscription_ ? subscription_->status() : cqrs::Status::Ok(); }
   std::uint64_t decided() const { return decided_.load(); }
 
  private:
+  // A verdict ready to append.
+  struct Verdict {
+    std::string stream;
+    cqrs::StreamVersion expected;
+    cqrs::EventData event;
+  };
+  // The verdict on `e`, or nullopt for an event that needs none.
+  cqrs::Result<std::optional<Verdict>> Judge(const cqrs::RecordedEvent& e);
+  // Judge, retrying while the external validator is unavailable (until the worker stops).
+  cqrs::Result<std::optional<Verdict>> JudgePatiently(const cqrs::RecordedEvent& e);
+
   cqrs::EventStore& store_;
   cqrs::log::ConsumerOffsets& offsets_;
   const RuleEngine& rules_;

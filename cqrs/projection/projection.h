@@ -35,6 +35,8 @@ class Projection {
   // Applies one event, inside the runner's transaction. Must be deterministic: a rebuild from the
   // log gives the same rows. Events it does not care about are ignored (return Ok).
   virtual Status Apply(sql::Database& db, const RecordedEvent& event) = 0;
+  // The runner is about to close `db`: drop anything tied to it (prepared statements).
+  virtual void Closing(sql::Database& db) { (void)db; }
 };
 
 struct RunnerOptions {

@@ -26,7 +26,11 @@ ProjectionRunner::ProjectionRunner(EventStore& store, std::unique_ptr<sql::Datab
                                    Projection& projection, RunnerOptions options)
     : store_(store), db_(std::move(db)), projection_(projection), options_(options) {}
 
-ProjectionRunner::~ProjectionRunner() { subscription_.reset(); }
+ProjectionRunner::~ProjectionRunner() {
+  subscription_.reset();
+  std::lock_guard lock(db_mu_);
+  projection_.Closing(*db_);
+}
 
 Status ProjectionRunner::LoadState() {
   std::lock_guard lock(db_mu_);
