@@ -55,19 +55,21 @@ TEST(ExternalValidation, ItsVerdictJoinsTheRules) {
 TEST(ExternalValidation, FlakyValidatorIsRetriedAndEveryAdDecided) {
   ValidatorProcess validator({"--fail-rate", "0.5", "--reject-words", "casino"});
   cqrs::testing::TempDir dir;
-  AdsdProcess adsd(dir.path() / "data", "async", {}, {"--validator-url", validator.url()});
+  AdsdProcess adsd(dir.path() / "data", "async", {},
+                   {"--validator-url", validator.url(), "--validator-breaker-open-ms", "100"});
   std::vector<std::string> ids;
   for (int i = 0; i < 10; ++i) {
     ids.push_back(Get(adsd.Call("POST", "/v1/ads", kAcme, Ad("Train set " + std::to_string(i))).body, "ad_id"));
   }
-  for (const auto& id : ids) EXPECT_EQ(Get(WaitDecided(adsd, id), "status"), "approved") << id;
+  for (const auto& id : ids) EXPECT_EQ(Get(WaitDecided(adsd, id, 60s), "status"), "approved") << id;
 }
 
 TEST(ExternalValidation, AdsWaitWhileTheValidatorIsDownAndAreDecidedWhenItReturns) {
   const std::uint16_t port = testing::FreePort();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/v1/validate";
   cqrs::testing::TempDir dir;
-  AdsdProcess adsd(dir.path() / "data", "async", {}, {"--validator-url", url, "--validator-timeout-ms", "200"});
+  AdsdProcess adsd(dir.path() / "data", "async", {},
+                   {"--validator-url", url, "--validator-timeout-ms", "200", "--validator-breaker-open-ms", "200"});
   const std::string id = Get(adsd.Call("POST", "/v1/ads", kAcme, Ad("Wooden train")).body, "ad_id");
   EXPECT_EQ(Get(WaitDecided(adsd, id, 2s), "status"), "pending") << "no validator, no verdict";
   ValidatorProcess validator({"--listen", "127.0.0.1:" + std::to_string(port)});

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   int threads = 2;
   std::string validator_url;
   int validator_timeout_ms = 2000;
+  int validator_breaker_open_ms = 5000;
   app.add_option("--data-dir", data_dir, "data directory (event log, read models, keys)")->capture_default_str();
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on; port 0 picks a free one")->capture_default_str();
   app.add_option("--api-keys", api_keys, "TOML API-key file (default: DATA_DIR/api-keys.toml, created if missing)");
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
   app.add_option("--validator-timeout-ms", validator_timeout_ms, "timeout of one validator call")
       ->check(CLI::Range(1, 600'000))
       ->capture_default_str();
+  app.add_option("--validator-breaker-open-ms", validator_breaker_open_ms,
+                 "after 5 failed calls in a row, stop calling the validator for this long")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   options.data_dir = data_dir;
@@ -56,6 +61,7 @@ int main(int argc, char** argv) {
   options.http.threads = threads;
   options.validator_url = validator_url;
   options.validator_timeout = std::chrono::milliseconds(validator_timeout_ms);
+  options.validator_breaker_open = std::chrono::milliseconds(validator_breaker_open_ms);
   if (!ParseListen(listen, options.http.host, options.http.port)) {
     fmt::print(stderr, "adsd: --listen must be HOST:PORT, got '{}'\n", listen);
     return 2;

@@ -61,6 +61,7 @@ cqrs::Status AdService::Open() {
     ads::ExternalValidatorOptions vo;
     vo.url = options_.validator_url;
     vo.timeout = options_.validator_timeout;
+    vo.breaker.open_for = options_.validator_breaker_open;
     ASSIGN_OR_RETURN(external_, ads::ExternalValidator::Create(vo));
   }
   worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get());

@@ -38,6 +38,7 @@ struct ServiceOptions {
   Pipeline pipeline = Pipeline::kAsync;
   std::string validator_url;  // empty: in-process rules only
   std::chrono::milliseconds validator_timeout{2000};
+  std::chrono::milliseconds validator_breaker_open{5000};
 };
 
 class AdService {
