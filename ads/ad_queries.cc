@@ -13,16 +13,22 @@ namespace adsd::ads {
 
 namespace {
 
-// One read-only connection per thread and database file.
-cqrs::Result<cqrs::sql::Database*> Connection(const std::filesystem::path& path) {
-  thread_local std::map<std::string, std::unique_ptr<cqrs::sql::Database>> connections;
-  auto& slot = connections[path.string()];
-  if (!slot) {
+// One read-only connection per thread and database file, reopened when the file was replaced.
+cqrs::Result<cqrs::sql::Database*> Connection(const std::filesystem::path& path, std::uint64_t generation) {
+  struct Slot {
+    std::uint64_t generation = 0;
+    std::unique_ptr<cqrs::sql::Database> db;
+  };
+  thread_local std::map<std::string, Slot> connections;
+  Slot& slot = connections[path.string()];
+  if (!slot.db || slot.generation != generation) {
+    slot.db.reset();
     cqrs::sql::OpenOptions o;
     o.read_only = true;
-    ASSIGN_OR_RETURN(slot, cqrs::sql::Database::Open(path, o));
+    ASSIGN_OR_RETURN(slot.db, cqrs::sql::Database::Open(path, o));
+    slot.generation = generation;
   }
-  return slot.get();
+  return slot.db.get();
 }
 
 constexpr std::string_view kColumns =
@@ -55,7 +61,7 @@ cqrs::Result<std::vector<AdRow>> All(cqrs::sql::Statement& st) {
 }  // namespace
 
 cqrs::Result<std::optional<AdRow>> AdQueries::Get(const std::string& ad_id) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_));
+  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_, generation_.load()));
   ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT " + std::string(kColumns) + " FROM ads WHERE ad_id = ?"));
   st.Bind(1, ad_id);
   ASSIGN_OR_RETURN(auto rows, All(st));
@@ -65,7 +71,7 @@ cqrs::Result<std::optional<AdRow>> AdQueries::Get(const std::string& ad_id) cons
 
 cqrs::Result<std::vector<AdRow>> AdQueries::List(const std::string& retailer, const std::optional<std::string>& status,
                                                  int limit, const std::optional<Cursor>& after) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_));
+  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_, generation_.load()));
   ASSIGN_OR_RETURN(auto st, db->Prepare(
       "SELECT " + std::string(kColumns) + " FROM ads WHERE retailer = ?1 AND (?2 IS NULL OR status = ?2) "
       "AND (?3 IS NULL OR (created_us, ad_id) < (?3, ?4)) ORDER BY created_us DESC, ad_id DESC LIMIT ?5"));
@@ -95,7 +101,7 @@ std::optional<AdQueries::Cursor> ParseCursor(std::string_view text) {
 }
 
 cqrs::Result<std::vector<AdRow>> AdQueries::DecidedOn(const std::string& retailer, const std::string& day) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_));
+  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_, generation_.load()));
   ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT " + std::string(kColumns) +
                                         " FROM ads WHERE retailer = ? AND decided_day = ? ORDER BY decided_us, ad_id"));
   st.Bind(1, retailer).Bind(2, day);

@@ -4,6 +4,7 @@
 // connection (WAL lets them read while the projection writes).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -24,6 +25,9 @@ class AdQueries {
  public:
   explicit AdQueries(std::filesystem::path db) : db_(std::move(db)) {}
 
+  // Makes every thread open a new connection at its next query: after the file was replaced.
+  void Reopen() { generation_.fetch_add(1); }
+
   cqrs::Result<std::optional<AdRow>> Get(const std::string& ad_id) const;
   // Where a page of a listing ends: the last row's submission time and id.
   struct Cursor {
@@ -39,6 +43,7 @@ class AdQueries {
 
  private:
   std::filesystem::path db_;
+  std::atomic<std::uint64_t> generation_{0};
 };
 
 // The opaque cursor text for a row ("<created_us>_<ad_id>"), and back.

@@ -79,7 +79,8 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(Url base) : impl_(std::make_unique<Impl>()) { impl_->base = std::move(base); }
 HttpClient::~HttpClient() = default;
 
-cqrs::Result<Response> HttpClient::PostJson(const std::string& body, std::chrono::milliseconds timeout) {
+cqrs::Result<Response> HttpClient::PostJson(const std::string& body, std::chrono::milliseconds timeout,
+                                            const std::vector<std::pair<std::string, std::string>>& headers) {
   // Each call runs its own io_context so that deadlines apply to connect, write and read alike
   // (a synchronous socket call could block past any deadline).
   net::io_context ioc;
@@ -112,6 +113,7 @@ cqrs::Result<Response> HttpClient::PostJson(const std::string& body, std::chrono
     bhttp::request<bhttp::string_body> req(bhttp::verb::post, impl_->base.path, 11);
     req.set(bhttp::field::host, impl_->base.host);
     req.set(bhttp::field::content_type, "application/json");
+    for (const auto& [name, value] : headers) req.set(name, value);
     req.keep_alive(true);
     req.body() = body;
     req.prepare_payload();

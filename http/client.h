@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cqrs/core/status.h"
 #include "http/message.h"
@@ -29,7 +31,8 @@ class HttpClient {
 
   // POSTs `body` as application/json to the base URL's path. kDeadlineExceeded when the whole
   // exchange takes longer than `timeout`, kUnavailable when the peer cannot be reached.
-  cqrs::Result<Response> PostJson(const std::string& body, std::chrono::milliseconds timeout);
+  cqrs::Result<Response> PostJson(const std::string& body, std::chrono::milliseconds timeout,
+                                  const std::vector<std::pair<std::string, std::string>>& headers = {});
 
  private:
   struct Impl;

@@ -148,7 +148,7 @@ TEST(Adsctl, RebuildRefusesALogThatIsInUse) {
   ASSERT_TRUE(store.ok());
   CommandRun r = Adsctl("rebuild --data-dir " + dir.path().string());
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.out.find("stop adsd first"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rebuild online"), std::string::npos) << r.out;
 }
 
 TEST(Adsctl, ReportWritesTheDailyCsv) {

@@ -9,6 +9,7 @@
 
 #include "ads/read_model.h"
 #include "app/common/data_dir.h"
+#include "http/client.h"
 #include "cqrs/log/segment_file.h"
 #include "cqrs/projection/projection.h"
 #include "cqrs/store/embedded_store.h"
@@ -22,7 +23,31 @@ namespace fs = std::filesystem;
 struct RebuildArgs {
   std::string data_dir = "./data";
   std::string projection = "ads";
+  std::string url;    // a running adsd: ask it to rebuild online
+  std::string token;  // an admin token for it
 };
+
+// Asks a running adsd to rebuild while it keeps serving (POST /v1/admin/rebuild).
+int RunOnline(const RebuildArgs& args) {
+  auto url = http::Url::Parse(args.url + "/v1/admin/rebuild");
+  if (!url.ok()) {
+    fmt::print(stderr, "adsctl rebuild: {}\n", url.status().ToString());
+    return 2;
+  }
+  fmt::print("asking {} to rebuild {} online (it keeps serving meanwhile)...\n", args.url, args.projection);
+  http::HttpClient client(*url);
+  auto r = client.PostJson("", std::chrono::hours(1), {{"Authorization", "Bearer " + args.token}});
+  if (!r.ok()) {
+    fmt::print(stderr, "adsctl rebuild: {}\n", r.status().ToString());
+    return 1;
+  }
+  if (r->status != 200) {
+    fmt::print(stderr, "adsctl rebuild: adsd answered {}: {}\n", r->status, r->body);
+    return 1;
+  }
+  fmt::print("{}\n", r->body);
+  return 0;
+}
 
 // Builds the read model from position 1 into a fresh database next to the live one, then swaps it
 // in with a rename. The live database is untouched until the swap, so an interrupted rebuild
@@ -32,11 +57,14 @@ int RunRebuild(const RebuildArgs& args) {
     fmt::print(stderr, "adsctl rebuild: unknown projection '{}' (known: ads)\n", args.projection);
     return 2;
   }
+  if (!args.url.empty()) return RunOnline(args);
   auto store = cqrs::OpenEmbeddedEventStore({LogDir(args.data_dir)});
   if (!store.ok()) {
     fmt::print(stderr, "adsctl rebuild: {}\n", store.status().ToString());
     if (store.status().code() == cqrs::StatusCode::kUnavailable) {
-      fmt::print(stderr, "  stop adsd first: the rebuild reads the log, which one process owns at a time\n");
+      fmt::print(stderr,
+                 "  adsd is running (one process owns the log at a time): rebuild online with\n"
+                 "  adsctl rebuild --url http://HOST:PORT --token <admin token>, or stop adsd first\n");
     }
     return 2;
   }
@@ -103,9 +131,12 @@ int RunRebuild(const RebuildArgs& args) {
 
 void AddRebuildCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RebuildArgs>();
-  CLI::App* cmd = app.add_subcommand("rebuild", "Rebuild read models from the event log (adsd must be stopped)");
+  CLI::App* cmd = app.add_subcommand(
+      "rebuild", "Rebuild read models from the event log (offline, or online through a running adsd with --url)");
   cmd->add_option("--data-dir", args->data_dir, "data directory")->capture_default_str();
   cmd->add_option("--projection", args->projection, "the read model to rebuild")->capture_default_str();
+  cmd->add_option("--url", args->url, "a running adsd (http://HOST:PORT): rebuild online through it");
+  cmd->add_option("--token", args->token, "an admin token for --url");
   cmd->callback([args, &exit_code] { exit_code = RunRebuild(*args); });
 }
 

@@ -57,7 +57,7 @@ void AdService::AddReadRoutes() {
       wait_ms = *v;
     }
     auto answer = [this, respond, id, who = *who, min_position] {
-      if (min_position && runner().position().value() < *min_position) {
+      if (min_position && runner()->position().value() < *min_position) {
         Response r = Problem(503, "read-model-behind", "The read model has not caught up yet",
                              "position " + std::to_string(*min_position) + " is not projected yet; retry");
         r.headers.emplace_back("Retry-After", "1");
@@ -70,10 +70,10 @@ void AdService::AddReadRoutes() {
       r.headers.emplace_back("ETag", "\"" + std::to_string((*row)->version) + "\"");
       respond(std::move(r));
     };
-    if (!min_position || runner().position().value() >= *min_position) return answer();
+    if (!min_position || runner()->position().value() >= *min_position) return answer();
     // Read-your-writes: wait (bounded) off the I/O threads for the projection to reach the write.
     pool().Submit([this, answer, min_position, wait_ms] {
-      runner().WaitFor(cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms));
+      runner()->WaitFor(cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms));
       answer();
     });
   });

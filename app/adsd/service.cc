@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "app/common/data_dir.h"
+#include "cqrs/log/segment_file.h"
 #include "cqrs/store/embedded_store.h"
 #include "http/problem.h"
 
@@ -53,8 +54,11 @@ cqrs::Status AdService::Open() {
   ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore({LogDir(options_.data_dir)}));
   ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
-  runner_ = std::make_unique<cqrs::projection::ProjectionRunner>(*store_, std::move(db), read_model_);
-  RETURN_IF_ERROR(runner_->Start());
+  read_models_.push_back(std::make_unique<ads::AdsReadModel>());
+  auto first_runner =
+      std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db), *read_models_.back());
+  RETURN_IF_ERROR(first_runner->Start());
+  std::atomic_store(&runner_, std::move(first_runner));
   // The worker runs whatever the pipeline: in `sync` it catches up on anything a crash or an
   // earlier async run left undecided; deciding twice is impossible (see ValidationWorker).
   if (!options_.validator_url.empty()) {
@@ -81,13 +85,13 @@ cqrs::Status AdService::Open() {
   });
   metrics_.AddGauge("adsd_consumer_position", "Last position each consumer has processed.", [this] {
     return std::vector<http::Metrics::Sample>{
-        {{{"consumer", "projection:ads"}}, static_cast<double>(runner_->position().value())},
+        {{{"consumer", "projection:ads"}}, static_cast<double>(runner()->position().value())},
         {{{"consumer", "validator"}}, static_cast<double>(worker_->position().value())}};
   });
   metrics_.AddGauge("adsd_consumer_lag_events", "Log head minus the consumer's position.", [this] {
     const double head = static_cast<double>(store_->Head().value());
     return std::vector<http::Metrics::Sample>{
-        {{{"consumer", "projection:ads"}}, head - static_cast<double>(runner_->position().value())},
+        {{{"consumer", "projection:ads"}}, head - static_cast<double>(runner()->position().value())},
         {{{"consumer", "validator"}}, head - static_cast<double>(worker_->position().value())}};
   });
 
@@ -103,7 +107,7 @@ void AdService::Stop() {
   pool_.reset();
   relay_.reset();
   worker_.reset();
-  runner_.reset();
+  std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::ProjectionRunner>());
   store_.reset();
 }
 
@@ -119,9 +123,9 @@ void AdService::AddRoutes() {
     // Ready when the log is open and the consumers are healthy and within a bound of the head.
     constexpr std::uint64_t kMaxLag = 10'000;
     const std::uint64_t head = store_->Head().value();
-    const std::uint64_t projected = runner_->position().value();
+    const std::uint64_t projected = runner()->position().value();
     const std::uint64_t decided = worker_->position().value();
-    const bool ok = runner_->status().ok() && worker_->status().ok() && head - projected <= kMaxLag &&
+    const bool ok = runner()->status().ok() && worker_->status().ok() && head - projected <= kMaxLag &&
                     head - decided <= kMaxLag;
     respond(http::Response::Json(
         ok ? 200 : 503, "{\"ready\":" + std::string(ok ? "true" : "false") + ",\"log_head\":" + std::to_string(head) +
@@ -131,7 +135,7 @@ void AdService::AddRoutes() {
   // Parked streams: ads whose events the read model could not apply (see cqrs/projection).
   router_.Add("GET", "/v1/admin/parked", [this](http::Request& req, http::Responder respond) {
     if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;
-    auto parked = runner_->ListParked();
+    auto parked = runner()->ListParked();
     if (!parked.ok()) return respond(http::Problem(503, "unavailable", "Read model unavailable", parked.status().ToString()));
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -158,7 +162,7 @@ void AdService::AddRoutes() {
       "POST", "/v1/admin/parked/{stream}/replay",
       [this](http::Request& req, http::Responder respond) {
         if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;
-        cqrs::Status st = runner_->ReplayParked(req.params["stream"]);
+        cqrs::Status st = runner()->ReplayParked(req.params["stream"]);
         if (st.code() == cqrs::StatusCode::kNotFound) {
           return respond(http::Problem(404, "not-parked", "Not parked", st.message()));
         }
@@ -166,9 +170,61 @@ void AdService::AddRoutes() {
         respond(http::Response::Json(200, R"({"replayed":true})"));
       },
       http::RouteOptions{.body_content_type = ""});
+  router_.Add(
+      "POST", "/v1/admin/rebuild",
+      [this](http::Request& req, http::Responder respond) {
+        if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;
+        pool_->Submit([this, respond] {
+          auto r = RebuildReadModel();
+          if (!r.ok()) return respond(http::Problem(500, "rebuild-failed", "Rebuild failed", r.status().ToString()));
+          respond(http::Response::Json(200, "{\"rebuilt\":\"ads\",\"events\":" + std::to_string(r->events) +
+                                                ",\"seconds\":" + std::to_string(r->seconds) + "}"));
+        });
+      },
+      http::RouteOptions{.body_content_type = ""});
   router_.Add("GET", "/metrics", [this](http::Request&, http::Responder respond) {
     respond(http::Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
   });
+}
+
+cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
+  std::lock_guard lock(rebuild_mu_);
+  const auto started = std::chrono::steady_clock::now();
+  const fs::path live = ReadModelPath(options_.data_dir);
+  const fs::path fresh = live.string() + ".rebuild";
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(fresh.string() + suffix, ec);
+  read_models_.push_back(std::make_unique<ads::AdsReadModel>());
+  ads::AdsReadModel& model = *read_models_.back();
+  std::uint64_t events = 0;
+  {
+    ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(fresh));
+    cqrs::projection::ProjectionRunner rebuild(*store_, std::move(db), model,
+                                               cqrs::projection::RunnerOptions{.max_batch = 4096});
+    // Catch up while the live read model keeps serving ...
+    for (int round = 0; round < 100 && store_->Head().value() - rebuild.position().value() > 1000; ++round) {
+      RETURN_IF_ERROR(rebuild.CatchUp(store_->Head()));
+    }
+    // ... then stop the live one and take the last few events with nothing writing the old file.
+    std::shared_ptr<cqrs::projection::ProjectionRunner> old = runner();
+    old->Stop();
+    RETURN_IF_ERROR(rebuild.CatchUp(store_->Head()));
+    events = rebuild.position().value();
+  }
+  {
+    ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(fresh));
+    RETURN_IF_ERROR(db->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
+  for (const char* suffix : {"-wal", "-shm"}) fs::remove(live.string() + suffix, ec);
+  fs::rename(fresh, live, ec);
+  if (ec) return cqrs::ErrnoError("rename " + fresh.string(), ec.value());
+  RETURN_IF_ERROR(cqrs::log::SyncDir(live.parent_path()));
+  queries_->Reopen();
+  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(live));
+  auto next = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db), model);
+  RETURN_IF_ERROR(next->Start());
+  std::atomic_store(&runner_, std::move(next));
+  return RebuildResult{events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
 }
 
 bool Failpoint(std::string_view point) {

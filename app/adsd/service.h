@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -54,7 +55,16 @@ class AdService {
   // Used by the route handlers.
   cqrs::EventStore& store() { return *store_; }
   const ads::AdQueries& queries() const { return *queries_; }
-  cqrs::projection::ProjectionRunner& runner() { return *runner_; }
+  // The live read-model runner. A copy: a rebuild may replace it while the caller uses it.
+  std::shared_ptr<cqrs::projection::ProjectionRunner> runner() const { return std::atomic_load(&runner_); }
+
+  // Rebuilds the read model from the log into a fresh database while the current one keeps
+  // serving, then swaps it in (a moment of read-model pause at the end). One at a time.
+  struct RebuildResult {
+    std::uint64_t events = 0;
+    double seconds = 0;
+  };
+  cqrs::Result<RebuildResult> RebuildReadModel();
   ads::ValidationWorker& worker() { return *worker_; }
   BlockingPool& pool() { return *pool_; }
   ads::Outbox* outbox() { return outbox_.get(); }  // null unless the cqrs pipeline was ever used
@@ -74,8 +84,10 @@ class AdService {
   std::unique_ptr<ads::RuleEngine> rules_;
   std::unique_ptr<cqrs::EventStore> store_;
   std::unique_ptr<cqrs::log::ConsumerOffsets> offsets_;
-  ads::AdsReadModel read_model_;
-  std::unique_ptr<cqrs::projection::ProjectionRunner> runner_;
+  // Read models live as long as the service: a replaced runner may still be held by a request.
+  std::vector<std::unique_ptr<ads::AdsReadModel>> read_models_;
+  std::shared_ptr<cqrs::projection::ProjectionRunner> runner_;  // atomic_load / atomic_store
+  std::mutex rebuild_mu_;
   std::unique_ptr<ads::ExternalValidator> external_;
   std::unique_ptr<ads::ValidationWorker> worker_;
   std::unique_ptr<ads::AdQueries> queries_;

@@ -208,7 +208,7 @@ void AdService::AddWriteRoutes() {
                                  "ad " + id + " is stored and will be decided later: " + decided.message()));
         }
         const cqrs::Position head = store().Head();
-        runner().WaitFor(head, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+        runner()->WaitFor(head, std::chrono::steady_clock::now() + std::chrono::seconds(10));
         auto row = queries().Get(id);
         if (!row.ok() || !*row) return respond(Problem(503, "unavailable", "Read model behind", "try GET later"));
         Response res = Response::Json(201, ads::AdRowJson(**row));

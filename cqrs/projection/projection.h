@@ -62,6 +62,8 @@ class ProjectionRunner {
 
   // Migrates, loads the checkpoint and starts following the store.
   Status Start();
+  // Stops following the store (waits for the batch in flight). position() stays where it got to.
+  void Stop() { subscription_.reset(); }
   // Applies everything up to `target` on the calling thread (no subscription needed): for
   // rebuilds and tools. Returns when position() >= target.
   Status CatchUp(Position target);
