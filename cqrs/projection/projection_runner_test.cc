@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include "cqrs/core/testing/temp_dir.h"
+
 #include <filesystem>
 #include <map>
 
@@ -37,16 +38,12 @@ class CountingProjection : public Projection {
 class ProjectionRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "projection-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     auto store = OpenEmbeddedEventStore({dir_ / "log"});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
   }
   void TearDown() override {
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   Position Append(const std::string& stream, const std::string& payload) {
@@ -73,7 +70,8 @@ class ProjectionRunnerTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  cqrs::testing::TempDir temp_;
+  const std::filesystem::path& dir_ = temp_.path();
   std::unique_ptr<EventStore> store_;
 };
 

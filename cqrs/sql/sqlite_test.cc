@@ -2,7 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include "cqrs/core/testing/temp_dir.h"
+
 #include <filesystem>
 
 namespace cqrs::sql {
@@ -11,9 +12,6 @@ namespace {
 class SqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sqlite-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     auto db = Database::Open(dir_ / "t.db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
@@ -21,9 +19,9 @@ class SqliteTest : public ::testing::Test {
   }
   void TearDown() override {
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
-  std::filesystem::path dir_;
+  cqrs::testing::TempDir temp_;
+  const std::filesystem::path& dir_ = temp_.path();
   std::unique_ptr<Database> db_;
 };
 
