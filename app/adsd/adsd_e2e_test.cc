@@ -132,6 +132,17 @@ TEST_P(AdsdE2E, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_NE(r.body.find(R"("field":"colour","code":"unknown_field")"), std::string::npos);
   EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAcme, "{nope").status, 400);
   EXPECT_EQ(adsd_->Call("POST", "/v1/ads", kAcme, std::string(70'000, ' ')).status, 413);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads", kAcme, "", "X-Padding: " + std::string(9000, 'p') + "\r\n").status, 431);
+  {
+    http::testing::Connection c(adsd_->port());
+    c.Send(http::testing::Post("/v1/ads", kGoodAd, "text/plain", std::string("Authorization: Bearer ") + kAcme + "\r\n"));
+    auto r415 = c.Receive();
+    ASSERT_TRUE(r415);
+    EXPECT_EQ(r415->status, 415);
+  }
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000?min_position=abc", kAcme).status, 400);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000?min_position=999999&wait_ms=20", kAcme).status,
+            503) << "a position the read side cannot reach in time";
   EXPECT_EQ(adsd_->Call("GET", "/v1/nothing", kAcme).status, 404);
   EXPECT_EQ(adsd_->Call("PUT", "/v1/ads", kAcme).status, 405);
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads/not-a-uuid", kAcme).status, 404);
