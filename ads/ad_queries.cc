@@ -13,22 +13,32 @@ namespace adsd::ads {
 
 namespace {
 
-// One read-only connection per thread and database file, reopened when the file was replaced.
-cqrs::Result<cqrs::sql::Database*> Connection(const std::filesystem::path& path, std::uint64_t generation) {
+// One read-only connection per thread and database file, reopened when the file was replaced,
+// with its statements prepared once (preparing cost as much as running a point query).
+cqrs::Result<cqrs::sql::Statement*> Prepared(const std::filesystem::path& path, std::uint64_t generation,
+                                             int which, const std::string& sql) {
   struct Slot {
     std::uint64_t generation = 0;
     std::unique_ptr<cqrs::sql::Database> db;
+    std::map<int, cqrs::sql::Statement> statements;  // declared after db: finalized before it closes
   };
   thread_local std::map<std::string, Slot> connections;
   Slot& slot = connections[path.string()];
   if (!slot.db || slot.generation != generation) {
+    slot.statements.clear();
     slot.db.reset();
     cqrs::sql::OpenOptions o;
     o.read_only = true;
     ASSIGN_OR_RETURN(slot.db, cqrs::sql::Database::Open(path, o));
     slot.generation = generation;
   }
-  return slot.db.get();
+  auto it = slot.statements.find(which);
+  if (it == slot.statements.end()) {
+    ASSIGN_OR_RETURN(auto st, slot.db->Prepare(sql));
+    it = slot.statements.emplace(which, std::move(st)).first;
+  }
+  it->second.Reset();
+  return &it->second;
 }
 
 constexpr std::string_view kColumns =
@@ -52,8 +62,12 @@ AdRow ReadRow(const cqrs::sql::Statement& st) {
 cqrs::Result<std::vector<AdRow>> All(cqrs::sql::Statement& st) {
   std::vector<AdRow> out;
   while (true) {
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return out;
+    auto row = st.Step();
+    if (!row.ok() || !*row) {
+      st.Reset();  // ends the read transaction: an open one would hold back WAL checkpoints
+      if (!row.ok()) return row.status();
+      return out;
+    }
     out.push_back(ReadRow(st));
   }
 }
@@ -61,28 +75,27 @@ cqrs::Result<std::vector<AdRow>> All(cqrs::sql::Statement& st) {
 }  // namespace
 
 cqrs::Result<std::optional<AdRow>> AdQueries::Get(const std::string& ad_id) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_, generation_.load()));
-  ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT " + std::string(kColumns) + " FROM ads WHERE ad_id = ?"));
-  st.Bind(1, ad_id);
-  ASSIGN_OR_RETURN(auto rows, All(st));
+  ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Prepared(db_, generation_.load(), 1,
+                                                      "SELECT " + std::string(kColumns) + " FROM ads WHERE ad_id = ?"));
+  st->Bind(1, ad_id);
+  ASSIGN_OR_RETURN(auto rows, All(*st));
   if (rows.empty()) return std::optional<AdRow>();
   return std::optional<AdRow>(std::move(rows.front()));
 }
 
 cqrs::Result<std::vector<AdRow>> AdQueries::List(const std::string& retailer, const std::optional<std::string>& status,
                                                  int limit, const std::optional<Cursor>& after) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_, generation_.load()));
-  ASSIGN_OR_RETURN(auto st, db->Prepare(
+  ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Prepared(db_, generation_.load(), 2,
       "SELECT " + std::string(kColumns) + " FROM ads WHERE retailer = ?1 AND (?2 IS NULL OR status = ?2) "
       "AND (?3 IS NULL OR (created_us, ad_id) < (?3, ?4)) ORDER BY created_us DESC, ad_id DESC LIMIT ?5"));
-  st.Bind(1, retailer).Bind(2, status);
+  st->Bind(1, retailer).Bind(2, status);
   if (after) {
-    st.Bind(3, after->created_us).Bind(4, after->ad_id);
+    st->Bind(3, after->created_us).Bind(4, after->ad_id);
   } else {
-    st.BindNull(3).BindNull(4);
+    st->BindNull(3).BindNull(4);
   }
-  st.Bind(5, static_cast<std::int64_t>(limit));
-  return All(st);
+  st->Bind(5, static_cast<std::int64_t>(limit));
+  return All(*st);
 }
 
 std::string CursorOf(const AdRow& row) { return std::to_string(row.created_us) + "_" + row.ad_id; }
@@ -101,11 +114,12 @@ std::optional<AdQueries::Cursor> ParseCursor(std::string_view text) {
 }
 
 cqrs::Result<std::vector<AdRow>> AdQueries::DecidedOn(const std::string& retailer, const std::string& day) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Database * db, Connection(db_, generation_.load()));
-  ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT " + std::string(kColumns) +
-                                        " FROM ads WHERE retailer = ? AND decided_day = ? ORDER BY decided_us, ad_id"));
-  st.Bind(1, retailer).Bind(2, day);
-  return All(st);
+  ASSIGN_OR_RETURN(cqrs::sql::Statement * st,
+                   Prepared(db_, generation_.load(), 3,
+                            "SELECT " + std::string(kColumns) +
+                                " FROM ads WHERE retailer = ? AND decided_day = ? ORDER BY decided_us, ad_id"));
+  st->Bind(1, retailer).Bind(2, day);
+  return All(*st);
 }
 
 std::string AdRowJson(const AdRow& r) {
