@@ -41,7 +41,7 @@ struct LogOptions {
   std::uint64_t segment_bytes = 256ull << 20;
   // Write into segment files filled with zeros ahead of time by a background thread. An
   // fdatasync of an append that grows a file must also journal the new size; overwriting
-  // preallocated blocks needs only the data flushed, which measured 1.6x faster here.
+  // preallocated blocks needs only the data flushed (BM_WriteDatasync: 1.9x faster here).
   bool preallocate = true;
   // One sparse-index entry per this many bytes of segment: lookups by position scan at most this.
   std::uint32_t index_interval_bytes = 4096;
