@@ -1,12 +1,51 @@
 #include "ads/validation_worker.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "ads/events.h"
 
 namespace adsd::ads {
+
+namespace {
+using Clock = LatencyModel::Clock;
+constexpr auto kCommitEvery = std::chrono::milliseconds(100);
+}  // namespace
+
+ValidationWorker::ValidationWorker(cqrs::EventStore& store, cqrs::log::ConsumerOffsets& offsets,
+                                   const RuleEngine& rules, ExternalValidator* external,
+                                   ValidationWorkerOptions options)
+    : store_(store), offsets_(offsets), rules_(rules), external_(external), options_(std::move(options)) {}
+
+ValidationWorker::~ValidationWorker() {
+  stopping_.store(true);
+  if (lanes_) lanes_->Stop();  // unblocks the subscription if it waits for room
+  subscription_.reset();
+  {
+    // Verdict appends still in flight call back into this object: wait for them.
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return appending_ == 0; });
+    stop_commits_ = true;
+  }
+  cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
+
+cqrs::Position ValidationWorker::position() const {
+  const std::uint64_t started_at = position_.load();
+  return cqrs::Position(lanes_ ? std::max(started_at, lanes_->watermark().value()) : started_at);
+}
+
+cqrs::Status ValidationWorker::status() const {
+  {
+    std::lock_guard lock(mu_);
+    if (!failure_.ok()) return failure_;
+  }
+  return subscription_ ? subscription_->status() : cqrs::Status::Ok();
+}
+
+void ValidationWorker::Pad(Step step, Clock::time_point began) const {
+  if (options_.latency != nullptr) options_.latency->Pad(step, began);
+}
 
 cqrs::Result<std::optional<ValidationWorker::Verdict>> ValidationWorker::Judge(const cqrs::RecordedEvent& e) {
   if (e.type != events::kSubmitted && e.type != events::kChanged) return std::optional<Verdict>();
@@ -45,53 +84,127 @@ cqrs::Result<std::optional<ValidationWorker::Verdict>> ValidationWorker::JudgePa
   }
 }
 
-cqrs::Status ValidationWorker::Decide(const cqrs::RecordedEvent& e) {
+bool ValidationWorker::NeedsVerdict(const cqrs::RecordedEvent& e) const {
+  if (e.type != events::kSubmitted && e.type != events::kChanged) return false;
+  // Anything after the event (its verdict, a change judged on its own, a withdrawal) settles it.
+  return store_.GetStreamVersion(e.stream) == e.version;
+}
+
+cqrs::Status ValidationWorker::Decide(const cqrs::RecordedEvent& e, const std::function<void()>& stored) {
+  Clock::time_point began = Clock::now();
   ASSIGN_OR_RETURN(std::optional<Verdict> v, Judge(e));
   if (!v) return cqrs::Status::Ok();
+  Pad(Step::kDetailedValidation, began);
+  began = Clock::now();
   // Expected version = the judged event's: a redelivery is recognized (same id) and a verdict on
   // a version that has changed since is a conflict, dropped: the change is judged on its own.
   auto r = store_.Append(v->stream, cqrs::ExpectedVersion::Exact(v->expected), std::span(&v->event, 1));
   if (!r.ok() && r.status().code() != cqrs::StatusCode::kVersionConflict) return r.status();
   if (r.ok() && !r->idempotent_replay) decided_.fetch_add(1);
+  if (stored) stored();
+  Pad(Step::kStoreValidationResults, began);
   return cqrs::Status::Ok();
 }
 
-cqrs::Status ValidationWorker::DecideBatch(std::span<const cqrs::RecordedEvent> batch) {
-  std::vector<Verdict> verdicts;
-  for (const auto& e : batch) {
-    ASSIGN_OR_RETURN(std::optional<Verdict> v, JudgePatiently(e));
-    if (v) verdicts.push_back(std::move(*v));
+void ValidationWorker::Fail(const cqrs::Status& st) {
+  std::lock_guard lock(mu_);
+  if (failure_.ok()) failure_ = st;
+}
+
+void ValidationWorker::Process(const cqrs::RecordedEvent& e) {
+  if (options_.grace.count() > 0) {
+    const auto appended = std::chrono::system_clock::time_point(std::chrono::microseconds(e.timestamp_us));
+    while (!stopping_.load() && std::chrono::system_clock::now() < appended + options_.grace) {
+      std::this_thread::sleep_until(std::min(appended + options_.grace,
+                                             std::chrono::system_clock::now() + std::chrono::milliseconds(100)));
+    }
   }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::size_t pending = verdicts.size();
-  cqrs::Status failure;
-  for (const Verdict& v : verdicts) {
-    store_.AppendAsync(v.stream, cqrs::ExpectedVersion::Exact(v.expected), std::span(&v.event, 1),
-                       [&](cqrs::Result<cqrs::AppendResult> r) {
-                         std::lock_guard lock(mu);
-                         if (r.ok() && !r->idempotent_replay) decided_.fetch_add(1);
-                         if (!r.ok() && r.status().code() != cqrs::StatusCode::kVersionConflict && failure.ok()) {
-                           failure = r.status();
-                         }
-                         if (--pending == 0) cv.notify_all();
-                       });
+  if (stopping_.load()) return;
+  if (!NeedsVerdict(e)) return lanes_->Done(e.position);
+  const bool modeled = options_.latency != nullptr && options_.latency->enabled();
+  Clock::time_point began = Clock::now();
+  if (options_.await_stored && modeled) {
+    options_.await_stored(e.position);
+    Pad(Step::kStoreIncomingRecord, began);
+    began = Clock::now();
   }
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return pending == 0; });
-  return failure;
+  auto v = JudgePatiently(e);
+  if (!v.ok()) {
+    if (!stopping_.load()) Fail(v.status());
+    return;  // not done: redone after a restart
+  }
+  if (!*v) return lanes_->Done(e.position);
+  Pad(Step::kDetailedValidation, began);
+  began = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    ++appending_;
+  }
+  // With latencies modeled the lane waits for its verdict (the step lasts until it is stored);
+  // otherwise it moves on and the verdicts of many ads share the log's group commit.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  store_.AppendAsync(v.value()->stream, cqrs::ExpectedVersion::Exact(v.value()->expected),
+                     std::span(&v.value()->event, 1), [&, this, modeled, position = e.position](cqrs::Result<cqrs::AppendResult> r) {
+                       if (r.ok() && !r->idempotent_replay) decided_.fetch_add(1);
+                       if (!r.ok() && r.status().code() != cqrs::StatusCode::kVersionConflict) {
+                         Fail(r.status());
+                       } else {
+                         lanes_->Done(position);
+                       }
+                       if (modeled) {
+                         std::lock_guard lock(done_mu);
+                         done = true;
+                         done_cv.notify_one();
+                       }
+                       std::lock_guard lock(mu_);
+                       if (--appending_ == 0) cv_.notify_all();
+                     });
+  if (modeled) {
+    std::unique_lock lock(done_mu);
+    done_cv.wait(lock, [&] { return done; });
+    lock.unlock();
+    Pad(Step::kStoreValidationResults, began);
+  }
+}
+
+void ValidationWorker::CommitLoop() {
+  cqrs::Position committed = position();
+  std::unique_lock lock(mu_);
+  while (true) {
+    const bool last = cv_.wait_for(lock, kCommitEvery, [&] { return stop_commits_; });
+    lock.unlock();
+    const cqrs::Position at = lanes_->watermark();
+    if (at > committed) {
+      if (auto st = offsets_.Commit(std::string(kGroup), at); !st.ok()) {
+        Fail(st);
+      } else {
+        committed = at;
+      }
+    }
+    lock.lock();
+    if (last) return;
+  }
 }
 
 cqrs::Status ValidationWorker::Start() {
   const cqrs::Position from = offsets_.Load(std::string(kGroup));
   position_.store(from.value());
+  const int lanes = std::max(1, options_.concurrency);
+  lanes_ = std::make_unique<cqrs::projection::KeyedLanes>(lanes, std::max<std::size_t>(4096, 64 * lanes));
+  committer_ = std::thread([this] { CommitLoop(); });
   ASSIGN_OR_RETURN(subscription_,
                    store_.Subscribe(from.next(), 512, [this](std::span<const cqrs::RecordedEvent> batch) {
-                     RETURN_IF_ERROR(DecideBatch(batch));
-                     // Committed only once every verdict of the batch is durable: at-least-once.
-                     RETURN_IF_ERROR(offsets_.Commit(std::string(kGroup), batch.back().position));
-                     position_.store(batch.back().position.value());
-                     return cqrs::Status::Ok();
+                     for (const cqrs::RecordedEvent& e : batch) {
+                       const bool queued =
+                           (e.type == events::kSubmitted || e.type == events::kChanged)
+                               ? lanes_->Dispatch(e.position, e.stream, [this, e] { Process(e); })
+                               : lanes_->Skip(e.position);
+                       if (!queued) return cqrs::Unavailable("validation worker stopping");
+                     }
+                     std::lock_guard lock(mu_);
+                     return failure_;
                    }));
   return cqrs::Status::Ok();
 }

@@ -28,14 +28,36 @@ std::string Labels(const std::map<std::string, std::string>& labels, std::string
 
 }  // namespace
 
-void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status, double seconds) {
-  std::lock_guard lock(mu_);
-  Series& s = requests_[{route, method, status}];
+void Metrics::Add(Series& s, double seconds) {
   ++s.count;
   s.sum += seconds;
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++s.buckets[i];
   }
+}
+
+void Metrics::Write(std::string& out, std::string_view name, const std::map<std::string, std::string>& labels,
+                    const Series& s) {
+  const std::string n(name);
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    out += n + "_bucket" + Labels(labels, fmt::format("le=\"{}\"", kBuckets[i])) + " " + std::to_string(s.buckets[i]) +
+           "\n";
+  }
+  out += n + "_bucket" + Labels(labels, "le=\"+Inf\"") + " " + std::to_string(s.count) + "\n";
+  out += n + "_sum" + Labels(labels) + " " + fmt::format("{}", s.sum) + "\n";
+  out += n + "_count" + Labels(labels) + " " + std::to_string(s.count) + "\n";
+}
+
+void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status, double seconds) {
+  std::lock_guard lock(mu_);
+  Add(requests_[{route, method, status}], seconds);
+}
+
+void Metrics::ObserveStep(std::string_view step, double seconds) {
+  std::lock_guard lock(mu_);
+  auto it = steps_.find(step);
+  if (it == steps_.end()) it = steps_.emplace(std::string(step), Series{}).first;
+  Add(it->second, seconds);
 }
 
 void Metrics::AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read) {
@@ -58,15 +80,13 @@ std::string Metrics::Exposition() const {
   out += "# TYPE adsd_http_request_duration_seconds histogram\n";
   for (const auto& [key, s] : requests_) {
     const auto& [route, method, status] = key;
-    const std::map<std::string, std::string> labels{{"route", route}, {"method", method}, {"status", std::to_string(status)}};
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      out += "adsd_http_request_duration_seconds_bucket" + Labels(labels, fmt::format("le=\"{}\"", kBuckets[i])) +
-             " " + std::to_string(s.buckets[i]) + "\n";
-    }
-    out += "adsd_http_request_duration_seconds_bucket" + Labels(labels, "le=\"+Inf\"") + " " +
-           std::to_string(s.count) + "\n";
-    out += "adsd_http_request_duration_seconds_sum" + Labels(labels) + " " + fmt::format("{}", s.sum) + "\n";
-    out += "adsd_http_request_duration_seconds_count" + Labels(labels) + " " + std::to_string(s.count) + "\n";
+    Write(out, "adsd_http_request_duration_seconds",
+          {{"route", route}, {"method", method}, {"status", std::to_string(status)}}, s);
+  }
+  if (!steps_.empty()) {
+    out += "# HELP adsd_step_duration_seconds Time spent in each step of the write pipeline and its consumers.\n";
+    out += "# TYPE adsd_step_duration_seconds histogram\n";
+    for (const auto& [step, s] : steps_) Write(out, "adsd_step_duration_seconds", {{"step", step}}, s);
   }
   for (const Gauge& g : gauges_) {
     out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";

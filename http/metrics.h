@@ -18,6 +18,9 @@ namespace adsd::http {
 class Metrics {
  public:
   void ObserveRequest(const std::string& route, const std::string& method, int status, double seconds);
+  // One pipeline step's duration (adsd_step_duration_seconds{step}): where request and consumer
+  // time goes, step by step (see ads/latency_model.h).
+  void ObserveStep(std::string_view step, double seconds);
 
   struct Sample {
     std::map<std::string, std::string> labels;
@@ -44,6 +47,10 @@ class Metrics {
   };
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, Series> requests_;  // guarded by mu_
+  std::map<std::string, Series, std::less<>> steps_;                      // guarded by mu_
+  static void Add(Series& s, double seconds);
+  static void Write(std::string& out, std::string_view name, const std::map<std::string, std::string>& labels,
+                    const Series& s);
   std::vector<Gauge> gauges_;                                             // guarded by mu_
 };
 

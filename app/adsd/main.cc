@@ -2,11 +2,14 @@
 //
 //   adsd [--data-dir DIR] [--listen HOST:PORT] [--api-keys FILE] [--pipeline async|cqrs|sync]
 //        [--rules FILE] [--threads N] [--validator-url URL] [--validator-timeout-ms MS]
+//        [--consumers N] [--blocking-threads N] [--paper-model FILE [--latency-scale X]]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "app/adsd/service.h"
 
@@ -53,7 +56,36 @@ int main(int argc, char** argv) {
                  "after 5 failed calls in a row, stop calling the validator for this long")
       ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
+  int consumers = 1, blocking_threads = 32;
+  std::string paper_model;
+  double latency_scale = 20;
+  app.add_option("--consumers", consumers, "ads the validation consumer judges at once (ordered per ad)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--blocking-threads", blocking_threads, "threads for request steps that wait (sync, cqrs)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--paper-model", paper_model,
+                 "benchmarking only: inject the step latencies of this paper-model.json into the pipelines")
+      ->check(CLI::ExistingFile);
+  app.add_option("--latency-scale", latency_scale, "divide the injected latencies by this")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  options.consumers = consumers;
+  options.blocking_threads = blocking_threads;
+  if (!paper_model.empty()) {
+    std::ifstream in(paper_model);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto model = adsd::ads::LatencyModel::FromPaperModel(text.str(), latency_scale);
+    if (!model.ok()) {
+      fmt::print(stderr, "adsd: --paper-model {}: {}\n", paper_model, model.status().ToString());
+      return 2;
+    }
+    options.latency = std::move(*model);
+  }
 
   options.data_dir = data_dir;
   options.api_keys = api_keys;

@@ -68,7 +68,19 @@ cqrs::Status AdService::Open() {
     vo.breaker.open_for = options_.validator_breaker_open;
     ASSIGN_OR_RETURN(external_, ads::ExternalValidator::Create(vo));
   }
-  worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get());
+  latency_ = options_.latency;
+  latency_.set_observer([this](ads::Step step, double seconds) { metrics_.ObserveStep(ads::StepName(step), seconds); });
+  ads::ValidationWorkerOptions wo;
+  wo.concurrency = options_.consumers;
+  wo.latency = &latency_;
+  // In sync the request decides; the worker only takes over what a request could not finish.
+  if (options_.pipeline == Pipeline::kSync) wo.grace = std::chrono::seconds(1);
+  if (options_.pipeline == Pipeline::kAsync) {
+    wo.await_stored = [this](cqrs::Position p) {
+      runner()->WaitFor(p, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    };
+  }
+  worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get(), std::move(wo));
   RETURN_IF_ERROR(worker_->Start());
   queries_ = std::make_unique<ads::AdQueries>(ReadModelPath(options_.data_dir));
   // The cqrs pipeline's write model and outbox. The relay also runs when an earlier cqrs run left
@@ -78,7 +90,7 @@ cqrs::Status AdService::Open() {
     ASSIGN_OR_RETURN(outbox_, ads::Outbox::Open(write_db));
     relay_ = std::make_unique<ads::OutboxRelay>(*outbox_, *store_, std::chrono::seconds(1));
   }
-  pool_ = std::make_unique<BlockingPool>(8);
+  pool_ = std::make_unique<BlockingPool>(options_.blocking_threads);
 
   metrics_.AddGauge("adsd_log_head_position", "Last durable position of the event log.", [this] {
     return std::vector<http::Metrics::Sample>{{{}, static_cast<double>(store_->Head().value())}};

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ads/ad_queries.h"
+#include "ads/latency_model.h"
 #include "ads/outbox.h"
 #include "ads/read_model.h"
 #include "ads/rules/rules.h"
@@ -40,6 +41,13 @@ struct ServiceOptions {
   std::string validator_url;  // empty: in-process rules only
   std::chrono::milliseconds validator_timeout{2000};
   std::chrono::milliseconds validator_breaker_open{5000};
+  // Ads the validation worker judges at once (its lanes); each ad's events stay in order.
+  int consumers = 1;
+  // Threads for request steps that block (the sync and cqrs pipelines, modeled latencies).
+  int blocking_threads = 32;
+  // The paper benchmark: inject these step latencies (divided by `latency_scale`) into the real
+  // code path. Disabled by default.
+  ads::LatencyModel latency;
 };
 
 class AdService {
@@ -70,6 +78,7 @@ class AdService {
   ads::Outbox* outbox() { return outbox_.get(); }  // null unless the cqrs pipeline was ever used
   Pipeline pipeline() const { return options_.pipeline; }
   http::Metrics& metrics() { return metrics_; }
+  const ads::LatencyModel& latency() const { return latency_; }
 
  private:
   explicit AdService(ServiceOptions o) : options_(std::move(o)) {}
@@ -77,8 +86,11 @@ class AdService {
   void AddRoutes();
   void AddWriteRoutes();
   void AddReadRoutes();
+  // POST /v1/ads through the configured pipeline. `on_pool`: already on a blocking thread.
+  void SubmitAd(http::Request& req, const http::Responder& respond, bool on_pool);
 
   ServiceOptions options_;
+  ads::LatencyModel latency_;  // options_.latency, reporting to metrics_
   http::ApiKeys keys_;
   bool created_keys_ = false;
   std::unique_ptr<ads::RuleEngine> rules_;

@@ -139,95 +139,129 @@ std::optional<Response> CheckRetry(cqrs::EventStore& store, const std::string& s
 
 }  // namespace
 
+void AdService::SubmitAd(Request& req, const Responder& respond, bool on_pool) {
+  using Clock = ads::LatencyModel::Clock;
+  Clock::time_point began = Clock::now();
+  auto who = Authorize(*this, req, respond);
+  if (!who) return;
+  if (who->admin) {
+    return respond(Problem(403, "forbidden", "Forbidden", "ads are submitted with a retailer's token"));
+  }
+  ads::ParsedAd parsed = ads::ParseAd(req.body);
+  if (!parsed.ok()) return respond(Invalid(parsed.errors));
+  std::optional<std::string_view> idem = req.Header("Idempotency-Key");
+  if (idem && !ValidIdempotencyKey(*idem)) {
+    return respond(Problem(400, "bad-idempotency-key", "Bad Idempotency-Key",
+                           "Idempotency-Key must be 1-255 visible ASCII characters",
+                           {{"Idempotency-Key", "invalid", "1-255 visible ASCII characters"}}));
+  }
+  // The ad id is chosen before anything is written. With an Idempotency-Key it is derived from
+  // the retailer and the key, so a retry names the same ad and the same event, and the store
+  // recognizes it: exactly one ad per key, with no table of keys to keep in step with the log.
+  const cqrs::Uuid ad_id =
+      idem ? ads::events::DerivedId(cqrs::Uuid::Nil(), "idempotency\x1f" + who->retailer + "\x1f" + std::string(*idem))
+           : cqrs::Uuid::V7();
+  const std::string stream = ads::events::StreamOf(ad_id);
+  cqrs::EventData submitted =
+      Event(ads::events::kSubmitted, ads::events::ContentPayload(who->retailer, parsed.ad), ad_id);
+  std::string metadata;
+  if (idem) {
+    submitted.event_id = ads::events::DerivedId(ad_id, "submitted");
+    metadata = RequestMetadata(req.body);
+    submitted.metadata = metadata;
+  }
+  latency().Pad(ads::Step::kBasicValidation, began);
+  // Steps that wait run on the blocking pool, never on an HTTP I/O thread.
+  auto blocking = [this, on_pool](std::function<void()> task) {
+    if (on_pool) return task();
+    pool().Submit(std::move(task));
+  };
+
+  if (pipeline() == Pipeline::kCqrs) {
+    // Store the ad and its event in one transaction, then publish; the relay covers a crash.
+    submitted.timestamp_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    blocking([this, respond, stream, submitted, retailer = who->retailer, id = ad_id.ToString()] {
+      Clock::time_point step = Clock::now();
+      cqrs::Status stored = outbox()->Store(id, retailer, stream, submitted);
+      const bool retry = stored.code() == cqrs::StatusCode::kAlreadyExists;  // same Idempotency-Key
+      if (!stored.ok() && !retry) return respond(StoreError(stored));
+      latency().Pad(ads::Step::kStoreIncomingRecord, step);
+      if (Failpoint("after-outbox-commit")) std::_Exit(3);
+      step = Clock::now();
+      auto r = outbox()->Publish(store(), stream, submitted);
+      if (!r.ok()) return respond(StoreError(r.status()));
+      latency().Pad(ads::Step::kPublishToEventStream, step);
+      if (retry || r->idempotent_replay) {
+        if (auto refused = CheckRetry(store(), stream, submitted.metadata)) return respond(std::move(*refused));
+      }
+      Response res = Response::Json(202, Accepted(id, "pending", *r));
+      res.headers.emplace_back("Location", "/v1/ads/" + id);
+      respond(std::move(res));
+    });
+    return;
+  }
+  if (pipeline() == Pipeline::kSync) {
+    // The baseline: the client waits for detailed validation and the read model.
+    blocking([this, respond, stream, submitted, id = ad_id.ToString()] {
+      const Clock::time_point step = Clock::now();
+      auto r = store().Append(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1));
+      if (!r.ok()) return respond(StoreError(r.status()));
+      latency().Pad(ads::Step::kStoreIncomingRecord, step);
+      if (r->idempotent_replay) {
+        if (auto refused = CheckRetry(store(), stream, submitted.metadata)) return respond(std::move(*refused));
+      }
+      auto events = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
+      if (!events.ok() || events->empty()) return respond(StoreError(events.status()));
+      // Storing the results includes the read model the client is answered from.
+      cqrs::Status decided = worker().Decide(events->front(), [this] {
+        runner()->WaitFor(store().Head(), std::chrono::steady_clock::now() + std::chrono::seconds(10));
+      });
+      if (!decided.ok()) {
+        // The ad is stored; the consumer decides it once the validator answers again.
+        return respond(Problem(503, "validator-unavailable", "Detailed validation is unavailable",
+                               "ad " + id + " is stored and will be decided later: " + decided.message()));
+      }
+      auto row = queries().Get(id);
+      if (!row.ok() || !*row) return respond(Problem(503, "unavailable", "Read model behind", "try GET later"));
+      Response res = Response::Json(201, ads::AdRowJson(**row));
+      res.headers.emplace_back("Location", "/v1/ads/" + id);
+      respond(std::move(res));
+    });
+    return;
+  }
+  // async: the submission is published durably to the log; consumers store and judge it.
+  auto answer = [this, respond, stream, metadata, id = ad_id.ToString()](cqrs::Result<cqrs::AppendResult> r) {
+    if (!r.ok()) return respond(StoreError(r.status()));
+    if (r->idempotent_replay) {
+      if (auto refused = CheckRetry(store(), stream, metadata)) return respond(std::move(*refused));
+    }
+    Response res = Response::Json(202, Accepted(id, "pending", *r));
+    res.headers.emplace_back("Location", "/v1/ads/" + id);
+    respond(std::move(res));
+  };
+  began = Clock::now();
+  if (on_pool) {  // modeled latencies: this thread may wait
+    auto r = store().Append(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1));
+    latency().Pad(ads::Step::kPublishToEventStream, began);
+    return answer(std::move(r));
+  }
+  store().AppendAsync(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1),
+                      [this, began, answer = std::move(answer)](cqrs::Result<cqrs::AppendResult> r) {
+                        latency().Pad(ads::Step::kPublishToEventStream, began);  // timing only: never sleeps here
+                        answer(std::move(r));
+                      });
+}
+
 void AdService::AddWriteRoutes() {
   router_.Add("POST", "/v1/ads", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    if (who->admin) {
-      return respond(Problem(403, "forbidden", "Forbidden", "ads are submitted with a retailer's token"));
-    }
-    ads::ParsedAd parsed = ads::ParseAd(req.body);
-    if (!parsed.ok()) return respond(Invalid(parsed.errors));
-    std::optional<std::string_view> idem = req.Header("Idempotency-Key");
-    if (idem && !ValidIdempotencyKey(*idem)) {
-      return respond(Problem(400, "bad-idempotency-key", "Bad Idempotency-Key",
-                             "Idempotency-Key must be 1-255 visible ASCII characters",
-                             {{"Idempotency-Key", "invalid", "1-255 visible ASCII characters"}}));
-    }
-    // The ad id is chosen before anything is written. With an Idempotency-Key it is derived from
-    // the retailer and the key, so a retry names the same ad and the same event, and the store
-    // recognizes it: exactly one ad per key, with no table of keys to keep in step with the log.
-    const cqrs::Uuid ad_id =
-        idem ? ads::events::DerivedId(cqrs::Uuid::Nil(), "idempotency\x1f" + who->retailer + "\x1f" + std::string(*idem))
-             : cqrs::Uuid::V7();
-    const std::string stream = ads::events::StreamOf(ad_id);
-    cqrs::EventData submitted =
-        Event(ads::events::kSubmitted, ads::events::ContentPayload(who->retailer, parsed.ad), ad_id);
-    std::string metadata;
-    if (idem) {
-      submitted.event_id = ads::events::DerivedId(ad_id, "submitted");
-      metadata = RequestMetadata(req.body);
-      submitted.metadata = metadata;
-    }
-
-    if (pipeline() == Pipeline::kCqrs) {
-      // Store the ad and its event in one transaction, then publish; the relay covers a crash.
-      submitted.timestamp_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
-      pool().Submit([this, respond, stream, submitted, retailer = who->retailer, id = ad_id.ToString()] {
-        cqrs::Status stored = outbox()->Store(id, retailer, stream, submitted);
-        const bool retry = stored.code() == cqrs::StatusCode::kAlreadyExists;  // same Idempotency-Key
-        if (!stored.ok() && !retry) return respond(StoreError(stored));
-        if (Failpoint("after-outbox-commit")) std::_Exit(3);
-        auto r = outbox()->Publish(store(), stream, submitted);
-        if (!r.ok()) return respond(StoreError(r.status()));
-        if (retry || r->idempotent_replay) {
-          if (auto refused = CheckRetry(store(), stream, submitted.metadata)) return respond(std::move(*refused));
-        }
-        Response res = Response::Json(202, Accepted(id, "pending", *r));
-        res.headers.emplace_back("Location", "/v1/ads/" + id);
-        respond(std::move(res));
-      });
+    if (latency().enabled()) {
+      // Modeled steps sleep: the whole request runs on the blocking pool.
+      pool().Submit([this, req = std::move(req), respond = std::move(respond)]() mutable { SubmitAd(req, respond, true); });
       return;
     }
-    if (pipeline() == Pipeline::kSync) {
-      // The baseline: the client waits for detailed validation and the read model.
-      pool().Submit([this, respond, stream, submitted, id = ad_id.ToString()] {
-        auto r = store().Append(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1));
-        if (!r.ok()) return respond(StoreError(r.status()));
-        if (r->idempotent_replay) {
-          if (auto refused = CheckRetry(store(), stream, submitted.metadata)) return respond(std::move(*refused));
-        }
-        auto events = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
-        if (!events.ok() || events->empty()) return respond(StoreError(events.status()));
-        cqrs::Status decided = worker().Decide(events->front());
-        if (!decided.ok()) {
-          // The ad is stored; the consumer decides it once the validator answers again.
-          return respond(Problem(503, "validator-unavailable", "Detailed validation is unavailable",
-                                 "ad " + id + " is stored and will be decided later: " + decided.message()));
-        }
-        const cqrs::Position head = store().Head();
-        runner()->WaitFor(head, std::chrono::steady_clock::now() + std::chrono::seconds(10));
-        auto row = queries().Get(id);
-        if (!row.ok() || !*row) return respond(Problem(503, "unavailable", "Read model behind", "try GET later"));
-        Response res = Response::Json(201, ads::AdRowJson(**row));
-        res.headers.emplace_back("Location", "/v1/ads/" + id);
-        respond(std::move(res));
-      });
-      return;
-    }
-    // async: the submission is published durably to the log; consumers store and judge it.
-    store().AppendAsync(stream, cqrs::ExpectedVersion::NoStream(), std::span(&submitted, 1),
-                        [this, respond, stream, metadata, id = ad_id.ToString()](cqrs::Result<cqrs::AppendResult> r) {
-                          if (!r.ok()) return respond(StoreError(r.status()));
-                          if (r->idempotent_replay) {
-                            if (auto refused = CheckRetry(store(), stream, metadata)) return respond(std::move(*refused));
-                          }
-                          Response res = Response::Json(202, Accepted(id, "pending", *r));
-                          res.headers.emplace_back("Location", "/v1/ads/" + id);
-                          respond(std::move(res));
-                        });
+    SubmitAd(req, respond, false);
   });
 
   router_.Add("PATCH", "/v1/ads/{id}", [this](Request& req, Responder respond) {

@@ -1,0 +1,71 @@
+// KeyedLanes: a consumer's concurrency. Work items arrive in log order; items with the same key
+// (an event's stream) run one after another on the same lane, items with different keys run on
+// up to `lanes` threads at once. A watermark tells the consumer which position it may commit:
+// the highest position at and below which every item is done, however the lanes finished.
+//
+// This is how one consumer process gets the parallelism of many without giving up per-stream
+// order or at-least-once delivery: it commits the watermark, so after a crash it redoes at most
+// what was in flight, and its effects must be idempotent (they are: see ads::ValidationWorker).
+//
+// Thread-safety: Dispatch() from one thread (the subscription's); the rest from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "cqrs/core/types.h"
+
+namespace cqrs::projection {
+
+class KeyedLanes {
+ public:
+  // Runs one item; it must eventually call Done(position) (from any thread), or never when it
+  // failed (the watermark then stays below it until a restart redoes it).
+  using Work = std::function<void()>;
+
+  // `max_in_flight`: Dispatch() blocks while this many items are dispatched but not done.
+  KeyedLanes(int lanes, std::size_t max_in_flight);
+  ~KeyedLanes();  // Stops the lanes; items not yet started are dropped (they are not done).
+
+  // Queues `work` for `position` on the lane of `key`. Positions must increase. Returns false
+  // when stopped.
+  bool Dispatch(Position position, std::string_view key, Work work);
+  // Marks an item done without running anything (an event this consumer ignores).
+  bool Skip(Position position);
+  void Done(Position position);
+
+  // Every dispatched position <= watermark is done.
+  Position watermark() const;
+  std::size_t in_flight() const;
+  // Waits until the watermark reaches `p`, or until `deadline`; true if it did.
+  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const;
+  void Stop();
+
+ private:
+  struct Lane {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Work> queue;  // guarded by mu
+    bool stop = false;       // guarded by mu
+    std::thread thread;
+  };
+  bool Admit(Position position);
+  void Run(Lane& lane);
+
+  const std::size_t max_in_flight_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable changed_;
+  std::deque<std::pair<std::uint64_t, bool>> in_flight_;  // (position, done), ascending; guarded by mu_
+  std::uint64_t watermark_ = 0;                            // guarded by mu_
+  bool stopped_ = false;                                   // guarded by mu_
+  std::vector<std::unique_ptr<Lane>> lanes_;
+};
+
+}  // namespace cqrs::projection
