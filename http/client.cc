@@ -81,6 +81,14 @@ HttpClient::~HttpClient() = default;
 
 cqrs::Result<Response> HttpClient::PostJson(const std::string& body, std::chrono::milliseconds timeout,
                                             const std::vector<std::pair<std::string, std::string>>& headers) {
+  return Send("POST", impl_->base.path, body, timeout, headers);
+}
+
+cqrs::Result<Response> HttpClient::Send(std::string_view method, const std::string& target, const std::string& body,
+                                        std::chrono::milliseconds timeout,
+                                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  const bhttp::verb verb = bhttp::string_to_verb(beast::string_view(method.data(), method.size()));
+  if (verb == bhttp::verb::unknown) return cqrs::InvalidArgument("unknown HTTP method " + std::string(method));
   // Each call runs its own io_context so that deadlines apply to connect, write and read alike
   // (a synchronous socket call could block past any deadline).
   net::io_context ioc;
@@ -110,9 +118,9 @@ cqrs::Result<Response> HttpClient::PostJson(const std::string& body, std::chrono
       if (ec == beast::error::timeout) return cqrs::DeadlineExceeded("connect timed out");
       if (ec) return cqrs::Unavailable("connect " + impl_->base.host + ": " + ec.message());
     }
-    bhttp::request<bhttp::string_body> req(bhttp::verb::post, impl_->base.path, 11);
+    bhttp::request<bhttp::string_body> req(verb, target, 11);
     req.set(bhttp::field::host, impl_->base.host);
-    req.set(bhttp::field::content_type, "application/json");
+    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
     for (const auto& [name, value] : headers) req.set(name, value);
     req.keep_alive(true);
     req.body() = body;

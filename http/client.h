@@ -33,6 +33,11 @@ class HttpClient {
   // exchange takes longer than `timeout`, kUnavailable when the peer cannot be reached.
   cqrs::Result<Response> PostJson(const std::string& body, std::chrono::milliseconds timeout,
                                   const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // Any method, to `target` ("/path?query") on the base URL's host. `body` is sent as JSON when
+  // not empty.
+  cqrs::Result<Response> Send(std::string_view method, const std::string& target, const std::string& body,
+                              std::chrono::milliseconds timeout,
+                              const std::vector<std::pair<std::string, std::string>>& headers = {});
 
  private:
   struct Impl;

@@ -5,11 +5,7 @@
 namespace cqrs::projection {
 
 KeyedLanes::KeyedLanes(int lanes, std::size_t max_in_flight) : max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
-  for (int i = 0; i < std::max(1, lanes); ++i) {
-    lanes_.push_back(std::make_unique<Lane>());
-    Lane& lane = *lanes_.back();
-    lane.thread = std::thread([this, &lane] { Run(lane); });
-  }
+  for (int i = 0; i < std::max(1, lanes); ++i) threads_.emplace_back([this] { Run(); });
 }
 
 KeyedLanes::~KeyedLanes() { Stop(); }
@@ -21,14 +17,8 @@ void KeyedLanes::Stop() {
     stopped_ = true;
   }
   changed_.notify_all();
-  for (auto& lane : lanes_) {
-    {
-      std::lock_guard lock(lane->mu);
-      lane->stop = true;
-    }
-    lane->cv.notify_all();
-  }
-  for (auto& lane : lanes_) lane->thread.join();
+  runnable_.notify_all();
+  for (auto& t : threads_) t.join();
 }
 
 bool KeyedLanes::Admit(Position position) {
@@ -41,12 +31,11 @@ bool KeyedLanes::Admit(Position position) {
 
 bool KeyedLanes::Dispatch(Position position, std::string_view key, Work work) {
   if (!Admit(position)) return false;
-  Lane& lane = *lanes_[std::hash<std::string_view>{}(key) % lanes_.size()];
   {
-    std::lock_guard lock(lane.mu);
-    lane.queue.push_back(std::move(work));
+    std::lock_guard lock(mu_);
+    queue_.push_back({std::string(key), std::move(work)});
   }
-  lane.cv.notify_one();
+  runnable_.notify_one();
   return true;
 }
 
@@ -86,17 +75,32 @@ bool KeyedLanes::WaitFor(Position p, std::chrono::steady_clock::time_point deadl
          watermark_ >= p.value();
 }
 
-void KeyedLanes::Run(Lane& lane) {
+void KeyedLanes::Run() {
+  std::unique_lock lock(mu_);
   while (true) {
-    Work work;
-    {
-      std::unique_lock lock(lane.mu);
-      lane.cv.wait(lock, [&] { return lane.stop || !lane.queue.empty(); });
-      if (lane.stop) return;
-      work = std::move(lane.queue.front());
-      lane.queue.pop_front();
-    }
-    work();
+    // The oldest item whose key is free. Every item of a busy key is skipped, so a key's items
+    // still start in queue order.
+    auto pick = queue_.end();
+    runnable_.wait(lock, [&] {
+      if (stopped_) return true;
+      const std::size_t limit = std::min(queue_.size(), kScanLimit);
+      for (std::size_t i = 0; i < limit; ++i) {
+        if (!busy_.contains(queue_[i].key)) {
+          pick = queue_.begin() + static_cast<std::ptrdiff_t>(i);
+          return true;
+        }
+      }
+      return false;
+    });
+    if (stopped_) return;
+    Item item = std::move(*pick);
+    queue_.erase(pick);
+    busy_.insert(item.key);
+    lock.unlock();
+    item.work();
+    lock.lock();
+    busy_.erase(item.key);
+    if (!queue_.empty()) runnable_.notify_one();  // an item of this key may have become runnable
   }
 }
 

@@ -1,6 +1,8 @@
 // KeyedLanes: a consumer's concurrency. Work items arrive in log order; items with the same key
-// (an event's stream) run one after another on the same lane, items with different keys run on
-// up to `lanes` threads at once. A watermark tells the consumer which position it may commit:
+// (an event's stream) run one after another, items with different keys run on up to `lanes`
+// threads at once. The lanes share one queue and a free lane takes the oldest item whose key is
+// not being worked on: no lane idles while another has a queue (hashing keys to fixed lanes
+// would make each lane its own queue, and the unlucky ones wait several times as long). A watermark tells the consumer which position it may commit:
 // the highest position at and below which every item is done, however the lanes finished.
 //
 // This is how one consumer process gets the parallelism of many without giving up per-stream
@@ -14,10 +16,11 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <memory>
+#include <string>
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "cqrs/core/types.h"
@@ -49,15 +52,14 @@ class KeyedLanes {
   void Stop();
 
  private:
-  struct Lane {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<Work> queue;  // guarded by mu
-    bool stop = false;       // guarded by mu
-    std::thread thread;
+  struct Item {
+    std::string key;
+    Work work;
   };
+  // How far a free lane looks past items whose key is busy.
+  static constexpr std::size_t kScanLimit = 1024;
   bool Admit(Position position);
-  void Run(Lane& lane);
+  void Run();
 
   const std::size_t max_in_flight_;
   mutable std::mutex mu_;
@@ -65,7 +67,10 @@ class KeyedLanes {
   std::deque<std::pair<std::uint64_t, bool>> in_flight_;  // (position, done), ascending; guarded by mu_
   std::uint64_t watermark_ = 0;                            // guarded by mu_
   bool stopped_ = false;                                   // guarded by mu_
-  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::condition_variable runnable_;                       // an item queued or a key freed
+  std::deque<Item> queue_;                                 // guarded by mu_
+  std::unordered_set<std::string> busy_;                   // keys being worked on; guarded by mu_
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace cqrs::projection
