@@ -4,7 +4,10 @@
 #   adsd_cc_test(NAME cqrs_log_test SRCS a_test.cc DEPS cqrs_log)
 #   adsd_cc_binary(NAME adsctl SRCS main.cc DEPS cqrs_store)
 
-set(ADSD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wimplicit-fallthrough)
+# -Wno-missing-field-initializers: g++ 12 warns on designated initializers that leave members
+# to their defaults, which is exactly what they are for (options structs).
+set(ADSD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wimplicit-fallthrough
+    -Wno-missing-field-initializers)
 
 function(_adsd_apply_flags target)
   target_compile_options(${target} PRIVATE ${ADSD_WARNINGS})

@@ -60,6 +60,28 @@ void Metrics::ObserveStep(std::string_view step, double seconds) {
   Add(it->second, seconds);
 }
 
+void Metrics::AddHistogram(std::string name, std::string help, std::vector<double> bounds) {
+  std::lock_guard lock(mu_);
+  Histogram& h = histograms_[std::move(name)];
+  h.help = std::move(help);
+  h.buckets.assign(bounds.size(), 0);
+  h.bounds = std::move(bounds);
+}
+
+void Metrics::Observe(std::string_view name, std::span<const double> values) {
+  std::lock_guard lock(mu_);
+  auto it = histograms_.find(name);
+  if (it == histograms_.end()) return;
+  Histogram& h = it->second;
+  for (double v : values) {
+    ++h.count;
+    h.sum += v;
+    for (std::size_t i = 0; i < h.bounds.size(); ++i) {
+      if (v <= h.bounds[i]) ++h.buckets[i];
+    }
+  }
+}
+
 void Metrics::AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read) {
   std::lock_guard lock(mu_);
   gauges_.push_back({std::move(name), std::move(help), std::move(read)});
@@ -87,6 +109,14 @@ std::string Metrics::Exposition() const {
     out += "# HELP adsd_step_duration_seconds Time spent in each step of the write pipeline and its consumers.\n";
     out += "# TYPE adsd_step_duration_seconds histogram\n";
     for (const auto& [step, s] : steps_) Write(out, "adsd_step_duration_seconds", {{"step", step}}, s);
+  }
+  for (const auto& [name, h] : histograms_) {
+    out += "# HELP " + name + " " + h.help + "\n# TYPE " + name + " histogram\n";
+    for (std::size_t i = 0; i < h.bounds.size(); ++i) {
+      out += name + "_bucket" + fmt::format("{{le=\"{}\"}} {}\n", h.bounds[i], h.buckets[i]);
+    }
+    out += name + "_bucket{le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += name + "_sum " + fmt::format("{}", h.sum) + "\n" + name + "_count " + std::to_string(h.count) + "\n";
   }
   for (const Gauge& g : gauges_) {
     out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";

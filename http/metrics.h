@@ -10,6 +10,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <span>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -26,6 +28,10 @@ class Metrics {
     std::map<std::string, std::string> labels;
     double value;
   };
+  // A histogram with its own bucket bounds; Observe() adds values to it (one lock per call).
+  void AddHistogram(std::string name, std::string help, std::vector<double> bounds);
+  void Observe(std::string_view name, std::span<const double> values);
+
   // `read` is called at every scrape; it must be thread-safe and quick.
   void AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read);
 
@@ -41,6 +47,13 @@ class Metrics {
     double sum = 0;
     std::array<std::uint64_t, kBuckets.size()> buckets{};
   };
+  struct Histogram {
+    std::string help;
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> buckets;  // cumulative, one per bound
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
   struct Gauge {
     std::string name, help;
     std::function<std::vector<Sample>()> read;
@@ -51,6 +64,7 @@ class Metrics {
   static void Add(Series& s, double seconds);
   static void Write(std::string& out, std::string_view name, const std::map<std::string, std::string>& labels,
                     const Series& s);
+  std::map<std::string, Histogram, std::less<>> histograms_;  // guarded by mu_
   std::vector<Gauge> gauges_;                                             // guarded by mu_
 };
 

@@ -54,9 +54,13 @@ cqrs::Status AdService::Open() {
   ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore({LogDir(options_.data_dir)}));
   ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
+  metrics_.AddHistogram("adsd_read_model_lag_seconds",
+                        "Time from an event's append to its commit in the read model (write-to-read lag).",
+                        {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25,
+                         0.5, 1, 2.5, 5});
   read_models_.push_back(std::make_unique<ads::AdsReadModel>());
-  auto first_runner =
-      std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db), *read_models_.back());
+  auto first_runner = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db),
+                                                                           *read_models_.back(), LiveRunnerOptions());
   RETURN_IF_ERROR(first_runner->Start());
   std::atomic_store(&runner_, std::move(first_runner));
   // The worker runs whatever the pipeline: in `sync` it catches up on anything a crash or an
@@ -199,6 +203,20 @@ void AdService::AddRoutes() {
   });
 }
 
+cqrs::projection::RunnerOptions AdService::LiveRunnerOptions() {
+  cqrs::projection::RunnerOptions o;
+  o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) {
+    const std::int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    std::vector<double> lag;
+    lag.reserve(events.size());
+    for (const auto& e : events) lag.push_back(static_cast<double>(now_us - e.timestamp_us) / 1e6);
+    metrics_.Observe("adsd_read_model_lag_seconds", lag);
+  };
+  return o;
+}
+
 cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
   std::lock_guard lock(rebuild_mu_);
   const auto started = std::chrono::steady_clock::now();
@@ -211,8 +229,9 @@ cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
   std::uint64_t events = 0;
   {
     ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(fresh));
-    cqrs::projection::ProjectionRunner rebuild(*store_, std::move(db), model,
-                                               cqrs::projection::RunnerOptions{.max_batch = 4096});
+    cqrs::projection::RunnerOptions bulk;
+    bulk.max_batch = 4096;
+    cqrs::projection::ProjectionRunner rebuild(*store_, std::move(db), model, bulk);
     // Catch up while the live read model keeps serving ...
     for (int round = 0; round < 100 && store_->Head().value() - rebuild.position().value() > 1000; ++round) {
       RETURN_IF_ERROR(rebuild.CatchUp(store_->Head()));
@@ -233,7 +252,7 @@ cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
   RETURN_IF_ERROR(cqrs::log::SyncDir(live.parent_path()));
   queries_->Reopen();
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(live));
-  auto next = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db), model);
+  auto next = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db), model, LiveRunnerOptions());
   RETURN_IF_ERROR(next->Start());
   std::atomic_store(&runner_, std::move(next));
   return RebuildResult{events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};

@@ -84,6 +84,8 @@ class AdService {
   explicit AdService(ServiceOptions o) : options_(std::move(o)) {}
   cqrs::Status Open();
   void AddRoutes();
+  // The live read model's runner options: its lag goes to the metrics.
+  cqrs::projection::RunnerOptions LiveRunnerOptions();
   void AddWriteRoutes();
   void AddReadRoutes();
   // POST /v1/ads through the configured pipeline. `on_pool`: already on a blocking thread.

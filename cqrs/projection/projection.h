@@ -9,6 +9,9 @@
 // other streams go on. ReplayParked() retries a parked stream in order once the cause is fixed.
 #pragma once
 
+#include <functional>
+#include <span>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -43,6 +46,8 @@ struct RunnerOptions {
   std::size_t max_batch = 1000;
   int attempts_before_parking = 3;
   std::chrono::milliseconds retry_backoff{10};  // doubled after each failed attempt
+  // Called after each batch is committed to the read model (e.g. to measure its lag).
+  std::function<void(std::span<const RecordedEvent>)> on_committed;
 };
 
 struct ParkedStream {

@@ -134,6 +134,7 @@ Status ProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
   RETURN_IF_ERROR(tx.Commit());
   for (auto& s : newly_parked) parked_.insert(std::move(s));
   position_.store(last.value(), std::memory_order_release);
+  if (options_.on_committed) options_.on_committed(events);
   return Status::Ok();
 }
 
