@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "app/adsctl/bench/child_process.h"
+#include "app/adsctl/bench/capacity_bench.h"
 #include "app/adsctl/bench/paper_bench.h"
 
 namespace adsd::app {
@@ -81,6 +82,28 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
     paper->work_dir = dir.path();
     paper->duration = std::chrono::milliseconds(static_cast<std::int64_t>(*seconds * 1000));
     exit_code = Report(bench::RunPaperBench(*paper), "paper");
+  });
+
+  auto capacity = std::make_shared<bench::CapacityOptions>();
+  auto* c = bench->add_subcommand("capacity", "measure the real service beside nginx, no injected latency");
+  add_common(c);
+  c->add_option("--wrk", capacity->wrk, "the wrk binary")->capture_default_str();
+  c->add_option("--nginx", capacity->nginx, "the nginx binary")->capture_default_str();
+  c->add_option("--scripts", capacity->scripts, "the wrk scripts")->capture_default_str();
+  c->add_option("--seconds", capacity->seconds, "seconds per wrk run")->check(CLI::PositiveNumber)->capture_default_str();
+  c->add_option("--connections", capacity->connections, "connection counts, the last one is the top")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 10000));
+  c->add_option("--threads", capacity->http_threads, "adsd HTTP threads and nginx workers (0: one per core)")
+      ->capture_default_str();
+  c->add_option("--consumers", capacity->consumers, "adsd --consumers")->check(CLI::Range(1, 4096))->capture_default_str();
+  c->add_option("--json", capacity->json, "write the results here");
+  c->callback([&exit_code, common, capacity] {
+    WorkDir dir(common->work_dir);
+    capacity->adsd = common->adsd.empty() ? bench::FindProgram("adsd", {"../adsd"}) : common->adsd;
+    capacity->work_dir = dir.path();
+    capacity->scripts = std::filesystem::absolute(capacity->scripts);
+    exit_code = Report(bench::RunCapacityBench(*capacity), "capacity");
   });
 }
 
