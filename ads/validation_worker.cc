@@ -1,3 +1,4 @@
+#include "cqrs/core/thread_name.h"
 #include "ads/validation_worker.h"
 
 #include <thread>
@@ -193,7 +194,10 @@ cqrs::Status ValidationWorker::Start() {
   position_.store(from.value());
   const int lanes = std::max(1, options_.concurrency);
   lanes_ = std::make_unique<cqrs::projection::KeyedLanes>(lanes, std::max<std::size_t>(4096, 64 * lanes));
-  committer_ = std::thread([this] { CommitLoop(); });
+  committer_ = std::thread([this] {
+    cqrs::NameThisThread("offset-commit");
+    CommitLoop();
+  });
   ASSIGN_OR_RETURN(subscription_,
                    store_.Subscribe(from.next(), 512, [this](std::span<const cqrs::RecordedEvent> batch) {
                      for (const cqrs::RecordedEvent& e : batch) {

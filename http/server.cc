@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "cqrs/core/thread_name.h"
 #include "http/problem.h"
 #include "http/server.h"
 
@@ -111,7 +112,10 @@ class ServerImpl final : public Server {
     if (ec) return cqrs::Unavailable("listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     Accept();
-    for (int i = 0; i < std::max(1, options.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < std::max(1, options.threads); ++i) threads_.emplace_back([this] {
+      cqrs::NameThisThread("http-io");
+      ioc_.run();
+    });
     return cqrs::Status::Ok();
   }
 

@@ -3,6 +3,7 @@
 // log's completion thread. Tasks run in submission order per thread; the destructor drains them.
 #pragma once
 
+#include "cqrs/core/thread_name.h"
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -15,7 +16,10 @@ namespace adsd::app {
 class BlockingPool {
  public:
   explicit BlockingPool(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] {
+      cqrs::NameThisThread("blocking");
+      Run();
+    });
   }
   ~BlockingPool() {
     {

@@ -1,3 +1,4 @@
+#include "cqrs/core/thread_name.h"
 #include "cqrs/log/log.h"
 
 #include <fcntl.h>
@@ -64,9 +65,18 @@ class Log::Impl {
 
   Status Recover();
   void StartWriter() {
-    if (opt_.preallocate) preparer_ = std::thread([this] { PreparerLoop(); });
-    completer_ = std::thread([this] { CompleterLoop(); });
-    writer_ = std::thread([this] { WriterLoop(); });
+    if (opt_.preallocate) preparer_ = std::thread([this] {
+      NameThisThread("log-prealloc");
+      PreparerLoop();
+    });
+    completer_ = std::thread([this] {
+      NameThisThread("log-complete");
+      CompleterLoop();
+    });
+    writer_ = std::thread([this] {
+      NameThisThread("log-writer");
+      WriterLoop();
+    });
   }
 
   Result<PositionRange> Stage(std::span<const RecordDraft> drafts);

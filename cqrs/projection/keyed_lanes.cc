@@ -1,3 +1,4 @@
+#include "cqrs/core/thread_name.h"
 #include "cqrs/projection/keyed_lanes.h"
 
 #include <algorithm>
@@ -5,7 +6,10 @@
 namespace cqrs::projection {
 
 KeyedLanes::KeyedLanes(int lanes, std::size_t max_in_flight) : max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
-  for (int i = 0; i < std::max(1, lanes); ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < std::max(1, lanes); ++i) threads_.emplace_back([this] {
+      NameThisThread("lane");
+      Run();
+    });
 }
 
 KeyedLanes::~KeyedLanes() { Stop(); }

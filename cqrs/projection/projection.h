@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 
 #include <atomic>
@@ -87,10 +88,17 @@ class ProjectionRunner {
  private:
   Status LoadState();
   Status ApplyBatch(std::span<const RecordedEvent> events);
+  // The batch in one transaction; false (and nothing applied) when an event failed.
+  Result<bool> ApplyBatchWhole(std::span<const RecordedEvent> events);
+  // Each event in its own savepoint, retried, and parked when it keeps failing.
+  Status ApplyBatchIsolated(std::span<const RecordedEvent> events);
+  Status Checkpoint(Position last);
+  void Committed(Position last, std::span<const RecordedEvent> events);
   Status ApplyWithRetry(const RecordedEvent& e);
 
   EventStore& store_;  // outlives the runner
   std::unique_ptr<sql::Database> db_;
+  std::optional<sql::Statement> checkpoint_;  // guarded by db_mu_; prepared on first use
   Projection& projection_;  // outlives the runner
   const RunnerOptions options_;
 

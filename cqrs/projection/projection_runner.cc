@@ -97,6 +97,51 @@ Status ProjectionRunner::ApplyWithRetry(const RecordedEvent& e) {
 
 Status ProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
   std::lock_guard lock(db_mu_);
+  // Almost always every event applies: then the batch is one transaction with no per-event
+  // savepoint (a third of the apply cost). Only when an event fails, or a stream is parked, is
+  // the batch redone event by event, each in its own savepoint, to retry and park precisely.
+  const bool touches_parked = !parked_.empty() && std::any_of(events.begin(), events.end(), [&](const auto& e) {
+    return parked_.contains(e.stream);
+  });
+  if (!touches_parked) {
+    ASSIGN_OR_RETURN(bool applied, ApplyBatchWhole(events));
+    if (applied) return Status::Ok();
+  }
+  return ApplyBatchIsolated(events);
+}
+
+Result<bool> ProjectionRunner::ApplyBatchWhole(std::span<const RecordedEvent> events) {
+  const Position done = position();
+  ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
+  Position last = done;
+  for (const RecordedEvent& e : events) {
+    if (e.position <= done) continue;
+    last = e.position;
+    if (!projection_.Apply(*db_, e).ok()) return false;  // rolled back: redone event by event
+  }
+  if (last == done) return true;
+  RETURN_IF_ERROR(Checkpoint(last));
+  RETURN_IF_ERROR(tx.Commit());
+  Committed(last, events);
+  return true;
+}
+
+Status ProjectionRunner::Checkpoint(Position last) {
+  if (!checkpoint_) {
+    ASSIGN_OR_RETURN(checkpoint_, db_->Prepare("INSERT INTO projection_checkpoints(projection, position) VALUES (?, ?) "
+                                               "ON CONFLICT(projection) DO UPDATE SET position = excluded.position"));
+  }
+  checkpoint_->Reset();
+  checkpoint_->Bind(1, projection_.name()).Bind(2, static_cast<std::int64_t>(last.value()));
+  return checkpoint_->Run();
+}
+
+void ProjectionRunner::Committed(Position last, std::span<const RecordedEvent> events) {
+  position_.store(last.value(), std::memory_order_release);
+  if (options_.on_committed) options_.on_committed(events);
+}
+
+Status ProjectionRunner::ApplyBatchIsolated(std::span<const RecordedEvent> events) {
   // Redelivery after a crash or a racing CatchUp: skip what the checkpoint already covers.
   const Position done = position();
   ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
@@ -125,16 +170,10 @@ Status ProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
     if (!already_parked) newly_parked.push_back(e.stream);
   }
   if (last == done) return Status::Ok();
-  ASSIGN_OR_RETURN(
-      auto cp,
-      db_->Prepare("INSERT INTO projection_checkpoints(projection, position) VALUES (?, ?) "
-                   "ON CONFLICT(projection) DO UPDATE SET position = excluded.position"));
-  cp.Bind(1, projection_.name()).Bind(2, static_cast<std::int64_t>(last.value()));
-  RETURN_IF_ERROR(cp.Run());
+  RETURN_IF_ERROR(Checkpoint(last));
   RETURN_IF_ERROR(tx.Commit());
   for (auto& s : newly_parked) parked_.insert(std::move(s));
-  position_.store(last.value(), std::memory_order_release);
-  if (options_.on_committed) options_.on_committed(events);
+  Committed(last, events);
   return Status::Ok();
 }
 

@@ -34,6 +34,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& pa
     RETURN_IF_ERROR(out->Exec(options.durability == Durability::kFull
                                   ? "PRAGMA synchronous=FULL"
                                   : "PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(out->Exec("PRAGMA cache_size=-" + std::to_string(options.cache_kib)));
   }
   RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=ON"));
   return out;

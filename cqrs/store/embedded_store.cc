@@ -1,3 +1,4 @@
+#include "cqrs/core/thread_name.h"
 #include "cqrs/store/embedded_store.h"
 
 #include <algorithm>
@@ -266,7 +267,10 @@ class EmbeddedSubscription final : public Subscription {
   EmbeddedSubscription(const EventStore& store, Position from, std::size_t max_batch,
                        EventBatchHandler handler)
       : store_(store), next_(from), max_batch_(max_batch), handler_(std::move(handler)) {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      NameThisThread("subscription");
+      Run();
+    });
   }
   ~EmbeddedSubscription() override {
     stop_.store(true);

@@ -1,3 +1,4 @@
+#include "cqrs/core/thread_name.h"
 #include "cqrs/store/index_builder.h"
 
 namespace cqrs {
@@ -10,7 +11,10 @@ constexpr std::size_t kMaxQueuedBatches = 4;
 
 IndexBuilder::IndexBuilder(StreamIndex& index) : index_(index) {
   current_.items.reserve(kBatchRecords);
-  worker_ = std::thread([this] { Run(); });
+  worker_ = std::thread([this] {
+    NameThisThread("index-build");
+    Run();
+  });
 }
 
 IndexBuilder::~IndexBuilder() { Finish(); }
