@@ -31,7 +31,7 @@ class AdReader {
   // any field is looked at; ad bodies are small, so the on-demand parser would buy nothing.
   bool Read(std::string_view json) {
     simdjson::padded_string padded(json);
-    dom::parser parser;
+    thread_local dom::parser parser;  // reused: a parser allocates its buffers on first use
     dom::element doc;
     if (parser.parse(padded).get(doc)) return false;
     dom::object obj;

@@ -36,7 +36,7 @@ std::string ContentPayload(const std::string& retailer, const Ad& ad) {
 }
 
 cqrs::Result<AdContent> ParseContent(std::string_view payload) {
-  simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser;  // reused: a parser allocates its buffers on first use
   simdjson::dom::element doc;
   simdjson::padded_string padded(payload);
   if (parser.parse(padded).get(doc)) return cqrs::Corruption("ad event payload is not JSON");
@@ -71,8 +71,21 @@ std::string VerdictPayload(const std::vector<Finding>& reasons) {
   return {buf.GetString(), buf.GetSize()};
 }
 
+cqrs::Result<RawContent> ParseRawContent(std::string_view payload) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::padded_string padded(payload);
+  if (parser.parse(padded).get(doc)) return cqrs::Corruption("ad event payload is not JSON");
+  std::string_view retailer;
+  simdjson::dom::object ad;
+  if (doc["retailer"].get_string().get(retailer) || doc["ad"].get_object().get(ad)) {
+    return cqrs::Corruption("ad event payload lacks retailer or ad");
+  }
+  return RawContent{std::string(retailer), simdjson::minify(ad)};
+}
+
 cqrs::Result<std::string> ReasonsJson(std::string_view payload) {
-  simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::padded_string padded(payload);
   simdjson::dom::array reasons;

@@ -36,6 +36,13 @@ struct AdContent {
 
 std::string ContentPayload(const std::string& retailer, const Ad& ad);
 cqrs::Result<AdContent> ParseContent(std::string_view payload);
+// The retailer and the ad as JSON text, without validating the ad again (it was validated when
+// the event was written): what the read model stores.
+struct RawContent {
+  std::string retailer;
+  std::string ad_json;
+};
+cqrs::Result<RawContent> ParseRawContent(std::string_view payload);
 
 std::string VerdictPayload(const std::vector<Finding>& reasons);
 // The reasons array as JSON text, for the read model.

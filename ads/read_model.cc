@@ -29,8 +29,8 @@ std::string Rfc3339(cqrs::TimestampUs us) {
   return out;
 }
 
-Status AdsReadModel::Migrate(cqrs::sql::Database& db) {
-  return db.Exec(R"sql(
+namespace {
+constexpr std::string_view kTable = R"sql(
 CREATE TABLE IF NOT EXISTS ads(
   ad_id TEXT PRIMARY KEY,
   retailer TEXT NOT NULL,
@@ -43,10 +43,19 @@ CREATE TABLE IF NOT EXISTS ads(
   updated_us INTEGER NOT NULL,
   decided_us INTEGER,
   decided_day TEXT);
+)sql";
+constexpr std::string_view kIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS ads_by_status ON ads(retailer, status, created_us DESC, ad_id DESC);
 CREATE INDEX IF NOT EXISTS ads_by_retailer ON ads(retailer, created_us DESC, ad_id DESC);
 CREATE INDEX IF NOT EXISTS ads_by_day ON ads(retailer, decided_day, decided_us);
-)sql");
+)sql";
+}  // namespace
+
+Status AdsReadModel::MigrateForBulkLoad(cqrs::sql::Database& db) { return db.Exec(kTable); }
+
+Status AdsReadModel::Migrate(cqrs::sql::Database& db) {
+  RETURN_IF_ERROR(db.Exec(kTable));
+  return db.Exec(kIndexes);
 }
 
 cqrs::Result<cqrs::sql::Statement*> AdsReadModel::Statement(cqrs::sql::Database& db, int which,
@@ -71,20 +80,20 @@ Status AdsReadModel::Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& e
   const auto version = static_cast<std::int64_t>(e.version.value());
   const auto position = static_cast<std::int64_t>(e.position.value());
   if (e.type == events::kSubmitted) {
-    ASSIGN_OR_RETURN(events::AdContent c, events::ParseContent(e.payload));
+    ASSIGN_OR_RETURN(events::RawContent c, events::ParseRawContent(e.payload));
     ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 2, 
         "INSERT INTO ads(ad_id, retailer, status, ad_json, version, position, created_us, updated_us) "
         "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT(ad_id) DO NOTHING"));
-    st->Bind(1, ad_id).Bind(2, c.retailer).Bind(3, AdToJson(c.ad)).Bind(4, version).Bind(5, position)
+    st->Bind(1, ad_id).Bind(2, c.retailer).Bind(3, c.ad_json).Bind(4, version).Bind(5, position)
         .Bind(6, e.timestamp_us).Bind(7, e.timestamp_us);
     return st->Run();
   }
   if (e.type == events::kChanged) {
-    ASSIGN_OR_RETURN(events::AdContent c, events::ParseContent(e.payload));
+    ASSIGN_OR_RETURN(events::RawContent c, events::ParseRawContent(e.payload));
     ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 3, 
         "UPDATE ads SET status = 'pending', ad_json = ?, reasons_json = '[]', version = ?, position = ?, "
         "updated_us = ?, decided_us = NULL, decided_day = NULL WHERE ad_id = ? AND version < ?"));
-    st->Bind(1, AdToJson(c.ad)).Bind(2, version).Bind(3, position).Bind(4, e.timestamp_us).Bind(5, ad_id)
+    st->Bind(1, c.ad_json).Bind(2, version).Bind(3, position).Bind(4, e.timestamp_us).Bind(5, ad_id)
         .Bind(6, version);
     return st->Run();
   }

@@ -20,6 +20,7 @@ class AdsReadModel final : public cqrs::projection::Projection {
  public:
   std::string_view name() const override { return "ads"; }
   cqrs::Status Migrate(cqrs::sql::Database& db) override;
+  cqrs::Status MigrateForBulkLoad(cqrs::sql::Database& db) override;
   cqrs::Status Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& event) override;
   void Closing(cqrs::sql::Database& db) override {
     if (&db == prepared_for_) {

@@ -35,7 +35,7 @@ ProjectionRunner::~ProjectionRunner() {
 Status ProjectionRunner::LoadState() {
   std::lock_guard lock(db_mu_);
   RETURN_IF_ERROR(db_->Exec(kSchema));
-  RETURN_IF_ERROR(projection_.Migrate(*db_));
+  RETURN_IF_ERROR(options_.bulk_load ? projection_.MigrateForBulkLoad(*db_) : projection_.Migrate(*db_));
   ASSIGN_OR_RETURN(
       auto cp, db_->Prepare("SELECT position FROM projection_checkpoints WHERE projection = ?"));
   cp.Bind(1, projection_.name());
@@ -65,6 +65,11 @@ Status ProjectionRunner::Start() {
                                                      return st;
                                                    }));
   return Status::Ok();
+}
+
+Status ProjectionRunner::FinishBulkLoad() {
+  std::lock_guard lock(db_mu_);
+  return projection_.Migrate(*db_);
 }
 
 Status ProjectionRunner::CatchUp(Position target) {
