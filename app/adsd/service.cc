@@ -12,12 +12,16 @@
 
 #include "app/common/data_dir.h"
 #include "cqrs/log/segment_file.h"
+#include "cqrs/sql/checkpointer.h"
 #include "cqrs/store/embedded_store.h"
 #include "http/problem.h"
 
 namespace adsd::app {
 
 namespace fs = std::filesystem;
+
+// How often the read model's WAL is folded back into its file, off the projection's thread.
+constexpr std::chrono::milliseconds kCheckpointEvery{250};
 
 cqrs::Result<std::unique_ptr<AdService>> AdService::Start(const ServiceOptions& options) {
   std::unique_ptr<AdService> s(new AdService(options));
@@ -57,6 +61,8 @@ cqrs::Status AdService::Open() {
   ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore({LogDir(options_.data_dir)}));
   ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
+  RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/checkpointer.h
+  checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(ReadModelPath(options_.data_dir), kCheckpointEvery);
   metrics_.AddHistogram("adsd_read_model_lag_seconds",
                         "Time from an event's append to its commit in the read model (write-to-read lag).",
                         {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25,
@@ -124,6 +130,7 @@ void AdService::Stop() {
   stopped_ = true;
   if (server_) server_->Stop();  // in-flight requests finish first
   pool_.reset();
+  checkpointer_.reset();
   relay_.reset();
   worker_.reset();
   std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::ProjectionRunner>());
@@ -208,6 +215,7 @@ void AdService::AddRoutes() {
 
 cqrs::projection::RunnerOptions AdService::LiveRunnerOptions() {
   cqrs::projection::RunnerOptions o;
+  o.min_commit_interval = std::chrono::milliseconds(2);
   o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) {
     const std::int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
@@ -262,12 +270,15 @@ cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
     ::close(fd);
     RETURN_IF_ERROR(synced);
   }
+  checkpointer_.reset();  // its connection belongs to the old file
   for (const char* suffix : {"-wal", "-shm"}) fs::remove(live.string() + suffix, ec);
   fs::rename(fresh, live, ec);
   if (ec) return cqrs::ErrnoError("rename " + fresh.string(), ec.value());
   RETURN_IF_ERROR(cqrs::log::SyncDir(live.parent_path()));
   queries_->Reopen();
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(live));
+  RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));
+  checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(live, kCheckpointEvery);
   auto next = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db), model, LiveRunnerOptions());
   RETURN_IF_ERROR(next->Start());
   std::atomic_store(&runner_, std::move(next));

@@ -23,6 +23,7 @@
 #include "app/adsd/blocking_pool.h"
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/projection/projection.h"
+#include "cqrs/sql/checkpointer.h"
 #include "cqrs/store/event_store.h"
 #include "http/auth.h"
 #include "http/metrics.h"
@@ -101,6 +102,7 @@ class AdService {
   // Read models live as long as the service: a replaced runner may still be held by a request.
   std::vector<std::unique_ptr<ads::AdsReadModel>> read_models_;
   std::shared_ptr<cqrs::projection::ProjectionRunner> runner_;  // atomic_load / atomic_store
+  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;       // the live read model's
   std::mutex rebuild_mu_;
   std::unique_ptr<ads::ExternalValidator> external_;
   std::unique_ptr<ads::ValidationWorker> worker_;

@@ -10,7 +10,13 @@ namespace cqrs::log {
 
 SegmentReader::SegmentReader(int fd, std::filesystem::path path, std::uint64_t start,
                              std::uint64_t end, std::size_t read_ahead)
-    : fd_(fd), path_(std::move(path)), offset_(start), end_(end), read_ahead_(read_ahead) {}
+    : fd_(fd),
+      path_(std::move(path)),
+      offset_(start),
+      end_(end),
+      // Never more than the range holds: a tailing reader reads a few records at a time, and a
+      // 1 MiB buffer it zero-fills for each of them cost more than decoding them.
+      read_ahead_(static_cast<std::size_t>(std::clamp<std::uint64_t>(end > start ? end - start : 0, 64, std::max<std::size_t>(read_ahead, 64)))) {}
 
 Status SegmentReader::Fill(std::size_t need) {
   const std::uint64_t left_in_file = end_ - offset_;

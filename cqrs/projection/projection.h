@@ -52,6 +52,10 @@ struct RunnerOptions {
   std::chrono::milliseconds retry_backoff{10};  // doubled after each failed attempt
   // Called after each batch is committed to the read model (e.g. to measure its lag).
   std::function<void(std::span<const RecordedEvent>)> on_committed;
+  // Commits at most this often while keeping up (a full batch goes at once): under load each
+  // commit then carries many events, and a commit's fixed cost is most of a small batch's. The
+  // read model's lag grows by at most this much.
+  std::chrono::microseconds min_commit_interval{0};
   // A rebuild into an empty database: MigrateForBulkLoad() first; FinishBulkLoad() completes it.
   bool bulk_load = false;
 };

@@ -56,12 +56,17 @@ Status ProjectionRunner::Start() {
   RETURN_IF_ERROR(LoadState());
   ASSIGN_OR_RETURN(subscription_, store_.Subscribe(position().next(), options_.max_batch,
                                                    [this](std::span<const RecordedEvent> batch) {
+                                                     const auto began = std::chrono::steady_clock::now();
                                                      Status st = ApplyBatch(batch);
                                                      if (!st.ok()) {
                                                        std::lock_guard lock(mu_);
                                                        status_ = st;
                                                      }
                                                      advanced_.notify_all();
+                                                     // Let the next batch gather (see RunnerOptions).
+                                                     if (st.ok() && batch.size() < options_.max_batch) {
+                                                       std::this_thread::sleep_until(began + options_.min_commit_interval);
+                                                     }
                                                      return st;
                                                    }));
   return Status::Ok();
