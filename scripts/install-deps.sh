@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package adsd needs to build, run and test.
 # Idempotent: packages already present are skipped by apt-get.
+#
+#   scripts/install-deps.sh [--bench]     --bench: also the benchmark's load generator and
+#                                          the HTTP server it measures against (wrk, nginx)
 set -euo pipefail
 
 packages=(
@@ -10,6 +13,9 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3
 )
+if [[ ${1:-} == --bench ]]; then
+  packages+=(wrk nginx-light)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@
 #include "app/adsctl/bench/child_process.h"
 #include "app/adsctl/bench/capacity_bench.h"
 #include "app/adsctl/bench/paper_bench.h"
+#include "app/adsctl/bench/report.h"
 
 namespace adsd::app {
 
@@ -105,6 +106,15 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
     capacity->scripts = std::filesystem::absolute(capacity->scripts);
     exit_code = Report(bench::RunCapacityBench(*capacity), "capacity");
   });
+
+  auto report = std::make_shared<bench::ReportOptions>();
+  report->command = "scripts/bench.sh";
+  auto* r = bench->add_subcommand("report", "write docs/benchmarks.md's generated part and docs/img/*.svg");
+  r->add_option("--paper", report->paper_json, "results of bench paper")->required();
+  r->add_option("--capacity", report->capacity_json, "results of bench capacity")->required();
+  r->add_option("--docs", report->docs, "the docs folder")->capture_default_str();
+  r->add_option("--command", report->command, "the command to name as the source of the figures")->capture_default_str();
+  r->callback([&exit_code, report] { exit_code = Report(bench::WriteReport(*report), "report"); });
 }
 
 }  // namespace adsd::app

@@ -2,9 +2,10 @@
 // beside nginx serving same-sized answers in the same run (this machine's HTTP ceiling).
 //
 // Load comes from outside the process: wrk (closed loop, scripts in bench/wrk) for rates and
-// latencies at 25 and 64 connections, and the in-repo open-loop generator (fixed arrival rate,
-// latency from when each request was due) for the write-to-read lag at half the top write rate
-// and for the sustained end-to-end rate.
+// latencies at 25 and 64 connections, wrk paced to half the top write rate for the write-to-read
+// lag, and the in-repo open-loop generator (fixed arrival rate, latency from when each request
+// was due) when the consumers cannot keep up at full speed and the sustained rate must be found
+// below it.
 #pragma once
 
 #include <filesystem>

@@ -127,6 +127,13 @@ cqrs::Status RunPaperBench(const PaperOptions& o) {
   w.Int(o.clients);
   w.Key("duration_s");
   w.Double(std::chrono::duration<double>(o.duration).count());
+  w.Key("model_steps_ms");
+  w.StartObject();
+  for (auto it = model["steps_ms"].MemberBegin(); it != model["steps_ms"].MemberEnd(); ++it) {
+    w.Key(it->name.GetString());
+    w.Double(it->value.GetDouble());
+  }
+  w.EndObject();
   w.Key("pipelines");
   w.StartObject();
 
