@@ -42,27 +42,41 @@ cqrs::Result<std::unique_ptr<Outbox>> Outbox::Open(const std::filesystem::path& 
   return std::unique_ptr<Outbox>(new Outbox(std::move(db)));
 }
 
+cqrs::Result<cqrs::sql::Statement*> Outbox::Cached(cqrs::sql::Database& db, std::optional<cqrs::sql::Statement>& slot,
+                                                  std::string_view sql) {
+  if (!slot) {
+    ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
+    slot.emplace(std::move(st));
+  }
+  slot->Reset();
+  return &*slot;
+}
+
 cqrs::Status Outbox::Store(const std::string& ad_id, const std::string& retailer, const std::string& stream,
                            const cqrs::EventData& e) {
-  std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(cqrs::sql::Transaction tx, cqrs::sql::Transaction::Begin(*db_));
-  ASSIGN_OR_RETURN(auto ad, db_->Prepare("INSERT INTO ads_write(ad_id, retailer, created_us) VALUES (?, ?, ?)"));
-  ad.Bind(1, ad_id).Bind(2, retailer).Bind(3, e.timestamp_us);
-  RETURN_IF_ERROR(ad.Run());
-  ASSIGN_OR_RETURN(auto ob, db_->Prepare(
-      "INSERT INTO outbox(event_id, stream, type, schema_version, payload, metadata, correlation_id) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  ob.BindBlob(1, Bytes(e.event_id)).Bind(2, stream).Bind(3, e.type).Bind(4, static_cast<std::int64_t>(e.schema_version))
-      .BindBlob(5, e.payload).BindBlob(6, e.metadata).BindBlob(7, Bytes(e.correlation_id));
-  RETURN_IF_ERROR(ob.Run());
-  return tx.Commit();
+  // Many requests' stores share one durable commit (see cqrs/sql/group_commit.h).
+  return commits_.Run([&](cqrs::sql::Database& db) -> cqrs::Status {
+    ASSIGN_OR_RETURN(cqrs::sql::Statement * ad,
+                     Cached(db, insert_ad_, "INSERT INTO ads_write(ad_id, retailer, created_us) VALUES (?, ?, ?)"));
+    ad->Bind(1, ad_id).Bind(2, retailer).Bind(3, e.timestamp_us);
+    RETURN_IF_ERROR(ad->Run());
+    ASSIGN_OR_RETURN(cqrs::sql::Statement * ob,
+                     Cached(db, insert_event_,
+                            "INSERT INTO outbox(event_id, stream, type, schema_version, payload, metadata, correlation_id) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    ob->BindBlob(1, Bytes(e.event_id)).Bind(2, stream).Bind(3, e.type).Bind(4, static_cast<std::int64_t>(e.schema_version))
+        .BindBlob(5, e.payload).BindBlob(6, e.metadata).BindBlob(7, Bytes(e.correlation_id));
+    return ob->Run();
+  });
 }
 
 cqrs::Status Outbox::MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position) {
-  std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE outbox SET published_position = ? WHERE event_id = ?"));
-  st.Bind(1, static_cast<std::int64_t>(position.value())).BindBlob(2, Bytes(event_id));
-  return st.Run();
+  return commits_.Run([&](cqrs::sql::Database& db) -> cqrs::Status {
+    ASSIGN_OR_RETURN(cqrs::sql::Statement * st,
+                     Cached(db, mark_published_, "UPDATE outbox SET published_position = ? WHERE event_id = ?"));
+    st->Bind(1, static_cast<std::int64_t>(position.value())).BindBlob(2, Bytes(event_id));
+    return st->Run();
+  });
 }
 
 cqrs::Result<cqrs::AppendResult> Outbox::Publish(cqrs::EventStore& store, const std::string& stream,

@@ -7,16 +7,19 @@
 // its stream with `no_stream`: publishing twice (the request path and the relay racing, or a
 // relay rerun after a crash) is recognized by the store as one append.
 //
-// Thread-safety: all methods are safe from any thread (one connection behind a mutex).
+// Thread-safety: all methods are safe from any thread (one connection behind a mutex; concurrent
+// stores and marks share durable commits).
 #pragma once
 
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "cqrs/sql/group_commit.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/event_store.h"
 
@@ -37,11 +40,16 @@ class Outbox {
   cqrs::Result<std::int64_t> PendingCount();
 
  private:
-  explicit Outbox(std::unique_ptr<cqrs::sql::Database> db) : db_(std::move(db)) {}
+  explicit Outbox(std::unique_ptr<cqrs::sql::Database> db) : db_(std::move(db)), commits_(*db_, mu_) {}
   cqrs::Status MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position);
+  // A statement prepared once per connection, rewound for reuse. Under mu_.
+  static cqrs::Result<cqrs::sql::Statement*> Cached(cqrs::sql::Database& db, std::optional<cqrs::sql::Statement>& slot,
+                                                    std::string_view sql);
 
   std::mutex mu_;
   std::unique_ptr<cqrs::sql::Database> db_;  // guarded by mu_
+  std::optional<cqrs::sql::Statement> insert_ad_, insert_event_, mark_published_;  // guarded by mu_
+  cqrs::sql::GroupCommit commits_;
 };
 
 // Runs Outbox::PublishPending at start and then every `interval`, on its own thread.
