@@ -94,7 +94,12 @@ class Session : public std::enable_shared_from_this<Session> {
 class ServerImpl final : public Server {
  public:
   ServerImpl(const ServerOptions& o, const Router& r, Metrics* m)
-      : options(o), router(r), metrics(m), ioc_(o.threads), acceptor_(net::make_strand(ioc_)) {}
+      : options(o), router(r), metrics(m) {
+    // One io_context per thread, each connection on one of them: a connection's handlers never
+    // hop between threads, and need no strand (the I/O threads share nothing per request).
+    for (int i = 0; i < std::max(1, o.threads); ++i) contexts_.push_back(std::make_unique<Context>());
+    acceptor_.emplace(contexts_.front()->ioc);
+  }
   ~ServerImpl() override { Stop(); }
 
   cqrs::Status Listen() {
@@ -102,20 +107,22 @@ class ServerImpl final : public Server {
     const auto address = net::ip::make_address(options.host, ec);
     if (ec) return cqrs::InvalidArgument("listen: '" + options.host + "' is not an IP address");
     const tcp::endpoint ep(address, options.port);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
     if (!ec && options.reuse_port) {
-      acceptor_.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+      acceptor_->set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     }
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
     if (ec) return cqrs::Unavailable("listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
+    port_ = acceptor_->local_endpoint().port();
     Accept();
-    for (int i = 0; i < std::max(1, options.threads); ++i) threads_.emplace_back([this] {
-      cqrs::NameThisThread("http-io");
-      ioc_.run();
-    });
+    for (auto& c : contexts_) {
+      c->thread = std::thread([ctx = c.get()] {
+        cqrs::NameThisThread("http-io");
+        ctx->ioc.run();
+      });
+    }
     return cqrs::Status::Ok();
   }
 
@@ -124,36 +131,43 @@ class ServerImpl final : public Server {
   void Stop() override {
     if (stopped_.exchange(true)) return;
     stopping.store(true);
-    net::post(acceptor_.get_executor(), [this] {
+    net::post(acceptor_->get_executor(), [this] {
       beast::error_code ec;
-      acceptor_.close(ec);
+      acceptor_->close(ec);
     });
     {
       std::unique_lock lock(mu_);
-      drained_.wait_for(lock, options.drain_timeout, [&] { return inflight == 0; });
+      drained_.wait_for(lock, options.drain_timeout, [&] { return inflight.load() == 0; });
     }
-    work_.reset();
-    ioc_.stop();
-    for (auto& t : threads_) t.join();
+    for (auto& c : contexts_) {
+      c->work.reset();
+      c->ioc.stop();
+    }
+    for (auto& c : contexts_) {
+      if (c->thread.joinable()) c->thread.join();
+    }
   }
 
   void RequestDone() {
-    std::lock_guard lock(mu_);
-    if (--inflight == 0) drained_.notify_all();
+    if (inflight.fetch_sub(1) == 1) {
+      std::lock_guard lock(mu_);  // so that a Stop() about to wait cannot miss it
+      drained_.notify_all();
+    }
   }
 
   const ServerOptions options;
   const Router& router;
   Metrics* metrics;
   std::atomic<bool> stopping{false};
-  int inflight = 0;  // guarded by mu_
+  std::atomic<int> inflight{0};  // requests being handled (drained by Stop)
   std::mutex mu_;
 
  private:
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    net::io_context& next = contexts_[next_context_++ % contexts_.size()]->ioc;
+    acceptor_->async_accept(next, [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
-        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
       } else {
         std::make_shared<Session>(std::move(socket), *this)->Start();
       }
@@ -161,12 +175,16 @@ class ServerImpl final : public Server {
     });
   }
 
-  net::io_context ioc_;
-  // Keeps the I/O threads running while a handler works on a request and no socket operation is
-  // pending (during a drain the acceptor is closed too): its answer must still be written.
-  net::executor_work_guard<net::io_context::executor_type> work_{ioc_.get_executor()};
-  tcp::acceptor acceptor_;
-  std::vector<std::thread> threads_;
+  struct Context {
+    net::io_context ioc{1};
+    // Keeps the thread running while a handler works on a request and no socket operation is
+    // pending (during a drain the acceptor is closed too): its answer must still be written.
+    net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Context>> contexts_;
+  std::size_t next_context_ = 0;  // used by the accept handler only (context 0's thread)
+  std::optional<tcp::acceptor> acceptor_;
   std::condition_variable drained_;
   std::atomic<bool> stopped_{false};
   std::uint16_t port_ = 0;
@@ -188,10 +206,7 @@ void Session::OnRead(beast::error_code ec) {
     return Close();
   }
   if (ec) {
-    {
-      std::lock_guard lock(server_.mu_);
-      ++server_.inflight;
-    }
+    ++server_.inflight;
     if (ec == bhttp::error::body_limit) {
       return Write(Problem(413, "body-too-large", "Request body too large",
                            "the body is larger than " + std::to_string(server_.options.body_limit) + " bytes"),
@@ -209,10 +224,7 @@ void Session::OnRead(beast::error_code ec) {
 
 void Session::Dispatch(bhttp::request<bhttp::string_body> msg) {
   const auto started = Clock::now();
-  {
-    std::lock_guard lock(server_.mu_);
-    ++server_.inflight;
-  }
+  ++server_.inflight;
   const bool keep_alive = msg.keep_alive();
   Request req;
   req.method = std::string(msg.method_string());
@@ -251,8 +263,9 @@ void Session::Dispatch(bhttp::request<bhttp::string_body> msg) {
   }
   auto self = shared_from_this();
   Responder responder([self, keep_alive, route = route.pattern, method = req.method, started](Response r) {
-    // Answers may come from any thread: hop back onto this connection's strand to write.
-    net::post(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, route, method, started]() mutable {
+    // Answers may come from any thread: hop back onto this connection's thread to write (at
+    // once when the handler answered on it).
+    net::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, route, method, started]() mutable {
       self->Write(std::move(r), keep_alive, route, method, started);
     });
   });
