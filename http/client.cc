@@ -89,9 +89,11 @@ cqrs::Result<Response> HttpClient::Send(std::string_view method, const std::stri
                                         const std::vector<std::pair<std::string, std::string>>& headers) {
   const bhttp::verb verb = bhttp::string_to_verb(beast::string_view(method.data(), method.size()));
   if (verb == bhttp::verb::unknown) return cqrs::InvalidArgument("unknown HTTP method " + std::string(method));
-  // Each call runs its own io_context so that deadlines apply to connect, write and read alike
-  // (a synchronous socket call could block past any deadline).
-  net::io_context ioc;
+  // Each call runs an io_context of its own thread so that deadlines apply to connect, write and
+  // read alike (a synchronous socket call could block past any deadline). One per thread, kept:
+  // creating one per call (an epoll and an eventfd) cost more than a loopback exchange.
+  thread_local net::io_context ioc(1);
+  ioc.restart();
   beast::error_code ec;
   std::optional<Impl::Idle> reused = impl_->Borrow();
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -73,11 +73,14 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   auto seconds = std::make_shared<double>(15);
   p->add_option("--seconds", *seconds, "measured seconds per run")->check(CLI::PositiveNumber)->capture_default_str();
+  auto warmup = std::make_shared<double>(2);
+  p->add_option("--warmup", *warmup, "unmeasured seconds before each run")->check(CLI::NonNegativeNumber)->capture_default_str();
   p->add_option("--json", paper->json, "write the results here");
   p->add_option("--pipelines", paper->pipelines, "which pipelines, in order (improvements are over sync)")
       ->delimiter(',')
       ->check(CLI::IsMember({"sync", "cqrs", "async"}));
-  p->callback([&exit_code, common, paper, seconds] {
+  p->callback([&exit_code, common, paper, seconds, warmup] {
+    paper->warmup = std::chrono::milliseconds(static_cast<std::int64_t>(*warmup * 1000));
     WorkDir dir(common->work_dir);
     paper->adsd = common->adsd.empty() ? bench::FindProgram("adsd", {"../adsd"}) : common->adsd;
     paper->work_dir = dir.path();
