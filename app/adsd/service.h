@@ -89,8 +89,10 @@ class AdService {
   cqrs::projection::RunnerOptions LiveRunnerOptions();
   void AddWriteRoutes();
   void AddReadRoutes();
-  // POST /v1/ads through the configured pipeline. `on_pool`: already on a blocking thread.
-  void SubmitAd(http::Request& req, const http::Responder& respond, bool on_pool);
+  // POST /v1/ads through the configured pipeline. `on_pool`: already on a blocking thread;
+  // `arrived`: when the request was handed over (its basic-validation step begins there).
+  void SubmitAd(http::Request& req, const http::Responder& respond, bool on_pool,
+                ads::LatencyModel::Clock::time_point arrived);
 
   ServiceOptions options_;
   ads::LatencyModel latency_;  // options_.latency, reporting to metrics_

@@ -139,9 +139,9 @@ std::optional<Response> CheckRetry(cqrs::EventStore& store, const std::string& s
 
 }  // namespace
 
-void AdService::SubmitAd(Request& req, const Responder& respond, bool on_pool) {
+void AdService::SubmitAd(Request& req, const Responder& respond, bool on_pool,
+                         ads::LatencyModel::Clock::time_point began) {
   using Clock = ads::LatencyModel::Clock;
-  Clock::time_point began = Clock::now();
   auto who = Authorize(*this, req, respond);
   if (!who) return;
   if (who->admin) {
@@ -256,12 +256,16 @@ void AdService::SubmitAd(Request& req, const Responder& respond, bool on_pool) {
 
 void AdService::AddWriteRoutes() {
   router_.Add("POST", "/v1/ads", [this](Request& req, Responder respond) {
+    const auto arrived = ads::LatencyModel::Clock::now();
     if (latency().enabled()) {
-      // Modeled steps sleep: the whole request runs on the blocking pool.
-      pool().Submit([this, req = std::move(req), respond = std::move(respond)]() mutable { SubmitAd(req, respond, true); });
+      // Modeled steps sleep: the whole request runs on the blocking pool. Its first step began
+      // when the request arrived, so the hand-over to the pool counts in it.
+      pool().Submit([this, req = std::move(req), respond = std::move(respond), arrived]() mutable {
+        SubmitAd(req, respond, true, arrived);
+      });
       return;
     }
-    SubmitAd(req, respond, false);
+    SubmitAd(req, respond, false, arrived);
   });
 
   router_.Add("PATCH", "/v1/ads/{id}", [this](Request& req, Responder respond) {
