@@ -58,7 +58,12 @@ cqrs::Status AdService::Open() {
     rules_ = std::make_unique<ads::RuleEngine>(std::move(engine));
   }
 
-  ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore({LogDir(options_.data_dir)}));
+  metrics_.AddHistogram("adsd_log_commit_seconds",
+                        "Time of one group commit of the event log: its write and fdatasync.",
+                        {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
+  cqrs::EmbeddedStoreOptions store_options{LogDir(options_.data_dir)};
+  store_options.on_commit = [this](double seconds) { metrics_.Observe("adsd_log_commit_seconds", std::span(&seconds, 1)); };
+  ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore(store_options));
   ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
   RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/checkpointer.h

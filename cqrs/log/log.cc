@@ -108,6 +108,7 @@ class Log::Impl {
  private:
   void WriterLoop();
   Status WriteBatch(std::vector<Chunk>& batch);
+  Status WriteAndSync(std::vector<Chunk>& batch);
   Status CreateSegment(Segment* segment);
   void Finish(const std::vector<Chunk>& batch, Status status);
   Segment* AddSegmentLocked(Position first);
@@ -438,6 +439,15 @@ Status Log::Impl::CreateSegment(Segment* segment) {
 }
 
 Status Log::Impl::WriteBatch(std::vector<Chunk>& batch) {
+  const auto began = std::chrono::steady_clock::now();
+  Status st = WriteAndSync(batch);
+  if (st.ok() && opt_.on_commit) {
+    opt_.on_commit(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  }
+  return st;
+}
+
+Status Log::Impl::WriteAndSync(std::vector<Chunk>& batch) {
   for (Chunk& chunk : batch) {
     if (chunk.segment != active_) {
       // Seal the previous segment before anything lands in the next one, so that every segment

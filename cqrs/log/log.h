@@ -48,6 +48,9 @@ struct LogOptions {
   // Called for every record found while opening, in log order, before Open() returns: lets the
   // event store build its stream index in the same pass over the bytes.
   std::function<void(const RecordView&)> on_recover;
+  // Called by the writer after each group commit with the time its write and fdatasync took
+  // (for a histogram; must be quick and thread-safe).
+  std::function<void(double seconds)> on_commit;
 };
 
 // What Open() found.

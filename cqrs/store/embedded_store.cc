@@ -74,6 +74,7 @@ class EmbeddedEventStore final : public EventStore {
     lo.dir = options.dir;
     lo.segment_bytes = options.segment_bytes;
     lo.preallocate = options.preallocate;
+    lo.on_commit = options.on_commit;
     IndexBuilder builder(*index_);
     lo.on_recover = [&builder](const log::RecordView& v) { builder.Add(v); };
     auto opened = log::Log::Open(std::move(lo));

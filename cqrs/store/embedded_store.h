@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "cqrs/core/status.h"
@@ -19,6 +20,7 @@ struct EmbeddedStoreOptions {
   std::filesystem::path dir;  // the log's directory
   std::uint64_t segment_bytes = 256ull << 20;
   bool preallocate = true;  // see LogOptions::preallocate
+  std::function<void(double seconds)> on_commit;  // see LogOptions::on_commit
 };
 
 class EmbeddedEventStore;

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fmt/core.h>
@@ -22,6 +23,9 @@ cqrs::Result<WrkResult> RunWrk(const WrkOptions& o, const std::string& url, cons
   // The child inherits the environment: the script reads its settings from there.
   setenv("ADSD_WRK_DIR", o.scripts.c_str(), 1);
   for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  // Start from a quiet disk: the previous runs' dirty pages would otherwise be written back
+  // during this one and show up as its fsync stalls.
+  ::sync();
   static int runs = 0;
   const auto output = o.work_dir / fmt::format("wrk-{}.out", ++runs);
   WrkResult r;
