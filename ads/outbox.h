@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "cqrs/sql/checkpointer.h"
 #include "cqrs/sql/group_commit.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/event_store.h"
@@ -41,7 +42,7 @@ class Outbox {
 
  private:
   explicit Outbox(std::unique_ptr<cqrs::sql::Database> db) : db_(std::move(db)), commits_(*db_, mu_) {}
-  cqrs::Status MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position);
+  void MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position);
   // A statement prepared once per connection, rewound for reuse. Under mu_.
   static cqrs::Result<cqrs::sql::Statement*> Cached(cqrs::sql::Database& db, std::optional<cqrs::sql::Statement>& slot,
                                                     std::string_view sql);
@@ -50,6 +51,7 @@ class Outbox {
   std::unique_ptr<cqrs::sql::Database> db_;  // guarded by mu_
   std::optional<cqrs::sql::Statement> insert_ad_, insert_event_, mark_published_;  // guarded by mu_
   cqrs::sql::GroupCommit commits_;
+  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;
 };
 
 // Runs Outbox::PublishPending at start and then every `interval`, on its own thread.

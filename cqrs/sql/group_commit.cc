@@ -11,35 +11,52 @@ Status GroupCommit::Run(Operation op) {
       cv_.wait(lock);
       continue;
     }
-    leading_ = true;
-    std::vector<Waiter*> batch;
-    batch.swap(queue_);
-    lock.unlock();
-    CommitBatch(batch);
-    lock.lock();
-    for (Waiter* w : batch) w->done = true;
-    leading_ = false;
-    cv_.notify_all();
+    Lead(lock);
   }
   return me.result;
 }
 
-void GroupCommit::CommitBatch(std::vector<Waiter*>& batch) {
+void GroupCommit::RunDetached(Operation op) {
+  std::unique_lock lock(mu_);
+  detached_.push_back(std::move(op));
+  if (!leading_) Lead(lock);
+}
+
+void GroupCommit::Lead(std::unique_lock<std::mutex>& lock) {
+  leading_ = true;
+  do {
+    std::vector<Waiter*> batch;
+    std::vector<Operation> detached;
+    batch.swap(queue_);
+    detached.swap(detached_);
+    lock.unlock();
+    CommitBatch(batch, detached);
+    lock.lock();
+    for (Waiter* w : batch) w->done = true;
+    cv_.notify_all();
+    // Waiters that queued meanwhile wake up and one of them leads; detached operations with no
+    // waiter to carry them are committed here.
+  } while (queue_.empty() && !detached_.empty());
+  leading_ = false;
+  cv_.notify_all();
+}
+
+void GroupCommit::CommitBatch(std::vector<Waiter*>& batch, std::vector<Operation>& detached) {
   std::lock_guard db_lock(db_mu_);
   auto tx = Transaction::Begin(db_);
   if (!tx.ok()) {
     for (Waiter* w : batch) w->result = tx.status();
     return;
   }
-  for (Waiter* w : batch) {
-    if (Status st = db_.Exec("SAVEPOINT op"); !st.ok()) {
-      w->result = st;
-      continue;
-    }
-    w->result = w->op(db_);
-    if (!w->result.ok()) (void)db_.Exec("ROLLBACK TO op");
+  auto in_savepoint = [&](const Operation& op) {
+    if (Status st = db_.Exec("SAVEPOINT op"); !st.ok()) return st;
+    Status st = op(db_);
+    if (!st.ok()) (void)db_.Exec("ROLLBACK TO op");
     (void)db_.Exec("RELEASE op");
-  }
+    return st;
+  };
+  for (Waiter* w : batch) w->result = in_savepoint(w->op);
+  for (const Operation& op : detached) (void)in_savepoint(op);
   if (Status st = tx->Commit(); !st.ok()) {
     for (Waiter* w : batch) {
       if (w->result.ok()) w->result = st;

@@ -28,6 +28,10 @@ class GroupCommit {
 
   // Runs `op` inside a shared transaction; returns once that transaction is durable (or failed).
   Status Run(Operation op);
+  // Queues `op` for the next shared transaction without waiting for it: for writes whose loss
+  // in a crash is harmless (a redo fixes it). It rides with the next Run(); if none is under way,
+  // the caller commits it. Its outcome is not reported.
+  void RunDetached(Operation op);
 
  private:
   struct Waiter {
@@ -35,13 +39,17 @@ class GroupCommit {
     Status result;
     bool done = false;
   };
-  void CommitBatch(std::vector<Waiter*>& batch);
+  void CommitBatch(std::vector<Waiter*>& batch, std::vector<Operation>& detached);
+  // Leads commits while there is something to commit and no waiter to lead next. Under mu_
+  // (released while committing).
+  void Lead(std::unique_lock<std::mutex>& lock);
 
   Database& db_;
   std::mutex& db_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Waiter*> queue_;  // guarded by mu_
+  std::vector<Operation> detached_;  // guarded by mu_
   bool leading_ = false;        // guarded by mu_: a leader is committing
 };
 
