@@ -92,7 +92,10 @@ cqrs::Status AdService::Open() {
   wo.concurrency = options_.consumers;
   wo.latency = &latency_;
   // In sync the request decides; the worker only takes over what a request could not finish.
-  if (options_.pipeline == Pipeline::kSync) wo.grace = std::chrono::seconds(1);
+  // A quarter second: longer would hold back the consumer's offset by that much of the log
+  // (readiness counts it), shorter would judge more ads twice (harmless: the second verdict is
+  // recognized, but it costs a second external call).
+  if (options_.pipeline == Pipeline::kSync) wo.grace = std::chrono::milliseconds(250);
   if (options_.pipeline == Pipeline::kAsync) {
     wo.await_stored = [this](cqrs::Position p) {
       runner()->WaitFor(p, std::chrono::steady_clock::now() + std::chrono::seconds(10));
