@@ -2,8 +2,11 @@
 # Installs every Debian package adsd needs to build, run and test.
 # Idempotent: packages already present are skipped by apt-get.
 #
-#   scripts/install-deps.sh [--bench]     --bench: also the benchmark's load generator and
-#                                          the HTTP server it measures against (wrk, nginx)
+#   scripts/install-deps.sh [--bench] [--servers]
+#     --bench     also the benchmark's load generator and the HTTP server it measures against
+#                 (wrk, nginx)
+#     --servers   also what scripts/servers/ runs: PostgreSQL 15, and Java 17 with Maven for
+#                 the Apache Kafka broker (its jars come from Maven Central)
 set -euo pipefail
 
 packages=(
@@ -13,9 +16,13 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3
 )
-if [[ ${1:-} == --bench ]]; then
-  packages+=(wrk nginx-light)
-fi
+for option in "$@"; do
+  case $option in
+    --bench) packages+=(wrk nginx-light) ;;
+    --servers) packages+=(postgresql-15 openjdk-17-jre-headless maven) ;;
+    *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
