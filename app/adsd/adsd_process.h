@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "http/free_port.h"
 #include "http/test_client.h"
 
 namespace adsd::app::testing {
@@ -151,17 +152,6 @@ class ValidatorProcess {
   std::uint16_t port_ = 0;
 };
 
-// A port nothing listens on (bound, then released).
-inline std::uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+using http::FreePort;  // http/free_port.h
 
 }  // namespace adsd::app::testing

@@ -1,9 +1,5 @@
 #include "app/adsctl/bench/nginx.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fmt/core.h>
 
@@ -11,20 +7,9 @@
 #include <thread>
 
 #include "http/client.h"
+#include "http/free_port.h"
 
 namespace adsd::bench {
-
-std::uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 namespace {
 // nginx's `return` takes a quoted string; escape what would end it or start a variable.
@@ -46,7 +31,7 @@ cqrs::Result<std::unique_ptr<Nginx>> Nginx::Start(const std::string& nginx, cons
                                                   const std::string& accepted_body, const std::string& ad_body,
                                                   int workers) {
   std::filesystem::create_directories(dir / "logs");
-  const std::uint16_t port = FreePort();
+  const std::uint16_t port = http::FreePort();
   const auto conf = dir / "nginx.conf";
   {
     std::ofstream out(conf);

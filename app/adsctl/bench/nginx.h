@@ -25,7 +25,4 @@ class Nginx {
   std::uint16_t port_;
 };
 
-// A TCP port free on 127.0.0.1 right now.
-std::uint16_t FreePort();
-
 }  // namespace adsd::bench

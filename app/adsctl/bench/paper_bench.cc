@@ -11,6 +11,7 @@
 
 #include "app/adsctl/bench/adsd_instance.h"
 #include "app/adsctl/bench/decisions.h"
+#include "app/adsctl/bench/json_file.h"
 #include "app/adsctl/bench/load.h"
 #include "app/adsctl/bench/machine.h"
 
@@ -228,12 +229,7 @@ cqrs::Status RunPaperBench(const PaperOptions& o) {
   }
   w.EndObject();
   w.EndObject();
-  if (!o.json.empty()) {
-    std::ofstream out(o.json);
-    out << buf.GetString() << "\n";
-    if (!out) return cqrs::ErrnoError("write " + o.json.string(), errno);
-    fmt::print("results in {}\n", o.json.string());
-  }
+  if (!o.json.empty()) return WriteJsonFile(o.json, buf);
   return cqrs::Status::Ok();
 }
 
