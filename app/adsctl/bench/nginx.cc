@@ -2,6 +2,7 @@
 
 
 #include <fmt/core.h>
+#include <signal.h>
 
 #include <fstream>
 #include <thread>
@@ -26,6 +27,8 @@ std::string NginxString(const std::string& s) {
   return out + "'";
 }
 }  // namespace
+
+Nginx::~Nginx() { process_.Stop(SIGTERM, std::chrono::seconds(30)); }
 
 cqrs::Result<std::unique_ptr<Nginx>> Nginx::Start(const std::string& nginx, const std::filesystem::path& dir,
                                                   const std::string& accepted_body, const std::string& ad_body,
@@ -68,7 +71,11 @@ http {{
   while (true) {
     auto r = client.Send("GET", "/v1/ads/x", "", std::chrono::seconds(2));
     if (r.ok() && r->status == 200) break;
-    if (std::chrono::steady_clock::now() > deadline) return cqrs::Unavailable("nginx did not start: " + p.Output());
+    if (std::chrono::steady_clock::now() > deadline) {
+      const std::string out = p.Output();
+      p.Stop(SIGTERM, std::chrono::seconds(30));  // its workers go with it
+      return cqrs::Unavailable("nginx did not start: " + out);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling until it listens
   }
   return std::unique_ptr<Nginx>(new Nginx(std::move(p), port));

@@ -18,6 +18,9 @@ class Nginx {
                                                     const std::string& accepted_body, const std::string& ad_body,
                                                     int workers);
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // SIGTERM: the master stops its workers, then exits. (SIGKILL to the master would leave the
+  // workers running.)
+  ~Nginx();
 
  private:
   Nginx(ChildProcess p, std::uint16_t port) : process_(std::move(p)), port_(port) {}
