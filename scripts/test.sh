@@ -13,4 +13,4 @@ jobs=$(nproc)
 ./scripts/install-deps.sh --bench   # wrk and nginx: the benchmark tooling has a smoke test
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
-ctest --preset "$preset" -j "$jobs" --timeout 600
+ctest --preset "$preset" -j "$jobs" --timeout 600 --output-on-failure
