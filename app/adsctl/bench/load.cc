@@ -42,77 +42,78 @@ int Exchange(http::HttpClient& client, const std::string& token, const Request& 
   return res->status;
 }
 
-}  // namespace
+// What every client thread sees: the window, and where it records its answers.
+struct Window {
+  Clock::time_point start, measure_from, stop;
+};
+struct Recorder {
+  std::vector<double> latency_ms;
+  std::map<int, std::uint64_t> statuses;
+  std::vector<std::string> bodies;
+  void Add(double ms, int status) {
+    latency_ms.push_back(ms);
+    ++statuses[status];
+  }
+};
 
-LoadResult ClosedLoop(const LoadOptions& o, const RequestMaker& make) {
+// Runs `client(c, window, connection, recorder)` on `o.clients` threads and gathers the result.
+template <typename ClientLoop>
+LoadResult RunClients(const LoadOptions& o, const ClientLoop& client) {
   Shared shared;
   shared.keep_bodies = o.keep_bodies;
-  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(50);
-  const Clock::time_point measure_from = start + o.warmup;
-  const Clock::time_point stop = measure_from + o.duration;
+  Window w;
+  w.start = Clock::now() + std::chrono::milliseconds(50);
+  w.measure_from = w.start + o.warmup;
+  w.stop = w.measure_from + o.duration;
   std::vector<std::thread> threads;
   for (int c = 0; c < o.clients; ++c) {
     threads.emplace_back([&, c] {
-      http::HttpClient client(http::Url{"127.0.0.1", o.port, "/"});
-      std::vector<double> latencies;
-      std::map<int, std::uint64_t> statuses;
-      std::vector<std::string> bodies;
-      std::this_thread::sleep_until(start);
-      for (std::uint64_t i = 0;; ++i) {
-        const Clock::time_point sent = Clock::now();
-        if (sent >= stop) break;
-        std::string body;
-        const int status = Exchange(client, o.token, make(c, i), bodies.size() < o.keep_bodies ? &body : nullptr);
-        const Clock::time_point answered = Clock::now();
-        if (sent < measure_from || answered > stop) continue;
-        latencies.push_back(std::chrono::duration<double, std::milli>(answered - sent).count());
-        ++statuses[status];
-        if (status / 100 == 2 && !body.empty()) bodies.push_back(std::move(body));
-      }
-      shared.Add(latencies, statuses, bodies);
+      http::HttpClient connection(http::Url{"127.0.0.1", o.port, "/"});
+      Recorder r;
+      client(c, w, connection, r);
+      shared.Add(r.latency_ms, r.statuses, r.bodies);
     });
   }
   for (auto& t : threads) t.join();
   shared.result.seconds = std::chrono::duration<double>(o.duration).count();
-  shared.result.from_us = WallUs(measure_from);
-  shared.result.to_us = WallUs(stop);
+  shared.result.from_us = WallUs(w.measure_from);
+  shared.result.to_us = WallUs(w.stop);
   return std::move(shared.result);
 }
 
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+LoadResult ClosedLoop(const LoadOptions& o, const RequestMaker& make) {
+  return RunClients(o, [&](int c, const Window& w, http::HttpClient& connection, Recorder& r) {
+    std::this_thread::sleep_until(w.start);
+    for (std::uint64_t i = 0;; ++i) {
+      const Clock::time_point sent = Clock::now();
+      if (sent >= w.stop) break;
+      std::string body;
+      const int status = Exchange(connection, o.token, make(c, i), r.bodies.size() < o.keep_bodies ? &body : nullptr);
+      const Clock::time_point answered = Clock::now();
+      if (sent < w.measure_from || answered > w.stop) continue;
+      r.Add(Ms(answered - sent), status);
+      if (status / 100 == 2 && !body.empty()) r.bodies.push_back(std::move(body));
+    }
+  });
+}
+
 LoadResult OpenLoop(const LoadOptions& o, double rate, const RequestMaker& make) {
-  Shared shared;
-  shared.keep_bodies = o.keep_bodies;
-  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(50);
-  const Clock::time_point measure_from = start + o.warmup;
-  const Clock::time_point stop = measure_from + o.duration;
   // Arrival k is due at start + k / rate; connection c takes arrivals c, c + N, c + 2N, ...
   const auto interval = std::chrono::duration<double>(1.0 / rate);
-  std::vector<std::thread> threads;
-  for (int c = 0; c < o.clients; ++c) {
-    threads.emplace_back([&, c] {
-      http::HttpClient client(http::Url{"127.0.0.1", o.port, "/"});
-      std::vector<double> latencies;
-      std::map<int, std::uint64_t> statuses;
-      std::vector<std::string> bodies;
-      for (std::uint64_t k = static_cast<std::uint64_t>(c);; k += static_cast<std::uint64_t>(o.clients)) {
-        const Clock::time_point due =
-            start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(k));
-        if (due >= stop) break;
-        std::this_thread::sleep_until(due);  // the arrival schedule
-        const int status = Exchange(client, o.token, make(c, k), nullptr);
-        const Clock::time_point answered = Clock::now();
-        if (due < measure_from) continue;
-        latencies.push_back(std::chrono::duration<double, std::milli>(answered - due).count());
-        ++statuses[status];
-      }
-      shared.Add(latencies, statuses, bodies);
-    });
-  }
-  for (auto& t : threads) t.join();
-  shared.result.seconds = std::chrono::duration<double>(o.duration).count();
-  shared.result.from_us = WallUs(measure_from);
-  shared.result.to_us = WallUs(stop);
-  return std::move(shared.result);
+  return RunClients(o, [&](int c, const Window& w, http::HttpClient& connection, Recorder& r) {
+    for (std::uint64_t k = static_cast<std::uint64_t>(c);; k += static_cast<std::uint64_t>(o.clients)) {
+      const Clock::time_point due = w.start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(k));
+      if (due >= w.stop) break;
+      std::this_thread::sleep_until(due);  // the arrival schedule
+      const int status = Exchange(connection, o.token, make(c, k), nullptr);
+      const Clock::time_point answered = Clock::now();
+      if (due >= w.measure_from) r.Add(Ms(answered - due), status);
+    }
+  });
 }
 
 double Quantile(std::vector<double>& v, double q) {
