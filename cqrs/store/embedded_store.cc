@@ -9,7 +9,9 @@
 #include <thread>
 #include <unordered_set>
 
+#include "cqrs/store/append_checks.h"
 #include "cqrs/store/index_builder.h"
+#include "cqrs/store/polling_subscription.h"
 #include "cqrs/store/stream_index.h"
 
 namespace cqrs {
@@ -43,25 +45,11 @@ RecordedEvent ToRecorded(const log::RecordView& v) {
   return e;
 }
 
-Status ValidateEvents(std::span<const EventData> events) {
-  if (events.empty()) return InvalidArgument("events: at least one event is required");
-  std::unordered_set<Uuid> ids;
-  for (const EventData& e : events) {
-    if (e.event_id.is_nil()) return InvalidArgument("event_id: must not be nil");
-    if (!ids.insert(e.event_id).second) {
-      return InvalidArgument("event_id: " + e.event_id.ToString() + " appears twice in one append");
-    }
-  }
-  return Status::Ok();
-}
-
 // What an append turned out to be, decided under the store's lock.
 struct Plan {
   std::optional<AppendResult> replay;  // the events are already there: nothing to write
   AppendResult result;                 // when writing: what will be returned once durable
 };
-
-class EmbeddedSubscription;
 
 }  // namespace
 
@@ -260,68 +248,10 @@ Result<Plan> EmbeddedEventStore::Prepare(std::string_view stream, ExpectedVersio
   return plan;
 }
 
-namespace {
-
-// Delivers events from a position on, on its own thread, until destroyed or the handler fails.
-class EmbeddedSubscription final : public Subscription {
- public:
-  EmbeddedSubscription(const EventStore& store, Position from, std::size_t max_batch,
-                       EventBatchHandler handler)
-      : store_(store), next_(from), max_batch_(max_batch), handler_(std::move(handler)) {
-    thread_ = std::thread([this] {
-      NameThisThread("subscription");
-      Run();
-    });
-  }
-  ~EmbeddedSubscription() override {
-    stop_.store(true);
-    thread_.join();
-  }
-  Status status() const override {
-    std::lock_guard lock(mu_);
-    return status_;
-  }
-
- private:
-  void Run() {
-    // Bounds how long destruction waits for an idle subscription to notice the stop flag.
-    constexpr auto kStopCheck = std::chrono::milliseconds(50);
-    while (!stop_.load()) {
-      auto batch = store_.ReadAll(next_, max_batch_);
-      if (!batch.ok()) return Fail(batch.status());
-      if (batch->empty()) {
-        store_.WaitForPosition(next_, std::chrono::steady_clock::now() + kStopCheck);
-        continue;
-      }
-      Status st = handler_(*batch);
-      if (!st.ok()) return Fail(st);
-      next_ = batch->back().position.next();
-    }
-  }
-  void Fail(Status st) {
-    std::lock_guard lock(mu_);
-    status_ = std::move(st);
-  }
-
-  const EventStore& store_;  // outlives the subscription (documented in EventStore::Subscribe)
-  Position next_;
-  const std::size_t max_batch_;
-  EventBatchHandler handler_;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  Status status_;  // guarded by mu_
-  std::thread thread_;
-};
-
-}  // namespace
-
 Result<std::unique_ptr<Subscription>> EmbeddedEventStore::Subscribe(Position from,
                                                                     std::size_t max_batch,
                                                                     EventBatchHandler handler) {
-  if (max_batch == 0) return InvalidArgument("max_batch: must be > 0");
-  if (from.value() == 0) from = Position(1);
-  return std::unique_ptr<Subscription>(
-      std::make_unique<EmbeddedSubscription>(*this, from, max_batch, std::move(handler)));
+  return StartPollingSubscription(*this, from, max_batch, std::move(handler));
 }
 
 Result<std::unique_ptr<EventStore>> OpenEmbeddedEventStore(const EmbeddedStoreOptions& options) {

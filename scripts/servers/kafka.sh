@@ -6,6 +6,8 @@
 #   scripts/servers/kafka.sh start DIR   # data, logs and pid in DIR; prints the bootstrap address
 #   scripts/servers/kafka.sh stop DIR    # stops the broker started in DIR (by its PID)
 #
+# Starting again in the same DIR restarts the same broker, data and port (fault tests).
+#
 # DIR/bootstrap holds HOST:PORT once the broker accepts connections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +33,9 @@ case $cmd in
     fetch
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    if [[ -f $dir/server.properties ]]; then  # a restart: same data, same ports
+      port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1://p' "$dir/server.properties")
+    else
     port=$("$here/free-port.sh")
     controller=$("$here/free-port.sh")
     cat > "$dir/server.properties" <<PROPS
@@ -47,10 +52,12 @@ offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
+num.partitions=8
 PROPS
     cluster=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
     java -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" > "$dir/format.log" 2>&1
-    java -Xmx512m -cp "$libs/*" kafka.Kafka "$dir/server.properties" > "$dir/kafka.out" 2>&1 &
+    fi
+    java -Xmx512m -cp "$libs/*" kafka.Kafka "$dir/server.properties" >> "$dir/kafka.out" 2>&1 &
     echo $! > "$dir/pid"
     for _ in $(seq 1 600); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -5,6 +5,8 @@
 #   scripts/servers/postgres.sh start DIR   # cluster, socket and log in DIR; prints the URL
 #   scripts/servers/postgres.sh stop DIR
 #
+# Starting again in the same DIR restarts the same cluster on the same port (fault tests).
+#
 # DIR/url holds postgresql://adsd@127.0.0.1:PORT/adsd once the server accepts connections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,17 +24,23 @@ case $cmd in
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     [[ $(id -u) -eq 0 ]] && chown postgres "$dir"
-    port=$("$here/free-port.sh")
-    as_owner "$bin/initdb" -D "$dir/data" -U adsd --auth=trust -E UTF8 --no-instructions > "$dir/initdb.log" 2>&1
+    if [[ -f $dir/port ]]; then  # a restart: same cluster, same port
+      port=$(cat "$dir/port")
+    else
+      port=$("$here/free-port.sh")
+      as_owner "$bin/initdb" -D "$dir/data" -U adsd --auth=trust -E UTF8 --no-instructions > "$dir/initdb.log" 2>&1
+    fi
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start > /dev/null
-    as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U adsd adsd
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400" start > /dev/null
+    if [[ ! -f $dir/port ]]; then
+      as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U adsd adsd
+      echo "$port" > "$dir/port"
+    fi
     echo "postgresql://adsd@127.0.0.1:$port/adsd" | tee "$dir/url"
     ;;
   stop)
     [[ -f $dir/data/postmaster.pid ]] || exit 0
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null
-    rm -f "$dir/url"
     ;;
   *)
     echo "usage: $0 start|stop DIR" >&2

@@ -1,0 +1,186 @@
+#include "cqrs/pg/connection.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace cqrs::pg {
+
+namespace {
+
+// SQLSTATE classes the callers act on.
+constexpr std::string_view kUniqueViolation = "23505";
+constexpr std::string_view kSerializationFailure = "40001";
+constexpr std::string_view kDeadlockDetected = "40P01";
+
+struct ParamArrays {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  explicit ParamArrays(const std::vector<Param>& params) {
+    for (const Param& p : params) {
+      values.push_back(p.null ? nullptr : p.value.c_str());
+      lengths.push_back(static_cast<int>(p.value.size()));
+      formats.push_back(p.binary ? 1 : 0);
+    }
+  }
+};
+
+bool Succeeded(PGresult* r) {
+  const ExecStatusType s = PQresultStatus(r);
+  return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_PIPELINE_SYNC;
+}
+
+}  // namespace
+
+std::int64_t Rows::Int(int row, int col) const {
+  const std::string_view t = Text(row, col);
+  std::int64_t v = 0;
+  std::from_chars(t.data(), t.data() + t.size(), v);
+  return v;
+}
+
+std::string Rows::Bytes(int row, int col) const {
+  std::size_t n = 0;
+  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_.get(), row, col)), &n);
+  if (raw == nullptr) return {};
+  std::string out(reinterpret_cast<const char*>(raw), n);
+  PQfreemem(raw);
+  return out;
+}
+
+std::int64_t Rows::affected() const {
+  const char* n = r_ ? PQcmdTuples(r_.get()) : "";
+  return *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url) {
+  PGconn* c = PQconnectdb(url.c_str());
+  if (c == nullptr) return Unavailable("postgres: out of memory opening a connection");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Unavailable("postgres: cannot connect: " + msg);
+  }
+  auto conn = std::unique_ptr<Connection>(new Connection(c, url));
+  // Quiet: NOTICEs (e.g. "relation already exists, skipping") are not errors.
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  return conn;
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+Status Connection::Reconnect() {
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn_);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Unavailable("postgres: cannot reconnect: " + msg);
+  }
+  return Status::Ok();
+}
+
+Status Connection::ErrorOf(PGresult* r, std::string_view what) const {
+  std::string msg = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  msg = "postgres: " + std::string(what) + ": " + msg;
+  if (PQstatus(conn_) != CONNECTION_OK) return Unavailable(msg);
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (state == nullptr) return Unavailable(msg);  // no server answer: the connection broke
+  if (state == kUniqueViolation) return AlreadyExists(msg);
+  if (state == kSerializationFailure || state == kDeadlockDetected) return VersionConflict(msg);
+  if (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57")) {
+    return Unavailable(msg);  // connection exception, operator intervention (shutdown)
+  }
+  return Internal(msg);
+}
+
+Status Connection::Exec(std::string_view sql) {
+  PGresult* r = PQexec(conn_, std::string(sql).c_str());
+  Status st = Succeeded(r) ? Status::Ok() : ErrorOf(r, sql.substr(0, 60));
+  PQclear(r);
+  return st;
+}
+
+Result<Rows> Connection::Query(const std::string& sql, const std::vector<Param>& params) {
+  ParamArrays a(params);
+  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
+                             a.lengths.data(), a.formats.data(), 0);
+  if (!Succeeded(r)) {
+    Status st = ErrorOf(r, std::string_view(sql).substr(0, 60));
+    PQclear(r);
+    return st;
+  }
+  return Rows(r);
+}
+
+Result<std::vector<Rows>> Connection::Pipeline(
+    const std::vector<std::pair<std::string, std::vector<Param>>>& statements) {
+  if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "enter pipeline mode");
+  struct Exit {
+    PGconn* c;
+    ~Exit() { PQexitPipelineMode(c); }
+  } exit{conn_};
+  for (const auto& [sql, params] : statements) {
+    ParamArrays a(params);
+    if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
+                          a.lengths.data(), a.formats.data(), 0) != 1) {
+      return ErrorOf(nullptr, "send");
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) return ErrorOf(nullptr, "pipeline sync");
+  std::vector<Rows> out;
+  Status first_error;
+  // Each statement answers with its result followed by a null; the sync point ends the pipeline.
+  while (true) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) {
+      if (PQstatus(conn_) != CONNECTION_OK) return ErrorOf(nullptr, "pipeline");
+      continue;
+    }
+    const ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (s == PGRES_PIPELINE_ABORTED) {
+      PQclear(r);
+      continue;
+    }
+    if (!Succeeded(r)) {
+      if (first_error.ok()) first_error = ErrorOf(r, statements[out.size()].first.substr(0, 60));
+      PQclear(r);
+      continue;
+    }
+    out.emplace_back(r);
+  }
+  if (!first_error.ok()) return first_error;
+  return out;
+}
+
+Result<std::vector<std::string>> Connection::TakeNotifications() {
+  if (PQconsumeInput(conn_) != 1) return ErrorOf(nullptr, "listen");
+  std::vector<std::string> out;
+  while (PGnotify* n = PQnotifies(conn_)) {
+    out.emplace_back(n->extra);
+    PQfreemem(n);
+  }
+  return out;
+}
+
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace cqrs::pg

@@ -1,0 +1,94 @@
+// A PostgreSQL connection (libpq) with the few operations the engine needs: statements with
+// parameters, results with RAII, pipelines (many statements, one round trip) and LISTEN.
+//
+// Errors map onto cqrs::Status: a lost or refused connection is kUnavailable (retry later, after
+// Reconnect()), a unique violation kAlreadyExists, a serialization failure kVersionConflict, and
+// anything else kInternal with the server's message. A Connection is used by one thread at a time.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cqrs/core/status.h"
+
+namespace cqrs::pg {
+
+// One statement parameter: text (the server parses it as the placeholder's type), binary bytes
+// (for bytea), or NULL.
+struct Param {
+  static Param Text(std::string v) { return Param{std::move(v), false, false}; }
+  static Param Bytes(std::string v) { return Param{std::move(v), true, false}; }
+  static Param Null() { return Param{{}, false, true}; }
+  static Param Int(std::int64_t v) { return Text(std::to_string(v)); }
+
+  std::string value;
+  bool binary = false;
+  bool null = false;
+};
+
+// The rows of a finished statement. Values come back in text format (bytea as its hex text: use
+// Bytes()).
+class Rows {
+ public:
+  Rows() = default;
+  explicit Rows(PGresult* r) : r_(r, &PQclear) {}
+  int size() const { return r_ ? PQntuples(r_.get()) : 0; }
+  bool empty() const { return size() == 0; }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string_view Text(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col), static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+  }
+  std::int64_t Int(int row, int col) const;
+  // A bytea column, decoded from its text form.
+  std::string Bytes(int row, int col) const;
+  // Rows affected by an INSERT/UPDATE/DELETE.
+  std::int64_t affected() const;
+
+ private:
+  std::shared_ptr<PGresult> r_;
+};
+
+class Connection {
+ public:
+  // `url`: postgresql://user@host:port/db (any libpq connection string).
+  static Result<std::unique_ptr<Connection>> Open(const std::string& url);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements without parameters.
+  Status Exec(std::string_view sql);
+  Result<Rows> Query(const std::string& sql, const std::vector<Param>& params = {});
+
+  // Several statements sent at once and answered in one round trip (libpq pipeline mode). The
+  // results come back in order; the first failure is returned and the statements after it were
+  // not run (the server aborts the rest of the pipeline up to its sync point).
+  Result<std::vector<Rows>> Pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& statements);
+
+  // LISTEN support: the socket to poll, and the notifications received so far (payloads).
+  int socket() const { return PQsocket(conn_); }
+  Result<std::vector<std::string>> TakeNotifications();
+
+  // Whether the server connection is still usable; Reconnect() opens it again after a failure.
+  bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  Status Reconnect();
+  const std::string& url() const { return url_; }
+
+ private:
+  Connection(PGconn* c, std::string url) : conn_(c), url_(std::move(url)) {}
+  Status ErrorOf(PGresult* r, std::string_view what) const;
+
+  PGconn* conn_;
+  std::string url_;
+};
+
+// "a","b" as a PostgreSQL array literal: {"a","b"} (for = ANY($1::text[])).
+std::string ArrayLiteral(const std::vector<std::string>& values);
+
+}  // namespace cqrs::pg

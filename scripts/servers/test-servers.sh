@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The servers the test suite runs against: a PostgreSQL and a Kafka broker, both on loopback and
+# free ports. ctest starts them once before the tests that need them and stops them afterwards
+# (a test fixture, see CMakeLists.txt); tests find them through $ADSD_TEST_SERVERS.
+#
+#   scripts/servers/test-servers.sh start DIR   # DIR/postgres/url, DIR/kafka/bootstrap
+#   scripts/servers/test-servers.sh stop DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cmd=${1:?start or stop}
+dir=${2:?a directory}
+
+case $cmd in
+  start)
+    "$here/test-servers.sh" stop "$dir" || true   # leftovers of an interrupted run
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    "$here/postgres.sh" start "$dir/postgres"
+    "$here/kafka.sh" start "$dir/kafka"
+    ;;
+  stop)
+    [[ -d $dir ]] || exit 0
+    status=0
+    "$here/kafka.sh" stop "$dir/kafka" || status=1
+    "$here/postgres.sh" stop "$dir/postgres" || status=1
+    exit $status
+    ;;
+  *)
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+    ;;
+esac
