@@ -14,7 +14,7 @@ if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-14/lib/clang/*/lib/linu
 fi
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DADSD_FUZZ=ON -DADSD_BUILD_TESTS=OFF -DADSD_BUILD_BENCH=OFF >/dev/null
-targets=(log_record_fuzz)
+targets=(log_record_fuzz event_codec_fuzz)
 cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
 for t in "${targets[@]}"; do
   bin=$(find build/fuzz -name "$t" -type f -perm -u+x | head -n 1)

@@ -1,0 +1,35 @@
+// The Kafka bus: where it is (`--bus kafka://HOST:PORT[,HOST:PORT][?partitions=N&topic=NAME]`),
+// its topic, and the librdkafka settings every client of it shares.
+//
+// One topic carries every event of the store, keyed by stream id: an ad's events land in one
+// partition and stay in order there. Partitions are the unit of consumer parallelism: K worker
+// processes share them through a consumer group, so K > partitions leaves workers idle.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <memory>
+#include <string>
+
+#include "cqrs/core/status.h"
+
+namespace cqrs::kafka {
+
+struct BusOptions {
+  std::string brokers;  // bootstrap.servers
+  std::string topic = "adsd.events";
+  int partitions = 8;  // when the topic is created
+};
+
+// kafka://127.0.0.1:9092?partitions=8&topic=adsd.events
+Result<BusOptions> ParseBusUrl(std::string_view url);
+
+// Creates the topic with `partitions` partitions (replication 1 on a single broker, else 3),
+// or leaves it as it is if it exists.
+Status EnsureTopic(const BusOptions& bus);
+
+// A configuration with bootstrap.servers and `settings` set; the error names the bad setting.
+Result<std::unique_ptr<RdKafka::Conf>> MakeConf(const BusOptions& bus,
+                                                std::initializer_list<std::pair<const char*, std::string>> settings);
+
+}  // namespace cqrs::kafka

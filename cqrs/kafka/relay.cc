@@ -1,0 +1,123 @@
+#include "cqrs/kafka/relay.h"
+
+#include "cqrs/core/sha256.h"
+#include "cqrs/core/thread_name.h"
+#include "cqrs/kafka/publisher.h"
+#include "cqrs/pg/connection.h"
+
+namespace cqrs::kafka {
+
+namespace {
+
+// The advisory-lock key of a relay name: the first 8 bytes of its SHA-256.
+std::int64_t LockKey(const std::string& name) {
+  const Sha256Digest d = Sha256("adsd relay " + name);
+  std::uint64_t k = 0;
+  for (int i = 0; i < 8; ++i) k = (k << 8) | d[i];
+  return static_cast<std::int64_t>(k);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BusRelay>> BusRelay::Start(const EventStore& store, RelayOptions options) {
+  RETURN_IF_ERROR(EnsureTopic(options.bus));
+  std::unique_ptr<BusRelay> r(new BusRelay(store, std::move(options)));
+  r->thread_ = std::thread([p = r.get()] {
+    NameThisThread("bus-relay");
+    p->Run();
+  });
+  return r;
+}
+
+BusRelay::~BusRelay() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+Status BusRelay::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void BusRelay::SetStatus(Status st) {
+  std::lock_guard lock(mu_);
+  status_ = std::move(st);
+}
+
+void BusRelay::Pause(std::chrono::milliseconds d) const {
+  for (auto until = std::chrono::steady_clock::now() + d; !stop_.load() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void BusRelay::Run() {
+  std::unique_ptr<pg::Connection> conn;
+  std::unique_ptr<Publisher> publisher;
+  const std::int64_t key = LockKey(options_.name);
+  while (!stop_.load()) {
+    if (!leader_.load()) {
+      conn.reset();
+      auto c = pg::Connection::Open(options_.postgres_url);
+      if (!c.ok()) {
+        SetStatus(c.status());
+        Pause(std::chrono::milliseconds(500));
+        continue;
+      }
+      auto got = (*c)->Query("SELECT pg_try_advisory_lock($1)", {pg::Param::Int(key)});
+      if (!got.ok() || got->Text(0, 0) != "t") {
+        if (!got.ok()) SetStatus(got.status());
+        Pause(std::chrono::milliseconds(500));
+        continue;
+      }
+      auto at = (*c)->Query("SELECT position FROM checkpoints WHERE name = $1", {pg::Param::Text(options_.name)});
+      if (!at.ok()) {
+        SetStatus(at.status());
+        continue;
+      }
+      published_.store(at->empty() ? 0 : static_cast<std::uint64_t>(at->Int(0, 0)));
+      conn = std::move(*c);
+      leader_.store(true);
+    }
+    if (!publisher) {
+      auto p = Publisher::Open(options_.bus);
+      if (!p.ok()) {
+        SetStatus(p.status());
+        Pause(std::chrono::milliseconds(500));
+        continue;
+      }
+      publisher = std::move(*p);
+    }
+    const Position next(published_.load() + 1);
+    auto batch = store_.ReadAll(next, options_.max_batch);
+    if (!batch.ok()) {
+      SetStatus(batch.status());
+      Pause(std::chrono::milliseconds(200));
+      continue;
+    }
+    if (batch->empty()) {
+      store_.WaitForPosition(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+      continue;
+    }
+    if (options_.before_publish) options_.before_publish();
+    if (Status st = publisher->Publish(*batch); !st.ok()) {
+      SetStatus(st);  // published again from the same checkpoint
+      Pause(std::chrono::milliseconds(200));
+      continue;
+    }
+    const std::uint64_t last = batch->back().position.value();
+    auto saved = conn->Query(
+        "INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
+        "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
+        {pg::Param::Text(options_.name), pg::Param::Int(static_cast<std::int64_t>(last))});
+    if (!saved.ok()) {
+      // The lock may be gone with the connection: another relay may lead now. Start over.
+      SetStatus(saved.status());
+      leader_.store(false);
+      continue;
+    }
+    published_.store(last);
+    SetStatus(Status::Ok());
+  }
+}
+
+}  // namespace cqrs::kafka
