@@ -112,14 +112,47 @@ void ValidationWorker::Fail(const cqrs::Status& st) {
   if (failure_.ok()) failure_ = st;
 }
 
-void ValidationWorker::Process(const cqrs::RecordedEvent& e) {
-  if (options_.grace.count() > 0) {
-    const auto appended = std::chrono::system_clock::time_point(std::chrono::microseconds(e.timestamp_us));
-    while (!stopping_.load() && std::chrono::system_clock::now() < appended + options_.grace) {
-      std::this_thread::sleep_until(std::min(appended + options_.grace,
-                                             std::chrono::system_clock::now() + std::chrono::milliseconds(100)));
-    }
+void ValidationWorker::AwaitGrace(const cqrs::RecordedEvent& e) const {
+  if (options_.grace.count() == 0) return;
+  const auto appended = std::chrono::system_clock::time_point(std::chrono::microseconds(e.timestamp_us));
+  while (!stopping_.load() && std::chrono::system_clock::now() < appended + options_.grace) {
+    std::this_thread::sleep_until(std::min(appended + options_.grace,
+                                           std::chrono::system_clock::now() + std::chrono::milliseconds(100)));
   }
+}
+
+cqrs::Status ValidationWorker::Consume(const cqrs::RecordedEvent& e) {
+  const cqrs::Status stopping = cqrs::Unavailable("validation worker stopping");
+  if (e.type != events::kSubmitted && e.type != events::kChanged) return cqrs::Status::Ok();
+  AwaitGrace(e);
+  if (stopping_.load()) return stopping;
+  if (!NeedsVerdict(e)) return cqrs::Status::Ok();
+  Clock::time_point began = Clock::now();
+  auto v = JudgePatiently(e);
+  if (!v.ok()) return stopping_.load() ? stopping : v.status();
+  if (!*v) return cqrs::Status::Ok();
+  Pad(Step::kDetailedValidation, began);
+  began = Clock::now();
+  // A store that is down (a database restart) is waited for, as an unavailable validator is.
+  auto pause = std::chrono::milliseconds(100);
+  while (true) {
+    auto r = store_.Append(v.value()->stream, cqrs::ExpectedVersion::Exact(v.value()->expected),
+                           std::span(&v.value()->event, 1));
+    if (r.ok() || r.status().code() == cqrs::StatusCode::kVersionConflict) {
+      if (r.ok() && !r->idempotent_replay) decided_.fetch_add(1);
+      break;
+    }
+    if (r.status().code() != cqrs::StatusCode::kUnavailable) return r.status();
+    if (stopping_.load()) return stopping;
+    std::this_thread::sleep_for(pause);  // backoff between retries
+    pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+  }
+  Pad(Step::kStoreValidationResults, began);
+  return cqrs::Status::Ok();
+}
+
+void ValidationWorker::Process(const cqrs::RecordedEvent& e) {
+  AwaitGrace(e);
   if (stopping_.load()) return;
   if (!NeedsVerdict(e)) return lanes_->Done(e.position);
   const bool modeled = options_.latency != nullptr && options_.latency->enabled();

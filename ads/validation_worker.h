@@ -59,6 +59,14 @@ class ValidationWorker {
   // sync pipeline waits there for its read model).
   cqrs::Status Decide(const cqrs::RecordedEvent& event, const std::function<void()>& stored = {});
 
+  // Handles one event delivered by a bus (cqrs::kafka::BusConsumer) instead of Start()'s own
+  // subscription: judges it if it still needs a verdict and returns once the verdict is durable.
+  // Waits out an unavailable validator or store; kUnavailable only when the worker is stopping
+  // (the event is then not done, and is redelivered).
+  cqrs::Status Consume(const cqrs::RecordedEvent& event);
+  // Makes every wait give up: in-flight Consume() calls return soon after.
+  void RequestStop() { stopping_.store(true); }
+
   // Every event at or below this position has been judged and its verdict is durable.
   cqrs::Position position() const;
   cqrs::Status status() const;
@@ -75,6 +83,8 @@ class ValidationWorker {
   cqrs::Result<std::optional<Verdict>> Judge(const cqrs::RecordedEvent& e);
   // Judge, retrying while the external validator is unavailable (until the worker stops).
   cqrs::Result<std::optional<Verdict>> JudgePatiently(const cqrs::RecordedEvent& e);
+  // Sleeps until the event is `grace` old (the sync pipeline's request decides before that).
+  void AwaitGrace(const cqrs::RecordedEvent& e) const;
   // Whether `e` still needs a verdict: nothing has been appended to its stream since.
   bool NeedsVerdict(const cqrs::RecordedEvent& e) const;
   // On a lane: judges `e`, appends its verdict, marks it done once durable.

@@ -3,6 +3,7 @@
 //   adsd [--data-dir DIR] [--listen HOST:PORT] [--api-keys FILE] [--pipeline async|cqrs|sync]
 //        [--rules FILE] [--threads N] [--validator-url URL] [--validator-timeout-ms MS]
 //        [--consumers N] [--blocking-threads N] [--paper-model FILE [--latency-scale X]]
+//        [--role all|write|read|worker] [--store postgresql://...] [--bus kafka://HOST:PORT[?partitions=N]]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
@@ -71,7 +72,21 @@ int main(int argc, char** argv) {
   app.add_option("--latency-scale", latency_scale, "divide the injected latencies by this")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  std::string role = "all", store_url, bus_url;
+  app.add_option("--role", role, "which side of the service this process runs")
+      ->check(CLI::IsMember({"all", "write", "read", "worker"}))
+      ->capture_default_str();
+  app.add_option("--store", store_url,
+                 "event store: empty for the embedded log in DATA_DIR, or postgresql://USER@HOST:PORT/DB");
+  app.add_option("--bus", bus_url,
+                 "event bus: empty for consumers that follow the store, or kafka://HOST:PORT[?partitions=N&topic=T]");
   CLI11_PARSE(app, argc, argv);
+  options.role = role == "write"    ? adsd::app::Role::kWrite
+                 : role == "read"   ? adsd::app::Role::kRead
+                 : role == "worker" ? adsd::app::Role::kWorker
+                                    : adsd::app::Role::kAll;
+  options.store_url = store_url;
+  options.bus_url = bus_url;
 
   options.consumers = consumers;
   options.blocking_threads = blocking_threads;
@@ -114,8 +129,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "adsd: {}\n", service.status().ToString());
     return 1;
   }
-  fmt::print("adsd listening on http://{}:{} (pipeline {}, data {})\n", options.http.host, (*service)->port(),
-             pipeline, data_dir);
+  fmt::print("adsd listening on http://{}:{} (role {}, pipeline {}, data {}, store {}, bus {})\n", options.http.host,
+             (*service)->port(), role, pipeline, data_dir, store_url.empty() ? "embedded" : "postgresql",
+             bus_url.empty() ? "the store" : bus_url);
   if ((*service)->created_keys()) {
     fmt::print("created development API keys in {}/api-keys.toml:\n", data_dir);
     for (const auto& k : (*service)->keys().keys()) {

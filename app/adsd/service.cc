@@ -14,6 +14,7 @@
 #include "cqrs/log/segment_file.h"
 #include "cqrs/sql/checkpointer.h"
 #include "cqrs/store/embedded_store.h"
+#include "cqrs/store/postgres_store.h"
 #include "http/problem.h"
 
 namespace adsd::app {
@@ -58,13 +59,71 @@ cqrs::Status AdService::Open() {
     rules_ = std::make_unique<ads::RuleEngine>(std::move(engine));
   }
 
+  RETURN_IF_ERROR(CheckRoleOptions());
+  RETURN_IF_ERROR(OpenStore());
+  latency_ = options_.latency;
+  latency_.set_observer([this](ads::Step step, double seconds) { metrics_.ObserveStep(ads::StepName(step), seconds); });
+  if (serves_reads()) RETURN_IF_ERROR(OpenReadSide());
+  // The worker runs whatever the pipeline: in `sync` it catches up on anything a crash or an
+  // earlier async run left undecided; deciding twice is impossible (see ValidationWorker).
+  if (runs_worker()) RETURN_IF_ERROR(OpenWorker());
+  if (serves_writes()) {
+    // The cqrs pipeline's write model and outbox. The relay also runs when an earlier cqrs run
+    // left the outbox behind, so nothing it stored stays unpublished whatever the pipeline now.
+    const fs::path write_db = options_.data_dir / "write.db";
+    if (options_.pipeline == Pipeline::kCqrs || fs::exists(write_db)) {
+      ASSIGN_OR_RETURN(outbox_, ads::Outbox::Open(write_db));
+      relay_ = std::make_unique<ads::OutboxRelay>(*outbox_, *store_, std::chrono::seconds(1));
+    }
+  }
+  if (!options_.bus_url.empty() && options_.role != Role::kRead) RETURN_IF_ERROR(OpenBusRelay());
+  pool_ = std::make_unique<BlockingPool>(options_.blocking_threads);
+  AddGauges();
+  AddRoutes();
+  options_.http.reuse_port = options_.role == Role::kWrite || options_.role == Role::kRead;
+  ASSIGN_OR_RETURN(server_, http::Server::Start(options_.http, router_, &metrics_));
+  return cqrs::Status::Ok();
+}
+
+cqrs::Status AdService::CheckRoleOptions() const {
+  const bool shared_store = options_.store_url.starts_with("postgresql://") ||
+                            options_.store_url.starts_with("postgres://");
+  if (!options_.store_url.empty() && !shared_store) {
+    return cqrs::InvalidArgument("--store: expected postgresql://USER@HOST:PORT/DB, got '" + options_.store_url + "'");
+  }
+  if (options_.role != Role::kAll && !shared_store) {
+    return cqrs::InvalidArgument("--role write|read|worker shares its store with other processes: "
+                                 "it needs --store postgresql://...");
+  }
+  if (!options_.bus_url.empty() && !shared_store) {
+    return cqrs::InvalidArgument("--bus kafka://... publishes from the PostgreSQL store: it needs --store postgresql://...");
+  }
+  if (options_.pipeline == Pipeline::kSync && options_.role != Role::kAll) {
+    return cqrs::InvalidArgument("--pipeline sync answers from the read model after validation in the request: "
+                                 "it needs --role all");
+  }
+  if (options_.pipeline == Pipeline::kAsync && options_.role != Role::kAll && options_.latency.enabled()) {
+    return cqrs::InvalidArgument("--paper-model with --pipeline async needs --role all (its consumer waits for the "
+                                 "read model)");
+  }
+  return cqrs::Status::Ok();
+}
+
+cqrs::Status AdService::OpenStore() {
+  if (!options_.store_url.empty()) {
+    ASSIGN_OR_RETURN(store_, cqrs::OpenPostgresEventStore({options_.store_url}));
+    return cqrs::Status::Ok();
+  }
   metrics_.AddHistogram("adsd_log_commit_seconds",
                         "Time of one group commit of the event log: its write and fdatasync.",
                         {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
   cqrs::EmbeddedStoreOptions store_options{LogDir(options_.data_dir)};
   store_options.on_commit = [this](double seconds) { metrics_.Observe("adsd_log_commit_seconds", std::span(&seconds, 1)); };
   ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore(store_options));
-  ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
+  return cqrs::Status::Ok();
+}
+
+cqrs::Status AdService::OpenReadSide() {
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
   RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/checkpointer.h
   checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(ReadModelPath(options_.data_dir), kCheckpointEvery);
@@ -77,8 +136,11 @@ cqrs::Status AdService::Open() {
                                                                            *read_models_.back(), LiveRunnerOptions());
   RETURN_IF_ERROR(first_runner->Start());
   std::atomic_store(&runner_, std::move(first_runner));
-  // The worker runs whatever the pipeline: in `sync` it catches up on anything a crash or an
-  // earlier async run left undecided; deciding twice is impossible (see ValidationWorker).
+  queries_ = std::make_unique<ads::AdQueries>(ReadModelPath(options_.data_dir));
+  return cqrs::Status::Ok();
+}
+
+cqrs::Status AdService::OpenWorker() {
   if (!options_.validator_url.empty()) {
     ads::ExternalValidatorOptions vo;
     vo.url = options_.validator_url;
@@ -86,8 +148,6 @@ cqrs::Status AdService::Open() {
     vo.breaker.open_for = options_.validator_breaker_open;
     ASSIGN_OR_RETURN(external_, ads::ExternalValidator::Create(vo));
   }
-  latency_ = options_.latency;
-  latency_.set_observer([this](ads::Step step, double seconds) { metrics_.ObserveStep(ads::StepName(step), seconds); });
   ads::ValidationWorkerOptions wo;
   wo.concurrency = options_.consumers;
   wo.latency = &latency_;
@@ -96,41 +156,99 @@ cqrs::Status AdService::Open() {
   // (readiness counts it), shorter would judge more ads twice (harmless: the second verdict is
   // recognized, but it costs a second external call).
   if (options_.pipeline == Pipeline::kSync) wo.grace = std::chrono::milliseconds(250);
-  if (options_.pipeline == Pipeline::kAsync) {
+  if (options_.pipeline == Pipeline::kAsync && serves_reads()) {
     wo.await_stored = [this](cqrs::Position p) {
       runner()->WaitFor(p, std::chrono::steady_clock::now() + std::chrono::seconds(10));
     };
   }
+  ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
   worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get(), std::move(wo));
-  RETURN_IF_ERROR(worker_->Start());
-  queries_ = std::make_unique<ads::AdQueries>(ReadModelPath(options_.data_dir));
-  // The cqrs pipeline's write model and outbox. The relay also runs when an earlier cqrs run left
-  // the outbox behind, so nothing it stored stays unpublished whatever the pipeline now.
-  const fs::path write_db = options_.data_dir / "write.db";
-  if (options_.pipeline == Pipeline::kCqrs || fs::exists(write_db)) {
-    ASSIGN_OR_RETURN(outbox_, ads::Outbox::Open(write_db));
-    relay_ = std::make_unique<ads::OutboxRelay>(*outbox_, *store_, std::chrono::seconds(1));
-  }
-  pool_ = std::make_unique<BlockingPool>(options_.blocking_threads);
+  if (options_.bus_url.empty()) return worker_->Start();
+  // On the Kafka bus: this process is one member of the validators' consumer group.
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url));
+  cqrs::kafka::ConsumerOptions co;
+  co.bus = bus;
+  co.group = "adsd-" + std::string(ads::ValidationWorker::kGroup);
+  co.lanes = options_.consumers;
+  ASSIGN_OR_RETURN(bus_consumer_, cqrs::kafka::BusConsumer::Start(
+                                      co, [this](const cqrs::RecordedEvent& e) { return worker_->Consume(e); }));
+  return cqrs::Status::Ok();
+}
 
+cqrs::Status AdService::OpenBusRelay() {
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url));
+  cqrs::kafka::RelayOptions ro;
+  ro.bus = bus;
+  ro.postgres_url = options_.store_url;
+  ro.name = "bus-relay:" + bus.topic;
+  ro.before_publish = [] {
+    if (Failpoint("before-bus-publish")) std::_Exit(3);
+  };
+  ASSIGN_OR_RETURN(bus_relay_, cqrs::kafka::BusRelay::Start(*store_, std::move(ro)));
+  return cqrs::Status::Ok();
+}
+
+void AdService::AddGauges() {
   metrics_.AddGauge("adsd_log_head_position", "Last durable position of the event log.", [this] {
     return std::vector<http::Metrics::Sample>{{{}, static_cast<double>(store_->Head().value())}};
   });
-  metrics_.AddGauge("adsd_consumer_position", "Last position each consumer has processed.", [this] {
-    return std::vector<http::Metrics::Sample>{
-        {{{"consumer", "projection:ads"}}, static_cast<double>(runner()->position().value())},
-        {{{"consumer", "validator"}}, static_cast<double>(worker_->position().value())}};
+  // Consumers of the global order in this process, by name, and their positions.
+  auto consumers = [this] {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    if (auto r = runner()) out.emplace_back("projection:ads", r->position().value());
+    if (worker_ && !bus_consumer_) out.emplace_back("validator", worker_->position().value());
+    if (bus_relay_ && bus_relay_->leader()) out.emplace_back("bus-relay", bus_relay_->published().value());
+    return out;
+  };
+  metrics_.AddGauge("adsd_consumer_position", "Last position each consumer has processed.", [consumers] {
+    std::vector<http::Metrics::Sample> out;
+    for (const auto& [name, at] : consumers()) out.push_back({{{"consumer", name}}, static_cast<double>(at)});
+    return out;
   });
-  metrics_.AddGauge("adsd_consumer_lag_events", "Log head minus the consumer's position.", [this] {
+  metrics_.AddGauge("adsd_consumer_lag_events", "Log head minus the consumer's position.", [this, consumers] {
     const double head = static_cast<double>(store_->Head().value());
-    return std::vector<http::Metrics::Sample>{
-        {{{"consumer", "projection:ads"}}, head - static_cast<double>(runner()->position().value())},
-        {{{"consumer", "validator"}}, head - static_cast<double>(worker_->position().value())}};
+    std::vector<http::Metrics::Sample> out;
+    for (const auto& [name, at] : consumers()) out.push_back({{{"consumer", name}}, head - static_cast<double>(at)});
+    return out;
   });
+  if (bus_consumer_) {
+    metrics_.AddGauge("adsd_bus_assigned_partitions", "Bus partitions this worker owns in its consumer group.", [this] {
+      return std::vector<http::Metrics::Sample>{{{}, static_cast<double>(bus_consumer_->assigned_partitions())}};
+    });
+  }
+}
 
-  AddRoutes();
-  ASSIGN_OR_RETURN(server_, http::Server::Start(options_.http, router_, &metrics_));
-  return cqrs::Status::Ok();
+std::string AdService::Readiness(bool& ready) const {
+  // Ready when the store answers and this role's consumers are healthy and within a bound of the head.
+  constexpr std::uint64_t kMaxLag = 10'000;
+  static constexpr const char* kRoles[] = {"all", "write", "read", "worker"};
+  const std::uint64_t head = store_->Head().value();
+  const cqrs::Status store = store_->Health();
+  ready = store.ok();
+  std::string out = "{\"role\":\"" + std::string(kRoles[static_cast<int>(options_.role)]) +
+                    "\",\"store\":" + (store.ok() ? "\"ok\"" : "\"unavailable\"") +
+                    ",\"log_head\":" + std::to_string(head);
+  if (auto r = runner()) {
+    const std::uint64_t projected = r->position().value();
+    ready = ready && r->status().ok() && head - std::min(head, projected) <= kMaxLag;
+    out += ",\"projection_position\":" + std::to_string(projected);
+  }
+  if (worker_ && !bus_consumer_) {
+    const std::uint64_t decided = worker_->position().value();
+    ready = ready && worker_->status().ok() && head - std::min(head, decided) <= kMaxLag;
+    out += ",\"validator_position\":" + std::to_string(decided);
+  }
+  if (bus_consumer_) {
+    const cqrs::Status st = bus_consumer_->status();
+    ready = ready && st.ok();
+    out += ",\"bus_partitions\":" + std::to_string(bus_consumer_->assigned_partitions()) +
+           ",\"bus_consumer\":" + (st.ok() ? "\"ok\"" : "\"unavailable\"");
+  }
+  if (bus_relay_) {
+    out += ",\"bus_relay\":{\"leader\":" + std::string(bus_relay_->leader() ? "true" : "false") +
+           ",\"published\":" + std::to_string(bus_relay_->published().value()) + "}";
+  }
+  return out + ",\"ready\":" + (ready ? "true" : "false") + "}";
 }
 
 void AdService::Stop() {
@@ -140,6 +258,9 @@ void AdService::Stop() {
   pool_.reset();
   checkpointer_.reset();
   relay_.reset();
+  if (worker_) worker_->RequestStop();  // in-flight bus events give up their waits
+  bus_consumer_.reset();                 // commits what is done, leaves the group
+  bus_relay_.reset();
   worker_.reset();
   std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::ProjectionRunner>());
   store_.reset();
@@ -148,24 +269,22 @@ void AdService::Stop() {
 AdService::~AdService() { Stop(); }
 
 void AdService::AddRoutes() {
-  AddWriteRoutes();
-  AddReadRoutes();
+  if (serves_writes()) AddWriteRoutes();
+  if (serves_reads()) AddReadRoutes();
   router_.Add("GET", "/healthz", [](http::Request&, http::Responder respond) {
     respond(http::Response::Json(200, R"({"status":"ok"})"));
   });
   router_.Add("GET", "/readyz", [this](http::Request&, http::Responder respond) {
-    // Ready when the log is open and the consumers are healthy and within a bound of the head.
-    constexpr std::uint64_t kMaxLag = 10'000;
-    const std::uint64_t head = store_->Head().value();
-    const std::uint64_t projected = runner()->position().value();
-    const std::uint64_t decided = worker_->position().value();
-    const bool ok = runner()->status().ok() && worker_->status().ok() && head - projected <= kMaxLag &&
-                    head - decided <= kMaxLag;
-    respond(http::Response::Json(
-        ok ? 200 : 503, "{\"ready\":" + std::string(ok ? "true" : "false") + ",\"log_head\":" + std::to_string(head) +
-                            ",\"projection_position\":" + std::to_string(projected) +
-                            ",\"validator_position\":" + std::to_string(decided) + "}"));
+    bool ready = false;
+    std::string body = Readiness(ready);
+    respond(http::Response::Json(ready ? 200 : 503, std::move(body)));
   });
+  if (!serves_reads()) {
+    router_.Add("GET", "/metrics", [this](http::Request&, http::Responder respond) {
+      respond(http::Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
+    });
+    return;
+  }
   // Parked streams: ads whose events the read model could not apply (see cqrs/projection).
   router_.Add("GET", "/v1/admin/parked", [this](http::Request& req, http::Responder respond) {
     if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;

@@ -1,8 +1,13 @@
-// AdService: the whole ad-management service on the embedded backends, wired together.
+// AdService: the ad-management service, wired together for one role and one set of backends.
 //
-//   event store (DATA_DIR/log) ──> ads read model (DATA_DIR/read.db, projection runner)
+//   event store (DATA_DIR/log, or PostgreSQL) ──> ads read model (DATA_DIR/read.db, projection runner)
 //          │
-//          └──> validation worker (consumer group "validator") ──> verdict events
+//          └──(the store itself, or Kafka via the bus relay)──> validation worker ──> verdict events
+//
+// Roles (DESIGN.md, "Distributed backends"): `all` runs everything in one process; `write` the
+// Write API (and the bus relay), `read` the Read API over its own read model, `worker` the
+// validation consumer (and the bus relay). Roles other than `all` need a shared store
+// (`--store postgresql://...`); `worker` in more than one process needs the Kafka bus.
 //
 // HTTP routes are in write_routes.cc and read_routes.cc. Lifecycle: Start() opens and recovers
 // everything and starts serving; Stop() stops accepting, finishes in-flight requests, then stops
@@ -21,6 +26,8 @@
 #include "ads/rules/rules.h"
 #include "ads/validation_worker.h"
 #include "app/adsd/blocking_pool.h"
+#include "cqrs/kafka/consumer.h"
+#include "cqrs/kafka/relay.h"
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/projection/projection.h"
 #include "cqrs/sql/checkpointer.h"
@@ -32,6 +39,7 @@
 namespace adsd::app {
 
 enum class Pipeline { kAsync, kCqrs, kSync };
+enum class Role { kAll, kWrite, kRead, kWorker };
 
 struct ServiceOptions {
   std::filesystem::path data_dir = "./data";
@@ -39,6 +47,9 @@ struct ServiceOptions {
   std::filesystem::path api_keys;  // empty: DATA_DIR/api-keys.toml, created if missing
   std::filesystem::path rules;     // empty: the compiled-in defaults
   Pipeline pipeline = Pipeline::kAsync;
+  Role role = Role::kAll;
+  std::string store_url;  // empty: the embedded log in data_dir; or postgresql://...
+  std::string bus_url;    // empty: consumers follow the store; or kafka://HOST:PORT[?partitions=N]
   std::string validator_url;  // empty: in-process rules only
   std::chrono::milliseconds validator_timeout{2000};
   std::chrono::milliseconds validator_breaker_open{5000};
@@ -75,6 +86,10 @@ class AdService {
   };
   cqrs::Result<RebuildResult> RebuildReadModel();
   ads::ValidationWorker& worker() { return *worker_; }
+  Role role() const { return options_.role; }
+  bool serves_writes() const { return options_.role == Role::kAll || options_.role == Role::kWrite; }
+  bool serves_reads() const { return options_.role == Role::kAll || options_.role == Role::kRead; }
+  bool runs_worker() const { return options_.role == Role::kAll || options_.role == Role::kWorker; }
   BlockingPool& pool() { return *pool_; }
   ads::Outbox* outbox() { return outbox_.get(); }  // null unless the cqrs pipeline was ever used
   Pipeline pipeline() const { return options_.pipeline; }
@@ -84,6 +99,14 @@ class AdService {
  private:
   explicit AdService(ServiceOptions o) : options_(std::move(o)) {}
   cqrs::Status Open();
+  cqrs::Status CheckRoleOptions() const;
+  cqrs::Status OpenStore();
+  cqrs::Status OpenReadSide();
+  cqrs::Status OpenWorker();
+  cqrs::Status OpenBusRelay();
+  void AddGauges();
+  // /readyz: what this role waits for, as JSON; `ready` says whether it is ready.
+  std::string Readiness(bool& ready) const;
   void AddRoutes();
   // The live read model's runner options: its lag goes to the metrics.
   cqrs::projection::RunnerOptions LiveRunnerOptions();
@@ -108,6 +131,8 @@ class AdService {
   std::mutex rebuild_mu_;
   std::unique_ptr<ads::ExternalValidator> external_;
   std::unique_ptr<ads::ValidationWorker> worker_;
+  std::unique_ptr<cqrs::kafka::BusConsumer> bus_consumer_;  // the worker's, on the Kafka bus
+  std::unique_ptr<cqrs::kafka::BusRelay> bus_relay_;        // store -> Kafka
   std::unique_ptr<ads::AdQueries> queries_;
   std::unique_ptr<ads::Outbox> outbox_;
   std::unique_ptr<ads::OutboxRelay> relay_;

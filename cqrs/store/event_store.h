@@ -77,6 +77,9 @@ class EventStore {
   virtual bool WaitForPosition(Position p,
                                std::chrono::steady_clock::time_point deadline) const = 0;
 
+  // Ok when the store can serve; kUnavailable while its server is unreachable (readiness).
+  virtual Status Health() const { return Status::Ok(); }
+
   // Delivers every event with position >= from, then new ones as they become durable, to
   // `handler` in batches of at most `max_batch`, on a thread owned by the subscription.
   virtual Result<std::unique_ptr<Subscription>> Subscribe(Position from, std::size_t max_batch,

@@ -257,6 +257,10 @@ class PostgresEventStore final : public EventStore {
 
   Position Head() const override { return Position(head_.load()); }
 
+  Status Health() const override {
+    return reachable_.load() ? Status::Ok() : Unavailable("postgres: the server does not answer");
+  }
+
   bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const override {
     std::unique_lock lock(head_mu_);
     return head_cv_.wait_until(lock, deadline, [&] { return head_.load() >= p.value(); });
@@ -468,6 +472,7 @@ class PostgresEventStore final : public EventStore {
         if (stopping_) return;
       }
       if (!listen_conn_->healthy()) {
+        reachable_.store(false);
         if (listen_conn_->Reconnect().ok() && listen_conn_->Exec("LISTEN " + std::string(kHeadChannel)).ok()) {
           PollHead();
         } else {
@@ -489,6 +494,7 @@ class PostgresEventStore final : public EventStore {
 
   void PollHead() {
     auto head = listen_conn_->Query("SELECT position FROM log_head WHERE id = 1");
+    reachable_.store(head.ok());
     if (head.ok() && !head->empty()) AdvanceHead(static_cast<std::uint64_t>(head->Int(0, 0)));
   }
 
@@ -502,6 +508,7 @@ class PostgresEventStore final : public EventStore {
   std::deque<PendingAppend> queue_;  // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
 
+  std::atomic<bool> reachable_{true};  // the listener's view of the server
   mutable std::atomic<std::uint64_t> head_{0};
   mutable std::mutex head_mu_;
   mutable std::condition_variable head_cv_;
