@@ -1,4 +1,6 @@
-// End to end through real HTTP against a started adsd, for both pipelines.
+// End to end through real HTTP against a started adsd, for every pipeline, on one backend: the
+// embedded log (adsd_e2e_test), or PostgreSQL and Kafka (adsd_distributed_e2e_test, the same
+// file built with ADSD_E2E_DISTRIBUTED, run against the test fixture's real servers).
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -9,6 +11,9 @@
 #include "app/adsd/adsd_process.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/sql/sqlite.h"
+#ifdef ADSD_E2E_DISTRIBUTED
+#include "cqrs/pg/testing/test_servers.h"
+#endif
 
 namespace adsd::app {
 namespace {
@@ -45,11 +50,27 @@ std::string Field(const std::string& json, const char* key) {
   return simdjson::minify(v);
 }
 
+// The backend's command-line arguments: none for the embedded log; a fresh database and topic
+// for PostgreSQL and Kafka.
+std::vector<std::string> BackendArgs() {
+#ifdef ADSD_E2E_DISTRIBUTED
+  return {"--store", cqrs::testing::FreshPostgresDatabase(), "--bus",
+          "kafka://" + cqrs::testing::TestKafkaBootstrap() + "?partitions=4&topic=t-" + cqrs::Uuid::V7().ToString()};
+#else
+  return {};
+#endif
+}
+
 class AdsdE2E : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     data_ = dir_.path() / "data";
-    adsd_ = std::make_unique<AdsdProcess>(data_, GetParam());
+    backend_ = BackendArgs();
+    Restart();
+  }
+  void Restart() {
+    adsd_.reset();
+    adsd_ = std::make_unique<AdsdProcess>(data_, GetParam(), std::vector<std::string>{}, backend_);
     ASSERT_TRUE(adsd_->started());
   }
 
@@ -74,6 +95,7 @@ class AdsdE2E : public ::testing::TestWithParam<std::string> {
 
   cqrs::testing::TempDir dir_;
   std::filesystem::path data_;
+  std::vector<std::string> backend_;
   std::unique_ptr<AdsdProcess> adsd_;
 };
 
@@ -250,8 +272,7 @@ TEST_P(AdsdE2E, SigkillDuringABurstLosesNoAcknowledgedAdAndDuplicatesNone) {
   adsd_->Kill(SIGKILL);  // mid-burst: the clients still have requests in flight
   stop = true;
   for (auto& c : clients) c.join();
-  adsd_ = std::make_unique<AdsdProcess>(data_, GetParam());
-  ASSERT_TRUE(adsd_->started());
+  Restart();
   std::set<std::string> unique(acknowledged.begin(), acknowledged.end());
   EXPECT_EQ(unique.size(), acknowledged.size());
   for (const auto& id : acknowledged) {
@@ -261,7 +282,15 @@ TEST_P(AdsdE2E, SigkillDuringABurstLosesNoAcknowledgedAdAndDuplicatesNone) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Pipelines, AdsdE2E, ::testing::Values("async", "cqrs", "sync"));
+#ifdef ADSD_E2E_DISTRIBUTED
+#define ADSD_E2E_BACKEND PostgresKafka
+#else
+#define ADSD_E2E_BACKEND Embedded
+#endif
+INSTANTIATE_TEST_SUITE_P(ADSD_E2E_BACKEND, AdsdE2E, ::testing::Values("async", "cqrs", "sync"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+#ifndef ADSD_E2E_DISTRIBUTED  // what follows is about the embedded log and its data directory
 
 TEST(AdsdRedelivery, ReplayingDeliveredEventsChangesNothingAndDecidesNothingTwice) {
   cqrs::testing::TempDir dir;
@@ -396,6 +425,8 @@ TEST(AdsdPipelines, TheSameScenarioReachesTheSameReadModelUnderEveryPipeline) {
   EXPECT_EQ(outcomes["async"], outcomes["cqrs"]);
   EXPECT_EQ(outcomes["async"], outcomes["sync"]);
 }
+
+#endif  // ADSD_E2E_DISTRIBUTED
 
 }  // namespace
 }  // namespace adsd::app
