@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -32,6 +33,7 @@ class AdsdProcess {
   // `env`: extra "NAME=value" settings for the child (e.g. a failpoint).
   AdsdProcess(const std::filesystem::path& data_dir, const std::string& pipeline,
               const std::vector<std::string>& env = {}, const std::vector<std::string>& extra_args = {}) {
+    std::filesystem::create_directories(data_dir.parent_path());
     WriteKeys(data_dir.parent_path() / "keys.toml");
     int out[2];
     if (pipe(out) != 0) return;
@@ -42,8 +44,12 @@ class AdsdProcess {
       close(out[0]);
       close(out[1]);
       const std::string keys = (data_dir.parent_path() / "keys.toml").string();
-      std::vector<std::string> args = {ADSD_BINARY, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0",
-                                       "--api-keys", keys, "--pipeline", pipeline};
+      std::vector<std::string> args = {ADSD_BINARY, "--data-dir", data_dir.string(), "--api-keys", keys,
+                                       "--pipeline", pipeline};
+      // A free port unless the caller names one (processes that share a port).
+      if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+        args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+      }
       args.insert(args.end(), extra_args.begin(), extra_args.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -67,6 +73,7 @@ class AdsdProcess {
 
   std::uint16_t port() const { return port_; }
   bool started() const { return port_ != 0; }
+  pid_t pid() const { return pid_; }
 
   // Sends `sig` and reaps the process; returns its wait status.
   // Waits for the process to exit by itself; returns its wait status.
@@ -75,6 +82,16 @@ class AdsdProcess {
     waitpid(pid_, &status, 0);
     pid_ = -1;
     return status;
+  }
+
+  // How the process ended, if it has: "exit N", "signal N"; empty while it runs.
+  std::string Ended() {
+    if (pid_ <= 0) return "reaped";
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return "";
+    pid_ = -1;
+    return WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                             : "signal " + std::to_string(WTERMSIG(status));
   }
 
   int Kill(int sig) {

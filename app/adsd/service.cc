@@ -245,7 +245,8 @@ std::string AdService::Readiness(bool& ready) const {
            ",\"bus_consumer\":" + (st.ok() ? "\"ok\"" : "\"unavailable\"");
   }
   if (bus_relay_) {
-    out += ",\"bus_relay\":{\"leader\":" + std::string(bus_relay_->leader() ? "true" : "false") +
+    out += ",\"bus_relay\":{\"status\":" + std::string(bus_relay_->status().ok() ? "\"ok\"" : "\"retrying\"") +
+           ",\"leader\":" + std::string(bus_relay_->leader() ? "true" : "false") +
            ",\"published\":" + std::to_string(bus_relay_->published().value()) + "}";
   }
   return out + ",\"ready\":" + (ready ? "true" : "false") + "}";

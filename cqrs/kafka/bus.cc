@@ -44,8 +44,11 @@ Result<std::unique_ptr<RdKafka::Conf>> MakeConf(const BusOptions& bus,
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
   if (conf->set("bootstrap.servers", bus.brokers, err) != RdKafka::Conf::CONF_OK) return InvalidArgument("bus: " + err);
-  // Quiet by default: connection errors are surfaced as statuses and retried.
+  // Errors only: connection errors are also surfaced as statuses and retried.
   conf->set("log_level", "3", err);
+  // Back to a restarted broker within a second (the default backoff grows to 10 s).
+  conf->set("reconnect.backoff.ms", "100", err);
+  conf->set("reconnect.backoff.max.ms", "1000", err);
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
       return InvalidArgument("bus: setting " + std::string(k) + "=" + v + ": " + err);

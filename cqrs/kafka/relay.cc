@@ -100,7 +100,10 @@ void BusRelay::Run() {
     }
     if (options_.before_publish) options_.before_publish();
     if (Status st = publisher->Publish(*batch); !st.ok()) {
-      SetStatus(st);  // published again from the same checkpoint
+      // Published again from the same checkpoint, by a new producer: one whose messages timed
+      // out while the brokers were away may be left in a state it does not recover from.
+      SetStatus(st);
+      publisher.reset();
       Pause(std::chrono::milliseconds(200));
       continue;
     }

@@ -148,8 +148,15 @@ Result<std::vector<Rows>> Connection::Pipeline(
       continue;
     }
     if (!Succeeded(r)) {
-      if (first_error.ok()) first_error = ErrorOf(r, statements[out.size()].first.substr(0, 60));
+      // A broken connection may add an error result of its own: name a statement only if any.
+      const std::string what = out.size() < statements.size() ? statements[out.size()].first.substr(0, 60) : "pipeline";
+      if (first_error.ok()) first_error = ErrorOf(r, what);
       PQclear(r);
+      continue;
+    }
+    if (out.size() == statements.size()) {  // more answers than statements: the stream is confused
+      PQclear(r);
+      if (first_error.ok()) first_error = Unavailable("postgres: pipeline: unexpected extra result");
       continue;
     }
     out.emplace_back(r);

@@ -336,6 +336,7 @@ class PostgresEventStore final : public EventStore {
             {"SELECT event_id, stream, version, position FROM events WHERE event_id = ANY($1::uuid[])",
              {Param::Text(pg::ArrayLiteral(ids))}},
         }));
+    if (read.size() != 4) return Unavailable("postgres: a pipeline answered " + std::to_string(read.size()) + " of 4 statements");
     if (read[1].empty()) return Corruption("postgres: the log_head row is missing");
     std::uint64_t head = static_cast<std::uint64_t>(read[1].Int(0, 0));
     Sha256Digest chain{};
