@@ -146,5 +146,30 @@ TEST(Bus, OneRelayLeadsAndTheOtherTakesOverFromItsCheckpoint) {
   EXPECT_EQ(seen.total, 40u) << "the second relay started where the first had checkpointed";
 }
 
+// A member's lanes handle different streams at once: 4 lanes, 40 events of 20 ms each.
+TEST(Bus, AMembersLanesHandleDifferentStreamsAtOnce) {
+  const std::string url = testing::FreshPostgresDatabase();
+  auto store = OpenStore(url);
+  const BusOptions bus = FreshBus();
+  AppendMany(*store, 40, 1);
+  auto relay = BusRelay::Start(*store, {bus, url});
+  ASSERT_TRUE(relay.ok());
+  std::atomic<int> running{0}, most{0}, handled{0};
+  auto member = BusConsumer::Start({bus, "g", 4}, [&](const RecordedEvent&) {
+    const int now = running.fetch_add(1) + 1;
+    for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
+    }
+    std::this_thread::sleep_for(20ms);  // a handler that takes time (an external call)
+    running.fetch_sub(1);
+    handled.fetch_add(1);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(member.ok());
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (handled.load() < 40 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(handled.load(), 40);
+  EXPECT_EQ(most.load(), 4);
+}
+
 }  // namespace
 }  // namespace cqrs::kafka

@@ -116,7 +116,9 @@ void BusConsumer::Dispatch(RdKafka::Message& m) {
     lanes_->Skip(Position(seq));
     return;
   }
-  lanes_->Dispatch(Position(seq), e->stream, [this, seq, ev = std::move(*e)] {
+  // The key is copied before the event moves into the work item (argument order is unspecified).
+  const std::string key = e->stream;
+  lanes_->Dispatch(Position(seq), key, [this, seq, ev = std::move(*e)] {
     Status st = handler_(ev);
     if (!st.ok()) return Fail(st);
     handled_.fetch_add(1);

@@ -114,19 +114,27 @@ Result<Rows> Connection::Query(const std::string& sql, const std::vector<Param>&
   return Rows(r);
 }
 
-Result<std::vector<Rows>> Connection::Pipeline(
-    const std::vector<std::pair<std::string, std::vector<Param>>>& statements) {
+Status Connection::Prepare(const std::string& name, const std::string& sql) {
+  PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+  Status st = Succeeded(r) ? Status::Ok() : ErrorOf(r, "prepare " + name);
+  PQclear(r);
+  return st;
+}
+
+Result<std::vector<Rows>> Connection::Pipeline(const std::vector<Statement>& statements) {
   if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "enter pipeline mode");
   struct Exit {
     PGconn* c;
     ~Exit() { PQexitPipelineMode(c); }
   } exit{conn_};
-  for (const auto& [sql, params] : statements) {
-    ParamArrays a(params);
-    if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
-                          a.lengths.data(), a.formats.data(), 0) != 1) {
-      return ErrorOf(nullptr, "send");
-    }
+  for (const Statement& st : statements) {
+    ParamArrays a(st.params);
+    const int n = static_cast<int>(st.params.size());
+    const int sent = st.prepared ? PQsendQueryPrepared(conn_, st.text.c_str(), n, a.values.data(), a.lengths.data(),
+                                                       a.formats.data(), 0)
+                                 : PQsendQueryParams(conn_, st.text.c_str(), n, nullptr, a.values.data(),
+                                                     a.lengths.data(), a.formats.data(), 0);
+    if (sent != 1) return ErrorOf(nullptr, "send");
   }
   if (PQpipelineSync(conn_) != 1) return ErrorOf(nullptr, "pipeline sync");
   std::vector<Rows> out;
@@ -149,7 +157,7 @@ Result<std::vector<Rows>> Connection::Pipeline(
     }
     if (!Succeeded(r)) {
       // A broken connection may add an error result of its own: name a statement only if any.
-      const std::string what = out.size() < statements.size() ? statements[out.size()].first.substr(0, 60) : "pipeline";
+      const std::string what = out.size() < statements.size() ? statements[out.size()].text.substr(0, 60) : "pipeline";
       if (first_error.ok()) first_error = ErrorOf(r, what);
       PQclear(r);
       continue;

@@ -32,6 +32,19 @@ struct Param {
   bool null = false;
 };
 
+// One statement of a pipeline: SQL text, or the name of a statement prepared on the connection.
+struct Statement {
+  Statement(std::string sql, std::vector<Param> p = {}) : text(std::move(sql)), params(std::move(p)) {}
+  static Statement Prepared(std::string name, std::vector<Param> p = {}) {
+    Statement s(std::move(name), std::move(p));
+    s.prepared = true;
+    return s;
+  }
+  std::string text;
+  std::vector<Param> params;
+  bool prepared = false;
+};
+
 // The rows of a finished statement. Values come back in text format (bytea as its hex text: use
 // Bytes()).
 class Rows {
@@ -69,7 +82,9 @@ class Connection {
   // Several statements sent at once and answered in one round trip (libpq pipeline mode). The
   // results come back in order; the first failure is returned and the statements after it were
   // not run (the server aborts the rest of the pipeline up to its sync point).
-  Result<std::vector<Rows>> Pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& statements);
+  Result<std::vector<Rows>> Pipeline(const std::vector<Statement>& statements);
+  // Prepares `sql` under `name` on this connection (planned once; lost on Reconnect()).
+  Status Prepare(const std::string& name, const std::string& sql);
 
   // LISTEN support: the socket to poll, and the notifications received so far (payloads).
   int socket() const { return PQsocket(conn_); }

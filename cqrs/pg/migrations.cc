@@ -8,6 +8,12 @@ constexpr std::int64_t kMigrationLock = 0x61647364'6d696772;  // "adsdmigr"
 }  // namespace
 
 Status Migrate(Connection& conn, std::string_view component, std::span<const Migration> migrations) {
+  // Processes starting together take turns: even CREATE TABLE IF NOT EXISTS races otherwise.
+  RETURN_IF_ERROR(conn.Query("SELECT pg_advisory_lock($1)", {Param::Int(kMigrationLock)}).status());
+  struct Unlock {
+    Connection& c;
+    ~Unlock() { (void)c.Query("SELECT pg_advisory_unlock($1)", {Param::Int(kMigrationLock)}); }
+  } unlock{conn};
   RETURN_IF_ERROR(conn.Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " component text NOT NULL, version int NOT NULL, description text NOT NULL,"
@@ -15,7 +21,6 @@ Status Migrate(Connection& conn, std::string_view component, std::span<const Mig
   for (const Migration& m : migrations) {
     RETURN_IF_ERROR(conn.Exec("BEGIN"));
     auto applied = [&]() -> Result<bool> {
-      RETURN_IF_ERROR(conn.Query("SELECT pg_advisory_xact_lock($1)", {Param::Int(kMigrationLock)}).status());
       ASSIGN_OR_RETURN(Rows newest, conn.Query("SELECT coalesce(max(version), 0) FROM schema_migrations "
                                                "WHERE component = $1",
                                                {Param::Text(std::string(component))}));

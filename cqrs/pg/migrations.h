@@ -3,7 +3,7 @@
 // A component owns a list of migrations numbered 1, 2, 3 ... under a name ("event_store",
 // "read_model"). Migrate() applies, in order and each in its own transaction, those not yet
 // recorded in `schema_migrations` (component, version, description, applied_at). Concurrent
-// starters (several processes starting at once) serialize on a transaction-scoped advisory lock,
+// starters (several processes starting at once) serialize on a session advisory lock,
 // so each migration runs exactly once. A database that is ahead of this binary (a version it does
 // not know) is refused: an old binary must not write into a schema it does not understand.
 #pragma once

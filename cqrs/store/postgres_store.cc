@@ -299,11 +299,36 @@ class PostgresEventStore final : public EventStore {
     }
   }
 
+  // The writer's statements, planned once per connection.
+  Status PrepareWriter() {
+    RETURN_IF_ERROR(writer_conn_->Prepare("lock_head", "SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE"));
+    // Each stream's version by a backward index scan (max() over a long stream would read it all).
+    RETURN_IF_ERROR(writer_conn_->Prepare(
+        "versions",
+        "SELECT s.stream, (SELECT e.version FROM events e WHERE e.stream = s.stream ORDER BY e.version DESC LIMIT 1) "
+        "FROM unnest($1::text[]) AS s(stream)"));
+    RETURN_IF_ERROR(writer_conn_->Prepare(
+        "placed", "SELECT event_id, stream, version, position FROM events WHERE event_id = ANY($1::uuid[])"));
+    RETURN_IF_ERROR(writer_conn_->Prepare(
+        "insert", "INSERT INTO events (" + std::string(kColumns) +
+                      ") SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], "
+                      "$6::int[], $7::bigint[], $8::uuid[], $9::uuid[], $10::bytea[], $11::bytea[], $12::bytea[])"));
+    // The new head, and its announcement: NOTIFY is delivered at commit.
+    RETURN_IF_ERROR(writer_conn_->Prepare(
+        "advance", "WITH h AS (UPDATE log_head SET position = $1, hash = $2 WHERE id = 1 RETURNING position) "
+                   "SELECT pg_notify('" + std::string(kHeadChannel) + "', position::text) FROM h"));
+    prepared_ = true;
+    return Status::Ok();
+  }
+
   // Runs one batch in one transaction; returns each append's outcome.
   std::vector<Result<AppendResult>> Commit(std::vector<PendingAppend>& batch) {
     std::vector<Result<AppendResult>> results(batch.size(), Result<AppendResult>(Internal("not run")));
-    if (!writer_conn_->healthy()) {
-      if (Status st = writer_conn_->Reconnect(); !st.ok()) {
+    if (!writer_conn_->healthy() || !prepared_) {
+      Status st = writer_conn_->healthy() ? Status::Ok() : writer_conn_->Reconnect();
+      if (st.ok()) st = PrepareWriter();
+      if (!st.ok()) {
+        prepared_ = false;  // a new connection needs them again
         for (auto& r : results) r = st;
         return results;
       }
@@ -326,16 +351,13 @@ class PostgresEventStore final : public EventStore {
       streams.push_back(p.stream);
       for (const EventData& e : p.events) ids.push_back(e.event_id.ToString());
     }
-    ASSIGN_OR_RETURN(
-        std::vector<pg::Rows> read,
-        writer_conn_->Pipeline({
-            {"BEGIN", {}},
-            {"SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE", {}},
-            {"SELECT stream, max(version) FROM events WHERE stream = ANY($1::text[]) GROUP BY stream",
-             {Param::Text(pg::ArrayLiteral(streams))}},
-            {"SELECT event_id, stream, version, position FROM events WHERE event_id = ANY($1::uuid[])",
-             {Param::Text(pg::ArrayLiteral(ids))}},
-        }));
+    ASSIGN_OR_RETURN(std::vector<pg::Rows> read,
+                     writer_conn_->Pipeline({
+                         {"BEGIN"},
+                         pg::Statement::Prepared("lock_head"),
+                         pg::Statement::Prepared("versions", {Param::Text(pg::ArrayLiteral(streams))}),
+                         pg::Statement::Prepared("placed", {Param::Text(pg::ArrayLiteral(ids))}),
+                     }));
     if (read.size() != 4) return Unavailable("postgres: a pipeline answered " + std::to_string(read.size()) + " of 4 statements");
     if (read[1].empty()) return Corruption("postgres: the log_head row is missing");
     std::uint64_t head = static_cast<std::uint64_t>(read[1].Int(0, 0));
@@ -343,7 +365,7 @@ class PostgresEventStore final : public EventStore {
     if (std::string h = read[1].Bytes(0, 1); h.size() == chain.size()) std::memcpy(chain.data(), h.data(), h.size());
     std::unordered_map<std::string, std::uint64_t> versions;
     for (int i = 0; i < read[2].size(); ++i) {
-      versions[std::string(read[2].Text(i, 0))] = static_cast<std::uint64_t>(read[2].Int(i, 1));
+      if (!read[2].IsNull(i, 1)) versions[std::string(read[2].Text(i, 0))] = static_cast<std::uint64_t>(read[2].Int(i, 1));
     }
     struct Placed {
       std::string stream;
@@ -416,20 +438,18 @@ class PostgresEventStore final : public EventStore {
     RETURN_IF_ERROR(
         writer_conn_
             ->Pipeline({
-                {"INSERT INTO events (" + std::string(kColumns) +
-                     ") SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], "
-                     "$6::int[], $7::bigint[], $8::uuid[], $9::uuid[], $10::bytea[], $11::bytea[], $12::bytea[])",
-                 {Param::Text(ArrayLiteral(c_pos)), Param::Text(ArrayLiteral(c_stream)),
-                  Param::Text(ArrayLiteral(c_ver)), Param::Text(ArrayLiteral(c_id)), Param::Text(ArrayLiteral(c_type)),
-                  Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
-                  Param::Text(ArrayLiteral(c_corr)), Param::Text(ArrayLiteral(c_caus)),
-                  Param::Text(ArrayLiteral(c_meta)), Param::Text(ArrayLiteral(c_payload)),
-                  Param::Text(ArrayLiteral(c_hash))}},
-                {"UPDATE log_head SET position = $1, hash = $2 WHERE id = 1",
-                 {Param::Int(static_cast<std::int64_t>(head)),
-                  Param::Bytes(std::string(reinterpret_cast<const char*>(chain.data()), chain.size()))}},
-                {"SELECT pg_notify('" + std::string(kHeadChannel) + "', $1)", {Param::Int(static_cast<std::int64_t>(head))}},
-                {"COMMIT", {}},
+                pg::Statement::Prepared(
+                    "insert",
+                    {Param::Text(ArrayLiteral(c_pos)), Param::Text(ArrayLiteral(c_stream)),
+                     Param::Text(ArrayLiteral(c_ver)), Param::Text(ArrayLiteral(c_id)), Param::Text(ArrayLiteral(c_type)),
+                     Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
+                     Param::Text(ArrayLiteral(c_corr)), Param::Text(ArrayLiteral(c_caus)),
+                     Param::Text(ArrayLiteral(c_meta)), Param::Text(ArrayLiteral(c_payload)),
+                     Param::Text(ArrayLiteral(c_hash))}),
+                pg::Statement::Prepared(
+                    "advance", {Param::Int(static_cast<std::int64_t>(head)),
+                                Param::Bytes(std::string(reinterpret_cast<const char*>(chain.data()), chain.size()))}),
+                {"COMMIT"},
             })
             .status());
     AdvanceHead(head);
@@ -502,6 +522,7 @@ class PostgresEventStore final : public EventStore {
   const PostgresStoreOptions options_;
   ReadPool reads_;
   std::unique_ptr<pg::Connection> writer_conn_;  // the writer thread's
+  bool prepared_ = false;                        // writer thread: statements prepared on writer_conn_
   std::unique_ptr<pg::Connection> listen_conn_;  // the listener thread's
 
   std::mutex mu_;

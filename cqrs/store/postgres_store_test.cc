@@ -175,5 +175,21 @@ TEST(PostgresStore, MigrationsAreRecordedAndANewerSchemaIsRefused) {
   EXPECT_NE(refused.status().message().find("newer than this program"), std::string::npos);
 }
 
+TEST(PostgresStore, ProcessesStartingTogetherMigrateOnce) {
+  const std::string url = testing::FreshPostgresDatabase();
+  std::vector<std::future<Result<std::unique_ptr<EventStore>>>> starting;
+  for (int i = 0; i < 6; ++i) {
+    starting.push_back(std::async(std::launch::async, [&] { return OpenPostgresEventStore({url}); }));
+  }
+  for (auto& s : starting) {
+    auto store = s.get();
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+  }
+  auto c = Connect(url);
+  auto rows = c->Query("SELECT count(*) FROM schema_migrations");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->Int(0, 0), static_cast<std::int64_t>(EventStoreMigrations().size()));
+}
+
 }  // namespace
 }  // namespace cqrs
