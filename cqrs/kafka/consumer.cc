@@ -84,11 +84,11 @@ void BusConsumer::Run() {
       if (!failure_.ok()) break;
     }
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
-    if (m->err() == RdKafka::ERR_NO_ERROR) {
-      Dispatch(*m);
+    if (m->err() == RdKafka::ERR_NO_ERROR || m->err() == RdKafka::ERR__TIMED_OUT) {
+      if (m->err() == RdKafka::ERR_NO_ERROR) Dispatch(*m);
       std::lock_guard lock(mu_);
-      transient_ = Status::Ok();
-    } else if (m->err() != RdKafka::ERR__TIMED_OUT) {
+      transient_ = Status::Ok();  // the bus answers (a quiet bus times out without an error)
+    } else {
       std::lock_guard lock(mu_);
       transient_ = Unavailable("bus: " + m->errstr());  // librdkafka reconnects by itself
     }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The distributed backends measured beside their own tools, in one run on one machine:
+#
+#   PostgreSQL  event-store appends (bench/pg_append_bench) beside pgbench's single-row INSERTs
+#               (256-byte rows, synchronous_commit on), 1 and 8 clients;
+#   Kafka       the broker's own ProducerPerformance (acks=all, idempotent, 450-byte records)
+#               beside adsd in Kafka mode (POST /v1/ads with wrk, 64 connections; then ads decided
+#               end to end; 32 lanes, as each lane waits for its verdict to commit), beside adsd
+#               on the embedded log under the same wrk.
+#
+#   bench/distributed-bench.sh [seconds per run, default 10]
+#
+# Starts its own PostgreSQL and Kafka (scripts/servers) and stops them. Prints a Markdown table,
+# also written to build/bench/distributed/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+
+./scripts/install-deps.sh --bench --servers > /dev/null
+cmake --preset ci > /dev/null
+cmake --build --preset ci -j "$(nproc)" --target adsd pg_append_bench > /dev/null
+
+out=build/bench/distributed
+rm -rf "$out"
+mkdir -p "$out"
+servers=$out/servers
+pids=()
+stop_pid() { # SIGTERM, then wait for it to go (it is not this shell's child: no `wait`)
+  kill -TERM "$1" 2> /dev/null || return 0
+  for _ in $(seq 1 300); do kill -0 "$1" 2> /dev/null || return 0; sleep 0.1; done
+  kill -KILL "$1" 2> /dev/null || true
+}
+cleanup() {
+  for p in "${pids[@]}"; do stop_pid "$p"; done
+  scripts/servers/test-servers.sh stop "$servers" > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+scripts/servers/test-servers.sh start "$servers" > /dev/null
+pg=$(cat "$servers/postgres/url")
+kafka=$(cat "$servers/kafka/bootstrap")
+pgbin=/usr/lib/postgresql/15/bin
+fresh_db() { # a new database; its URL
+  psql -q "$pg" -c "CREATE DATABASE $1" > /dev/null
+  echo "${pg%/*}/$1"
+}
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+rows=()
+
+# --- PostgreSQL: pgbench single-row INSERTs, then event-store appends ---
+pb=$(fresh_db pgbench)
+psql -q "$pb" -c "CREATE TABLE t (id bigserial PRIMARY KEY, payload bytea NOT NULL)"
+echo "INSERT INTO t (payload) VALUES (decode(repeat('78', 256), 'hex'));" > "$out/insert.sql"
+for c in 1 8; do
+  tps=$("$pgbin/pgbench" -n -c "$c" -j "$c" -T "$seconds" -f "$out/insert.sql" "$pb" 2>&1 |
+        sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  rows+=("| pgbench single-row INSERT, $c client(s) | $(printf '%.0f' "$tps") per s | |")
+done
+for cfg in "1 1" "1 8" "4 2"; do
+  set -- $cfg
+  r=$(build/ci/bench/pg_append_bench --url "$(fresh_db "a$1x$2")" --processes "$1" --appenders "$2" --seconds "$seconds")
+  echo "$r" > "$out/append-$1x$2.json"
+  rows+=("| event-store appends, $1 process(es) x $2 appender(s) | $(echo "$r" | json '["per_second"]') per s | p50 $(echo "$r" | json '["p50_us"]') µs, p99 $(echo "$r" | json '["p99_us"]') µs |")
+done
+
+# --- Kafka: the broker's own producer benchmark ---
+pp=$(java -cp "build/kafka/libs/*" org.apache.kafka.tools.ProducerPerformance --topic perf --num-records 300000 \
+       --record-size 450 --throughput -1 \
+       --producer-props bootstrap.servers="$kafka" acks=all enable.idempotence=true 2>/dev/null | tail -n 1)
+echo "$pp" > "$out/producer-performance.txt"
+rows+=("| Kafka ProducerPerformance (acks=all, idempotent, 450 B) | $(echo "$pp" | sed -n 's/.* \([0-9.]*\) records\/sec.*/\1/p' | xargs printf '%.0f') records per s | $(echo "$pp" | sed -n 's/.*records\/sec (\([^)]*\)).*/\1/p') |")
+
+# --- adsd: Kafka mode beside the embedded log, under the same wrk ---
+token=bench-token-0123456789abcdef
+printf '[[key]]\ntoken = "%s"\nretailer = "bench"\n' "$token" > "$out/keys.toml"
+run_adsd() { # name, extra args...; prints the port
+  local name=$1
+  shift
+  mkdir -p "$out/$name"
+  build/ci/app/adsd/adsd --data-dir "$out/$name/data" --listen 127.0.0.1:0 --api-keys "$out/keys.toml" \
+    --threads 2 "$@" > "$out/$name/stdout" 2> "$out/$name/stderr" &
+  echo $! > "$out/$name/pid"  # this runs in a subshell: the caller takes the PID from the file
+  for _ in $(seq 1 300); do
+    port=$(sed -n 's/^adsd listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$out/$name/stdout")
+    if [[ -n $port ]] && curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; then echo "$port"; return; fi
+    sleep 0.1
+  done
+  echo "adsd $name did not become ready: $(cat "$out/$name/stderr")" >&2
+  exit 1
+}
+wrk_post() { # port; prints the WRK_JSON object
+  ADSD_TOKEN=$token ADSD_WRK_DIR=bench/wrk wrk -t2 -c64 -d"${seconds}s" --timeout 30s -s bench/wrk/post_ad.lua \
+    "http://127.0.0.1:$1" | sed -n 's/^WRK_JSON //p'
+}
+embedded_port=$(run_adsd embedded --consumers 4)
+pids+=("$(cat "$out/embedded/pid")")
+w=$(wrk_post "$embedded_port")
+rows+=("| adsd on the embedded log: POST /v1/ads (async, 64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms |")
+stop_pid "${pids[-1]}"
+
+kdb=$(fresh_db kafkamode)
+kafka_port=$(run_adsd kafka --consumers 32 --store "$kdb" --bus "kafka://$kafka?partitions=8&topic=bench")
+pids+=("$(cat "$out/kafka/pid")")
+w=$(wrk_post "$kafka_port")
+rows+=("| adsd on PostgreSQL + Kafka: POST /v1/ads (async, 64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms |")
+# End to end: every accepted ad decided; the rate from the first submission to the last verdict.
+submitted=$(psql -At "$kdb" -c "SELECT count(*) FROM events WHERE type = 'AdSubmitted'")
+for _ in $(seq 1 1200); do
+  decided=$(psql -At "$kdb" -c "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')")
+  [[ $decided -ge $submitted ]] && break
+  sleep 0.5
+done
+span=$(psql -At "$kdb" -c "SELECT (max(timestamp_us) - min(timestamp_us)) / 1e6 FROM events")
+rows+=("| adsd on PostgreSQL + Kafka: submitted and decided end to end | $(python3 -c "print(round($submitted / $span))") per s | $submitted ads in $(printf '%.1f' "$span") s |")
+
+{
+  echo "| what ($seconds s runs) | rate | latency / notes |"
+  echo "|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} | tee "$out/results.md"
