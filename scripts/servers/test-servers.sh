@@ -12,11 +12,15 @@ dir=${2:?a directory}
 
 case $cmd in
   start)
-    "$here/test-servers.sh" stop "$dir" || true   # leftovers of an interrupted run
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    "$here/postgres.sh" start "$dir/postgres"
-    "$here/kafka.sh" start "$dir/kafka"
+    # Twice at most: a free port can be taken by someone else between its choice and its use.
+    for attempt in 1 2; do
+      "$here/test-servers.sh" stop "$dir" > /dev/null 2>&1 || true   # leftovers of an earlier run
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      if "$here/postgres.sh" start "$dir/postgres" && "$here/kafka.sh" start "$dir/kafka"; then exit 0; fi
+      echo "test servers: attempt $attempt failed" >&2
+    done
+    exit 1
     ;;
   stop)
     [[ -d $dir ]] || exit 0
