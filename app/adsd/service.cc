@@ -168,7 +168,8 @@ cqrs::Status AdService::OpenWorker() {
   ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url));
   cqrs::kafka::ConsumerOptions co;
   co.bus = bus;
-  co.group = "adsd-" + std::string(ads::ValidationWorker::kGroup);
+  // One group per topic: deployments (or tests) sharing a cluster must not rebalance each other.
+  co.group = "adsd-" + std::string(ads::ValidationWorker::kGroup) + "." + bus.topic;
   co.lanes = options_.consumers;
   ASSIGN_OR_RETURN(bus_consumer_, cqrs::kafka::BusConsumer::Start(
                                       co, [this](const cqrs::RecordedEvent& e) { return worker_->Consume(e); }));
