@@ -85,10 +85,13 @@ cqrs::Result<std::optional<ValidationWorker::Verdict>> ValidationWorker::JudgePa
   }
 }
 
-bool ValidationWorker::NeedsVerdict(const cqrs::RecordedEvent& e) const {
+cqrs::Result<bool> ValidationWorker::NeedsVerdict(const cqrs::RecordedEvent& e) const {
   if (e.type != events::kSubmitted && e.type != events::kChanged) return false;
   // Anything after the event (its verdict, a change judged on its own, a withdrawal) settles it.
-  return store_.GetStreamVersion(e.stream) == e.version;
+  // (A read that can fail, not GetStreamVersion: a store that is down must not be taken for
+  // "nothing after it", nor make a stopping worker wait.)
+  ASSIGN_OR_RETURN(auto after, store_.ReadStream(e.stream, e.version.next(), 1));
+  return after.empty();
 }
 
 cqrs::Status ValidationWorker::Decide(const cqrs::RecordedEvent& e, const std::function<void()>& stored) {
@@ -125,16 +128,29 @@ cqrs::Status ValidationWorker::Consume(const cqrs::RecordedEvent& e) {
   const cqrs::Status stopping = cqrs::Unavailable("validation worker stopping");
   if (e.type != events::kSubmitted && e.type != events::kChanged) return cqrs::Status::Ok();
   AwaitGrace(e);
-  if (stopping_.load()) return stopping;
-  if (!NeedsVerdict(e)) return cqrs::Status::Ok();
+  // A store that is down (a database restart) is waited for, as an unavailable validator is.
+  auto pause = std::chrono::milliseconds(100);
+  auto backoff = [&] {
+    std::this_thread::sleep_for(pause);  // backoff between retries
+    pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+  };
+  while (true) {
+    if (stopping_.load()) return stopping;
+    auto needed = NeedsVerdict(e);
+    if (needed.ok()) {
+      if (!*needed) return cqrs::Status::Ok();
+      break;
+    }
+    if (needed.status().code() != cqrs::StatusCode::kUnavailable) return needed.status();
+    backoff();
+  }
+  pause = std::chrono::milliseconds(100);
   Clock::time_point began = Clock::now();
   auto v = JudgePatiently(e);
   if (!v.ok()) return stopping_.load() ? stopping : v.status();
   if (!*v) return cqrs::Status::Ok();
   Pad(Step::kDetailedValidation, began);
   began = Clock::now();
-  // A store that is down (a database restart) is waited for, as an unavailable validator is.
-  auto pause = std::chrono::milliseconds(100);
   while (true) {
     auto r = store_.Append(v.value()->stream, cqrs::ExpectedVersion::Exact(v.value()->expected),
                            std::span(&v.value()->event, 1));
@@ -144,8 +160,7 @@ cqrs::Status ValidationWorker::Consume(const cqrs::RecordedEvent& e) {
     }
     if (r.status().code() != cqrs::StatusCode::kUnavailable) return r.status();
     if (stopping_.load()) return stopping;
-    std::this_thread::sleep_for(pause);  // backoff between retries
-    pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+    backoff();
   }
   Pad(Step::kStoreValidationResults, began);
   return cqrs::Status::Ok();
@@ -154,7 +169,9 @@ cqrs::Status ValidationWorker::Consume(const cqrs::RecordedEvent& e) {
 void ValidationWorker::Process(const cqrs::RecordedEvent& e) {
   AwaitGrace(e);
   if (stopping_.load()) return;
-  if (!NeedsVerdict(e)) return lanes_->Done(e.position);
+  auto needed = NeedsVerdict(e);
+  if (!needed.ok()) return Fail(needed.status());  // not done: redone after a restart
+  if (!*needed) return lanes_->Done(e.position);
   const bool modeled = options_.latency != nullptr && options_.latency->enabled();
   Clock::time_point began = Clock::now();
   if (options_.await_stored && modeled) {

@@ -86,7 +86,7 @@ class ValidationWorker {
   // Sleeps until the event is `grace` old (the sync pipeline's request decides before that).
   void AwaitGrace(const cqrs::RecordedEvent& e) const;
   // Whether `e` still needs a verdict: nothing has been appended to its stream since.
-  bool NeedsVerdict(const cqrs::RecordedEvent& e) const;
+  cqrs::Result<bool> NeedsVerdict(const cqrs::RecordedEvent& e) const;
   // On a lane: judges `e`, appends its verdict, marks it done once durable.
   void Process(const cqrs::RecordedEvent& e);
   void Fail(const cqrs::Status& st);

@@ -66,8 +66,13 @@ BusConsumer::~BusConsumer() {
 }
 
 Status BusConsumer::status() const {
+  // A bus error counts once it has lasted: librdkafka reports passing ones (a broker connection
+  // being set up, a topic's metadata not there yet) and gets over them by itself.
+  constexpr auto kLasting = std::chrono::seconds(5);
   std::lock_guard lock(mu_);
-  return failure_.ok() ? transient_ : failure_;
+  if (!failure_.ok()) return failure_;
+  if (!transient_.ok() && std::chrono::steady_clock::now() - transient_since_ >= kLasting) return transient_;
+  return Status::Ok();
 }
 
 void BusConsumer::Fail(Status st) {
@@ -90,6 +95,7 @@ void BusConsumer::Run() {
       transient_ = Status::Ok();  // the bus answers (a quiet bus times out without an error)
     } else {
       std::lock_guard lock(mu_);
+      if (transient_.ok()) transient_since_ = std::chrono::steady_clock::now();
       transient_ = Unavailable("bus: " + m->errstr());  // librdkafka reconnects by itself
     }
     if (std::chrono::steady_clock::now() - last_commit >= kCommitEvery) {

@@ -43,7 +43,7 @@ class BusConsumer {
   static Result<std::unique_ptr<BusConsumer>> Start(ConsumerOptions options, BusEventHandler handler);
   ~BusConsumer();  // finishes in-flight events, commits, leaves the group
 
-  // Ok while consuming; the handler's error once it stopped, or a transient bus error.
+  // Ok while consuming; the handler's error once it stopped, or a bus error that has lasted 5 s.
   Status status() const;
   std::uint64_t handled() const { return handled_.load(); }
   int assigned_partitions() const { return assigned_.load(); }
@@ -76,7 +76,8 @@ class BusConsumer {
   std::atomic<int> assigned_{0};
   mutable std::mutex mu_;
   Status failure_;    // guarded by mu_: the handler's error (final)
-  Status transient_;  // guarded by mu_: the last bus error, cleared by the next message
+  Status transient_;  // guarded by mu_: the last bus error, cleared by the next good poll
+  std::chrono::steady_clock::time_point transient_since_;  // guarded by mu_
   std::thread thread_;
 };
 
