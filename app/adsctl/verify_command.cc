@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/common/data_dir.h"
@@ -22,7 +23,76 @@ struct VerifyArgs {
   bool json = false;
 };
 
-// The PostgreSQL store: positions without gaps and the hash chain. Same exit codes.
+// What either verifier found, in one shape for printing. The embedded log also names the
+// segment file and offset of a problem, and may end with a torn tail.
+struct Outcome {
+  std::uint64_t records = 0;
+  cqrs::Sha256Digest head_hash{};
+  std::optional<std::uint64_t> torn_tail_bytes;  // the embedded log only
+  struct Problem {
+    cqrs::Position position;
+    std::optional<std::pair<std::string, std::uint64_t>> segment_offset;  // the embedded log only
+    std::string reason;
+  };
+  std::optional<Problem> problem;
+};
+
+std::string OutcomeJson(const Outcome& o) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("records");
+  w.Uint64(o.records);
+  w.Key("head_hash");
+  w.String(cqrs::ToHex(o.head_hash).c_str());
+  if (o.torn_tail_bytes) {
+    w.Key("torn_tail_bytes");
+    w.Uint64(*o.torn_tail_bytes);
+  }
+  w.Key("problem");
+  if (o.problem) {
+    w.StartObject();
+    w.Key("position");
+    w.Uint64(o.problem->position.value());
+    if (o.problem->segment_offset) {
+      w.Key("segment");
+      w.String(o.problem->segment_offset->first.c_str());
+      w.Key("offset");
+      w.Uint64(o.problem->segment_offset->second);
+    }
+    w.Key("reason");
+    w.String(o.problem->reason.c_str());
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return buf.GetString();
+}
+
+// Prints the outcome; exit codes: 0 intact (a torn tail is only a warning), 1 damage found.
+int Print(const Outcome& o, bool json) {
+  if (json) {
+    fmt::print("{}\n", OutcomeJson(o));
+    return o.problem ? 1 : 0;
+  }
+  fmt::print("records:   {}\nhead hash: {}\n", o.records, cqrs::ToHex(o.head_hash));
+  if (o.torn_tail_bytes.value_or(0) > 0) {
+    fmt::print("warning:   {} bytes of an unfinished write at the end (a crash); the next open truncates them\n",
+               *o.torn_tail_bytes);
+  }
+  if (o.problem) {
+    const std::string where = o.problem->segment_offset ? fmt::format(" ({} offset {})", o.problem->segment_offset->first,
+                                                                      o.problem->segment_offset->second)
+                                                        : "";
+    fmt::print("DAMAGED:   position {}{}: {}\n", o.problem->position.value(), where, o.problem->reason);
+  } else {
+    fmt::print("intact\n");
+  }
+  return o.problem ? 1 : 0;
+}
+
+// The PostgreSQL store: positions without gaps and the hash chain.
 int RunVerifyPostgres(const VerifyArgs& args) {
   auto store = cqrs::OpenPostgresEventStore({args.store});
   if (!store.ok()) {
@@ -34,66 +104,9 @@ int RunVerifyPostgres(const VerifyArgs& args) {
     fmt::print(stderr, "adsctl verify: {}\n", report.status().ToString());
     return 2;
   }
-  const auto& r = *report;
-  if (args.json) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("records");
-    w.Uint64(r.records);
-    w.Key("head_hash");
-    w.String(cqrs::ToHex(r.head_hash).c_str());
-    w.Key("problem");
-    if (r.problem) {
-      w.StartObject();
-      w.Key("position");
-      w.Uint64(r.problem->position.value());
-      w.Key("reason");
-      w.String(r.problem->reason.c_str());
-      w.EndObject();
-    } else {
-      w.Null();
-    }
-    w.EndObject();
-    fmt::print("{}\n", buf.GetString());
-  } else {
-    fmt::print("records:   {}\nhead hash: {}\n", r.records, cqrs::ToHex(r.head_hash));
-    if (r.problem) {
-      fmt::print("DAMAGED:   position {}: {}\n", r.problem->position.value(), r.problem->reason);
-    } else {
-      fmt::print("intact\n");
-    }
-  }
-  return r.problem ? 1 : 0;
-}
-
-std::string ReportJson(const cqrs::log::VerifyReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("records");
-  w.Uint64(r.records);
-  w.Key("head_hash");
-  w.String(cqrs::ToHex(r.head_hash).c_str());
-  w.Key("torn_tail_bytes");
-  w.Uint64(r.torn_tail_bytes);
-  w.Key("problem");
-  if (r.problem) {
-    w.StartObject();
-    w.Key("position");
-    w.Uint64(r.problem->position.value());
-    w.Key("segment");
-    w.String(r.problem->segment.c_str());
-    w.Key("offset");
-    w.Uint64(r.problem->offset);
-    w.Key("reason");
-    w.String(r.problem->reason.c_str());
-    w.EndObject();
-  } else {
-    w.Null();
-  }
-  w.EndObject();
-  return buf.GetString();
+  Outcome o{report->records, report->head_hash, std::nullopt, std::nullopt};
+  if (report->problem) o.problem = Outcome::Problem{report->problem->position, std::nullopt, report->problem->reason};
+  return Print(o, args.json);
 }
 
 // Exit codes: 0 intact (a torn tail is only a warning), 1 damage found, 2 cannot read.
@@ -110,24 +123,12 @@ int RunVerify(const VerifyArgs& args) {
     return 2;
   }
   const auto& r = *report;
-  if (args.json) {
-    fmt::print("{}\n", ReportJson(r));
-  } else {
-    fmt::print("records:   {}\nhead hash: {}\n", r.records, cqrs::ToHex(r.head_hash));
-    if (r.torn_tail_bytes > 0) {
-      fmt::print(
-          "warning:   {} bytes of an unfinished write at the end (a crash); the next open "
-          "truncates them\n",
-          r.torn_tail_bytes);
-    }
-    if (r.problem) {
-      fmt::print("DAMAGED:   position {} ({} offset {}): {}\n", r.problem->position.value(),
-                 r.problem->segment, r.problem->offset, r.problem->reason);
-    } else {
-      fmt::print("intact\n");
-    }
+  Outcome o{r.records, r.head_hash, r.torn_tail_bytes, std::nullopt};
+  if (r.problem) {
+    o.problem = Outcome::Problem{r.problem->position, std::make_pair(r.problem->segment, r.problem->offset),
+                                 r.problem->reason};
   }
-  return r.problem ? 1 : 0;
+  return Print(o, args.json);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "app/adsd/adsd_process.h"
+#include "app/adsd/json_field.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/pg/testing/test_servers.h"
 
@@ -31,16 +32,7 @@ using testing::AdsdProcess;
 using testing::kAcme;
 using testing::ValidatorProcess;
 
-std::string Field(const std::string& json, const char* key) {
-  simdjson::dom::parser p;
-  simdjson::padded_string s(json);
-  simdjson::dom::element e;
-  if (p.parse(s).get(e)) return "";
-  simdjson::dom::element v;
-  if (e[key].get(v)) return "";
-  if (v.is_string()) return std::string(v.get_string().value());
-  return simdjson::minify(v);
-}
+using testing::Field;
 
 std::string UniqueGoodAd() {
   static std::atomic<int> n{0};

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/adsd/adsd_process.h"
+#include "app/adsd/json_field.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/sql/sqlite.h"
 #ifdef ADSD_E2E_DISTRIBUTED
@@ -39,16 +40,7 @@ constexpr const char* kBadAd =
     R"({"title":"Guaranteed winter boots","landing_url":"https://bit.ly/boots","category":"apparel",)"
     R"("bid_cents":120,"currency":"USD","countries":["US"]})";
 
-std::string Field(const std::string& json, const char* key) {
-  simdjson::dom::parser p;
-  simdjson::padded_string s(json);
-  simdjson::dom::element e;
-  if (p.parse(s).get(e)) return "";
-  simdjson::dom::element v;
-  if (e[key].get(v)) return "";
-  if (v.is_string()) return std::string(v.get_string().value());
-  return simdjson::minify(v);
-}
+using testing::Field;
 
 // The backend's command-line arguments: none for the embedded log; a fresh database and topic
 // for PostgreSQL and Kafka.

@@ -19,7 +19,7 @@
 
 namespace cqrs::pg {
 
-// One statement parameter: text (the server parses it as the placeholder's type), binary bytes
+// One statement parameter: text (the server parses it as the type of its $N), binary bytes
 // (for bytea), or NULL.
 struct Param {
   static Param Text(std::string v) { return Param{std::move(v), false, false}; }
