@@ -1,23 +1,11 @@
 #include "cqrs/kafka/relay.h"
 
-#include "cqrs/core/sha256.h"
 #include "cqrs/core/thread_name.h"
 #include "cqrs/kafka/publisher.h"
+#include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/connection.h"
 
 namespace cqrs::kafka {
-
-namespace {
-
-// The advisory-lock key of a relay name: the first 8 bytes of its SHA-256.
-std::int64_t LockKey(const std::string& name) {
-  const Sha256Digest d = Sha256("adsd relay " + name);
-  std::uint64_t k = 0;
-  for (int i = 0; i < 8; ++i) k = (k << 8) | d[i];
-  return static_cast<std::int64_t>(k);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<BusRelay>> BusRelay::Start(const EventStore& store, RelayOptions options) {
   RETURN_IF_ERROR(EnsureTopic(options.bus));
@@ -53,7 +41,7 @@ void BusRelay::Pause(std::chrono::milliseconds d) const {
 void BusRelay::Run() {
   std::unique_ptr<pg::Connection> conn;
   std::unique_ptr<Publisher> publisher;
-  const std::int64_t key = LockKey(options_.name);
+  const std::int64_t key = pg::AdvisoryLockKey("adsd relay " + options_.name);
   while (!stop_.load()) {
     if (!leader_.load()) {
       conn.reset();
@@ -63,8 +51,8 @@ void BusRelay::Run() {
         Pause(std::chrono::milliseconds(500));
         continue;
       }
-      auto got = (*c)->Query("SELECT pg_try_advisory_lock($1)", {pg::Param::Int(key)});
-      if (!got.ok() || got->Text(0, 0) != "t") {
+      auto got = pg::TryAdvisoryLock(**c, key);
+      if (!got.ok() || !*got) {
         if (!got.ok()) SetStatus(got.status());
         Pause(std::chrono::milliseconds(500));
         continue;

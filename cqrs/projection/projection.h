@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cqrs/core/status.h"
+#include "cqrs/projection/runner.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/event_store.h"
 
@@ -60,41 +61,33 @@ struct RunnerOptions {
   bool bulk_load = false;
 };
 
-struct ParkedStream {
-  std::string stream;
-  Position first_position;
-  std::string error;
-  std::int64_t events = 0;
-};
-
-// Owns a write connection to the read-model database. Thread-safe accessors; one runner per
-// projection and database.
-class ProjectionRunner {
+// Owns a write connection to the read-model database (SQLite). Thread-safe accessors; one runner
+// per projection and database.
+class ProjectionRunner final : public Runner {
  public:
   ProjectionRunner(EventStore& store, std::unique_ptr<sql::Database> db, Projection& projection,
                    RunnerOptions options = {});
-  ~ProjectionRunner();  // stops delivery
+  ~ProjectionRunner() override;  // stops delivery
 
   // After a bulk load (RunnerOptions::bulk_load): runs the projection's full Migrate().
   Status FinishBulkLoad();
   // Migrates, loads the checkpoint and starts following the store.
   Status Start();
   // Stops following the store (waits for the batch in flight). position() stays where it got to.
-  void Stop() { subscription_.reset(); }
+  void Stop() override { subscription_.reset(); }
   // Applies everything up to `target` on the calling thread (no subscription needed): for
   // rebuilds and tools. Returns when position() >= target.
   Status CatchUp(Position target);
 
   // Last position applied (or parked) and committed.
-  Position position() const { return Position(position_.load(std::memory_order_acquire)); }
+  Position position() const override { return Position(position_.load(std::memory_order_acquire)); }
   // Waits until position() >= p or the deadline passes; returns whether it got there.
-  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const;
+  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override;
   // Ok, or the error that stopped the runner (a database failure; handler failures park instead).
-  Status status() const;
+  Status status() const override;
 
-  Result<std::vector<ParkedStream>> ListParked();
-  // Re-applies a parked stream's events in order; unparks it if they all succeed.
-  Status ReplayParked(std::string_view stream);
+  Result<std::vector<ParkedStream>> ListParked() override;
+  Status ReplayParked(std::string_view stream) override;
 
  private:
   Status LoadState();

@@ -13,6 +13,7 @@
 
 #include "cqrs/core/thread_name.h"
 #include "cqrs/pg/connection.h"
+#include "cqrs/pg/pool.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/polling_subscription.h"
 #include "cqrs/store/postgres_schema.h"
@@ -81,40 +82,6 @@ struct PendingAppend {
   std::function<void(Result<AppendResult>)> done;
 };
 
-// A connection borrowed from the pool for one read.
-class ReadPool {
- public:
-  ReadPool(std::string url, int max_idle) : url_(std::move(url)), max_idle_(max_idle) {}
-
-  template <typename F>
-  auto With(F&& f) const -> decltype(f(std::declval<pg::Connection&>())) {
-    std::unique_ptr<pg::Connection> c;
-    {
-      std::lock_guard lock(mu_);
-      if (!idle_.empty()) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
-      }
-    }
-    if (!c) {
-      auto opened = pg::Connection::Open(url_);
-      if (!opened.ok()) return opened.status();
-      c = std::move(*opened);
-    }
-    auto result = f(*c);
-    if (c->healthy()) {
-      std::lock_guard lock(mu_);
-      if (static_cast<int>(idle_.size()) < max_idle_) idle_.push_back(std::move(c));
-    }
-    return result;
-  }
-
- private:
-  const std::string url_;
-  const int max_idle_;
-  mutable std::mutex mu_;
-  mutable std::vector<std::unique_ptr<pg::Connection>> idle_;  // guarded by mu_
-};
 
 }  // namespace
 
@@ -520,7 +487,7 @@ class PostgresEventStore final : public EventStore {
   }
 
   const PostgresStoreOptions options_;
-  ReadPool reads_;
+  pg::Pool reads_;
   std::unique_ptr<pg::Connection> writer_conn_;  // the writer thread's
   bool prepared_ = false;                        // writer thread: statements prepared on writer_conn_
   std::unique_ptr<pg::Connection> listen_conn_;  // the listener thread's
