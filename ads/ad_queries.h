@@ -1,12 +1,11 @@
 // AdQueries: the Read API's queries on the ads read model, and their JSON and CSV forms.
 //
-// Thread-safety: safe from any number of threads; each thread gets its own read-only SQLite
-// connection (WAL lets them read while the projection writes).
+// Two implementations answer alike: SqliteAdQueries (sqlite_ad_queries.h, the read model a
+// process keeps in its data directory) and PgAdQueries (pg_ad_queries.h, a read model shared in
+// PostgreSQL). Thread-safety: safe from any number of threads.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,28 +22,25 @@ struct AdRow {
 
 class AdQueries {
  public:
-  explicit AdQueries(std::filesystem::path db) : db_(std::move(db)) {}
+  virtual ~AdQueries() = default;
 
-  // Makes every thread open a new connection at its next query: after the file was replaced.
-  void Reopen() { generation_.fetch_add(1); }
-
-  cqrs::Result<std::optional<AdRow>> Get(const std::string& ad_id) const;
+  virtual cqrs::Result<std::optional<AdRow>> Get(const std::string& ad_id) const = 0;
   // Where a page of a listing ends: the last row's submission time and id.
   struct Cursor {
     std::int64_t created_us;
     std::string ad_id;
   };
-  // A retailer's ads, newest first (submission time, then id); `status` filters; `after` is
-  // the previous page's last row.
-  cqrs::Result<std::vector<AdRow>> List(const std::string& retailer, const std::optional<std::string>& status,
-                                        int limit, const std::optional<Cursor>& after) const;
-  // A retailer's ads decided on `day` (YYYY-MM-DD, UTC), in decision order.
-  cqrs::Result<std::vector<AdRow>> DecidedOn(const std::string& retailer, const std::string& day) const;
-
- private:
-  std::filesystem::path db_;
-  std::atomic<std::uint64_t> generation_{0};
+  // A retailer's ads, newest first (submission time, then id, in byte order); `status` filters;
+  // `after` is the previous page's last row.
+  virtual cqrs::Result<std::vector<AdRow>> List(const std::string& retailer, const std::optional<std::string>& status,
+                                                int limit, const std::optional<Cursor>& after) const = 0;
+  // A retailer's ads decided on `day` (YYYY-MM-DD, UTC), in decision order (then id).
+  virtual cqrs::Result<std::vector<AdRow>> DecidedOn(const std::string& retailer, const std::string& day) const = 0;
 };
+
+// The columns every implementation selects, in AdRow's order.
+inline constexpr std::string_view kAdRowColumns =
+    "ad_id, retailer, status, ad_json, reasons_json, version, position, created_us, updated_us, decided_us";
 
 // The opaque cursor text for a row ("<created_us>_<ad_id>"), and back.
 std::string CursorOf(const AdRow& row);

@@ -2,8 +2,7 @@
 
 #include <ctime>
 
-#include "ads/ad_json.h"
-#include "ads/events.h"
+#include "ads/ad_row_change.h"
 
 namespace adsd::ads {
 
@@ -74,47 +73,44 @@ cqrs::Result<cqrs::sql::Statement*> AdsReadModel::Statement(cqrs::sql::Database&
 }
 
 Status AdsReadModel::Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& e) {
-  auto id = events::AdIdOf(e.stream);
-  if (!id) return Status::Ok();  // not an ad stream
-  const std::string ad_id = id->ToString();
-  const auto version = static_cast<std::int64_t>(e.version.value());
-  const auto position = static_cast<std::int64_t>(e.position.value());
-  if (e.type == events::kSubmitted) {
-    ASSIGN_OR_RETURN(events::RawContent c, events::ParseRawContent(e.payload));
-    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 2, 
-        "INSERT INTO ads(ad_id, retailer, status, ad_json, version, position, created_us, updated_us) "
-        "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT(ad_id) DO NOTHING"));
-    st->Bind(1, ad_id).Bind(2, c.retailer).Bind(3, c.ad_json).Bind(4, version).Bind(5, position)
-        .Bind(6, e.timestamp_us).Bind(7, e.timestamp_us);
-    return st->Run();
+  ASSIGN_OR_RETURN(std::optional<AdRowChange> change, AdRowChangeOf(e));
+  if (!change) return Status::Ok();
+  const AdRowChange& c = *change;
+  cqrs::sql::Statement* st = nullptr;
+  switch (c.kind) {
+    case AdRowChange::Kind::kSubmitted: {
+      ASSIGN_OR_RETURN(st, Statement(db, 2,
+          "INSERT INTO ads(ad_id, retailer, status, ad_json, version, position, created_us, updated_us) "
+          "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT(ad_id) DO NOTHING"));
+      st->Bind(1, c.ad_id).Bind(2, c.retailer).Bind(3, c.ad_json).Bind(4, c.version).Bind(5, c.position)
+          .Bind(6, c.at_us).Bind(7, c.at_us);
+      break;
+    }
+    case AdRowChange::Kind::kChanged: {
+      ASSIGN_OR_RETURN(st, Statement(db, 3,
+          "UPDATE ads SET status = 'pending', ad_json = ?, reasons_json = '[]', version = ?, position = ?, "
+          "updated_us = ?, decided_us = NULL, decided_day = NULL WHERE ad_id = ? AND version < ?"));
+      st->Bind(1, c.ad_json).Bind(2, c.version).Bind(3, c.position).Bind(4, c.at_us).Bind(5, c.ad_id)
+          .Bind(6, c.version);
+      break;
+    }
+    case AdRowChange::Kind::kDecided: {
+      ASSIGN_OR_RETURN(st, Statement(db, 4,
+          "UPDATE ads SET status = ?, reasons_json = ?, version = ?, position = ?, updated_us = ?, "
+          "decided_us = ?, decided_day = ? WHERE ad_id = ? AND version < ?"));
+      st->Bind(1, c.status).Bind(2, c.reasons_json).Bind(3, c.version).Bind(4, c.position).Bind(5, c.at_us)
+          .Bind(6, c.at_us).Bind(7, c.decided_day).Bind(8, c.ad_id).Bind(9, c.version);
+      break;
+    }
+    case AdRowChange::Kind::kWithdrawn: {
+      ASSIGN_OR_RETURN(st, Statement(db, 5,
+          "UPDATE ads SET status = 'withdrawn', version = ?, position = ?, updated_us = ? "
+          "WHERE ad_id = ? AND version < ?"));
+      st->Bind(1, c.version).Bind(2, c.position).Bind(3, c.at_us).Bind(4, c.ad_id).Bind(5, c.version);
+      break;
+    }
   }
-  if (e.type == events::kChanged) {
-    ASSIGN_OR_RETURN(events::RawContent c, events::ParseRawContent(e.payload));
-    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 3, 
-        "UPDATE ads SET status = 'pending', ad_json = ?, reasons_json = '[]', version = ?, position = ?, "
-        "updated_us = ?, decided_us = NULL, decided_day = NULL WHERE ad_id = ? AND version < ?"));
-    st->Bind(1, c.ad_json).Bind(2, version).Bind(3, position).Bind(4, e.timestamp_us).Bind(5, ad_id)
-        .Bind(6, version);
-    return st->Run();
-  }
-  if (e.type == events::kApproved || e.type == events::kRejected) {
-    ASSIGN_OR_RETURN(std::string reasons, events::ReasonsJson(e.payload));
-    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 4, 
-        "UPDATE ads SET status = ?, reasons_json = ?, version = ?, position = ?, updated_us = ?, "
-        "decided_us = ?, decided_day = ? WHERE ad_id = ? AND version < ?"));
-    st->Bind(1, e.type == events::kApproved ? "approved" : "rejected").Bind(2, reasons).Bind(3, version)
-        .Bind(4, position).Bind(5, e.timestamp_us).Bind(6, e.timestamp_us).Bind(7, UtcDay(e.timestamp_us))
-        .Bind(8, ad_id).Bind(9, version);
-    return st->Run();
-  }
-  if (e.type == events::kWithdrawn) {
-    ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 5, 
-        "UPDATE ads SET status = 'withdrawn', version = ?, position = ?, updated_us = ? "
-        "WHERE ad_id = ? AND version < ?"));
-    st->Bind(1, version).Bind(2, position).Bind(3, e.timestamp_us).Bind(4, ad_id).Bind(5, version);
-    return st->Run();
-  }
-  return Status::Ok();
+  return st->Run();
 }
 
 }  // namespace adsd::ads

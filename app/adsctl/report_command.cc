@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "ads/ad_json.h"
-#include "ads/ad_queries.h"
+#include "ads/sqlite_ad_queries.h"
 #include "app/common/data_dir.h"
 
 namespace adsd::app {
@@ -31,7 +31,7 @@ int RunReport(const ReportArgs& args) {
     fmt::print(stderr, "adsctl report: no read model at {}\n", db.string());
     return 2;
   }
-  ads::AdQueries queries(db);
+  ads::SqliteAdQueries queries(db);
   auto rows = queries.DecidedOn(args.retailer, args.date);
   if (!rows.ok()) {
     fmt::print(stderr, "adsctl report: {}\n", rows.status().ToString());

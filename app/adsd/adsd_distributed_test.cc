@@ -1,6 +1,7 @@
 // The service split into processes on PostgreSQL and Kafka: roles, scaling, and faults.
 //
 //   - write, read and worker processes, two writers on one port (SO_REUSEPORT);
+//   - two read processes sharing a read model in PostgreSQL, one taking over from the other;
 //   - the outbox relay after a crash between the store's commit and the publish;
 //   - a worker SIGKILLed mid-batch: its partitions move, no ad is lost or decided twice;
 //   - PostgreSQL restarted, and separately the broker, under load: every acknowledged
@@ -242,6 +243,52 @@ TEST_F(Distributed, WriteReadAndWorkerProcessesServeTogetherAndTwoWritersShareAP
     return n.empty() ? 0 : std::stoi(n);
   };
   EXPECT_TRUE(WaitUntil([&] { return partitions(worker1) > 0 && partitions(worker1) + partitions(worker2) == 8; }, 30s));
+}
+
+// Read processes sharing one read model in PostgreSQL (--read-db): one applies the events, the
+// other follows its checkpoint; both answer read-your-writes; when the one that applies is
+// SIGKILLed, the other takes over and the model goes on. A rebuild there gives the same answers.
+TEST_F(Distributed, ReadProcessesShareAReadModelInPostgresAndOneTakesOverWhenTheOtherDies) {
+  AdsdProcess writer(Data("w"), "async", {}, Args("write"));
+  AdsdProcess worker(Data("k"), "async", {}, Args("worker", {"--consumers", "4"}));
+  auto reader1 = std::make_unique<AdsdProcess>(Data("r1"), "async", std::vector<std::string>{},
+                                               Args("read", {"--read-db", url_}));
+  ASSERT_TRUE(writer.started() && worker.started() && reader1->started());
+  ASSERT_TRUE(WaitUntil([&] { return reader1->Call("GET", "/readyz", "").body.find("\"projection_leader\":true") !=
+                                     std::string::npos; },
+                        30s));
+  AdsdProcess reader2(Data("r2"), "async", {}, Args("read", {"--read-db", url_}));
+  ASSERT_TRUE(reader2.started());
+  EXPECT_NE(reader2.Call("GET", "/readyz", "").body.find("\"projection_leader\":false"), std::string::npos);
+
+  auto submit = [&](std::vector<std::string>& ids) {
+    auto r = writer.Call("POST", "/v1/ads", kAcme, UniqueGoodAd());
+    EXPECT_EQ(r.status, 202) << r.body;
+    ids.push_back(Field(r.body, "ad_id"));
+    return Field(r.body, "position");
+  };
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    const std::string position = submit(ids);
+    // Read-your-writes on the process that does not apply the events: it waits for the position.
+    auto r = reader2.Call("GET", "/v1/ads/" + ids.back() + "?min_position=" + position, kAcme);
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  for (const auto& [id, status] : FinalStatuses(reader2, ids, 60s)) EXPECT_EQ(status, "approved") << id;
+  EXPECT_EQ(CountOf(url_, "SELECT count(*) FROM ads WHERE status = 'approved'"), 20);  // one shared model
+
+  reader1->Kill(SIGKILL);
+  reader1.reset();
+  for (int i = 0; i < 20; ++i) submit(ids);
+  for (const auto& [id, status] : FinalStatuses(reader2, ids, 60s)) EXPECT_EQ(status, "approved") << id;
+  EXPECT_NE(reader2.Call("GET", "/readyz", "").body.find("\"projection_leader\":true"), std::string::npos);
+  const std::string listing = reader2.Call("GET", "/v1/ads?limit=100", kAcme).body;
+
+  // The model rebuilt from the log on the process that now applies it: the same answers.
+  auto rebuilt = reader2.Call("POST", "/v1/admin/rebuild", testing::kAdmin);
+  ASSERT_EQ(rebuilt.status, 200) << rebuilt.body;
+  EXPECT_EQ(reader2.Call("GET", "/v1/ads?limit=100", kAcme).body, listing);
+  EXPECT_EQ(CountOf(url_, "SELECT count(*) FROM ads"), 40);
 }
 
 TEST_F(Distributed, TheRelayPublishesWhatACrashBetweenCommitAndPublishLeftBehind) {

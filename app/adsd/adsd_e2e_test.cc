@@ -1,6 +1,7 @@
 // End to end through real HTTP against a started adsd, for every pipeline, on one backend: the
-// embedded log (adsd_e2e_test), or PostgreSQL and Kafka (adsd_distributed_e2e_test, the same
-// file built with ADSD_E2E_DISTRIBUTED, run against the test fixture's real servers).
+// embedded log and SQLite read model (adsd_e2e_test), or PostgreSQL (event store and read model)
+// and Kafka (adsd_distributed_e2e_test, the same file built with ADSD_E2E_DISTRIBUTED, run
+// against the test fixture's real servers).
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -42,11 +43,12 @@ constexpr const char* kBadAd =
 
 using testing::Field;
 
-// The backend's command-line arguments: none for the embedded log; a fresh database and topic
-// for PostgreSQL and Kafka.
+// The backend's command-line arguments: none for the embedded log; a fresh database (event store
+// and read model) and topic for PostgreSQL and Kafka.
 std::vector<std::string> BackendArgs() {
 #ifdef ADSD_E2E_DISTRIBUTED
-  return {"--store", cqrs::testing::FreshPostgresDatabase(), "--bus",
+  const std::string db = cqrs::testing::FreshPostgresDatabase();
+  return {"--store", db, "--read-db", db, "--bus",
           "kafka://" + cqrs::testing::TestKafkaBootstrap() + "?partitions=4&topic=t-" + cqrs::Uuid::V7().ToString()};
 #else
   return {};

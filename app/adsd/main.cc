@@ -4,6 +4,7 @@
 //        [--rules FILE] [--threads N] [--validator-url URL] [--validator-timeout-ms MS]
 //        [--consumers N] [--blocking-threads N] [--paper-model FILE [--latency-scale X]]
 //        [--role all|write|read|worker] [--store postgresql://...] [--bus kafka://HOST:PORT[?partitions=N]]
+//        [--read-db postgresql://...]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   app.add_option("--latency-scale", latency_scale, "divide the injected latencies by this")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  std::string role = "all", store_url, bus_url;
+  std::string role = "all", store_url, bus_url, read_db_url;
   app.add_option("--role", role, "which side of the service this process runs")
       ->check(CLI::IsMember({"all", "write", "read", "worker"}))
       ->capture_default_str();
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
                  "event store: empty for the embedded log in DATA_DIR, or postgresql://USER@HOST:PORT/DB");
   app.add_option("--bus", bus_url,
                  "event bus: empty for consumers that follow the store, or kafka://HOST:PORT[?partitions=N&topic=T]");
+  app.add_option("--read-db", read_db_url,
+                 "read model: empty for DATA_DIR/read.db (SQLite, this process's own), or postgresql://USER@HOST:PORT/DB "
+                 "(shared by the read processes)");
   CLI11_PARSE(app, argc, argv);
   options.role = role == "write"    ? adsd::app::Role::kWrite
                  : role == "read"   ? adsd::app::Role::kRead
@@ -87,6 +91,7 @@ int main(int argc, char** argv) {
                                     : adsd::app::Role::kAll;
   options.store_url = store_url;
   options.bus_url = bus_url;
+  options.read_db_url = read_db_url;
 
   options.consumers = consumers;
   options.blocking_threads = blocking_threads;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ads/pg_ad_queries.h"
 #include "app/common/data_dir.h"
 #include "cqrs/log/segment_file.h"
 #include "cqrs/sql/checkpointer.h"
@@ -98,6 +99,16 @@ cqrs::Status AdService::CheckRoleOptions() const {
   if (!options_.bus_url.empty() && !shared_store) {
     return cqrs::InvalidArgument("--bus kafka://... publishes from the PostgreSQL store: it needs --store postgresql://...");
   }
+  if (!options_.read_db_url.empty()) {
+    if (!options_.read_db_url.starts_with("postgresql://") && !options_.read_db_url.starts_with("postgres://")) {
+      return cqrs::InvalidArgument("--read-db: expected postgresql://USER@HOST:PORT/DB, got '" + options_.read_db_url +
+                                   "'");
+    }
+    if (!serves_reads()) {
+      return cqrs::InvalidArgument("--read-db is where the Read API's model lives: --role write and --role worker "
+                                   "serve no reads");
+    }
+  }
   if (options_.pipeline == Pipeline::kSync && options_.role != Role::kAll) {
     return cqrs::InvalidArgument("--pipeline sync answers from the read model after validation in the request: "
                                  "it needs --role all");
@@ -124,19 +135,35 @@ cqrs::Status AdService::OpenStore() {
 }
 
 cqrs::Status AdService::OpenReadSide() {
-  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
-  RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/checkpointer.h
-  checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(ReadModelPath(options_.data_dir), kCheckpointEvery);
   metrics_.AddHistogram("adsd_read_model_lag_seconds",
                         "Time from an event's append to its commit in the read model (write-to-read lag).",
                         {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25,
                          0.5, 1, 2.5, 5});
+  if (!options_.read_db_url.empty()) return OpenPostgresReadModel();
+  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
+  RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/checkpointer.h
+  checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(ReadModelPath(options_.data_dir), kCheckpointEvery);
   read_models_.push_back(std::make_unique<ads::AdsReadModel>());
   auto first_runner = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db),
                                                                            *read_models_.back(), LiveRunnerOptions());
   RETURN_IF_ERROR(first_runner->Start());
-  std::atomic_store(&runner_, std::move(first_runner));
-  queries_ = std::make_unique<ads::AdQueries>(ReadModelPath(options_.data_dir));
+  std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::Runner>(std::move(first_runner)));
+  auto queries = std::make_unique<ads::SqliteAdQueries>(ReadModelPath(options_.data_dir));
+  sqlite_queries_ = queries.get();
+  queries_ = std::move(queries);
+  return cqrs::Status::Ok();
+}
+
+cqrs::Status AdService::OpenPostgresReadModel() {
+  pg_read_model_ = std::make_unique<ads::AdsPgReadModel>();
+  cqrs::projection::PgRunnerOptions o;
+  o.url = options_.read_db_url;
+  o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) { ObserveReadModelLag(events); };
+  ASSIGN_OR_RETURN(auto runner, cqrs::projection::PgProjectionRunner::Start(*store_, *pg_read_model_, std::move(o)));
+  pg_runner_ = runner.get();
+  std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::Runner>(std::move(runner)));
+  // Queries run on the HTTP threads: one connection each stays open.
+  queries_ = std::make_unique<ads::PgAdQueries>(options_.read_db_url, std::max(4, options_.http.threads));
   return cqrs::Status::Ok();
 }
 
@@ -233,6 +260,7 @@ std::string AdService::Readiness(bool& ready) const {
     const std::uint64_t projected = r->position().value();
     ready = ready && r->status().ok() && head - std::min(head, projected) <= kMaxLag;
     out += ",\"projection_position\":" + std::to_string(projected);
+    if (pg_runner_) out += ",\"projection_leader\":" + std::string(pg_runner_->leader() ? "true" : "false");
   }
   if (worker_ && !bus_consumer_) {
     const std::uint64_t decided = worker_->position().value();
@@ -264,7 +292,8 @@ void AdService::Stop() {
   bus_consumer_.reset();                 // commits what is done, leaves the group
   bus_relay_.reset();
   worker_.reset();
-  std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::ProjectionRunner>());
+  std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::Runner>());
+  pg_runner_ = nullptr;
   store_.reset();
 }
 
@@ -321,6 +350,10 @@ void AdService::AddRoutes() {
         if (st.code() == cqrs::StatusCode::kNotFound) {
           return respond(http::Problem(404, "not-parked", "Not parked", st.message()));
         }
+        if (st.code() == cqrs::StatusCode::kUnavailable) {
+          // A shared read model: another process applies it, or the database is away.
+          return respond(http::Problem(503, "unavailable", "Read model writer unavailable here", st.message()));
+        }
         if (!st.ok()) return respond(http::Problem(409, "still-failing", "Replay failed", st.ToString()));
         respond(http::Response::Json(200, R"({"replayed":true})"));
       },
@@ -331,6 +364,9 @@ void AdService::AddRoutes() {
         if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;
         pool_->Submit([this, respond] {
           auto r = RebuildReadModel();
+          if (r.status().code() == cqrs::StatusCode::kUnavailable) {
+            return respond(http::Problem(503, "unavailable", "Read model writer unavailable here", r.status().message()));
+          }
           if (!r.ok()) return respond(http::Problem(500, "rebuild-failed", "Rebuild failed", r.status().ToString()));
           respond(http::Response::Json(200, "{\"rebuilt\":\"ads\",\"events\":" + std::to_string(r->events) +
                                                 ",\"seconds\":" + std::to_string(r->seconds) + "}"));
@@ -345,20 +381,28 @@ void AdService::AddRoutes() {
 cqrs::projection::RunnerOptions AdService::LiveRunnerOptions() {
   cqrs::projection::RunnerOptions o;
   o.min_commit_interval = std::chrono::milliseconds(2);
-  o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) {
-    const std::int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count();
-    std::vector<double> lag;
-    lag.reserve(events.size());
-    for (const auto& e : events) lag.push_back(static_cast<double>(now_us - e.timestamp_us) / 1e6);
-    metrics_.Observe("adsd_read_model_lag_seconds", lag);
-  };
+  o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) { ObserveReadModelLag(events); };
   return o;
+}
+
+void AdService::ObserveReadModelLag(std::span<const cqrs::RecordedEvent> events) {
+  const std::int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<double> lag;
+  lag.reserve(events.size());
+  for (const auto& e : events) lag.push_back(static_cast<double>(now_us - e.timestamp_us) / 1e6);
+  metrics_.Observe("adsd_read_model_lag_seconds", lag);
 }
 
 cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
   std::lock_guard lock(rebuild_mu_);
+  if (!pg_runner_) return RebuildSqliteReadModel();
+  const auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(std::uint64_t events, pg_runner_->Rebuild());
+  return RebuildResult{events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
+}
+
+cqrs::Result<AdService::RebuildResult> AdService::RebuildSqliteReadModel() {
   const auto started = std::chrono::steady_clock::now();
   const fs::path live = ReadModelPath(options_.data_dir);
   const fs::path fresh = live.string() + ".rebuild";
@@ -383,7 +427,7 @@ cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
     }
     RETURN_IF_ERROR(rebuild.FinishBulkLoad());
     // ... then stop the live one and take the last few events with nothing writing the old file.
-    std::shared_ptr<cqrs::projection::ProjectionRunner> old = runner();
+    std::shared_ptr<cqrs::projection::Runner> old = runner();
     old->Stop();
     RETURN_IF_ERROR(rebuild.CatchUp(store_->Head()));
     events = rebuild.position().value();
@@ -404,13 +448,13 @@ cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
   fs::rename(fresh, live, ec);
   if (ec) return cqrs::ErrnoError("rename " + fresh.string(), ec.value());
   RETURN_IF_ERROR(cqrs::log::SyncDir(live.parent_path()));
-  queries_->Reopen();
+  sqlite_queries_->Reopen();
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(live));
   RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));
   checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(live, kCheckpointEvery);
   auto next = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db), model, LiveRunnerOptions());
   RETURN_IF_ERROR(next->Start());
-  std::atomic_store(&runner_, std::move(next));
+  std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::Runner>(std::move(next)));
   return RebuildResult{events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
 }
 

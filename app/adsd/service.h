@@ -1,6 +1,7 @@
 // AdService: the ad-management service, wired together for one role and one set of backends.
 //
-//   event store (DATA_DIR/log, or PostgreSQL) ──> ads read model (DATA_DIR/read.db, projection runner)
+//   event store (DATA_DIR/log, or PostgreSQL) ──> ads read model (DATA_DIR/read.db, or PostgreSQL
+//          │                                        shared by the read processes; projection runner)
 //          │
 //          └──(the store itself, or Kafka via the bus relay)──> validation worker ──> verdict events
 //
@@ -20,6 +21,8 @@
 #include <string>
 
 #include "ads/ad_queries.h"
+#include "ads/pg_read_model.h"
+#include "ads/sqlite_ad_queries.h"
 #include "ads/latency_model.h"
 #include "ads/outbox.h"
 #include "ads/read_model.h"
@@ -29,6 +32,7 @@
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
 #include "cqrs/log/consumer_offsets.h"
+#include "cqrs/projection/pg_projection.h"
 #include "cqrs/projection/projection.h"
 #include "cqrs/sql/checkpointer.h"
 #include "cqrs/store/event_store.h"
@@ -50,6 +54,7 @@ struct ServiceOptions {
   Role role = Role::kAll;
   std::string store_url;  // empty: the embedded log in data_dir; or postgresql://...
   std::string bus_url;    // empty: consumers follow the store; or kafka://HOST:PORT[?partitions=N]
+  std::string read_db_url;  // empty: DATA_DIR/read.db (SQLite); or postgresql://... (shared)
   std::string validator_url;  // empty: in-process rules only
   std::chrono::milliseconds validator_timeout{2000};
   std::chrono::milliseconds validator_breaker_open{5000};
@@ -76,10 +81,12 @@ class AdService {
   cqrs::EventStore& store() { return *store_; }
   const ads::AdQueries& queries() const { return *queries_; }
   // The live read-model runner. A copy: a rebuild may replace it while the caller uses it.
-  std::shared_ptr<cqrs::projection::ProjectionRunner> runner() const { return std::atomic_load(&runner_); }
+  std::shared_ptr<cqrs::projection::Runner> runner() const { return std::atomic_load(&runner_); }
 
-  // Rebuilds the read model from the log into a fresh database while the current one keeps
-  // serving, then swaps it in (a moment of read-model pause at the end). One at a time.
+  // Rebuilds the read model from the log while the current one keeps serving. SQLite: into a fresh
+  // file, swapped in at the end (a moment of read-model pause). PostgreSQL: in one transaction on
+  // the process that applies the read model (readers see the old rows until it commits). One at
+  // a time.
   struct RebuildResult {
     std::uint64_t events = 0;
     double seconds = 0;
@@ -110,6 +117,9 @@ class AdService {
   void AddRoutes();
   // The live read model's runner options: its lag goes to the metrics.
   cqrs::projection::RunnerOptions LiveRunnerOptions();
+  void ObserveReadModelLag(std::span<const cqrs::RecordedEvent> events);
+  cqrs::Status OpenPostgresReadModel();
+  cqrs::Result<RebuildResult> RebuildSqliteReadModel();
   void AddWriteRoutes();
   void AddReadRoutes();
   // POST /v1/ads through the configured pipeline. `on_pool`: already on a blocking thread;
@@ -126,14 +136,18 @@ class AdService {
   std::unique_ptr<cqrs::log::ConsumerOffsets> offsets_;
   // Read models live as long as the service: a replaced runner may still be held by a request.
   std::vector<std::unique_ptr<ads::AdsReadModel>> read_models_;
-  std::shared_ptr<cqrs::projection::ProjectionRunner> runner_;  // atomic_load / atomic_store
-  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;       // the live read model's
+  std::shared_ptr<cqrs::projection::Runner> runner_;       // atomic_load / atomic_store
+  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;  // the live SQLite read model's
+  // With --read-db postgresql://: the model and its runner (owned by runner_, never replaced).
+  std::unique_ptr<ads::AdsPgReadModel> pg_read_model_;
+  cqrs::projection::PgProjectionRunner* pg_runner_ = nullptr;
   std::mutex rebuild_mu_;
   std::unique_ptr<ads::ExternalValidator> external_;
   std::unique_ptr<ads::ValidationWorker> worker_;
   std::unique_ptr<cqrs::kafka::BusConsumer> bus_consumer_;  // the worker's, on the Kafka bus
   std::unique_ptr<cqrs::kafka::BusRelay> bus_relay_;        // store -> Kafka
   std::unique_ptr<ads::AdQueries> queries_;
+  ads::SqliteAdQueries* sqlite_queries_ = nullptr;  // queries_, when the read model is SQLite
   std::unique_ptr<ads::Outbox> outbox_;
   std::unique_ptr<ads::OutboxRelay> relay_;
   std::unique_ptr<BlockingPool> pool_;
