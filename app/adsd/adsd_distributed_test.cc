@@ -5,7 +5,8 @@
 //   - the outbox relay after a crash between the store's commit and the publish;
 //   - a worker SIGKILLed mid-batch: its partitions move, no ad is lost or decided twice;
 //   - PostgreSQL restarted, and separately the broker, under load: every acknowledged
-//     submission reaches a final status without anyone stepping in;
+//     submission reaches a final status without anyone stepping in (in the SQLite read model of
+//     an `all` process and in a read process's model in PostgreSQL);
 //   - scaling: with the external validator at 20 ms a call, 4 workers decide >= 3x as fast as 1.
 //
 // The shared servers are the ctest fixture's; the tests that restart a server start their own.
@@ -339,7 +340,9 @@ TEST_F(Distributed, RestartingPostgresUnderLoadLosesNoAcknowledgedAd) {
   OwnServer pg("postgres.sh", dir_.path() / "pg", "url");
   url_ = pg.address();
   AdsdProcess adsd(Data("all"), "async", {}, Args("all", {"--consumers", "4"}));
-  ASSERT_TRUE(adsd.started());
+  // And a read process whose read model is in the same server (it must reconnect too).
+  AdsdProcess reader(Data("r"), "async", {}, Args("read", {"--read-db", url_}));
+  ASSERT_TRUE(adsd.started() && reader.started());
   Load load(adsd.port(), 4);
   ASSERT_TRUE(WaitUntil([&] { return load.acknowledged() >= 100; }, 60s));
   pg.Stop();
@@ -352,6 +355,8 @@ TEST_F(Distributed, RestartingPostgresUnderLoadLosesNoAcknowledgedAd) {
   load.Stop();
   const auto ids = load.ids();
   for (const auto& [id, status] : FinalStatuses(adsd, ids, 120s)) EXPECT_EQ(status, "approved") << id;
+  for (const auto& [id, status] : FinalStatuses(reader, ids, 60s)) EXPECT_EQ(status, "approved") << id;
+  EXPECT_EQ(reader.Call("GET", "/readyz", "").status, 200) << reader.Call("GET", "/readyz", "").body;
   // A submission whose commit outcome the outage hid was answered 503 and may still be stored
   // (a retry with an Idempotency-Key would find it): it is decided too, once.
   const std::int64_t stored = CountOf(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'");
@@ -369,7 +374,9 @@ TEST_F(Distributed, RestartingTheBrokerUnderLoadLosesNoAcknowledgedAd) {
   mark("broker started");
   bus_ = FreshTopic(kafka.address(), 4);
   AdsdProcess adsd(Data("all"), "async", {}, Args("all", {"--consumers", "4"}));
-  ASSERT_TRUE(adsd.started());
+  // And a read process whose read model is in the same server (it must reconnect too).
+  AdsdProcess reader(Data("r"), "async", {}, Args("read", {"--read-db", url_}));
+  ASSERT_TRUE(adsd.started() && reader.started());
   Load load(adsd.port(), 4);
   ASSERT_TRUE(WaitUntil([&] { return Verdicts(url_) >= 100; }, 60s));
   mark("100 decided");
