@@ -6,7 +6,10 @@
 #   Kafka       the broker's own ProducerPerformance (acks=all, idempotent, 450-byte records)
 #               beside adsd in Kafka mode (POST /v1/ads with wrk, 64 connections; then ads decided
 #               end to end; 32 lanes, as each lane waits for its verdict to commit), beside adsd
-#               on the embedded log under the same wrk.
+#               on the embedded log under the same wrk;
+#   Read side   the ads read model in SQLite (a read process's own) beside PostgreSQL (--read-db,
+#               shared by read processes), on the events the Kafka-mode run wrote: catching up
+#               from empty (the live runner), a rebuild, and GET /v1/ads/{id} with wrk.
 #
 #   bench/distributed-bench.sh [seconds per run, default 10]
 #
@@ -71,7 +74,9 @@ rows+=("| Kafka ProducerPerformance (acks=all, idempotent, 450 B) | $(echo "$pp"
 
 # --- adsd: Kafka mode beside the embedded log, under the same wrk ---
 token=bench-token-0123456789abcdef
-printf '[[key]]\ntoken = "%s"\nretailer = "bench"\n' "$token" > "$out/keys.toml"
+admin=bench-admin-0123456789abcdef
+printf '[[key]]\ntoken = "%s"\nretailer = "bench"\n[[key]]\ntoken = "%s"\nrole = "admin"\n' "$token" "$admin" \
+  > "$out/keys.toml"
 run_adsd() { # name, extra args...; prints the port
   local name=$1
   shift
@@ -111,6 +116,33 @@ for _ in $(seq 1 1200); do
 done
 span=$(psql -At "$kdb" -c "SELECT (max(timestamp_us) - min(timestamp_us)) / 1e6 FROM events")
 rows+=("| adsd on PostgreSQL + Kafka: submitted and decided end to end | $(python3 -c "print(round($submitted / $span))") per s | $submitted ads in $(printf '%.1f' "$span") s |")
+
+stop_pid "${pids[-1]}"
+
+# --- The read side: SQLite beside PostgreSQL, on the same log ---
+head=$(psql -At "$kdb" -c "SELECT position FROM log_head")
+psql -At "$kdb" -c "SELECT substring(stream from 4) FROM events WHERE type = 'AdSubmitted' LIMIT 20000" > "$out/ids"
+rdb=$(fresh_db readmodel)
+for model in sqlite postgresql; do
+  extra=()
+  [[ $model == postgresql ]] && extra=(--read-db "$rdb")
+  t0=$(date +%s.%N)
+  port=$(run_adsd "read-$model" --role read --store "$kdb" "${extra[@]}")
+  pids+=("$(cat "$out/read-$model/pid")")
+  for _ in $(seq 1 1200); do
+    at=$(curl -s "http://127.0.0.1:$port/readyz" | json '["projection_position"]')
+    [[ $at -ge $head ]] && break
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  rows+=("| read model in $model: catch up from empty (process start included) | $(python3 -c "print(round($head / ($t1 - $t0)))") events per s | $head events in $(python3 -c "print(round($t1 - $t0, 2))") s |")
+  r=$(curl -s -X POST -H "Authorization: Bearer $admin" "http://127.0.0.1:$port/v1/admin/rebuild")
+  rows+=("| read model in $model: rebuild | $(echo "$r" | json '["events"] / '"$(echo "$r" | json '["seconds"]')" | xargs printf '%.0f') events per s | $(echo "$r" | json '["events"]') events in $(echo "$r" | json '["seconds"]' | xargs printf '%.2f') s |")
+  w=$(ADSD_TOKEN=$token ADSD_IDS_FILE=$out/ids ADSD_WRK_DIR=bench/wrk wrk -t2 -c64 -d"${seconds}s" --timeout 30s \
+        -s bench/wrk/get_ad.lua "http://127.0.0.1:$port" | sed -n 's/^WRK_JSON //p')
+  rows+=("| read model in $model: GET /v1/ads/{id} (64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms, $(echo "$w" | python3 -c "import json,sys; print(sum(json.load(sys.stdin)['errors'].values()))") errors |")
+  stop_pid "${pids[-1]}"
+done
 
 {
   echo "| what ($seconds s runs) | rate | latency / notes |"
