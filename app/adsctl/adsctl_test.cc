@@ -1,11 +1,9 @@
 // Runs the real adsctl binary against real data directories.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
 
+#include "app/adsctl/testing/run_adsctl.h"
 #include "app/common/data_dir.h"
 #include "cqrs/core/crc32c.h"
 #include "cqrs/core/testing/temp_dir.h"
@@ -23,20 +21,8 @@
 namespace adsd::app {
 namespace {
 
-struct CommandRun {
-  int exit_code;
-  std::string out;
-};
-
-CommandRun Adsctl(const std::string& args) {
-  const std::string cmd = std::string(ADSCTL) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::Adsctl;
+using testing::CommandRun;
 
 std::string MakeData(const cqrs::testing::TempDir& dir, int events) {
   auto store = cqrs::OpenEmbeddedEventStore({LogDir(dir.path())});

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "ads/ad_json.h"
+#include "ads/pg_ad_queries.h"
 #include "ads/sqlite_ad_queries.h"
 #include "app/common/data_dir.h"
 
@@ -15,6 +16,7 @@ namespace {
 
 struct ReportArgs {
   std::string data_dir = "./data";
+  std::string read_db;  // postgresql://...: the shared read model instead of DATA_DIR's
   std::string retailer;
   std::string date;
   std::string out;
@@ -26,13 +28,18 @@ int RunReport(const ReportArgs& args) {
     fmt::print(stderr, "adsctl report: --date must be YYYY-MM-DD, got '{}'\n", args.date);
     return 2;
   }
-  const auto db = ReadModelPath(args.data_dir);
-  if (!std::filesystem::exists(db)) {
-    fmt::print(stderr, "adsctl report: no read model at {}\n", db.string());
-    return 2;
+  std::unique_ptr<ads::AdQueries> queries;
+  if (!args.read_db.empty()) {
+    queries = std::make_unique<ads::PgAdQueries>(args.read_db, 1);
+  } else {
+    const auto db = ReadModelPath(args.data_dir);
+    if (!std::filesystem::exists(db)) {
+      fmt::print(stderr, "adsctl report: no read model at {}\n", db.string());
+      return 2;
+    }
+    queries = std::make_unique<ads::SqliteAdQueries>(db);
   }
-  ads::SqliteAdQueries queries(db);
-  auto rows = queries.DecidedOn(args.retailer, args.date);
+  auto rows = queries->DecidedOn(args.retailer, args.date);
   if (!rows.ok()) {
     fmt::print(stderr, "adsctl report: {}\n", rows.status().ToString());
     return 1;
@@ -58,6 +65,8 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* cmd = app.add_subcommand("report", "Write a retailer's daily report as CSV");
   cmd->add_option("--data-dir", args->data_dir, "data directory")->capture_default_str();
+  cmd->add_option("--read-db", args->read_db,
+                  "read the read model shared in PostgreSQL (postgresql://..., adsd --read-db) instead");
   cmd->add_option("--retailer", args->retailer, "retailer")->required();
   cmd->add_option("--date", args->date, "day, YYYY-MM-DD (UTC)")->required();
   cmd->add_option("--out", args->out, "file to write (default: standard output)");
