@@ -6,7 +6,7 @@ using cqrs::pg::Param;
 
 cqrs::Result<std::vector<AdRow>> PgAdQueries::Rows(const std::string& sql, const std::vector<Param>& params) const {
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Result<std::vector<AdRow>> {
-    ASSIGN_OR_RETURN(cqrs::pg::Rows rows, c.Query(sql, params));
+    ASSIGN_OR_RETURN(cqrs::pg::Rows rows, c.QueryPrepared(sql, params));
     std::vector<AdRow> out;
     out.reserve(rows.size());
     for (int i = 0; i < rows.size(); ++i) {

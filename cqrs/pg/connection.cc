@@ -72,6 +72,7 @@ Connection::~Connection() { PQfinish(conn_); }
 
 Status Connection::Reconnect() {
   PQreset(conn_);
+  prepared_by_sql_.clear();  // a new session has none
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(conn_);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -106,6 +107,24 @@ Result<Rows> Connection::Query(const std::string& sql, const std::vector<Param>&
   ParamArrays a(params);
   PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
                              a.lengths.data(), a.formats.data(), 0);
+  if (!Succeeded(r)) {
+    Status st = ErrorOf(r, std::string_view(sql).substr(0, 60));
+    PQclear(r);
+    return st;
+  }
+  return Rows(r);
+}
+
+Result<Rows> Connection::QueryPrepared(const std::string& sql, const std::vector<Param>& params) {
+  auto it = prepared_by_sql_.find(sql);
+  if (it == prepared_by_sql_.end()) {
+    std::string name = "adsd_q" + std::to_string(prepared_by_sql_.size() + 1);
+    RETURN_IF_ERROR(Prepare(name, sql));
+    it = prepared_by_sql_.emplace(sql, std::move(name)).first;
+  }
+  ParamArrays a(params);
+  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), a.values.data(),
+                               a.lengths.data(), a.formats.data(), 0);
   if (!Succeeded(r)) {
     Status st = ErrorOf(r, std::string_view(sql).substr(0, 60));
     PQclear(r);

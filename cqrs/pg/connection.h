@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,9 @@ class Connection {
   // Runs one or more statements without parameters.
   Status Exec(std::string_view sql);
   Result<Rows> Query(const std::string& sql, const std::vector<Param>& params = {});
+  // The same, through a statement prepared on this connection at the first use of `sql` (for
+  // queries run often: the server plans them once per connection, not per call).
+  Result<Rows> QueryPrepared(const std::string& sql, const std::vector<Param>& params = {});
 
   // Several statements sent at once and answered in one round trip (libpq pipeline mode). The
   // results come back in order; the first failure is returned and the statements after it were
@@ -101,6 +105,7 @@ class Connection {
 
   PGconn* conn_;
   std::string url_;
+  std::map<std::string, std::string, std::less<>> prepared_by_sql_;  // QueryPrepared's: SQL -> name
 };
 
 // "a","b" as a PostgreSQL array literal: {"a","b"} (for = ANY($1::text[])).

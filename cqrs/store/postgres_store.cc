@@ -180,7 +180,7 @@ class PostgresEventStore final : public EventStore {
                                                 std::size_t max) const override {
     return reads_.With([&](pg::Connection& c) -> Result<std::vector<RecordedEvent>> {
       ASSIGN_OR_RETURN(pg::Rows rows,
-                       c.Query("SELECT " + std::string(kColumns) +
+                       c.QueryPrepared("SELECT " + std::string(kColumns) +
                                    " FROM events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3",
                                {Param::Text(std::string(stream)), Param::Int(static_cast<std::int64_t>(from.value())),
                                 Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
@@ -194,7 +194,7 @@ class PostgresEventStore final : public EventStore {
   Result<std::vector<RecordedEvent>> ReadAll(Position from, std::size_t max) const override {
     return reads_.With([&](pg::Connection& c) -> Result<std::vector<RecordedEvent>> {
       ASSIGN_OR_RETURN(pg::Rows rows,
-                       c.Query("SELECT " + std::string(kColumns) +
+                       c.QueryPrepared("SELECT " + std::string(kColumns) +
                                    " FROM events WHERE position >= $1 ORDER BY position LIMIT $2",
                                {Param::Int(static_cast<std::int64_t>(from.value())),
                                 Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
@@ -212,7 +212,7 @@ class PostgresEventStore final : public EventStore {
     auto backoff = std::chrono::milliseconds(50);
     while (true) {
       auto v = reads_.With([&](pg::Connection& c) -> Result<std::uint64_t> {
-        ASSIGN_OR_RETURN(pg::Rows rows, c.Query("SELECT coalesce(max(version), 0) FROM events WHERE stream = $1",
+        ASSIGN_OR_RETURN(pg::Rows rows, c.QueryPrepared("SELECT coalesce(max(version), 0) FROM events WHERE stream = $1",
                                                 {Param::Text(std::string(stream))}));
         return static_cast<std::uint64_t>(rows.Int(0, 0));
       });
