@@ -16,7 +16,7 @@ namespace {
 
 struct ReportArgs {
   std::string data_dir = "./data";
-  std::string read_db;  // postgresql://...: the shared read model instead of DATA_DIR's
+  std::string read_db;  // postgresql://... or sqlite:PATH: that read model instead of DATA_DIR's
   std::string retailer;
   std::string date;
   std::string out;
@@ -29,10 +29,15 @@ int RunReport(const ReportArgs& args) {
     return 2;
   }
   std::unique_ptr<ads::AdQueries> queries;
-  if (!args.read_db.empty()) {
+  if (args.read_db.starts_with("postgresql://") || args.read_db.starts_with("postgres://")) {
     queries = std::make_unique<ads::PgAdQueries>(args.read_db, 1);
   } else {
-    const auto db = ReadModelPath(args.data_dir);
+    if (!args.read_db.empty() && !args.read_db.starts_with("sqlite:")) {
+      fmt::print(stderr, "adsctl report: --read-db: expected postgresql://... or sqlite:PATH, got '{}'\n", args.read_db);
+      return 2;
+    }
+    const std::filesystem::path db =
+        args.read_db.empty() ? ReadModelPath(args.data_dir) : std::filesystem::path(args.read_db.substr(7));
     if (!std::filesystem::exists(db)) {
       fmt::print(stderr, "adsctl report: no read model at {}\n", db.string());
       return 2;
@@ -66,7 +71,7 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("report", "Write a retailer's daily report as CSV");
   cmd->add_option("--data-dir", args->data_dir, "data directory")->capture_default_str();
   cmd->add_option("--read-db", args->read_db,
-                  "read the read model shared in PostgreSQL (postgresql://..., adsd --read-db) instead");
+                  "the read model adsd --read-db names (postgresql://... or sqlite:PATH) instead of DATA_DIR's");
   cmd->add_option("--retailer", args->retailer, "retailer")->required();
   cmd->add_option("--date", args->date, "day, YYYY-MM-DD (UTC)")->required();
   cmd->add_option("--out", args->out, "file to write (default: standard output)");

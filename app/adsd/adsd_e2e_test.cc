@@ -370,6 +370,32 @@ TEST(AdsdRebuild, OnlineRebuildKeepsServingAndMatchesTheIncrementalModel) {
   EXPECT_EQ(adsd.Call("POST", "/v1/admin/rebuild", kAcme).status, 403);
 }
 
+// --read-db sqlite:PATH puts the read model where the operator wants it (another disk, say); an
+// unknown --read-db is refused at start, before anything is created.
+TEST(AdsdReadDb, ASqliteReadModelWhereTheOperatorPutsIt) {
+  cqrs::testing::TempDir dir;
+  const auto elsewhere = dir.path() / "fast-disk" / "ads.db";
+  {
+    AdsdProcess adsd(dir.path() / "data", "async", {}, {"--read-db", "sqlite:" + elsewhere.string()});
+    ASSERT_TRUE(adsd.started());
+    auto posted = adsd.Call("POST", "/v1/ads", kAcme, UniqueGoodAd());
+    ASSERT_EQ(posted.status, 202) << posted.body;
+    const std::string id = Field(posted.body, "ad_id");
+    auto r = adsd.Call("GET", "/v1/ads/" + id + "?min_position=" + Field(posted.body, "position"), kAcme);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(adsd.Call("POST", "/v1/admin/rebuild", kAdmin).status, 200);
+    EXPECT_EQ(adsd.Call("GET", "/v1/ads/" + id, kAcme).status, 200);
+  }
+  EXPECT_TRUE(std::filesystem::exists(elsewhere));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "data" / "read.db"));
+
+  AdsdProcess refused(dir.path() / "refused" / "data", "async", {}, {"--read-db", "mysql://db/ads"});
+  EXPECT_FALSE(refused.started());
+  const int status = refused.Wait();  // it says why on stderr and exits
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "refused" / "data"));  // and created nothing
+}
+
 TEST(AdsdCqrsPipeline, RelayPublishesWhatACrashBetweenCommitAndPublishLeftBehind) {
   cqrs::testing::TempDir dir;
   const auto data = dir.path() / "data";

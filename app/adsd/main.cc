@@ -4,7 +4,7 @@
 //        [--rules FILE] [--threads N] [--validator-url URL] [--validator-timeout-ms MS]
 //        [--consumers N] [--blocking-threads N] [--paper-model FILE [--latency-scale X]]
 //        [--role all|write|read|worker] [--store postgresql://...] [--bus kafka://HOST:PORT[?partitions=N]]
-//        [--read-db postgresql://...]
+//        [--read-db postgresql://...|sqlite:PATH]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
   app.add_option("--bus", bus_url,
                  "event bus: empty for consumers that follow the store, or kafka://HOST:PORT[?partitions=N&topic=T]");
   app.add_option("--read-db", read_db_url,
-                 "read model: empty for DATA_DIR/read.db (SQLite, this process's own), or postgresql://USER@HOST:PORT/DB "
-                 "(shared by the read processes)");
+                 "read model: empty for DATA_DIR/read.db (SQLite, this process's own), sqlite:PATH for SQLite "
+                 "elsewhere, or postgresql://USER@HOST:PORT/DB (shared by the read processes)");
   CLI11_PARSE(app, argc, argv);
   options.role = role == "write"    ? adsd::app::Role::kWrite
                  : role == "read"   ? adsd::app::Role::kRead

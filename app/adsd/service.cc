@@ -32,6 +32,7 @@ cqrs::Result<std::unique_ptr<AdService>> AdService::Start(const ServiceOptions& 
 }
 
 cqrs::Status AdService::Open() {
+  RETURN_IF_ERROR(CheckRoleOptions());  // before anything is created: a refused start changes nothing
   std::error_code ec;
   fs::create_directories(options_.data_dir, ec);
   if (ec) return cqrs::ErrnoError("create " + options_.data_dir.string(), ec.value());
@@ -60,7 +61,6 @@ cqrs::Status AdService::Open() {
     rules_ = std::make_unique<ads::RuleEngine>(std::move(engine));
   }
 
-  RETURN_IF_ERROR(CheckRoleOptions());
   RETURN_IF_ERROR(OpenStore());
   latency_ = options_.latency;
   latency_.set_observer([this](ads::Step step, double seconds) { metrics_.ObserveStep(ads::StepName(step), seconds); });
@@ -86,9 +86,17 @@ cqrs::Status AdService::Open() {
   return cqrs::Status::Ok();
 }
 
+bool IsPostgresUrl(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+fs::path AdService::SqliteReadModelPath() const {
+  if (options_.read_db_url.starts_with("sqlite:")) return fs::path(options_.read_db_url.substr(7));
+  return ReadModelPath(options_.data_dir);
+}
+
 cqrs::Status AdService::CheckRoleOptions() const {
-  const bool shared_store = options_.store_url.starts_with("postgresql://") ||
-                            options_.store_url.starts_with("postgres://");
+  const bool shared_store = IsPostgresUrl(options_.store_url);
   if (!options_.store_url.empty() && !shared_store) {
     return cqrs::InvalidArgument("--store: expected postgresql://USER@HOST:PORT/DB, got '" + options_.store_url + "'");
   }
@@ -100,9 +108,10 @@ cqrs::Status AdService::CheckRoleOptions() const {
     return cqrs::InvalidArgument("--bus kafka://... publishes from the PostgreSQL store: it needs --store postgresql://...");
   }
   if (!options_.read_db_url.empty()) {
-    if (!options_.read_db_url.starts_with("postgresql://") && !options_.read_db_url.starts_with("postgres://")) {
-      return cqrs::InvalidArgument("--read-db: expected postgresql://USER@HOST:PORT/DB, got '" + options_.read_db_url +
-                                   "'");
+    const bool sqlite_path = options_.read_db_url.starts_with("sqlite:") && options_.read_db_url.size() > 7;
+    if (!IsPostgresUrl(options_.read_db_url) && !sqlite_path) {
+      return cqrs::InvalidArgument("--read-db: expected postgresql://USER@HOST:PORT/DB or sqlite:PATH, got '" +
+                                   options_.read_db_url + "'");
     }
     if (!serves_reads()) {
       return cqrs::InvalidArgument("--read-db is where the Read API's model lives: --role write and --role worker "
@@ -139,16 +148,20 @@ cqrs::Status AdService::OpenReadSide() {
                         "Time from an event's append to its commit in the read model (write-to-read lag).",
                         {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25,
                          0.5, 1, 2.5, 5});
-  if (!options_.read_db_url.empty()) return OpenPostgresReadModel();
-  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(ReadModelPath(options_.data_dir)));
+  if (IsPostgresUrl(options_.read_db_url)) return OpenPostgresReadModel();
+  const fs::path path = SqliteReadModelPath();
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  if (ec) return cqrs::ErrnoError("create " + path.parent_path().string(), ec.value());
+  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(path));
   RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/checkpointer.h
-  checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(ReadModelPath(options_.data_dir), kCheckpointEvery);
+  checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(path, kCheckpointEvery);
   read_models_.push_back(std::make_unique<ads::AdsReadModel>());
   auto first_runner = std::make_shared<cqrs::projection::ProjectionRunner>(*store_, std::move(db),
                                                                            *read_models_.back(), LiveRunnerOptions());
   RETURN_IF_ERROR(first_runner->Start());
   std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::Runner>(std::move(first_runner)));
-  auto queries = std::make_unique<ads::SqliteAdQueries>(ReadModelPath(options_.data_dir));
+  auto queries = std::make_unique<ads::SqliteAdQueries>(path);
   sqlite_queries_ = queries.get();
   queries_ = std::move(queries);
   return cqrs::Status::Ok();
@@ -404,7 +417,7 @@ cqrs::Result<AdService::RebuildResult> AdService::RebuildReadModel() {
 
 cqrs::Result<AdService::RebuildResult> AdService::RebuildSqliteReadModel() {
   const auto started = std::chrono::steady_clock::now();
-  const fs::path live = ReadModelPath(options_.data_dir);
+  const fs::path live = SqliteReadModelPath();
   const fs::path fresh = live.string() + ".rebuild";
   std::error_code ec;
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(fresh.string() + suffix, ec);

@@ -54,7 +54,8 @@ struct ServiceOptions {
   Role role = Role::kAll;
   std::string store_url;  // empty: the embedded log in data_dir; or postgresql://...
   std::string bus_url;    // empty: consumers follow the store; or kafka://HOST:PORT[?partitions=N]
-  std::string read_db_url;  // empty: DATA_DIR/read.db (SQLite); or postgresql://... (shared)
+  // empty: DATA_DIR/read.db (SQLite); sqlite:PATH (SQLite, there); or postgresql://... (shared)
+  std::string read_db_url;
   std::string validator_url;  // empty: in-process rules only
   std::chrono::milliseconds validator_timeout{2000};
   std::chrono::milliseconds validator_breaker_open{5000};
@@ -119,6 +120,8 @@ class AdService {
   cqrs::projection::RunnerOptions LiveRunnerOptions();
   void ObserveReadModelLag(std::span<const cqrs::RecordedEvent> events);
   cqrs::Status OpenPostgresReadModel();
+  // The SQLite read model's file: sqlite:PATH from --read-db, else DATA_DIR/read.db.
+  std::filesystem::path SqliteReadModelPath() const;
   cqrs::Result<RebuildResult> RebuildSqliteReadModel();
   void AddWriteRoutes();
   void AddReadRoutes();
@@ -156,6 +159,9 @@ class AdService {
   std::unique_ptr<http::Server> server_;
   bool stopped_ = false;
 };
+
+// postgresql://... or postgres://...
+bool IsPostgresUrl(std::string_view url);
 
 // Test-only fault injection: true when the environment variable ADSD_FAILPOINT names `point`.
 // Used by the end-to-end tests to stop the process at an exact step (e.g. between the outbox
