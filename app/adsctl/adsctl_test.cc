@@ -127,6 +127,17 @@ TEST(Adsctl, RebuiltReadModelEqualsTheIncrementalOne) {
   EXPECT_EQ(Dump(ReadModelPath(dir.path())), before);
 }
 
+TEST(Adsctl, RebuildWritesTheReadModelWhereReadDbSays) {
+  cqrs::testing::TempDir dir;
+  MakeAdsData(dir, 10);
+  const std::string before = Dump(ReadModelPath(dir.path()));
+  const auto elsewhere = dir.path() / "elsewhere.db";
+  CommandRun r = Adsctl("rebuild --data-dir " + dir.path().string() + " --read-db sqlite:" + elsewhere.string());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Dump(elsewhere), before);
+  EXPECT_EQ(Adsctl("rebuild --data-dir " + dir.path().string() + " --read-db postgresql://h/db").exit_code, 2);
+}
+
 TEST(Adsctl, RebuildRefusesALogThatIsInUse) {
   cqrs::testing::TempDir dir;
   MakeAdsData(dir, 1);

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 struct RebuildArgs {
   std::string data_dir = "./data";
   std::string projection = "ads";
+  std::string read_db;  // sqlite:PATH: the read model adsd keeps there instead of DATA_DIR's
   std::string url;    // a running adsd: ask it to rebuild online
   std::string token;  // an admin token for it
 };
@@ -59,6 +60,13 @@ int RunRebuild(const RebuildArgs& args) {
     return 2;
   }
   if (!args.url.empty()) return RunOnline(args);
+  if (!args.read_db.empty() && (!args.read_db.starts_with("sqlite:") || args.read_db.size() == 7)) {
+    fmt::print(stderr,
+               "adsctl rebuild: --read-db: expected sqlite:PATH, got '{}' (a read model in PostgreSQL is rebuilt "
+               "online: --url)\n",
+               args.read_db);
+    return 2;
+  }
   auto store = cqrs::OpenEmbeddedEventStore({LogDir(args.data_dir)});
   if (!store.ok()) {
     fmt::print(stderr, "adsctl rebuild: {}\n", store.status().ToString());
@@ -69,7 +77,7 @@ int RunRebuild(const RebuildArgs& args) {
     }
     return 2;
   }
-  const fs::path live = ReadModelPath(args.data_dir);
+  const fs::path live = args.read_db.empty() ? ReadModelPath(args.data_dir) : fs::path(args.read_db.substr(7));
   const fs::path fresh = live.string() + ".rebuild";
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(fresh.string() + suffix);
 
@@ -155,6 +163,7 @@ void AddRebuildCommand(CLI::App& app, int& exit_code) {
       "rebuild", "Rebuild read models from the event log (offline, or online through a running adsd with --url)");
   cmd->add_option("--data-dir", args->data_dir, "data directory")->capture_default_str();
   cmd->add_option("--projection", args->projection, "the read model to rebuild")->capture_default_str();
+  cmd->add_option("--read-db", args->read_db, "sqlite:PATH: the read model adsd --read-db keeps there");
   cmd->add_option("--url", args->url, "a running adsd (http://HOST:PORT): rebuild online through it");
   cmd->add_option("--token", args->token, "an admin token for --url");
   cmd->callback([args, &exit_code] { exit_code = RunRebuild(*args); });
