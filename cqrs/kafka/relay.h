@@ -9,8 +9,9 @@
 //
 // Exactly one relay publishes at a time, whatever the number of processes running one: the
 // leader holds a PostgreSQL session advisory lock, which the server releases when the leader's
-// connection dies (a killed process hands over within the server's TCP timeout, or at once when
-// the kernel closes the socket). The others retry every half second.
+// connection dies: at once when the leader's kernel closes the socket (a killed process), within
+// ~25 s when its host vanishes (the session keepalives of pg::Connection::Open). The others retry
+// every half second.
 #pragma once
 
 #include <atomic>

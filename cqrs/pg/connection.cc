@@ -54,7 +54,17 @@ std::int64_t Rows::affected() const {
 }
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url) {
-  PGconn* c = PQconnectdb(url.c_str());
+  // Defaults for what a server that vanishes (a host down, a network partition) would otherwise
+  // cost: libpq waits for a TCP connect without limit, and notices a dead peer only when the
+  // kernel gives up (hours). The URL's own values win: they come later in the arrays.
+  // The server side too (`options`): a session whose client vanished ends within ~25 s, and with
+  // it any advisory lock it held (a relay's or a projection's leadership).
+  const char* keywords[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                            "keepalives_count", "options", "dbname", nullptr};
+  const char* values[] = {"5", "1", "10", "5", "3",
+                          "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
+                          url.c_str(), nullptr};
+  PGconn* c = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (c == nullptr) return Unavailable("postgres: out of memory opening a connection");
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(c);
@@ -69,6 +79,16 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url) {
 }
 
 Connection::~Connection() { PQfinish(conn_); }
+
+std::string Connection::Option(std::string_view keyword) const {
+  PQconninfoOption* options = PQconninfo(conn_);
+  std::string out;
+  for (PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
+    if (keyword == o->keyword && o->val != nullptr) out = o->val;
+  }
+  PQconninfoFree(options);
+  return out;
+}
 
 Status Connection::Reconnect() {
   PQreset(conn_);

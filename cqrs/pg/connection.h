@@ -70,7 +70,10 @@ class Rows {
 
 class Connection {
  public:
-  // `url`: postgresql://user@host:port/db (any libpq connection string).
+  // `url`: postgresql://user@host:port/db (any libpq connection string). Unless the URL says
+  // otherwise: connect_timeout=5 and TCP keepalives (idle 10 s, every 5 s, 3 probes) on both
+  // ends, so that a server that vanishes is an error within seconds rather than a wait without
+  // end, and the server ends the session of a client that vanished (releasing its locks).
   static Result<std::unique_ptr<Connection>> Open(const std::string& url);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -98,6 +101,8 @@ class Connection {
   bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
   Status Reconnect();
   const std::string& url() const { return url_; }
+  // A connection setting in effect (PQconninfo), e.g. "connect_timeout"; empty if unset.
+  std::string Option(std::string_view keyword) const;
 
  private:
   Connection(PGconn* c, std::string url) : conn_(c), url_(std::move(url)) {}

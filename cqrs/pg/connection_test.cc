@@ -44,5 +44,22 @@ TEST(PgConnection, QueryPreparedPlansOnceAndSurvivesAReconnect) {
   EXPECT_TRUE((*c)->QueryPrepared(sql, {Param::Int(0)}).ok());
 }
 
+TEST(PgConnection, AVanishingPeerIsNoticedWithinSecondsUnlessTheUrlSaysOtherwise) {
+  const std::string url = cqrs::testing::TestPostgresUrl();
+  auto c = Connection::Open(url);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)->Option("connect_timeout"), "5");
+  EXPECT_EQ((*c)->Option("keepalives_idle"), "10");
+  EXPECT_EQ((*c)->Option("keepalives_count"), "3");
+  // The server's end of the session probes the client too (over TCP, as the test server is).
+  auto server_idle = (*c)->Query("SHOW tcp_keepalives_idle");
+  ASSERT_TRUE(server_idle.ok()) << server_idle.status().ToString();
+  EXPECT_EQ(server_idle->Text(0, 0), "10");
+  auto own = Connection::Open(url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=2");
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ((*own)->Option("connect_timeout"), "2");
+  EXPECT_EQ((*own)->Option("keepalives_idle"), "10");
+}
+
 }  // namespace
 }  // namespace cqrs::pg
