@@ -142,6 +142,10 @@ Status PgProjectionRunner::TryLead() {
   std::lock_guard lock(db_mu_);
   ASSIGN_OR_RETURN(bool got, pg::TryAdvisoryLock(*conn_, lock_key_));
   if (!got) return Status::Ok();
+  // The leader announces, it does not follow: its own notifications would pile up in the session.
+  RETURN_IF_ERROR(conn_->Exec(std::string("UNLISTEN ") + kChannel));
+  ASSIGN_OR_RETURN(auto pending, conn_->TakeNotifications());
+  (void)pending;
   ASSIGN_OR_RETURN(Position committed, ReadCheckpoint(*conn_, projection_.name()));
   ASSIGN_OR_RETURN(pg::Rows parked, conn_->Query("SELECT DISTINCT stream FROM parked_events WHERE projection = $1",
                                                  {Param::Text(std::string(projection_.name()))}));
