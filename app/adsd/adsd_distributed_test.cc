@@ -261,6 +261,8 @@ TEST_F(Distributed, ReadProcessesShareAReadModelInPostgresAndOneTakesOverWhenThe
   AdsdProcess reader2(Data("r2"), "async", {}, Args("read", {"--read-db", url_}));
   ASSERT_TRUE(reader2.started());
   EXPECT_NE(reader2.Call("GET", "/readyz", "").body.find("\"projection_leader\":false"), std::string::npos);
+  EXPECT_NE(reader1->Call("GET", "/metrics", "").body.find("adsd_projection_leader 1"), std::string::npos);
+  EXPECT_NE(reader2.Call("GET", "/metrics", "").body.find("adsd_projection_leader 0"), std::string::npos);
 
   auto submit = [&](std::vector<std::string>& ids) {
     auto r = writer.Call("POST", "/v1/ads", kAcme, UniqueGoodAd());

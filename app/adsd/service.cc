@@ -252,6 +252,14 @@ void AdService::AddGauges() {
     for (const auto& [name, at] : consumers()) out.push_back({{{"consumer", name}}, head - static_cast<double>(at)});
     return out;
   });
+  if (pg_runner_) {
+    metrics_.AddGauge("adsd_projection_leader",
+                      "1 if this process applies the read model shared in PostgreSQL, 0 if it follows another.",
+                      [this] {
+                        const auto* r = pg_runner_;
+                        return std::vector<http::Metrics::Sample>{{{}, r != nullptr && r->leader() ? 1.0 : 0.0}};
+                      });
+  }
   if (bus_consumer_) {
     metrics_.AddGauge("adsd_bus_assigned_partitions", "Bus partitions this worker owns in its consumer group.", [this] {
       return std::vector<http::Metrics::Sample>{{{}, static_cast<double>(bus_consumer_->assigned_partitions())}};
