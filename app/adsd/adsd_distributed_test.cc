@@ -2,6 +2,7 @@
 //
 //   - write, read and worker processes, two writers on one port (SO_REUSEPORT);
 //   - two read processes sharing a read model in PostgreSQL, one taking over from the other;
+//   - a read process reading the event store from a streaming replica;
 //   - the outbox relay after a crash between the store's commit and the publish;
 //   - a worker SIGKILLed mid-batch: its partitions move, no ad is lost or decided twice;
 //   - PostgreSQL restarted, and separately the broker, under load: every acknowledged
@@ -43,13 +44,16 @@ std::string UniqueGoodAd() {
          R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US","CA"]})";
 }
 
-// A PostgreSQL or Kafka of the test's own (scripts/servers), for tests that stop and restart it.
+// A PostgreSQL or Kafka of the test's own (scripts/servers), for tests that stop and restart it;
+// with `replica_of`, a PostgreSQL streaming replica of the server in that directory.
 class OwnServer {
  public:
-  OwnServer(std::string script, std::filesystem::path dir, std::string address_file)
+  OwnServer(std::string script, std::filesystem::path dir, std::string address_file,
+            std::filesystem::path replica_of = {})
       : script_(std::string(ADSD_SCRIPTS_DIR) + "/servers/" + std::move(script)),
         dir_(std::move(dir)),
-        address_file_(std::move(address_file)) {
+        address_file_(std::move(address_file)),
+        replica_of_(std::move(replica_of)) {
     // The PostgreSQL server runs as its own user when the tests run as root: it must reach DIR.
     for (auto p = dir_.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
       std::filesystem::permissions(p, std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
@@ -57,7 +61,11 @@ class OwnServer {
     Start();
   }
   ~OwnServer() { Stop(); }
-  void Start() { EXPECT_EQ(std::system((script_ + " start " + dir_.string() + " > /dev/null").c_str()), 0); }
+  void Start() {
+    const std::string how = replica_of_.empty() ? " start " + dir_.string()
+                                                : " replica " + dir_.string() + " " + replica_of_.string();
+    EXPECT_EQ(std::system((script_ + how + " > /dev/null").c_str()), 0);
+  }
   void Stop() { EXPECT_EQ(std::system((script_ + " stop " + dir_.string() + " > /dev/null").c_str()), 0); }
   std::string address() const {
     std::ifstream in(dir_ / address_file_);
@@ -70,6 +78,7 @@ class OwnServer {
   std::string script_;
   std::filesystem::path dir_;
   std::string address_file_;
+  std::filesystem::path replica_of_;
 };
 
 std::string FreshTopic(const std::string& brokers, int partitions) {
@@ -292,6 +301,34 @@ TEST_F(Distributed, ReadProcessesShareAReadModelInPostgresAndOneTakesOverWhenThe
   ASSERT_EQ(rebuilt.status, 200) << rebuilt.body;
   EXPECT_EQ(reader2.Call("GET", "/v1/ads?limit=100", kAcme).body, listing);
   EXPECT_EQ(CountOf(url_, "SELECT count(*) FROM ads"), 40);
+}
+
+// A read process may read the event store from a streaming replica of the primary (it never
+// appends): its read model follows the replicated global order, read-your-writes holds by
+// position, and a process that writes refuses to start on the replica.
+TEST_F(Distributed, AReadProcessOnAReplicaServesReadYourWrites) {
+  OwnServer primary("postgres.sh", dir_.path() / "pg", "url");
+  OwnServer replica("postgres.sh", dir_.path() / "pg-replica", "url", dir_.path() / "pg");
+  url_ = primary.address();
+  std::string replica_url = replica.address();
+  AdsdProcess writer(Data("w"), "async", {}, Args("write"));
+  AdsdProcess worker(Data("k"), "async", {}, Args("worker", {"--consumers", "4"}));
+  ASSERT_TRUE(writer.started() && worker.started());  // the writer migrated the primary first
+  AdsdProcess reader(Data("r"), "async", {}, {"--role", "read", "--store", replica_url});
+  ASSERT_TRUE(reader.started());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto r = writer.Call("POST", "/v1/ads", kAcme, UniqueGoodAd());
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(Field(r.body, "ad_id"));
+    auto got = reader.Call("GET", "/v1/ads/" + ids.back() + "?min_position=" + Field(r.body, "position"), kAcme);
+    EXPECT_EQ(got.status, 200) << got.body;
+  }
+  for (const auto& [id, status] : FinalStatuses(reader, ids, 60s)) EXPECT_EQ(status, "approved") << id;
+  EXPECT_EQ(reader.Call("GET", "/readyz", "").status, 200);
+  // Writing on a replica is refused at start, with the reason.
+  AdsdProcess refused(Data("w2"), "async", {}, {"--role", "write", "--store", replica_url});
+  EXPECT_FALSE(refused.started());
 }
 
 TEST_F(Distributed, TheRelayPublishesWhatACrashBetweenCommitAndPublishLeftBehind) {

@@ -131,7 +131,10 @@ cqrs::Status AdService::CheckRoleOptions() const {
 
 cqrs::Status AdService::OpenStore() {
   if (!options_.store_url.empty()) {
-    ASSIGN_OR_RETURN(store_, cqrs::OpenPostgresEventStore({options_.store_url}));
+    cqrs::PostgresStoreOptions o{options_.store_url};
+    // A read process never appends: it may then read from a replica of the primary.
+    o.read_only = options_.role == Role::kRead;
+    ASSIGN_OR_RETURN(store_, cqrs::OpenPostgresEventStore(o));
     return cqrs::Status::Ok();
   }
   metrics_.AddHistogram("adsd_log_commit_seconds",

@@ -47,4 +47,24 @@ Status Migrate(Connection& conn, std::string_view component, std::span<const Mig
   return Status::Ok();
 }
 
+Status CheckSchema(Connection& conn, std::string_view component, std::span<const Migration> migrations) {
+  ASSIGN_OR_RETURN(Rows exists, conn.Query("SELECT to_regclass('schema_migrations') IS NOT NULL"));
+  const std::int64_t known = static_cast<std::int64_t>(migrations.size());
+  std::int64_t at = 0;
+  if (exists.Text(0, 0) == "t") {
+    ASSIGN_OR_RETURN(Rows newest, conn.Query("SELECT coalesce(max(version), 0) FROM schema_migrations "
+                                             "WHERE component = $1",
+                                             {Param::Text(std::string(component))}));
+    at = newest.Int(0, 0);
+  }
+  if (at == known) return Status::Ok();
+  if (at > known) {
+    return Internal("postgres: the " + std::string(component) + " schema is at version " + std::to_string(at) +
+                    ", newer than this program knows (" + std::to_string(known) + "); upgrade the program");
+  }
+  return Unavailable("postgres: the " + std::string(component) + " schema is at version " + std::to_string(at) +
+                     " here, this program needs " + std::to_string(known) +
+                     ": start a process that writes against the primary first (it migrates), then this one");
+}
+
 }  // namespace cqrs::pg

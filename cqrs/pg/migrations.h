@@ -24,4 +24,8 @@ struct Migration {
 
 Status Migrate(Connection& conn, std::string_view component, std::span<const Migration> migrations);
 
+// For a server that cannot be written (a read replica): Ok if `component`'s schema is exactly at
+// the newest of `migrations`; an error that says what to do otherwise.
+Status CheckSchema(Connection& conn, std::string_view component, std::span<const Migration> migrations);
+
 }  // namespace cqrs::pg

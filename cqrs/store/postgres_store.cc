@@ -119,16 +119,29 @@ class PostgresEventStore final : public EventStore {
 
   Status Open() {
     ASSIGN_OR_RETURN(writer_conn_, pg::Connection::Open(options_.url));
-    RETURN_IF_ERROR(pg::Migrate(*writer_conn_, kEventStoreComponent, EventStoreMigrations()));
+    ASSIGN_OR_RETURN(pg::Rows recovery, writer_conn_->Query("SELECT pg_is_in_recovery()"));
+    replica_ = recovery.Text(0, 0) == "t";
+    if (replica_ && !options_.read_only) {
+      return InvalidArgument("postgres: " + options_.url + " is a read replica: only a read-only store can use it");
+    }
+    if (replica_) {
+      RETURN_IF_ERROR(pg::CheckSchema(*writer_conn_, kEventStoreComponent, EventStoreMigrations()));
+    } else {
+      RETURN_IF_ERROR(pg::Migrate(*writer_conn_, kEventStoreComponent, EventStoreMigrations()));
+    }
     ASSIGN_OR_RETURN(pg::Rows head, writer_conn_->Query("SELECT position FROM log_head WHERE id = 1"));
     if (head.empty()) return Corruption("postgres: the log_head row is missing");
     AdvanceHead(static_cast<std::uint64_t>(head.Int(0, 0)));
     ASSIGN_OR_RETURN(listen_conn_, pg::Connection::Open(options_.url));
-    RETURN_IF_ERROR(listen_conn_->Exec("LISTEN " + std::string(kHeadChannel)));
-    writer_ = std::thread([this] {
-      NameThisThread("pg-append");
-      WriteLoop();
-    });
+    if (!replica_) RETURN_IF_ERROR(listen_conn_->Exec("LISTEN " + std::string(kHeadChannel)));
+    if (options_.read_only) {
+      writer_conn_.reset();
+    } else {
+      writer_ = std::thread([this] {
+        NameThisThread("pg-append");
+        WriteLoop();
+      });
+    }
     listener_ = std::thread([this] {
       NameThisThread("pg-listen");
       ListenLoop();
@@ -153,6 +166,10 @@ class PostgresEventStore final : public EventStore {
 
   void AppendAsync(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events,
                    std::function<void(Result<AppendResult>)> done) override {
+    if (options_.read_only) {
+      return done(Unavailable("postgres store: opened read-only (a read process, or a read replica): appends go to "
+                              "a write process"));
+    }
     if (Status st = ValidateEvents(events); !st.ok()) return done(st);
     if (stream.empty() || stream.find('\0') != std::string_view::npos) {
       return done(InvalidArgument("stream: must be non-empty text without NUL bytes"));
@@ -461,11 +478,17 @@ class PostgresEventStore final : public EventStore {
       }
       if (!listen_conn_->healthy()) {
         reachable_.store(false);
-        if (listen_conn_->Reconnect().ok() && listen_conn_->Exec("LISTEN " + std::string(kHeadChannel)).ok()) {
+        if (listen_conn_->Reconnect().ok() &&
+            (replica_ || listen_conn_->Exec("LISTEN " + std::string(kHeadChannel)).ok())) {
           PollHead();
         } else {
           std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
         }
+        continue;
+      }
+      if (replica_) {  // a standby cannot LISTEN: ask, often (one indexed row)
+        std::this_thread::sleep_for(options_.replica_poll);  // the poll's period, not a wait for a result
+        PollHead();
         continue;
       }
       pollfd fd{listen_conn_->socket(), POLLIN, 0};
@@ -491,6 +514,7 @@ class PostgresEventStore final : public EventStore {
   std::unique_ptr<pg::Connection> writer_conn_;  // the writer thread's
   bool prepared_ = false;                        // writer thread: statements prepared on writer_conn_
   std::unique_ptr<pg::Connection> listen_conn_;  // the listener thread's
+  bool replica_ = false;                         // opened on a hot standby (set by Open)
 
   std::mutex mu_;
   std::condition_variable queued_;

@@ -14,9 +14,12 @@
 // Appends from several processes serialize on the lock and each keeps its own batching.
 //
 // Head() follows other processes' appends through LISTEN/NOTIFY (and a slow poll as a safety
-// net), so readers wake within a round trip of a commit anywhere.
+// net), so readers wake within a round trip of a commit anywhere. A read-only store may be opened
+// on a streaming replica: it sees the primary's global order as replicated (a prefix of it, by
+// the same argument) and polls the head, as a standby cannot LISTEN.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -28,6 +31,11 @@ struct PostgresStoreOptions {
   std::string url;          // postgresql://user@host:port/db
   std::size_t max_batch = 1024;  // appends in one transaction, at most
   int read_connections = 8;      // pooled connections for reads
+  // No appends (they fail with kUnavailable): for processes that only read. The URL may then be
+  // a read replica (a hot standby): the schema is checked instead of migrated, and the head is
+  // polled (a standby cannot LISTEN) every `replica_poll`.
+  bool read_only = false;
+  std::chrono::milliseconds replica_poll{10};
 };
 
 // Connects, applies the schema migrations, and starts the writer and the listener.

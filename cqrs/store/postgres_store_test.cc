@@ -196,5 +196,31 @@ TEST(PostgresStore, ProcessesStartingTogetherMigrateOnce) {
   EXPECT_EQ(rows->Int(0, 0), static_cast<std::int64_t>(EventStoreMigrations().size()));
 }
 
+// A read-only store (what a read process opens) reads and follows the head, and refuses appends
+// without touching the database.
+TEST(PostgresStore, AReadOnlyStoreReadsAndFollowsTheHeadAndRefusesAppends) {
+  PostgresStorage storage;
+  auto writer = storage.Open();
+  ASSERT_TRUE(writer);
+  PostgresStoreOptions o{storage.url()};
+  o.read_only = true;
+  auto reader = OpenPostgresEventStore(o);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EventData e;
+  e.event_id = Uuid::V7();
+  e.type = "Happened";
+  e.payload = "{}";
+  auto refused = (*reader)->Append("s", ExpectedVersion::Any(), std::span(&e, 1));
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  auto appended = writer->Append("s", ExpectedVersion::Any(), std::span(&e, 1));
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  EXPECT_EQ(appended->last_position.value(), 1u);  // the refused append wrote nothing
+  ASSERT_TRUE((*reader)->WaitForPosition(Position(1), std::chrono::steady_clock::now() + std::chrono::seconds(10)));
+  auto read = (*reader)->ReadAll(Position(1), 10);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ(read->front().event_id, e.event_id);
+}
+
 }  // namespace
 }  // namespace cqrs

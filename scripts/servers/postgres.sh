@@ -3,6 +3,8 @@
 # benchmarks. As root it runs as the `postgres` user, which the package creates.
 #
 #   scripts/servers/postgres.sh start DIR   # cluster, socket and log in DIR; prints the URL
+#   scripts/servers/postgres.sh replica DIR PRIMARY_DIR
+#                                          # a streaming replica (hot standby) of PRIMARY_DIR's server
 #   scripts/servers/postgres.sh stop DIR
 #
 # Starting again in the same DIR restarts the same cluster on the same port (fault tests).
@@ -18,7 +20,31 @@ as_owner() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+serve() { # DIR PORT: start the cluster in DIR/data on PORT
+  as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/postgres.log" -w -t 60 \
+    -o "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c max_connections=400" start > /dev/null
+}
+
 case $cmd in
+  replica)
+    primary=$(cd "${3:?PRIMARY_DIR}" && pwd)
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    [[ $(id -u) -eq 0 ]] && chown postgres "$dir"
+    if [[ -f $dir/port ]]; then  # a restart
+      port=$(cat "$dir/port")
+    else
+      port=$("$here/free-port.sh")
+      # A copy of the primary that follows it (-R writes standby.signal and the connection); a
+      # fast checkpoint, not the spread one that takes minutes on an idle server.
+      as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$(cat "$primary/port")" -U adsd -D "$dir/data" -R -X stream \
+        --checkpoint=fast \
+        > "$dir/basebackup.log" 2>&1
+      echo "$port" > "$dir/port"
+    fi
+    serve "$dir" "$port"
+    echo "postgresql://adsd@127.0.0.1:$port/adsd" | tee "$dir/url"
+    ;;
   start)
     [[ -x $bin/initdb ]] || { echo "PostgreSQL 15 is not installed: scripts/install-deps.sh --servers" >&2; exit 1; }
     mkdir -p "$dir"
@@ -30,8 +56,7 @@ case $cmd in
       port=$("$here/free-port.sh")
       as_owner "$bin/initdb" -D "$dir/data" -U adsd --auth=trust -E UTF8 --no-instructions > "$dir/initdb.log" 2>&1
     fi
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400" start > /dev/null
+    serve "$dir" "$port"
     if [[ ! -f $dir/port ]]; then
       as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U adsd adsd
       echo "$port" > "$dir/port"
@@ -43,7 +68,7 @@ case $cmd in
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop DIR, or $0 replica DIR PRIMARY_DIR" >&2
     exit 2
     ;;
 esac
