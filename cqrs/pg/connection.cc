@@ -123,16 +123,20 @@ Status Connection::Exec(std::string_view sql) {
   return st;
 }
 
-Result<Rows> Connection::Query(const std::string& sql, const std::vector<Param>& params) {
-  ParamArrays a(params);
-  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
-                             a.lengths.data(), a.formats.data(), 0);
+Result<Rows> Connection::RowsOf(PGresult* r, std::string_view sql) const {
   if (!Succeeded(r)) {
-    Status st = ErrorOf(r, std::string_view(sql).substr(0, 60));
+    Status st = ErrorOf(r, sql.substr(0, 60));
     PQclear(r);
     return st;
   }
   return Rows(r);
+}
+
+Result<Rows> Connection::Query(const std::string& sql, const std::vector<Param>& params) {
+  ParamArrays a(params);
+  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
+                             a.lengths.data(), a.formats.data(), 0);
+  return RowsOf(r, sql);
 }
 
 Result<Rows> Connection::QueryPrepared(const std::string& sql, const std::vector<Param>& params) {
@@ -145,12 +149,7 @@ Result<Rows> Connection::QueryPrepared(const std::string& sql, const std::vector
   ParamArrays a(params);
   PGresult* r = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), a.values.data(),
                                a.lengths.data(), a.formats.data(), 0);
-  if (!Succeeded(r)) {
-    Status st = ErrorOf(r, std::string_view(sql).substr(0, 60));
-    PQclear(r);
-    return st;
-  }
-  return Rows(r);
+  return RowsOf(r, sql);
 }
 
 Status Connection::Prepare(const std::string& name, const std::string& sql) {

@@ -107,6 +107,8 @@ class Connection {
  private:
   Connection(PGconn* c, std::string url) : conn_(c), url_(std::move(url)) {}
   Status ErrorOf(PGresult* r, std::string_view what) const;
+  // The rows of a finished statement, or its error (and `r` freed).
+  Result<Rows> RowsOf(PGresult* r, std::string_view sql) const;
 
   PGconn* conn_;
   std::string url_;
