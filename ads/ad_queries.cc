@@ -4,8 +4,6 @@
 #include <rapidjson/writer.h>
 #include <simdjson.h>
 
-#include <map>
-
 #include "ads/read_model.h"
 
 namespace adsd::ads {
