@@ -7,7 +7,8 @@
 #include "ads/events.h"
 #include "ads/ad_json.h"
 #include "ads/read_model.h"
-#include "app/adsd/service.h"
+#include "app/adsd/authorize.h"
+#include "app/adsd/read_api.h"
 #include "http/problem.h"
 
 namespace adsd::app {
@@ -39,7 +40,7 @@ Response ReadError(const cqrs::Status& st) {
 
 }  // namespace
 
-void AdService::AddReadRoutes() {
+void ReadApi::AddRoutes() {
   router_.Add("GET", "/v1/ads/{id}", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
@@ -135,11 +136,30 @@ void AdService::AddReadRoutes() {
     const std::string id = req.params["id"];
     auto ad_id = cqrs::Uuid::Parse(id);
     if (!ad_id) return respond(NotFound(id));
-    auto events = store().ReadStream(ads::events::StreamOf(*ad_id), cqrs::StreamVersion(1), 10'000);
-    if (!events.ok()) return respond(ReadError(events.status()));
-    if (events->empty()) return respond(NotFound(id));
-    auto first = ads::events::ParseContent(events->front().payload);
+    // A page of the history: `limit` events after the version `cursor` names (the previous page's
+    // next_cursor). However long the history, each page costs the same.
+    std::uint64_t limit = 1000;
+    if (auto l = req.Query("limit")) {
+      auto v = ParseUint(*l);
+      if (!v || *v < 1 || *v > 10'000) return respond(BadParam("limit", "limit must be an integer from 1 to 10000"));
+      limit = *v;
+    }
+    std::uint64_t after = 0;
+    if (auto c = req.Query("cursor")) {
+      auto v = ParseUint(*c);
+      if (!v || *v > (std::uint64_t{1} << 62)) return respond(BadParam("cursor", "cursor must be the next_cursor of a page"));
+      after = *v;
+    }
+    const std::string stream = ads::events::StreamOf(*ad_id);
+    auto submitted = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
+    if (!submitted.ok()) return respond(ReadError(submitted.status()));
+    if (submitted->empty()) return respond(NotFound(id));
+    auto first = ads::events::ParseContent(submitted->front().payload);
     if (!first.ok() || (!who->admin && first->retailer != who->retailer)) return respond(NotFound(id));
+    auto events = store().ReadStream(stream, cqrs::StreamVersion(after + 1), limit + 1);
+    if (!events.ok()) return respond(ReadError(events.status()));
+    const bool more = events->size() > limit;
+    if (more) events->pop_back();
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
@@ -168,6 +188,12 @@ void AdService::AddReadRoutes() {
       w.EndObject();
     }
     w.EndArray();
+    w.Key("next_cursor");
+    if (more) {
+      w.String(std::to_string(events->back().version.value()).c_str());
+    } else {
+      w.Null();
+    }
     w.EndObject();
     respond(Response::Json(200, std::string(buf.GetString(), buf.GetSize())));
   });
