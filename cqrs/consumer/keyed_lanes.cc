@@ -70,6 +70,9 @@ void KeyedLanes::Retry(Ticket ticket, Clock::time_point not_before, Work work) {
 }
 
 void KeyedLanes::Done(Ticket ticket) {
+  // Done() runs on store callback threads, often for a whole group commit in a row: it wakes a
+  // lane only when there is queued work a freed key may unblock.
+  bool wake_lane = false;
   {
     std::lock_guard lock(mu_);
     Entry* e = Find(ticket.value());
@@ -78,6 +81,7 @@ void KeyedLanes::Done(Ticket ticket) {
     if (e->owns_key) {
       busy_.erase(e->key);
       e->owns_key = false;
+      wake_lane = !queue_.empty();
     }
     while (!in_flight_.empty() && in_flight_.front().done) {
       watermark_ = in_flight_.front().ticket;
@@ -85,7 +89,7 @@ void KeyedLanes::Done(Ticket ticket) {
     }
   }
   changed_.notify_all();
-  runnable_.notify_one();  // the key's next item may run now
+  if (wake_lane) runnable_.notify_one();  // the key's next item may run now
 }
 
 Ticket KeyedLanes::watermark() const {
