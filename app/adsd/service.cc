@@ -111,6 +111,15 @@ cqrs::Status AdService::OpenReadSide() {
   return cqrs::Status::Ok();
 }
 
+namespace {
+// The bus as adsd names it when --bus does not: its topic is `adsd.events`.
+cqrs::kafka::BusOptions AdsdBus() {
+  cqrs::kafka::BusOptions bus;
+  bus.topic = "adsd.events";
+  return bus;
+}
+}  // namespace
+
 cqrs::Status AdService::OpenWorker() {
   if (!options_.validator_url.empty()) {
     ads::ExternalValidatorOptions vo;
@@ -136,19 +145,23 @@ cqrs::Status AdService::OpenWorker() {
   worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get(), std::move(wo));
   if (options_.bus_url.empty()) return worker_->Start();
   // On the Kafka bus: this process is one member of the validators' consumer group.
-  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url));
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
   cqrs::kafka::ConsumerOptions co;
   co.bus = bus;
   // One group per topic: deployments (or tests) sharing a cluster must not rebalance each other.
   co.group = "adsd-" + std::string(ads::ValidationWorker::kGroup) + "." + bus.topic;
   co.lanes = options_.consumers;
-  ASSIGN_OR_RETURN(bus_consumer_, cqrs::kafka::BusConsumer::Start(
-                                      co, [this](const cqrs::RecordedEvent& e) { return worker_->Consume(e); }));
+  co.filter = &ads::ValidationWorker::Judges;
+  ASSIGN_OR_RETURN(bus_consumer_,
+                   cqrs::kafka::BusConsumer::Start(co, [this](const cqrs::RecordedEvent& e,
+                                                              cqrs::consumer::Completion done) {
+                     worker_->Consume(e, std::move(done));
+                   }));
   return cqrs::Status::Ok();
 }
 
 cqrs::Status AdService::OpenBusRelay() {
-  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url));
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
   cqrs::kafka::RelayOptions ro;
   ro.bus = bus;
   ro.postgres_url = options_.store_url;
