@@ -223,7 +223,7 @@ void Log::Impl::PreparerLoop() {
       std::lock_guard lock(spare_mu_);
       return spare_stopping_;
     });
-    if (st.ok() && ::rename(tmp.c_str(), spare.c_str()) != 0) st = ErrnoError("rename", errno);
+    if (st.ok()) st = RenameFile(tmp, spare);
     if (!st.ok()) {
       // No spare (disk full, closing): the writer creates segments the plain way. Not an error
       // for the log; a new spare is tried at the next open.
@@ -245,9 +245,7 @@ Result<bool> Log::Impl::TakeSpare(Segment* segment) {
     RETURN_IF_ERROR(WriteAllAt(fd.get(), EncodeSegmentHeader(segment->first), 0, spare));
     RETURN_IF_ERROR(SyncData(fd.get(), spare));
   }
-  if (::rename(spare.c_str(), segment->path.c_str()) != 0) {
-    return ErrnoError("rename " + spare.string(), errno);
-  }
+  RETURN_IF_ERROR(RenameFile(spare, segment->path));
   {
     std::lock_guard lock(spare_mu_);
     spare_ready_.store(false);
@@ -284,17 +282,17 @@ Status Log::Impl::Recover() {
                                                    opt_.index_interval_bytes, opt_.on_recover));
     if (scan.torn_bytes > 0) {
       report_.truncated_bytes += scan.torn_bytes;
+      report_.truncated_segment = file.path.filename().string();
+      report_.truncated_at = scan.valid_bytes;
+      report_.first_truncated = scan.cut.first;
+      report_.last_truncated_seen = scan.cut.last_seen;
       if (scan.valid_bytes == 0) {  // not even a durable header: the segment never held a record
-        fs::remove(file.path, ec);
-        if (ec) return ErrnoError("remove " + file.path.string(), ec.value());
+        RETURN_IF_ERROR(RemoveFile(file.path));
         RETURN_IF_ERROR(SyncDir(opt_.dir));
         continue;
       }
       ASSIGN_OR_RETURN(Fd wfd, OpenFile(file.path, O_WRONLY));
-      if (::ftruncate(wfd.get(), static_cast<off_t>(scan.valid_bytes)) != 0) {
-        return ErrnoError("truncate " + file.path.string(), errno);
-      }
-      RETURN_IF_ERROR(SyncData(wfd.get(), file.path));
+      RETURN_IF_ERROR(TruncateFile(wfd.get(), scan.valid_bytes, file.path));
     }
     auto seg = std::make_unique<Segment>();
     seg->first = file.first;
@@ -316,6 +314,9 @@ Status Log::Impl::Recover() {
   if (!segments_.empty()) {
     Segment* last = segments_.back().get();
     ASSIGN_OR_RETURN(active_fd_, OpenFile(last->path, O_WRONLY));
+    // What is served from now on must be durable, whether recovery cut a tail or not: after a
+    // kill the last batch may be in the page cache only, never synced.
+    RETURN_IF_ERROR(SyncData(active_fd_.get(), last->path));
     active_ = last;
     staged_segment_ = last;
     staged_segment_bytes_ = last->durable_bytes;
@@ -455,6 +456,9 @@ Status Log::Impl::WriteAndSync(std::vector<Chunk>& batch) {
       if (active_fd_.valid()) RETURN_IF_ERROR(SyncData(active_fd_.get(), active_->path));
       RETURN_IF_ERROR(CreateSegment(chunk.segment));
     }
+    // Mark the first record written after this segment's last fdatasync (format.h): recovery
+    // can then tell the damaged tail of an unsynced batch from damage before a synced one.
+    chunk.bytes[3] = static_cast<char>(static_cast<unsigned char>(chunk.bytes[3]) | 0x80);
     RETURN_IF_ERROR(WriteAllAt(active_fd_.get(), chunk.bytes, chunk.end_offset - chunk.bytes.size(),
                                active_->path));
   }
