@@ -62,6 +62,10 @@ cqrs::Status AdService::Open() {
   }
 
   RETURN_IF_ERROR(OpenStore());
+  if (options_.store_url.empty()) {
+    RETURN_IF_ERROR(AfterLogRecovery(log_recovery_, options_.data_dir, SqliteReadModelPath(), store_->Head(),
+                                     options_.consumers_ahead));
+  }
   latency_ = options_.latency;
   latency_.set_observer([this](ads::Step step, double seconds) { metrics_.ObserveStep(ads::StepName(step), seconds); });
   if (serves_reads()) RETURN_IF_ERROR(OpenReadSide());
@@ -142,6 +146,7 @@ cqrs::Status AdService::OpenStore() {
                         {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
   cqrs::EmbeddedStoreOptions store_options{LogDir(options_.data_dir)};
   store_options.on_commit = [this](double seconds) { metrics_.Observe("adsd_log_commit_seconds", std::span(&seconds, 1)); };
+  store_options.on_recovery = [this](const cqrs::log::RecoveryReport& r) { log_recovery_ = r; };
   ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore(store_options));
   return cqrs::Status::Ok();
 }
@@ -496,6 +501,11 @@ std::optional<http::Principal> Authorize(const AdService& service, const http::R
   }
   if (admin_only && !p->admin) {
     respond(http::Problem(403, "forbidden", "Forbidden", "this route needs an admin token"));
+    return std::nullopt;
+  }
+  // Before any work for the request: a flood is turned away at the cost of a hash and a lock.
+  if (const auto d = service.keys().Admit(*p); !d.allowed) {
+    respond(http::TooManyRequests(d));
     return std::nullopt;
   }
   return p;

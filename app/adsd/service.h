@@ -29,6 +29,7 @@
 #include "ads/rules/rules.h"
 #include "ads/validation_worker.h"
 #include "app/adsd/blocking_pool.h"
+#include "app/adsd/consumers_ahead.h"
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
 #include "cqrs/log/consumer_offsets.h"
@@ -61,6 +62,8 @@ struct ServiceOptions {
   std::chrono::milliseconds validator_breaker_open{5000};
   // Ads the validation worker judges at once (its lanes); each ad's events stay in order.
   int consumers = 1;
+  // A consumer found ahead of the embedded log at start: refuse to start, or repair (consumers_ahead.h).
+  AheadPolicy consumers_ahead = AheadPolicy::kRefuse;
   // Threads for request steps that block (the sync and cqrs pipelines, modeled latencies).
   int blocking_threads = 32;
   // The paper benchmark: inject these step latencies (divided by `latency_scale`) into the real
@@ -136,6 +139,7 @@ class AdService {
   bool created_keys_ = false;
   std::unique_ptr<ads::RuleEngine> rules_;
   std::unique_ptr<cqrs::EventStore> store_;
+  cqrs::log::RecoveryReport log_recovery_;  // what opening the embedded log found
   std::unique_ptr<cqrs::log::ConsumerOffsets> offsets_;
   // Read models live as long as the service: a replaced runner may still be held by a request.
   std::vector<std::unique_ptr<ads::AdsReadModel>> read_models_;

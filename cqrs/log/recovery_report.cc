@@ -16,8 +16,8 @@ std::string DescribeTruncation(const RecoveryReport& r) {
     out += " on (no position readable in the cut bytes)";
   }
   out += " dropped; the log now ends at position " + std::to_string(r.first_truncated.value() - 1) +
-         ". A batch that was never synced is never acknowledged; anything that read a dropped position "
-         "(a read model, a consumer offset) is now ahead of the log";
+         " (cut bytes are a batch a crash interrupted, never acknowledged, or a damaged last batch); anything "
+         "that read a dropped position (a read model, a consumer offset) is now ahead of the log";
   return out;
 }
 
