@@ -83,7 +83,9 @@ std::string FormatNumber(double v) {
 
 // Writes `text` to `file` durably and atomically, readable by the owner only.
 cqrs::Status WriteFileAtomically(const fs::path& file, std::string_view text) {
-  const fs::path tmp = file.string() + ".tmp";
+  // Named per process: processes that start together on one old file all migrate it, each
+  // renaming its own identical copy into place.
+  const fs::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return cqrs::ErrnoError("open " + tmp.string(), errno);
   std::size_t done = 0;
