@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "ads/validation_worker.h"
 #include "app/common/data_dir.h"
 #include "cqrs/log/consumer_offsets.h"
@@ -31,9 +33,24 @@ cqrs::Result<std::optional<cqrs::Position>> ReadModelCheckpoint(const fs::path& 
   return std::optional<cqrs::Position>(cqrs::Position(static_cast<std::uint64_t>(q.Int(0))));
 }
 
+constexpr std::string_view kOffsetSuffix = ".offset";
+
 std::string ReadModelName(const fs::path& read_model) { return "read model (" + read_model.string() + ")"; }
-std::string ValidatorName(const fs::path& data_dir) {
-  return "validator offset (" + (OffsetsDir(data_dir) / ads::ValidationWorker::kGroup).string() + ".offset)";
+std::string OffsetName(const fs::path& data_dir, const std::string& group) {
+  return (group == ads::ValidationWorker::kGroup ? "validator" : group) + " offset (" +
+         (OffsetsDir(data_dir) / group).string() + std::string(kOffsetSuffix) + ")";
+}
+
+// Every consumer group with an offset file in DATA_DIR/offsets (the validator's, and any other).
+std::vector<std::string> OffsetGroups(const fs::path& data_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(OffsetsDir(data_dir), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(kOffsetSuffix)) out.push_back(name.substr(0, name.size() - kOffsetSuffix.size()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace
@@ -42,11 +59,13 @@ cqrs::Result<std::vector<ConsumerAhead>> FindConsumersAhead(const fs::path& data
                                                             cqrs::Position head) {
   std::vector<ConsumerAhead> out;
   ASSIGN_OR_RETURN(std::optional<cqrs::Position> projected, ReadModelCheckpoint(read_model));
-  if (projected && *projected > head) out.push_back({ReadModelName(read_model), *projected});
+  if (projected && *projected > head) out.push_back({ReadModelName(read_model), *projected, ""});
   if (fs::exists(OffsetsDir(data_dir))) {
     ASSIGN_OR_RETURN(auto offsets, cqrs::log::ConsumerOffsets::Open(OffsetsDir(data_dir)));
-    const cqrs::Position decided = offsets->Load(std::string(ads::ValidationWorker::kGroup));
-    if (decided > head) out.push_back({ValidatorName(data_dir), decided});
+    for (const std::string& group : OffsetGroups(data_dir)) {
+      const cqrs::Position at = offsets->Load(group);
+      if (at > head) out.push_back({OffsetName(data_dir, group), at, group});
+    }
   }
   return out;
 }
@@ -63,12 +82,12 @@ cqrs::Result<std::vector<std::string>> CheckConsumersNotAhead(const fs::path& da
     for (const auto& c : ahead) msg += " the " + c.consumer + " is at position " + std::to_string(c.at.value()) + ";";
     msg += " new events would reuse those positions and never be read or validated. Stop here and repair: "
            "`adsctl repair --data-dir " + data_dir.string() +
-           "` (rebuilds the read model from the log at the next start and sets the validator offset back to the "
+           "` (rebuilds the read model from the log at the next start and sets the consumer offsets back to the "
            "log head), or start adsd once with --repair-ahead to do the same";
     return cqrs::Corruption(msg);
   }
   for (const auto& c : ahead) {
-    if (c.consumer == ReadModelName(read_model)) {
+    if (c.group.empty()) {
       // Removed, not patched: rows of the cut events are in it. The runner rebuilds it from the log.
       for (const char* suffix : {"", "-wal", "-shm"}) {
         RETURN_IF_ERROR(cqrs::log::RemoveFile(read_model.string() + suffix));
@@ -78,7 +97,7 @@ cqrs::Result<std::vector<std::string>> CheckConsumersNotAhead(const fs::path& da
                      ", past the log head " + head_text + "; removed, it is rebuilt from the log");
     } else {
       ASSIGN_OR_RETURN(auto offsets, cqrs::log::ConsumerOffsets::Open(OffsetsDir(data_dir)));
-      RETURN_IF_ERROR(offsets->Commit(std::string(ads::ValidationWorker::kGroup), head));
+      RETURN_IF_ERROR(offsets->Commit(c.group, head));
       done.push_back("repaired: the " + c.consumer + " was at position " + std::to_string(c.at.value()) +
                      ", past the log head " + head_text + "; set back to " + head_text);
     }

@@ -6,8 +6,9 @@
 // consumers would skip them for ever: ads never shown, never validated. So a consumer ahead of
 // the log never passes unnoticed: adsd refuses to start, naming both positions and the remedy,
 // or, when asked (`adsd --repair-ahead`, `adsctl repair`), repairs: the read model is removed so
-// that it is rebuilt from the log, and the validator's offset is set back to the log head (what
-// the cut records held is gone; nothing after the head was decided).
+// that it is rebuilt from the log, and the validator's offset (any consumer group's offset in
+// DATA_DIR/offsets) is set back to the log head (what the cut records held is gone; nothing
+// after the head was decided).
 //
 // Only the embedded log in a data directory can lose its tail this way; a PostgreSQL store is
 // not cut by recovery. Thread-safety: call before the consumers start; nothing else may use the
@@ -30,10 +31,12 @@ enum class AheadPolicy { kRefuse, kRepair };
 struct ConsumerAhead {
   std::string consumer;  // "read model (DATA_DIR/read.db)", "validator offset (DATA_DIR/offsets/…)"
   cqrs::Position at;     // where it stands
+  std::string group;     // its consumer group in DATA_DIR/offsets; empty for the read model
 };
 
 // The consumers of the log in `data_dir` standing past `head`: the SQLite read model at
-// `read_model` (its "ads" checkpoint) and the validator's offset. A missing file is no consumer.
+// `read_model` (its "ads" checkpoint) and every consumer group's offset in DATA_DIR/offsets (the
+// validator's, and any other). A missing file is no consumer.
 cqrs::Result<std::vector<ConsumerAhead>> FindConsumersAhead(const std::filesystem::path& data_dir,
                                                             const std::filesystem::path& read_model,
                                                             cqrs::Position head);

@@ -59,6 +59,16 @@ TEST(ConsumersAhead, RepairRemovesTheReadModelAndSetsTheOffsetBackToTheHead) {
   EXPECT_TRUE(again->empty());
 }
 
+TEST(ConsumersAhead, AnyConsumerGroupsOffsetCounts) {
+  TempDir dir;
+  ASSERT_TRUE((*cqrs::log::ConsumerOffsets::Open(dir / "offsets"))->Commit("exporter", cqrs::Position(13)).ok());
+  auto refused = CheckConsumersNotAhead(dir.path(), dir / "read.db", cqrs::Position(10), AheadPolicy::kRefuse);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("exporter offset"), std::string::npos) << refused.status().message();
+  ASSERT_TRUE(CheckConsumersNotAhead(dir.path(), dir / "read.db", cqrs::Position(10), AheadPolicy::kRepair).ok());
+  EXPECT_EQ((*cqrs::log::ConsumerOffsets::Open(dir / "offsets"))->Load("exporter"), cqrs::Position(10));
+}
+
 TEST(ConsumersAhead, ConsumersAtOrBehindTheHeadPass) {
   TempDir dir;
   WriteCheckpoint(dir / "read.db", 10);
