@@ -75,7 +75,7 @@ rows+=("| Kafka ProducerPerformance (acks=all, idempotent, 450 B) | $(echo "$pp"
 # --- adsd: Kafka mode beside the embedded log, under the same wrk ---
 token=bench-token-0123456789abcdef
 admin=bench-admin-0123456789abcdef
-printf '[[key]]\ntoken = "%s"\nretailer = "bench"\n[[key]]\ntoken = "%s"\nrole = "admin"\n' "$token" "$admin" \
+printf '[[key]]\ntoken = "%s"\nretailer = "bench"\nunlimited = true\n[[key]]\ntoken = "%s"\nrole = "admin"\n' "$token" "$admin" \
   > "$out/keys.toml"
 run_adsd() { # name, extra args...; prints the port
   local name=$1

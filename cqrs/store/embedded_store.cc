@@ -69,6 +69,7 @@ class EmbeddedEventStore final : public EventStore {
     builder.Finish();
     if (!opened.ok()) return opened.status();
     log_ = std::move(*opened);
+    if (options.on_recovery) options.on_recovery(log_->recovery());
     return Status::Ok();
   }
 
