@@ -1,0 +1,40 @@
+#include "cqrs/store/postgres_rows.h"
+
+#include <cstring>
+
+namespace cqrs::pg_rows {
+
+Uuid ParseUuid(std::string_view t) { return Uuid::Parse(t).value_or(Uuid::Nil()); }
+
+RecordedEvent FromRow(const pg::Rows& rows, int i, int first) {
+  RecordedEvent e;
+  e.position = Position(rows.IsNull(i, first) ? 0 : static_cast<std::uint64_t>(rows.Int(i, first)));
+  e.stream = std::string(rows.Text(i, first + 1));
+  e.version = StreamVersion(static_cast<std::uint64_t>(rows.Int(i, first + 2)));
+  e.event_id = ParseUuid(rows.Text(i, first + 3));
+  e.type = std::string(rows.Text(i, first + 4));
+  e.schema_version = static_cast<std::uint32_t>(rows.Int(i, first + 5));
+  e.timestamp_us = rows.Int(i, first + 6);
+  e.correlation_id = ParseUuid(rows.Text(i, first + 7));
+  e.causation_id = ParseUuid(rows.Text(i, first + 8));
+  e.metadata = rows.Bytes(i, first + 9);
+  e.payload = rows.Bytes(i, first + 10);
+  if (!rows.IsNull(i, first + 11)) {
+    const std::string hash = rows.Bytes(i, first + 11);
+    if (hash.size() == e.hash.size()) std::memcpy(e.hash.data(), hash.data(), hash.size());
+  }
+  return e;
+}
+
+std::string ByteaHex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace cqrs::pg_rows

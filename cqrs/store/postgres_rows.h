@@ -1,0 +1,27 @@
+// Rows of the PostgreSQL store's `events` table, to and from RecordedEvent (the store, the
+// appender and the sequencer share them).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cqrs/core/uuid.h"
+#include "cqrs/pg/connection.h"
+#include "cqrs/store/event.h"
+
+namespace cqrs::pg_rows {
+
+// The columns FromRow reads, in its order (`hash` is NULL until the event is numbered).
+inline constexpr std::string_view kColumns =
+    "position, stream, version, event_id, type, schema_version, timestamp_us, correlation_id, causation_id, "
+    "metadata, payload, hash";
+
+// Row `i` of a result with kColumns from column `first` on.
+RecordedEvent FromRow(const pg::Rows& rows, int i, int first = 0);
+
+Uuid ParseUuid(std::string_view text);
+
+// "\x0a1b..." as a bytea element of an array literal (pg::ArrayLiteral escapes the backslash).
+std::string ByteaHex(std::string_view bytes);
+
+}  // namespace cqrs::pg_rows
