@@ -15,6 +15,9 @@ using pg::Param;
 // the winners' rows, so a loser conflicts or moves on; this bounds a pathological storm.
 constexpr int kAttempts = 16;
 
+// Events an append transaction numbers at most (its own and the ones before them).
+constexpr std::int64_t kNumberAtMost = 8192;
+
 struct Placed {
   std::string stream;
   std::uint64_t version = 0;
@@ -60,8 +63,8 @@ struct NewRow {
 
 }  // namespace
 
-PgAppender::PgAppender(std::string url, std::string wake_channel)
-    : url_(std::move(url)), wake_channel_(std::move(wake_channel)) {}
+PgAppender::PgAppender(std::string url, std::string head_channel, std::string wake_channel)
+    : url_(std::move(url)), head_channel_(std::move(head_channel)), wake_channel_(std::move(wake_channel)) {}
 
 Status PgAppender::Connect() {
   if (conn_ && conn_->healthy() && prepared_) return Status::Ok();
@@ -88,13 +91,14 @@ Status PgAppender::Connect() {
   return Status::Ok();
 }
 
-std::vector<Result<Placement>> PgAppender::Commit(std::span<const PendingAppend> batch, bool wake_sequencer) {
-  std::vector<Result<Placement>> out;
+AppendCommit PgAppender::Commit(std::span<const PendingAppend> batch, std::int64_t number_token) {
+  AppendCommit commit;
+  std::vector<Result<Placement>>& out = commit.appends;
   Status st = Connect();
   for (int attempt = 0; st.ok() && attempt < kAttempts; ++attempt) {
-    out.clear();
-    st = TryCommit(batch, wake_sequencer, out);
-    if (st.ok()) return out;
+    commit = AppendCommit{};
+    st = TryCommit(batch, number_token, commit);
+    if (st.ok()) return commit;
     (void)conn_->Exec("ROLLBACK");
     // Lost a race on a unique key (or a deadlock between racers): the winner is committed now.
     const bool lost_race = st.code() == StatusCode::kAlreadyExists || st.code() == StatusCode::kVersionConflict;
@@ -107,11 +111,12 @@ std::vector<Result<Placement>> PgAppender::Commit(std::span<const PendingAppend>
   for (auto& r : out) {
     if (r.ok()) r = st;
   }
-  return out;
+  commit.numbered.clear();
+  return commit;
 }
 
-Status PgAppender::TryCommit(std::span<const PendingAppend> batch, bool wake_sequencer,
-                             std::vector<Result<Placement>>& out) {
+Status PgAppender::TryCommit(std::span<const PendingAppend> batch, std::int64_t number_token, AppendCommit& commit) {
+  std::vector<Result<Placement>>& out = commit.appends;
   std::vector<std::string> streams, ids;
   for (const PendingAppend& p : batch) {
     streams.push_back(p.stream);
@@ -185,11 +190,29 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, bool wake_seq
                      Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
                      Param::Text(ArrayLiteral(c_corr)), Param::Text(ArrayLiteral(c_caus)),
                      Param::Text(ArrayLiteral(c_meta)), Param::Text(ArrayLiteral(c_payload))}),
-      {"COMMIT"},
   };
-  if (wake_sequencer) write.emplace_back("SELECT pg_notify($1, '')", std::vector<Param>{Param::Text(wake_channel_)});
+  if (number_token != 0) {
+    write.emplace_back("SELECT deposed, head, seqs, positions FROM cqrs_sequence_batch($1, $2)",
+                       std::vector<Param>{Param::Int(number_token), Param::Int(kNumberAtMost)});
+    write.emplace_back("COMMIT");
+    write.emplace_back("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1",
+                       std::vector<Param>{Param::Text(head_channel_)});
+  } else {
+    write.emplace_back("COMMIT");
+    write.emplace_back("SELECT pg_notify($1, '')", std::vector<Param>{Param::Text(wake_channel_)});
+  }
   ASSIGN_OR_RETURN(std::vector<pg::Rows> wrote, conn_->Pipeline(write));
-  if (wrote.empty()) return Unavailable("postgres: the insert did not answer");
+  if (wrote.size() != write.size()) return Unavailable("postgres: the insert did not answer");
+  if (number_token != 0 && !wrote[1].empty() && wrote[1].Text(0, 0) == "f") {
+    const std::vector<std::int64_t> seqs = pg_rows::ParseBigintArray(wrote[1].Text(0, 2));
+    const std::vector<std::int64_t> positions = pg_rows::ParseBigintArray(wrote[1].Text(0, 3));
+    if (seqs.size() == positions.size()) {
+      for (std::size_t i = 0; i < seqs.size(); ++i) {
+        commit.numbered.emplace_back(seqs[i], static_cast<std::uint64_t>(positions[i]));
+      }
+      commit.head = static_cast<std::uint64_t>(wrote[1].Int(0, 1));
+    }
+  }
   std::unordered_map<Uuid, std::int64_t> seq_of;
   for (int i = 0; i < wrote[0].size(); ++i) seq_of[pg_rows::ParseUuid(wrote[0].Text(i, 0))] = wrote[0].Int(i, 1);
   // Fill in the seqs of this batch's rows (new appends, and replays of them within the batch).

@@ -1,5 +1,6 @@
 #include "cqrs/store/postgres_rows.h"
 
+#include <charconv>
 #include <cstring>
 
 namespace cqrs::pg_rows {
@@ -33,6 +34,23 @@ std::string ByteaHex(std::string_view bytes) {
   for (unsigned char c : bytes) {
     out += kHex[c >> 4];
     out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::vector<std::int64_t> ParseBigintArray(std::string_view t) {
+  std::vector<std::int64_t> out;
+  std::size_t i = 0;
+  while (i < t.size()) {
+    if (t[i] == '-' || (t[i] >= '0' && t[i] <= '9')) {
+      std::int64_t v = 0;
+      const auto [end, ec] = std::from_chars(t.data() + i, t.data() + t.size(), v);
+      if (ec != std::errc()) break;
+      out.push_back(v);
+      i = static_cast<std::size_t>(end - t.data());
+    } else {
+      ++i;
+    }
   }
   return out;
 }

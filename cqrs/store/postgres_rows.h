@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cqrs/core/uuid.h"
 #include "cqrs/pg/connection.h"
@@ -23,5 +24,8 @@ Uuid ParseUuid(std::string_view text);
 
 // "\x0a1b..." as a bytea element of an array literal (pg::ArrayLiteral escapes the backslash).
 std::string ByteaHex(std::string_view bytes);
+
+// A bigint[] in its text form, "{1,2,3}".
+std::vector<std::int64_t> ParseBigintArray(std::string_view text);
 
 }  // namespace cqrs::pg_rows

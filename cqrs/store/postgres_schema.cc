@@ -52,6 +52,51 @@ ALTER TABLE events ADD CONSTRAINT events_numbered_with_hash CHECK ((position IS 
 CREATE INDEX events_unsequenced ON events (seq) WHERE position IS NULL;
 -- The fencing token: a new sequencing leader increments it; a batch commits only under its own.
 ALTER TABLE log_head ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
+-- One batch of the sequencer, on the server: one round trip, and no payload leaves the server.
+-- Under the head row lock, and only while `token` is still the epoch (else `deposed`, nothing
+-- written; checked when there is something to number): the committed unnumbered events in seq order get the positions after the head and
+-- their links in the chain, hash = sha256(previous || the bytes of PostgresChainHash).
+CREATE FUNCTION cqrs_sequence_batch(token bigint, max_events int, OUT deposed boolean, OUT head bigint,
+                                    OUT seqs bigint[], OUT positions bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+  chain bytea;
+  hashes bytea[] := '{}';
+  r record;
+BEGIN
+  deposed := false;
+  seqs := '{}';
+  positions := '{}';
+  -- Nothing to number: no row lock (it would write the row's lock and flush a commit for it).
+  IF NOT EXISTS (SELECT 1 FROM events e WHERE e.position IS NULL) THEN
+    SELECT h.position INTO head FROM log_head h WHERE h.id = 1;
+    RETURN;
+  END IF;
+  SELECT h.position, h.hash INTO head, chain FROM log_head h WHERE h.id = 1 AND h.epoch = token FOR UPDATE;
+  IF NOT FOUND THEN
+    deposed := true;
+    RETURN;
+  END IF;
+  FOR r IN SELECT e.seq, convert_to(e.stream, 'UTF8') AS stream, e.version, e.event_id, convert_to(e.type, 'UTF8') AS type,
+                  e.schema_version, e.timestamp_us, e.correlation_id, e.causation_id, e.metadata, e.payload
+           FROM events e WHERE e.position IS NULL ORDER BY e.seq LIMIT max_events LOOP
+    head := head + 1;
+    chain := sha256(chain || int8send(head) || int8send(length(r.stream)::bigint) || r.stream || int8send(r.version)
+                    || uuid_send(r.event_id) || int8send(length(r.type)::bigint) || r.type
+                    || int8send(r.schema_version::bigint) || int8send(r.timestamp_us) || uuid_send(r.correlation_id)
+                    || uuid_send(r.causation_id) || int8send(length(r.metadata)::bigint) || r.metadata
+                    || int8send(length(r.payload)::bigint) || r.payload);
+    seqs := seqs || r.seq;
+    positions := positions || head;
+    hashes := hashes || chain;
+  END LOOP;
+  IF cardinality(seqs) = 0 THEN
+    RETURN;
+  END IF;
+  UPDATE events e SET position = u.position, hash = u.hash
+    FROM unnest(seqs, positions, hashes) AS u(seq, position, hash) WHERE e.seq = u.seq;
+  UPDATE log_head SET position = head, hash = chain WHERE id = 1;
+END $$;
 )sql"},
       {4, "events as JSON for psql (view events_json)",
        R"sql(

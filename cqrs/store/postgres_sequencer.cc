@@ -4,7 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <algorithm>
 #include <vector>
 
 #include "cqrs/core/thread_name.h"
@@ -12,7 +12,6 @@
 #include "cqrs/pg/connection.h"
 #include "cqrs/store/postgres_rows.h"
 #include "cqrs/store/postgres_schema.h"
-#include "cqrs/store/postgres_store.h"
 
 namespace cqrs {
 
@@ -20,10 +19,10 @@ using pg::Param;
 
 class Sequencer::Impl {
  public:
-  Impl(SequencerOptions options, NumberedFn on_numbered, std::atomic<bool>& leading)
+  Impl(SequencerOptions options, NumberedFn on_numbered, std::atomic<std::int64_t>& token)
       : options_(std::move(options)),
         on_numbered_(std::move(on_numbered)),
-        leading_(leading),
+        token_(token),
         lock_key_(pg::AdvisoryLockKey(kSequencerLockName)) {}
 
   ~Impl() {
@@ -60,8 +59,8 @@ class Sequencer::Impl {
           continue;
         }
       }
-      if (!leading_.load()) {
-        if (!TryLead().ok() || !leading_.load()) {
+      if (token_.load() == 0) {
+        if (!TryLead().ok() || token_.load() == 0) {
           Pause(options_.takeover_poll);
           continue;
         }
@@ -92,7 +91,7 @@ class Sequencer::Impl {
     return Status::Ok();
   }
 
-  void Follow() { leading_.store(false); }
+  void Follow() { token_.store(0); }
 
   Status TryLead() {
     ASSIGN_OR_RETURN(bool got, pg::TryAdvisoryLock(*conn_, lock_key_));
@@ -101,81 +100,44 @@ class Sequencer::Impl {
       ASSIGN_OR_RETURN(pg::Rows e, conn_->Query("UPDATE log_head SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch"));
       if (e.empty()) return Corruption("postgres: the log_head row is missing");
       epoch_ = e.Int(0, 0);
+      announced_ = 0;
       RETURN_IF_ERROR(conn_->Exec("LISTEN \"" + options_.wake_channel + "\""));
-      RETURN_IF_ERROR(conn_->Prepare("seq_lock", "SELECT position, hash FROM log_head WHERE id = 1 AND epoch = $1 "
-                                                 "FOR UPDATE"));
-      RETURN_IF_ERROR(conn_->Prepare("seq_unnumbered", "SELECT seq, " + std::string(pg_rows::kColumns) +
-                                                           " FROM events WHERE position IS NULL ORDER BY seq LIMIT $1"));
-      RETURN_IF_ERROR(conn_->Prepare(
-          "seq_number", "UPDATE events SET position = u.position, hash = u.hash "
-                        "FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) AS u(seq, position, hash) "
-                        "WHERE events.seq = u.seq AND events.position IS NULL"));
-      RETURN_IF_ERROR(conn_->Prepare("seq_head", "UPDATE log_head SET position = $1, hash = $2 WHERE id = 1"));
       return Status::Ok();
     }();
     if (!led.ok()) {
-      // Statements prepared before the failure stay on the session: start it afresh.
+      // Give the lock back with the session: half a takeover must not hold it.
       (void)conn_->Reconnect();
       return led;
     }
-    leading_.store(true);
+    token_.store(epoch_);
     return Status::Ok();
   }
 
+  // One batch: cqrs_sequence_batch (postgres_schema.cc) in a transaction, then the NOTIFY of the
+  // new head in a transaction of its own (NOTIFY holds a cluster-wide lock until its transaction
+  // ends, which must not cover the batch's flush). One round trip.
   Result<Outcome> NumberBatch() {
-    ASSIGN_OR_RETURN(std::vector<pg::Rows> read,
-                     conn_->Pipeline({
-                         {"BEGIN"},
-                         pg::Statement::Prepared("seq_lock", {Param::Int(epoch_)}),
-                         pg::Statement::Prepared("seq_unnumbered",
-                                                 {Param::Int(static_cast<std::int64_t>(options_.max_batch))}),
-                     }));
-    if (read.size() != 3) return Unavailable("postgres: a pipeline answered " + std::to_string(read.size()) + " of 3");
-    if (read[1].empty()) {
-      RETURN_IF_ERROR(conn_->Exec("ROLLBACK"));
-      return Outcome::kDeposed;
-    }
-    const pg::Rows& rows = read[2];
-    if (rows.empty()) {
-      RETURN_IF_ERROR(conn_->Exec("ROLLBACK"));
-      return Outcome::kNothing;
-    }
-    std::uint64_t head = static_cast<std::uint64_t>(read[1].Int(0, 0));
-    Sha256Digest chain{};
-    if (std::string h = read[1].Bytes(0, 1); h.size() == chain.size()) std::memcpy(chain.data(), h.data(), h.size());
-    std::vector<std::string> seqs, positions, hashes;
+    ASSIGN_OR_RETURN(
+        std::vector<pg::Rows> r,
+        conn_->Pipeline({
+            {"BEGIN"},
+            pg::Statement("SELECT deposed, head, seqs, positions FROM cqrs_sequence_batch($1, $2)",
+                          {Param::Int(epoch_), Param::Int(static_cast<std::int64_t>(options_.max_batch))}),
+            {"COMMIT"},
+            pg::Statement("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1 AND position > $2",
+                          {Param::Text(options_.head_channel), Param::Int(static_cast<std::int64_t>(announced_))}),
+        }));
+    if (r.size() != 4 || r[1].empty()) return Unavailable("postgres: the sequencer's batch did not answer");
+    if (r[1].Text(0, 0) == "t") return Outcome::kDeposed;
+    const std::uint64_t head = static_cast<std::uint64_t>(r[1].Int(0, 1));
+    const std::vector<std::int64_t> seqs = pg_rows::ParseBigintArray(r[1].Text(0, 2));
+    const std::vector<std::int64_t> positions = pg_rows::ParseBigintArray(r[1].Text(0, 3));
+    if (seqs.size() != positions.size()) return Internal("postgres: the sequencer's batch answered ragged arrays");
+    announced_ = std::max(announced_, head);
+    if (seqs.empty()) return Outcome::kNothing;
     std::vector<NumberedEvent> numbered;
-    seqs.reserve(rows.size());
-    positions.reserve(rows.size());
-    hashes.reserve(rows.size());
-    numbered.reserve(rows.size());
-    for (int i = 0; i < rows.size(); ++i) {
-      RecordedEvent e = pg_rows::FromRow(rows, i, 1);
-      e.position = Position(++head);
-      chain = PostgresChainHash(chain, e);
-      const std::int64_t seq = rows.Int(i, 0);
-      seqs.push_back(std::to_string(seq));
-      positions.push_back(std::to_string(head));
-      hashes.push_back(pg_rows::ByteaHex(std::string_view(reinterpret_cast<const char*>(chain.data()), chain.size())));
-      numbered.emplace_back(seq, head);
-    }
-    const std::string head_text = std::to_string(head);
-    RETURN_IF_ERROR(
-        conn_
-            ->Pipeline({
-                pg::Statement::Prepared("seq_number",
-                                        {Param::Text(pg::ArrayLiteral(seqs)), Param::Text(pg::ArrayLiteral(positions)),
-                                         Param::Text(pg::ArrayLiteral(hashes))}),
-                pg::Statement::Prepared(
-                    "seq_head",
-                    {Param::Text(head_text),
-                     Param::Bytes(std::string(reinterpret_cast<const char*>(chain.data()), chain.size()))}),
-                {"COMMIT"},
-                // After the commit, in a transaction of its own: NOTIFY holds a cluster-wide lock
-                // until its transaction ends, which must not cover the batch's flush.
-                pg::Statement("SELECT pg_notify($1, $2)", {Param::Text(options_.head_channel), Param::Text(head_text)}),
-            })
-            .status());
+    numbered.reserve(seqs.size());
+    for (std::size_t i = 0; i < seqs.size(); ++i) numbered.emplace_back(seqs[i], static_cast<std::uint64_t>(positions[i]));
     on_numbered_(numbered, head);
     return Outcome::kNumbered;
   }
@@ -203,18 +165,19 @@ class Sequencer::Impl {
 
   const SequencerOptions options_;
   const NumberedFn on_numbered_;
-  std::atomic<bool>& leading_;  // the owning Sequencer's, which outlives this
+  std::atomic<std::int64_t>& token_;  // the owning Sequencer's, which outlives this
   const std::int64_t lock_key_;
   std::atomic<bool> stop_{false};
   int wake_fd_ = -1;
   // The sequencer thread's alone:
   std::unique_ptr<pg::Connection> conn_;
-  std::int64_t epoch_ = 0;  // the fencing token while leading
+  std::int64_t epoch_ = 0;     // the fencing token while leading
+  std::uint64_t announced_ = 0;  // the last head NOTIFYed
   std::thread thread_;
 };
 
 Sequencer::Sequencer(SequencerOptions options, NumberedFn on_numbered)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(on_numbered), leading_)) {}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(on_numbered), token_)) {}
 
 Sequencer::~Sequencer() = default;
 

@@ -64,11 +64,14 @@ class Sequencer {
   // Something committed in this process: look for work now (if leading).
   void Wake();
   // Whether this instance leads the sequencing at the moment.
-  bool leading() const { return leading_.load(); }
+  bool leading() const { return token_.load() != 0; }
+  // The fencing token while leading (0 when not): this process's append transactions may number
+  // events themselves under it (cqrs_sequence_batch), fenced like the sequencer's own batches.
+  std::int64_t token() const { return token_.load(); }
 
  private:
   class Impl;
-  std::atomic<bool> leading_{false};  // before impl_: its thread uses it until impl_ is gone
+  std::atomic<std::int64_t> token_{0};  // before impl_: its thread uses it until impl_ is gone
   std::unique_ptr<Impl> impl_;
 };
 

@@ -251,7 +251,7 @@ class PostgresEventStore final : public EventStore {
 
   // One writer thread: batches from the queue, each in a transaction of its own connection.
   void WriteLoop() {
-    PgAppender appender(options_.url, options_.wake_channel);
+    PgAppender appender(options_.url, options_.head_channel, options_.wake_channel);
     while (true) {
       std::vector<PendingAppend> batch;
       {
@@ -263,19 +263,24 @@ class PostgresEventStore final : public EventStore {
           queue_.pop_front();
         }
       }
-      // A local leader is woken in-process; another process's through NOTIFY (after the commit).
-      const bool local_leader = sequencer_->leading();
-      std::vector<Result<Placement>> placed = appender.Commit(batch, /*wake_sequencer=*/!local_leader);
-      bool wait = false;
+      const std::int64_t token = options_.leader_numbers_own_appends ? sequencer_->token() : 0;
+      AppendCommit commit = appender.Commit(batch, token);
+      if (!commit.numbered.empty()) {
+        AdvanceHead(commit.head);
+        waits_.NumberedBySequencer(commit.numbered);
+      }
+      bool waiting = false;
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (!placed[i].ok()) {
-          batch[i].done(placed[i].status());
+        if (!commit.appends[i].ok()) {
+          batch[i].done(commit.appends[i].status());
           continue;
         }
-        wait = true;
-        waits_.Add(std::move(*placed[i]), std::move(batch[i].done));
+        waiting = waiting || std::count(commit.appends[i]->positions.begin(), commit.appends[i]->positions.end(), 0u);
+        waits_.Add(std::move(*commit.appends[i]), std::move(batch[i].done));
       }
-      if (wait && local_leader) sequencer_->Wake();
+      // Not numbered in the transaction: this process's sequencer is woken here, another's was
+      // through NOTIFY after the commit.
+      if (waiting && sequencer_->leading()) sequencer_->Wake();
     }
   }
 
@@ -284,7 +289,7 @@ class PostgresEventStore final : public EventStore {
   // directly, so the lookup runs while it leads only for appends it has not answered for a while
   // (leadership moved meanwhile).
   void ResolveLoop() {
-    constexpr auto kLocalGrace = std::chrono::milliseconds(50);
+    constexpr auto kLocalGrace = std::chrono::milliseconds(250);
     std::uint64_t checked = head_.load();
     while (!closed_.load()) {
       WaitForPosition(Position(checked + 1), std::chrono::steady_clock::now() + std::chrono::milliseconds(50));

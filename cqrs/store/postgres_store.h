@@ -40,6 +40,11 @@ struct PostgresStoreOptions {
   // each new head on `head_channel`; appenders wake a leader in another process on `wake_channel`.
   std::string head_channel = "cqrs_log_head";
   std::string wake_channel = "cqrs_log_unsequenced";
+  // While this process leads the sequencing, its append transactions number themselves (and
+  // whatever else is committed) just before they commit, under the fencing token; off: every
+  // event is numbered after its commit by the sequencer's own transactions (measured against
+  // each other in docs/benchmarks.md).
+  bool leader_numbers_own_appends = true;
   // No appends (they fail with kUnavailable): for processes that only read. The URL may then be
   // a read replica (a hot standby): the schema is checked instead of migrated, and the head is
   // polled (a standby cannot LISTEN) every `replica_poll`.
