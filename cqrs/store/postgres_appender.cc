@@ -87,6 +87,11 @@ Status PgAppender::Connect() {
       "INSERT INTO events (stream, version, event_id, type, schema_version, timestamp_us, correlation_id, "
       "causation_id, metadata, payload) SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], "
       "$5::int[], $6::bigint[], $7::uuid[], $8::uuid[], $9::bytea[], $10::bytea[]) RETURNING event_id, seq"));
+  RETURN_IF_ERROR(conn_->Prepare(
+      "append_numbered",
+      "SELECT deposed, head, seqs, positions, own_ids, own_seqs, own_positions FROM cqrs_append_batch($1, $2, "
+      "$3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::int[], $8::bigint[], $9::uuid[], $10::uuid[], "
+      "$11::bytea[], $12::bytea[])"));
   prepared_ = true;
   return Status::Ok();
 }
@@ -183,46 +188,58 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, std::int64_t 
     c_payload.push_back(pg_rows::ByteaHex(d.payload));
   }
   using pg::ArrayLiteral;
-  std::vector<pg::Statement> write = {
-      pg::Statement::Prepared(
-          "insert", {Param::Text(ArrayLiteral(c_stream)), Param::Text(ArrayLiteral(c_ver)),
-                     Param::Text(ArrayLiteral(c_id)), Param::Text(ArrayLiteral(c_type)),
-                     Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
-                     Param::Text(ArrayLiteral(c_corr)), Param::Text(ArrayLiteral(c_caus)),
-                     Param::Text(ArrayLiteral(c_meta)), Param::Text(ArrayLiteral(c_payload))}),
-  };
+  std::vector<Param> columns = {
+      Param::Text(ArrayLiteral(c_stream)), Param::Text(ArrayLiteral(c_ver)),  Param::Text(ArrayLiteral(c_id)),
+      Param::Text(ArrayLiteral(c_type)),   Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
+      Param::Text(ArrayLiteral(c_corr)),   Param::Text(ArrayLiteral(c_caus)), Param::Text(ArrayLiteral(c_meta)),
+      Param::Text(ArrayLiteral(c_payload))};
+  std::vector<pg::Statement> write;
   if (number_token != 0) {
-    write.emplace_back("SELECT deposed, head, seqs, positions FROM cqrs_sequence_batch($1, $2)",
-                       std::vector<Param>{Param::Int(number_token), Param::Int(kNumberAtMost)});
+    columns.insert(columns.begin(), {Param::Int(number_token), Param::Int(kNumberAtMost)});
+    write.push_back(pg::Statement::Prepared("append_numbered", std::move(columns)));
     write.emplace_back("COMMIT");
     write.emplace_back("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1",
                        std::vector<Param>{Param::Text(head_channel_)});
   } else {
+    write.push_back(pg::Statement::Prepared("insert", std::move(columns)));
     write.emplace_back("COMMIT");
     write.emplace_back("SELECT pg_notify($1, '')", std::vector<Param>{Param::Text(wake_channel_)});
   }
   ASSIGN_OR_RETURN(std::vector<pg::Rows> wrote, conn_->Pipeline(write));
   if (wrote.size() != write.size()) return Unavailable("postgres: the insert did not answer");
-  if (number_token != 0 && !wrote[1].empty() && wrote[1].Text(0, 0) == "f") {
-    const std::vector<std::int64_t> seqs = pg_rows::ParseBigintArray(wrote[1].Text(0, 2));
-    const std::vector<std::int64_t> positions = pg_rows::ParseBigintArray(wrote[1].Text(0, 3));
-    if (seqs.size() == positions.size()) {
-      for (std::size_t i = 0; i < seqs.size(); ++i) {
-        commit.numbered.emplace_back(seqs[i], static_cast<std::uint64_t>(positions[i]));
-      }
-      commit.head = static_cast<std::uint64_t>(wrote[1].Int(0, 1));
+  // This batch's events: id -> (seq, position or 0).
+  std::unordered_map<Uuid, std::pair<std::int64_t, std::uint64_t>> stored;
+  if (number_token != 0) {
+    const pg::Rows& r = wrote[0];
+    if (r.empty()) return Internal("postgres: cqrs_append_batch answered no row");
+    const std::vector<std::int64_t> seqs = pg_rows::ParseBigintArray(r.Text(0, 2));
+    const std::vector<std::int64_t> positions = pg_rows::ParseBigintArray(r.Text(0, 3));
+    for (std::size_t i = 0; i < seqs.size() && i < positions.size(); ++i) {
+      commit.numbered.emplace_back(seqs[i], static_cast<std::uint64_t>(positions[i]));
     }
+    const std::vector<Uuid> own_ids = pg_rows::ParseUuidArray(r.Text(0, 4));
+    const std::vector<std::int64_t> own_seqs = pg_rows::ParseBigintArray(r.Text(0, 5));
+    const std::vector<std::int64_t> own_positions = pg_rows::ParseBigintArray(r.Text(0, 6));
+    if (own_ids.size() != own_seqs.size() || own_ids.size() != own_positions.size()) {
+      return Internal("postgres: cqrs_append_batch answered ragged arrays");
+    }
+    for (std::size_t i = 0; i < own_ids.size(); ++i) {
+      stored[own_ids[i]] = {own_seqs[i], static_cast<std::uint64_t>(own_positions[i])};
+      if (own_positions[i] > 0) commit.numbered.emplace_back(own_seqs[i], static_cast<std::uint64_t>(own_positions[i]));
+    }
+    commit.head = static_cast<std::uint64_t>(r.Int(0, 1));
+  } else {
+    for (int i = 0; i < wrote[0].size(); ++i) stored[pg_rows::ParseUuid(wrote[0].Text(i, 0))] = {wrote[0].Int(i, 1), 0};
   }
-  std::unordered_map<Uuid, std::int64_t> seq_of;
-  for (int i = 0; i < wrote[0].size(); ++i) seq_of[pg_rows::ParseUuid(wrote[0].Text(i, 0))] = wrote[0].Int(i, 1);
-  // Fill in the seqs of this batch's rows (new appends, and replays of them within the batch).
+  // Fill in this batch's rows (new appends, and replays of them within the batch).
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!out[i].ok()) continue;
     for (std::size_t k = 0; k < out[i]->seqs.size(); ++k) {
       if (out[i]->seqs[k] >= 0) continue;
-      const auto it = seq_of.find(batch[i].events[k].event_id);
-      if (it == seq_of.end()) return Internal("postgres: an inserted event did not come back from RETURNING");
-      out[i]->seqs[k] = it->second;
+      const auto it = stored.find(batch[i].events[k].event_id);
+      if (it == stored.end()) return Internal("postgres: an inserted event did not come back from the insert");
+      out[i]->seqs[k] = it->second.first;
+      out[i]->positions[k] = it->second.second;
     }
   }
   return Status::Ok();

@@ -55,4 +55,17 @@ std::vector<std::int64_t> ParseBigintArray(std::string_view t) {
   return out;
 }
 
+std::vector<Uuid> ParseUuidArray(std::string_view t) {
+  std::vector<Uuid> out;
+  if (t.size() < 2) return out;
+  t = t.substr(1, t.size() - 2);  // the braces
+  while (!t.empty()) {
+    const std::size_t comma = t.find(',');
+    out.push_back(ParseUuid(t.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    t.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace cqrs::pg_rows

@@ -27,5 +27,7 @@ std::string ByteaHex(std::string_view bytes);
 
 // A bigint[] in its text form, "{1,2,3}".
 std::vector<std::int64_t> ParseBigintArray(std::string_view text);
+// A uuid[] in its text form, "{0190...,0190...}".
+std::vector<Uuid> ParseUuidArray(std::string_view text);
 
 }  // namespace cqrs::pg_rows

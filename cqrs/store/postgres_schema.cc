@@ -97,6 +97,62 @@ BEGIN
     FROM unnest(seqs, positions, hashes) AS u(seq, position, hash) WHERE e.seq = u.seq;
   UPDATE log_head SET position = head, hash = chain WHERE id = 1;
 END $$;
+-- The append transaction of the process that leads the sequencing: numbers the committed backlog
+-- (cqrs_sequence_batch), then inserts its own events already numbered after it, so that they are
+-- written once. Its events go in unnumbered (the sequencer numbers them later) when the fence
+-- refuses `token` or the backlog was larger than `max_events` (a stream's earlier version may
+-- still be waiting). own_positions: one per own event, 0 when unnumbered.
+CREATE FUNCTION cqrs_append_batch(token bigint, max_events int, streams text[], versions bigint[], ids uuid[],
+                                  types text[], schemas int[], times bigint[], correlations uuid[],
+                                  causations uuid[], metadatas bytea[], payloads bytea[],
+                                  OUT deposed boolean, OUT head bigint, OUT seqs bigint[], OUT positions bigint[],
+                                  OUT own_ids uuid[], OUT own_seqs bigint[], OUT own_positions bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+  chain bytea;
+  own_hashes bytea[] := '{}';
+  s bytea;
+  t bytea;
+BEGIN
+  SELECT b.deposed, b.head, b.seqs, b.positions INTO deposed, head, seqs, positions
+    FROM cqrs_sequence_batch(token, max_events) b;
+  own_positions := '{}';
+  IF NOT deposed AND cardinality(seqs) < max_events THEN
+    SELECT h.position, h.hash INTO head, chain FROM log_head h WHERE h.id = 1 AND h.epoch = token FOR UPDATE;
+    deposed := NOT FOUND;
+  END IF;
+  IF deposed OR cardinality(seqs) >= max_events THEN
+    WITH ins AS (
+      INSERT INTO events (stream, version, event_id, type, schema_version, timestamp_us, correlation_id, causation_id,
+                          metadata, payload)
+      SELECT * FROM unnest(streams, versions, ids, types, schemas, times, correlations, causations, metadatas, payloads)
+      RETURNING event_id, seq)
+    SELECT array_agg(ins.event_id), array_agg(ins.seq), array_agg(0::bigint) INTO own_ids, own_seqs, own_positions
+      FROM ins;
+    RETURN;
+  END IF;
+  FOR i IN 1 .. cardinality(streams) LOOP
+    head := head + 1;
+    s := convert_to(streams[i], 'UTF8');
+    t := convert_to(types[i], 'UTF8');
+    chain := sha256(chain || int8send(head) || int8send(length(s)::bigint) || s || int8send(versions[i])
+                    || uuid_send(ids[i]) || int8send(length(t)::bigint) || t || int8send(schemas[i]::bigint)
+                    || int8send(times[i]) || uuid_send(correlations[i]) || uuid_send(causations[i])
+                    || int8send(length(metadatas[i])::bigint) || metadatas[i]
+                    || int8send(length(payloads[i])::bigint) || payloads[i]);
+    own_positions := own_positions || head;
+    own_hashes := own_hashes || chain;
+  END LOOP;
+  WITH ins AS (
+    INSERT INTO events (stream, version, event_id, type, schema_version, timestamp_us, correlation_id, causation_id,
+                        metadata, payload, position, hash)
+    SELECT * FROM unnest(streams, versions, ids, types, schemas, times, correlations, causations, metadatas, payloads,
+                         own_positions, own_hashes)
+    RETURNING event_id, seq, position)
+  SELECT array_agg(ins.event_id), array_agg(ins.seq), array_agg(ins.position) INTO own_ids, own_seqs, own_positions
+    FROM ins;
+  UPDATE log_head SET position = head, hash = chain WHERE id = 1;
+END $$;
 )sql"},
       {4, "events as JSON for psql (view events_json)",
        R"sql(

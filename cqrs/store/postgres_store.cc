@@ -121,9 +121,9 @@ class PostgresEventStore final : public EventStore {
       });
       RETURN_IF_ERROR(sequencer_->Start());
       for (int i = 0; i < std::max(1, options_.append_connections); ++i) {
-        writers_.emplace_back([this] {
+        writers_.emplace_back([this, i] {
           NameThisThread("pg-append");
-          WriteLoop();
+          WriteLoop(i);
         });
       }
       resolver_ = std::thread([this] {
@@ -173,7 +173,7 @@ class PostgresEventStore final : public EventStore {
       std::lock_guard lock(mu_);
       if (!stopping_) {
         queue_.push_back(std::move(p));
-        queued_.notify_one();
+        queued_.notify_all();  // not one: a writer that may not take it would swallow the wake-up
         return;
       }
     }
@@ -249,14 +249,20 @@ class PostgresEventStore final : public EventStore {
     }
   }
 
-  // One writer thread: batches from the queue, each in a transaction of its own connection.
-  void WriteLoop() {
+  // Whether this process's appends number themselves now (it leads, and the option is on).
+  bool NumbersOwnAppends() const { return options_.leader_numbers_own_appends && sequencer_->leading(); }
+
+  // One writer thread: batches from the queue, each in a transaction of its own connection. While
+  // this process numbers its own appends, only writer 0 takes batches: such transactions take
+  // turns on the head row from their numbering through their commit, so one transaction with
+  // every pending append beats several smaller ones queued on the lock.
+  void WriteLoop(int writer) {
     PgAppender appender(options_.url, options_.head_channel, options_.wake_channel);
     while (true) {
       std::vector<PendingAppend> batch;
       {
         std::unique_lock lock(mu_);
-        queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        queued_.wait(lock, [&] { return stopping_ || (!queue_.empty() && (writer == 0 || !NumbersOwnAppends())); });
         if (queue_.empty()) return;  // stopping, nothing left
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(std::move(queue_.front()));
