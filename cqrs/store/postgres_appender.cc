@@ -198,12 +198,12 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, std::int64_t 
     columns.insert(columns.begin(), {Param::Int(number_token), Param::Int(kNumberAtMost)});
     write.push_back(pg::Statement::Prepared("append_numbered", std::move(columns)));
     write.emplace_back("COMMIT");
-    write.emplace_back("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1",
-                       std::vector<Param>{Param::Text(head_channel_)});
+    pg_rows::AddNotify(write, pg::Statement("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1",
+                                            {Param::Text(head_channel_)}));
   } else {
     write.push_back(pg::Statement::Prepared("insert", std::move(columns)));
     write.emplace_back("COMMIT");
-    write.emplace_back("SELECT pg_notify($1, '')", std::vector<Param>{Param::Text(wake_channel_)});
+    pg_rows::AddNotify(write, pg::Statement("SELECT pg_notify($1, '')", {Param::Text(wake_channel_)}));
   }
   ASSIGN_OR_RETURN(std::vector<pg::Rows> wrote, conn_->Pipeline(write));
   if (wrote.size() != write.size()) return Unavailable("postgres: the insert did not answer");

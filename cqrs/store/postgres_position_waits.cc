@@ -43,6 +43,7 @@ void PositionWaits::Add(Placement placement, Done done) {
     } else {
       w->placement = std::move(placement);
       w->done = std::move(done);
+      pending_cv_.notify_all();
     }
   }
   Answer(answers, head);
@@ -98,6 +99,11 @@ std::vector<std::int64_t> PositionWaits::PendingSeqs(std::chrono::steady_clock::
     *oldest = std::min(*oldest, w.first->since);
   }
   return out;
+}
+
+void PositionWaits::WaitUntilPending(std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mu_);
+  pending_cv_.wait_until(lock, deadline, [&] { return !by_seq_.empty(); });
 }
 
 bool PositionWaits::empty() const {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,9 @@ class PositionWaits {
   // The seqs still waiting, and when the oldest waiting append was added.
   std::vector<std::int64_t> PendingSeqs(std::chrono::steady_clock::time_point* oldest) const;
   bool empty() const;
+  // Waits until an append waits for positions, or the deadline passes (or Wake()).
+  void WaitUntilPending(std::chrono::steady_clock::time_point deadline) const;
+  void Wake() const { pending_cv_.notify_all(); }
   // Answers every waiting append with `status` (the store closes).
   void FailAll(const Status& status);
 
@@ -60,6 +64,7 @@ class PositionWaits {
 
   const BeforeAnswer before_answer_;
   mutable std::mutex mu_;
+  mutable std::condition_variable pending_cv_;  // by_seq_ became non-empty
   // seq -> the waiting append and the index of the event in it. Guarded by mu_.
   std::unordered_map<std::int64_t, std::pair<std::shared_ptr<Waiting>, std::size_t>> by_seq_;
   // The sequencer's last two batches, seq -> position. Guarded by mu_.

@@ -38,6 +38,13 @@ std::string ByteaHex(std::string_view bytes) {
   return out;
 }
 
+void AddNotify(std::vector<pg::Statement>& pipeline, pg::Statement notify) {
+  pipeline.emplace_back("BEGIN");
+  pipeline.emplace_back("SET LOCAL synchronous_commit = off");
+  pipeline.push_back(std::move(notify));
+  pipeline.emplace_back("COMMIT");
+}
+
 std::vector<std::int64_t> ParseBigintArray(std::string_view t) {
   std::vector<std::int64_t> out;
   std::size_t i = 0;

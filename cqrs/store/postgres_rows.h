@@ -25,6 +25,12 @@ Uuid ParseUuid(std::string_view text);
 // "\x0a1b..." as a bytea element of an array literal (pg::ArrayLiteral escapes the backslash).
 std::string ByteaHex(std::string_view bytes);
 
+// Appends `notify` (a SELECT pg_notify(...)) to a pipeline as a transaction of its own that
+// commits without waiting for its WAL flush: NOTIFY takes a transaction id, and a synchronous
+// commit of it would cost the caller a second flush after its real commit. A notification lost to
+// a server crash is made up for by the listeners' polls.
+void AddNotify(std::vector<pg::Statement>& pipeline, pg::Statement notify);
+
 // A bigint[] in its text form, "{1,2,3}".
 std::vector<std::int64_t> ParseBigintArray(std::string_view text);
 // A uuid[] in its text form, "{0190...,0190...}".

@@ -117,17 +117,18 @@ class Sequencer::Impl {
   // new head in a transaction of its own (NOTIFY holds a cluster-wide lock until its transaction
   // ends, which must not cover the batch's flush). One round trip.
   Result<Outcome> NumberBatch() {
-    ASSIGN_OR_RETURN(
-        std::vector<pg::Rows> r,
-        conn_->Pipeline({
-            {"BEGIN"},
-            pg::Statement("SELECT deposed, head, seqs, positions FROM cqrs_sequence_batch($1, $2)",
-                          {Param::Int(epoch_), Param::Int(static_cast<std::int64_t>(options_.max_batch))}),
-            {"COMMIT"},
-            pg::Statement("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1 AND position > $2",
-                          {Param::Text(options_.head_channel), Param::Int(static_cast<std::int64_t>(announced_))}),
-        }));
-    if (r.size() != 4 || r[1].empty()) return Unavailable("postgres: the sequencer's batch did not answer");
+    std::vector<pg::Statement> batch = {
+        {"BEGIN"},
+        pg::Statement("SELECT deposed, head, seqs, positions FROM cqrs_sequence_batch($1, $2)",
+                      {Param::Int(epoch_), Param::Int(static_cast<std::int64_t>(options_.max_batch))}),
+        {"COMMIT"},
+    };
+    pg_rows::AddNotify(batch, pg::Statement("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1 AND "
+                                            "position > $2",
+                                            {Param::Text(options_.head_channel),
+                                             Param::Int(static_cast<std::int64_t>(announced_))}));
+    ASSIGN_OR_RETURN(std::vector<pg::Rows> r, conn_->Pipeline(batch));
+    if (r.size() != batch.size() || r[1].empty()) return Unavailable("postgres: the sequencer's batch did not answer");
     if (r[1].Text(0, 0) == "t") return Outcome::kDeposed;
     const std::uint64_t head = static_cast<std::uint64_t>(r[1].Int(0, 1));
     const std::vector<std::int64_t> seqs = pg_rows::ParseBigintArray(r[1].Text(0, 2));

@@ -76,6 +76,7 @@ class PostgresEventStore final : public EventStore {
       stopping_ = true;
     }
     queued_.notify_all();
+    queued_first_.notify_all();
     for (std::thread& w : writers_) w.join();  // they finish the queue first
     // Committed appends are answered once numbered: give the sequencers a moment, then say so.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -84,6 +85,7 @@ class PostgresEventStore final : public EventStore {
       WaitForPosition(Position(head_.load() + 1), std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
     }
     closed_.store(true);
+    waits_.Wake();
     if (resolver_.joinable()) resolver_.join();
     sequencer_.reset();
     waits_.FailAll(Unavailable(
@@ -173,7 +175,9 @@ class PostgresEventStore final : public EventStore {
       std::lock_guard lock(mu_);
       if (!stopping_) {
         queue_.push_back(std::move(p));
-        queued_.notify_all();  // not one: a writer that may not take it would swallow the wake-up
+        // Wake only a writer that may take it (see WriteLoop): writer 0 always may.
+        queued_first_.notify_one();
+        if (!NumbersOwnAppends()) queued_.notify_one();
         return;
       }
     }
@@ -262,7 +266,9 @@ class PostgresEventStore final : public EventStore {
       std::vector<PendingAppend> batch;
       {
         std::unique_lock lock(mu_);
-        queued_.wait(lock, [&] { return stopping_ || (!queue_.empty() && (writer == 0 || !NumbersOwnAppends())); });
+        (writer == 0 ? queued_first_ : queued_).wait(lock, [&] {
+          return stopping_ || (!queue_.empty() && (writer == 0 || !NumbersOwnAppends()));
+        });
         if (queue_.empty()) return;  // stopping, nothing left
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(std::move(queue_.front()));
@@ -298,6 +304,11 @@ class PostgresEventStore final : public EventStore {
     constexpr auto kLocalGrace = std::chrono::milliseconds(250);
     std::uint64_t checked = head_.load();
     while (!closed_.load()) {
+      if (waits_.empty()) {  // nothing to look up: not woken by every head that moves
+        waits_.WaitUntilPending(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+        checked = head_.load();
+        continue;
+      }
       WaitForPosition(Position(checked + 1), std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
       std::chrono::steady_clock::time_point oldest;
       std::vector<std::int64_t> seqs = waits_.PendingSeqs(&oldest);
@@ -305,9 +316,10 @@ class PostgresEventStore final : public EventStore {
         checked = head_.load();
         continue;
       }
-      const bool moved = head_.load() > checked;
+      // Another process numbers: look after each head move (or every 50 ms). This one: only for
+      // appends it has not answered itself for a while.
       const bool stale = std::chrono::steady_clock::now() - oldest > kLocalGrace;
-      if (sequencer_->leading() ? !stale : !(moved || stale)) continue;
+      if (sequencer_->leading() && !stale) continue;
       checked = head_.load();
       std::vector<std::string> text;
       text.reserve(seqs.size());
@@ -370,7 +382,8 @@ class PostgresEventStore final : public EventStore {
   PositionWaits waits_;                          // committed appends waiting for their positions
 
   std::mutex mu_;
-  std::condition_variable queued_;
+  std::condition_variable queued_first_;  // writer 0 waits here
+  std::condition_variable queued_;        // the other writers
   std::deque<PendingAppend> queue_;  // guarded by mu_
   bool stopping_ = false;            // guarded by mu_: no new appends; writers finish the queue
   std::atomic<bool> closed_{false};  // the resolver and the listener stop
