@@ -77,7 +77,9 @@ run() { # label, processes, appenders, proxy (empty: direct), binary, extra args
   local r
   r=$("$bin" --url "$(fresh_db x "$via")" --processes "$p" --appenders "$a" --seconds "$seconds" "$@")
   echo "$r" > "$out/$label-${via:+proxy-}$p-x-$a.json"
-  rows+=("| appends, $p × $a, ${via:+delay proxy}${via:-direct}, $label | $(echo "$r" | json '["per_second"]') per s | p50 $(echo "$r" | json '["p50_us"]') µs, p99 $(echo "$r" | json '["p99_us"]') µs |")
+  local where=direct
+  [[ -n $via ]] && where="delay proxy"
+  rows+=("| appends, $p × $a, $where, $label | $(echo "$r" | json '["per_second"]') per s | p50 $(echo "$r" | json '["p50_us"]') µs, p99 $(echo "$r" | json '["p99_us"]') µs |")
 }
 for cfg in "1 1 " "1 8 " "4 2 " "1 8 $proxied" "2 8 $proxied" "4 8 $proxied" "8 8 $proxied"; do
   read -r p a via <<< "$cfg"

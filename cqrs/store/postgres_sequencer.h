@@ -12,6 +12,9 @@
 // transaction holding version v committed (the unique (stream, version) index makes a racing
 // insert wait and fail), so it takes a larger `seq`, and a snapshot that sees v+1 sees v.
 //
+// The leading process's own append transactions number themselves the same way, under the same
+// fence (token(), postgres_appender.h); the sequencer numbers what the others commit.
+//
 // Leadership: a session advisory lock (kSequencerLockName), tried by every writable store; the
 // server releases it when the leader's session ends (a crash closes the socket at once), and the
 // next store to try takes over within `takeover_poll`. Fencing: a new leader increments

@@ -9,7 +9,6 @@
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "cqrs/core/thread_name.h"
 #include "cqrs/pg/connection.h"
