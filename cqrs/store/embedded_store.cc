@@ -148,7 +148,7 @@ class EmbeddedEventStore final : public EventStore {
     return out;
   }
 
-  StreamVersion GetStreamVersion(std::string_view stream) const override {
+  Result<StreamVersion> GetStreamVersion(std::string_view stream) const override {
     const Position head = log_->durable_head();
     std::lock_guard lock(mu_);
     const auto* entries = index_->Find(stream);
