@@ -136,8 +136,23 @@ void BusConsumer::Run() {
   consumer_->close();
 }
 
+namespace {
+// The message's headers as the codec reads them (a header without a value reads as empty).
+std::vector<BusHeader> HeadersOf(RdKafka::Message& m) {
+  std::vector<BusHeader> out;
+  RdKafka::Headers* headers = m.headers();  // owned by the message
+  if (headers == nullptr) return out;
+  for (const RdKafka::Headers::Header& h : headers->get_all()) {
+    const char* v = static_cast<const char*>(h.value());
+    out.push_back({h.key(), v == nullptr ? std::string() : std::string(v, h.value_size())});
+  }
+  return out;
+}
+}  // namespace
+
 void BusConsumer::Take(RdKafka::Message& m) {
-  auto e = DecodeEvent(std::string_view(static_cast<const char*>(m.payload()), m.len()));
+  const std::vector<BusHeader> headers = HeadersOf(m);
+  auto e = DecodeEvent(headers, std::string_view(static_cast<const char*>(m.payload()), m.len()));
   // Not ours (a foreign or damaged message): nothing to do, and nothing to wait for.
   const std::optional<consumer::Ticket> ticket = e.ok() ? dispatcher_->Dispatch(std::move(*e)) : dispatcher_->Skip();
   if (!ticket) return;  // stopped or failed: not taken, so never committed
