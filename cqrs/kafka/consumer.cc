@@ -1,5 +1,6 @@
 #include "cqrs/kafka/consumer.h"
 
+#include <limits>
 #include <map>
 
 #include "cqrs/core/thread_name.h"
@@ -19,6 +20,15 @@ class BusConsumer::Rebalance : public RdKafka::RebalanceCb {
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      c_.first_new_.clear();
+      for (const RdKafka::TopicPartition* p : partitions) {
+        // Everything below the partition's end now may have reached an earlier owner, which
+        // has given the partition up by now (the group revokes before it assigns): from the
+        // end on, a message is a first delivery. Unknown end: nothing is.
+        std::int64_t low = 0, high = 0;
+        const RdKafka::ErrorCode rc = consumer->query_watermark_offsets(p->topic(), p->partition(), &low, &high, 5000);
+        c_.first_new_[p->partition()] = rc == RdKafka::ERR_NO_ERROR ? high : std::numeric_limits<std::int64_t>::max();
+      }
       consumer->assign(partitions);
       c_.assigned_.store(static_cast<int>(partitions.size()));
     } else {
@@ -50,7 +60,7 @@ class BusConsumer::CommitResult : public RdKafka::OffsetCommitCb {
   BusConsumer& c_;
 };
 
-BusConsumer::BusConsumer(ConsumerOptions options, consumer::Handler handler) : options_(std::move(options)) {
+BusConsumer::BusConsumer(ConsumerOptions options, consumer::DeliveryHandler handler) : options_(std::move(options)) {
   const int lanes = std::max(1, options_.lanes);
   // A small window: on reassignment everything in it is settled before partitions move.
   dispatcher_ = std::make_unique<consumer::Dispatcher>(
@@ -61,6 +71,14 @@ BusConsumer::BusConsumer(ConsumerOptions options, consumer::Handler handler) : o
 }
 
 Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, consumer::Handler handler) {
+  return Start(std::move(options),
+               consumer::DeliveryHandler([handler = std::move(handler)](const RecordedEvent& e, consumer::Delivery,
+                                                                        consumer::Completion done) {
+                 handler(e, std::move(done));
+               }));
+}
+
+Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, consumer::DeliveryHandler handler) {
   RETURN_IF_ERROR(EnsureTopic(options.bus));
   std::unique_ptr<BusConsumer> c(new BusConsumer(std::move(options), std::move(handler)));
   const auto& o = c->options_;
@@ -154,7 +172,12 @@ void BusConsumer::Take(RdKafka::Message& m) {
   const std::vector<BusHeader> headers = HeadersOf(m);
   auto e = DecodeEvent(headers, std::string_view(static_cast<const char*>(m.payload()), m.len()));
   // Not ours (a foreign or damaged message): nothing to do, and nothing to wait for.
-  const std::optional<consumer::Ticket> ticket = e.ok() ? dispatcher_->Dispatch(std::move(*e)) : dispatcher_->Skip();
+  const auto first_new = first_new_.find(m.partition());
+  const consumer::Delivery delivery = first_new != first_new_.end() && m.offset() >= first_new->second
+                                          ? consumer::Delivery::kFirst
+                                          : consumer::Delivery::kMaybeRepeated;
+  const std::optional<consumer::Ticket> ticket =
+      e.ok() ? dispatcher_->Dispatch(std::move(*e), delivery) : dispatcher_->Skip();
   if (!ticket) return;  // stopped or failed: not taken, so never committed
   last_taken_ = *ticket;
   ledger_.Record(*ticket, {m.partition(), m.offset()});

@@ -278,6 +278,7 @@ class PostgresEventStore final : public EventStore {
           queue_.pop_front();
         }
       }
+      if (options_.on_batch) options_.on_batch(batch.size());
       std::vector<Result<AppendResult>> results = Commit(batch);
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
     }

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,7 +31,10 @@ namespace cqrs {
 struct PostgresStoreOptions {
   std::string url;          // postgresql://user@host:port/db
   std::size_t max_batch = 1024;  // appends in one transaction, at most
-  int read_connections = 8;      // pooled connections for reads
+  int read_connections = 8;      // idle connections kept for reads: size it to the threads that read at once
+  // Observer: the number of appends in each transaction the writer commits (a batch-size metric).
+  // Runs on the writer thread; must be quick and must not call the store.
+  std::function<void(std::size_t appends)> on_batch;
   // No appends (they fail with kUnavailable): for processes that only read. The URL may then be
   // a read replica (a hot standby): the schema is checked instead of migrated, and the head is
   // polled (a standby cannot LISTEN) every `replica_poll`.
