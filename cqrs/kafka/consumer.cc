@@ -21,13 +21,16 @@ class BusConsumer::Rebalance : public RdKafka::RebalanceCb {
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       c_.first_new_.clear();
+      bool answered = true;
       for (const RdKafka::TopicPartition* p : partitions) {
         // Everything below the partition's end now may have reached an earlier owner, which
         // has given the partition up by now (the group revokes before it assigns): from the
-        // end on, a message is a first delivery. Unknown end: nothing is.
+        // end on, a message is a first delivery. Unknown end: nothing is (and after one query
+        // goes unanswered the others are not waited for).
         std::int64_t low = 0, high = 0;
-        const RdKafka::ErrorCode rc = consumer->query_watermark_offsets(p->topic(), p->partition(), &low, &high, 5000);
-        c_.first_new_[p->partition()] = rc == RdKafka::ERR_NO_ERROR ? high : std::numeric_limits<std::int64_t>::max();
+        answered = answered && consumer->query_watermark_offsets(p->topic(), p->partition(), &low, &high, 5000) ==
+                                   RdKafka::ERR_NO_ERROR;
+        c_.first_new_[p->partition()] = answered ? high : std::numeric_limits<std::int64_t>::max();
       }
       consumer->assign(partitions);
       c_.assigned_.store(static_cast<int>(partitions.size()));
