@@ -40,14 +40,16 @@ struct DispatcherOptions {
 class Dispatcher {
  public:
   Dispatcher(Handler handler, DispatcherOptions options);
+  Dispatcher(DeliveryHandler handler, DispatcherOptions options);
   ~Dispatcher();  // Stop()
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Takes the next event from the source: runs the handler on it, or settles it at once if the
   // filter declines it. Its ticket, or nullopt once stopped or failed (the event is not taken).
-  std::optional<Ticket> Dispatch(const RecordedEvent& event);
-  std::optional<Ticket> Dispatch(RecordedEvent&& event);
+  // `delivery`: what the source knows (handler.h); a retry is always kMaybeRepeated.
+  std::optional<Ticket> Dispatch(const RecordedEvent& event, Delivery delivery = Delivery::kFirst);
+  std::optional<Ticket> Dispatch(RecordedEvent&& event, Delivery delivery = Delivery::kFirst);
   // Takes an item that has nothing to handle (a message that is not an event of ours).
   std::optional<Ticket> Skip();
 
@@ -68,11 +70,11 @@ class Dispatcher {
  private:
   struct Call;
   bool Accepting() const;
-  std::optional<Ticket> Queue(RecordedEvent event);
+  std::optional<Ticket> Queue(RecordedEvent event, Delivery delivery);
   void Run(const std::shared_ptr<Call>& call);
   void Finish(const std::shared_ptr<Call>& call, Status st);
 
-  const Handler handler_;
+  const DeliveryHandler handler_;
   const DispatcherOptions options_;
   std::uint64_t next_ticket_ = 0;  // source thread only
   std::atomic<std::uint64_t> handled_{0};
