@@ -121,13 +121,13 @@ TEST_F(ValidationWorkerTest, AFirstDeliveryIsJudgedWithoutAReadAndARedeliveryAsk
   ASSERT_TRUE(ConsumeAndWait(worker, first->front(), cqrs::consumer::Delivery::kMaybeRepeated).ok());
   EXPECT_EQ(worker.checked(), 1u);
   EXPECT_EQ(worker.decided(), 1u);
-  EXPECT_EQ(store_->GetStreamVersion(streams[0]), cqrs::StreamVersion(2));
+  EXPECT_EQ(store_->GetStreamVersion(streams[0]).value(), cqrs::StreamVersion(2));
   // A redelivery of an event nobody decided yet is decided.
   auto second = store_->ReadStream(streams[1], cqrs::StreamVersion(1), 1);
   ASSERT_TRUE(ConsumeAndWait(worker, second->front(), cqrs::consumer::Delivery::kMaybeRepeated).ok());
   EXPECT_EQ(worker.checked(), 2u);
   EXPECT_EQ(worker.decided(), 2u);
-  EXPECT_EQ(store_->GetStreamVersion(streams[1]), cqrs::StreamVersion(2));
+  EXPECT_EQ(store_->GetStreamVersion(streams[1]).value(), cqrs::StreamVersion(2));
 }
 
 TEST_F(ValidationWorkerTest, ARedeliveredEventIsNeverDecidedTwiceEvenWhenTakenForAFirstDelivery) {
@@ -161,7 +161,7 @@ TEST_F(ValidationWorkerTest, ARedeliveredEventIsNeverDecidedTwiceEvenWhenTakenFo
   deliver_all(cqrs::consumer::Delivery::kMaybeRepeated);
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(worker.decided(), 200u);
-  EXPECT_EQ(store_->GetStreamVersion(streams[0]), cqrs::StreamVersion(3));
+  EXPECT_EQ(store_->GetStreamVersion(streams[0]).value(), cqrs::StreamVersion(3));
   for (std::size_t i = 1; i < streams.size(); ++i) {
     auto events = store_->ReadStream(streams[i], cqrs::StreamVersion(1), 10);
     ASSERT_TRUE(events.ok());
