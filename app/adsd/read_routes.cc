@@ -37,14 +37,35 @@ Response ReadError(const cqrs::Status& st) {
   return Problem(503, "unavailable", "The read model is unavailable", st.ToString());
 }
 
+// Calls `answer` once the live read model reaches `p` or `deadline` passes, holding no thread
+// meanwhile; sheds with 503 when too many reads wait already.
+void WaitForPosition(AdService& service, cqrs::Position p, Clock::time_point deadline, const Responder& respond,
+                     std::function<void()> answer) {
+  std::shared_ptr<cqrs::projection::Runner> live = service.runner();
+  // The callback lives in the runner's registry: it must not own the runner (a cycle), only
+  // recognize it.
+  const cqrs::projection::Runner* waited_on = live.get();
+  cqrs::Status st = live->NotifyAt(p, deadline, [&service, p, deadline, respond, answer, waited_on](bool reached) {
+    // Not reached before the deadline: the runner was replaced (a rebuild) and dropped its waits;
+    // wait on the new one for the time left.
+    auto now_live = service.runner();  // null once the service stops
+    if (!reached && Clock::now() < deadline && now_live && now_live.get() != waited_on) {
+      return WaitForPosition(service, p, deadline, respond, answer);
+    }
+    answer();
+  });
+  if (!st.ok()) respond(http::Overloaded(st.message()));
+}
+
 }  // namespace
 
 void AdService::AddReadRoutes() {
   router_.Add("GET", "/v1/ads/{id}", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
-    const std::string id = req.params["id"];
-    if (!cqrs::Uuid::Parse(id)) return respond(NotFound(id));
+    auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
+    if (!ad_id) return respond(NotFound(req.params["id"]));
+    const std::string id = ad_id->ToString();  // the canonical, lower-case form
     std::optional<std::uint64_t> min_position;
     if (auto p = req.Query("min_position")) {
       min_position = ParseUint(*p);
@@ -57,7 +78,8 @@ void AdService::AddReadRoutes() {
       wait_ms = *v;
     }
     auto answer = [this, respond, id, who = *who, min_position] {
-      if (min_position && runner()->position().value() < *min_position) {
+      auto live = runner();  // null once the service stops
+      if (min_position && (!live || live->position().value() < *min_position)) {
         Response r = Problem(503, "read-model-behind", "The read model has not caught up yet",
                              "position " + std::to_string(*min_position) + " is not projected yet; retry");
         r.headers.emplace_back("Retry-After", "1");
@@ -70,12 +92,11 @@ void AdService::AddReadRoutes() {
       r.headers.emplace_back("ETag", "\"" + std::to_string((*row)->version) + "\"");
       respond(std::move(r));
     };
-    if (!min_position || runner()->position().value() >= *min_position) return answer();
-    // Read-your-writes: wait (bounded) off the I/O threads for the projection to reach the write.
-    pool().Submit([this, answer, min_position, wait_ms] {
-      runner()->WaitFor(cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms));
-      answer();
-    });
+    if (!min_position || runner()->position().value() >= *min_position || wait_ms == 0) return answer();
+    // Read-your-writes: the wait holds no thread (see Runner::NotifyAt); the answer is written
+    // from the runner's waiter thread once the position is reached or the deadline passes.
+    WaitForPosition(*this, cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms), respond,
+                    std::move(answer));
   });
 
   router_.Add("GET", "/v1/ads", [this](Request& req, Responder respond) {

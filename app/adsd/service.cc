@@ -386,7 +386,7 @@ void AdService::AddRoutes() {
       "POST", "/v1/admin/rebuild",
       [this](http::Request& req, http::Responder respond) {
         if (!Authorize(*this, req, respond, /*admin_only=*/true)) return;
-        pool_->Submit([this, respond] {
+        pool_->Submit(respond, [this, respond] {
           auto r = RebuildReadModel();
           if (r.status().code() == cqrs::StatusCode::kUnavailable) {
             return respond(http::Problem(503, "unavailable", "Read model writer unavailable here", r.status().message()));

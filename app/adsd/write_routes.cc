@@ -172,9 +172,9 @@ void AdService::SubmitAd(Request& req, const Responder& respond, bool on_pool,
   }
   latency().Pad(ads::Step::kBasicValidation, began);
   // Steps that wait run on the blocking pool, never on an HTTP I/O thread.
-  auto blocking = [this, on_pool](std::function<void()> task) {
+  auto blocking = [this, on_pool, &respond](std::function<void()> task) {
     if (on_pool) return task();
-    pool().Submit(std::move(task));
+    pool().Submit(respond, std::move(task));
   };
 
   if (pipeline() == Pipeline::kCqrs) {
@@ -260,7 +260,7 @@ void AdService::AddWriteRoutes() {
     if (latency().enabled()) {
       // Modeled steps sleep: the whole request runs on the blocking pool. Its first step began
       // when the request arrived, so the hand-over to the pool counts in it.
-      pool().Submit([this, req = std::move(req), respond = std::move(respond), arrived]() mutable {
+      pool().Submit(respond, [this, req = std::move(req), respond, arrived]() mutable {
         SubmitAd(req, respond, true, arrived);
       });
       return;
@@ -280,7 +280,7 @@ void AdService::AddWriteRoutes() {
     }
     auto expected = ParseIfMatch(*if_match);
     if (!expected) return respond(Problem(400, "bad-if-match", "Bad If-Match", "If-Match must be \"<version>\""));
-    pool().Submit([this, respond, body = req.body, who = *who, ad_id = *id, expected = *expected] {
+    pool().Submit(respond, [this, respond, body = req.body, who = *who, ad_id = *id, expected = *expected] {
       const std::string stream = ads::events::StreamOf(ad_id);
       auto current = LoadCurrent(store(), stream);
       if (!current.ok()) return respond(StoreError(current.status()));
@@ -311,7 +311,7 @@ void AdService::AddWriteRoutes() {
         if (!id) return respond(Problem(404, "not-found", "No such ad", "no ad " + req.params["id"]));
         std::optional<cqrs::StreamVersion> expected;
         if (auto h = req.Header("If-Match")) expected = ParseIfMatch(*h);
-        pool().Submit([this, respond, who = *who, ad_id = *id, expected] {
+        pool().Submit(respond, [this, respond, who = *who, ad_id = *id, expected] {
           const std::string stream = ads::events::StreamOf(ad_id);
           auto current = LoadCurrent(store(), stream);
           if (!current.ok()) return respond(StoreError(current.status()));

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cqrs/core/status.h"
+#include "cqrs/projection/position_waiters.h"
 #include "cqrs/projection/runner.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/event_store.h"
@@ -59,6 +60,8 @@ struct RunnerOptions {
   std::chrono::microseconds min_commit_interval{0};
   // A rebuild into an empty database: MigrateForBulkLoad() first; FinishBulkLoad() completes it.
   bool bulk_load = false;
+  // Reads waiting for a position at once (NotifyAt); more are refused.
+  std::size_t max_position_waiters = 4096;
 };
 
 // Owns a write connection to the read-model database (SQLite). Thread-safe accessors; one runner
@@ -83,6 +86,8 @@ class ProjectionRunner final : public Runner {
   Position position() const override { return Position(position_.load(std::memory_order_acquire)); }
   // Waits until position() >= p or the deadline passes; returns whether it got there.
   bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override;
+  Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
+                  std::function<void(bool reached)> done) override;
   // Ok, or the error that stopped the runner (a database failure; handler failures park instead).
   Status status() const override;
 
@@ -112,6 +117,7 @@ class ProjectionRunner final : public Runner {
   mutable std::mutex mu_;
   mutable std::condition_variable advanced_;
   Status status_;  // guarded by mu_
+  PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::unique_ptr<Subscription> subscription_;
 };
 
