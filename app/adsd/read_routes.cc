@@ -9,6 +9,7 @@
 #include "ads/read_model.h"
 #include "app/adsd/service.h"
 #include "http/problem.h"
+#include "http/target.h"
 
 namespace adsd::app {
 
@@ -33,8 +34,22 @@ Response BadParam(std::string field, std::string message) {
 
 Response NotFound(const std::string& id) { return Problem(404, "not-found", "No such ad", "no ad " + id); }
 
+// The cause stays in the server: a database's message can hold SQL text and file paths.
 Response ReadError(const cqrs::Status& st) {
-  return Problem(503, "unavailable", "The read model is unavailable", st.ToString());
+  Response r = Problem(503, "unavailable", "The read model is unavailable",
+                       "the read model could not be read (" + std::string(cqrs::StatusCodeName(st.code())) +
+                           "); retry shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// A retailer named in a query (admin listings and reports): it ends up in a file name and in
+// SQL parameters, so only a plain name is accepted.
+std::optional<Response> CheckRetailerParam(std::string_view r) {
+  if (r.empty() || r.size() > 128 || !http::IsValidUtf8(r) || http::PrintableUtf8(r) != r) {
+    return BadParam("retailer", "retailer must be 1-128 bytes of UTF-8 text without control characters");
+  }
+  return std::nullopt;
 }
 
 // Calls `answer` once the live read model reaches `p` or `deadline` passes, holding no thread
@@ -106,6 +121,7 @@ void AdService::AddReadRoutes() {
     if (who->admin) {
       auto r = req.Query("retailer");
       if (!r) return respond(BadParam("retailer", "an admin lists one retailer's ads: pass retailer="));
+      if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
       retailer = std::string(*r);
     }
     std::optional<std::string> status;
@@ -153,9 +169,9 @@ void AdService::AddReadRoutes() {
   router_.Add("GET", "/v1/ads/{id}/events", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
-    const std::string id = req.params["id"];
-    auto ad_id = cqrs::Uuid::Parse(id);
-    if (!ad_id) return respond(NotFound(id));
+    auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
+    if (!ad_id) return respond(NotFound(req.params["id"]));
+    const std::string id = ad_id->ToString();  // the canonical, lower-case form
     auto events = store().ReadStream(ads::events::StreamOf(*ad_id), cqrs::StreamVersion(1), 10'000);
     if (!events.ok()) return respond(ReadError(events.status()));
     if (events->empty()) return respond(NotFound(id));
@@ -200,6 +216,7 @@ void AdService::AddReadRoutes() {
     if (who->admin) {
       auto r = req.Query("retailer");
       if (!r) return respond(BadParam("retailer", "an admin reports on one retailer: pass retailer="));
+      if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
       retailer = std::string(*r);
     }
     auto date = req.Query("date");
@@ -209,8 +226,8 @@ void AdService::AddReadRoutes() {
     auto rows = queries().DecidedOn(retailer, std::string(*date));
     if (!rows.ok()) return respond(ReadError(rows.status()));
     Response r{200, "text/csv; charset=utf-8", ads::DailyReportCsv(*rows), {}};
-    r.headers.emplace_back("Content-Disposition",
-                           "attachment; filename=\"ads-" + retailer + "-" + std::string(*date) + ".csv\"");
+    // RFC 6266: an ASCII fallback name and the UTF-8 one; nothing from the client goes in raw.
+    r.headers.emplace_back("Content-Disposition", http::AttachmentDisposition("ads-" + retailer + "-" + std::string(*date) + ".csv"));
     respond(std::move(r));
   });
 }
