@@ -188,6 +188,22 @@ TEST_P(EdgeE2E, MediaTypeWithParametersIsAccepted) {
   EXPECT_TRUE(answer->status == 201 || answer->status == 202) << answer->status << " " << answer->body;
 }
 
+TEST_P(EdgeE2E, AnUnrepresentableNumberIsAFieldErrorNotMalformedJson) {
+  Start();
+  for (const std::string n : {"1e400", "-1e400", "99999999999999999999999"}) {
+    std::string ad = kGoodAd;
+    ad.replace(ad.find("120"), 3, n);
+    auto r = adsd_->Call("POST", "/v1/ads", kAcme, ad);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find(R"("field":"bid_cents")"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("malformed_json"), std::string::npos) << r.body;
+  }
+  // Broken JSON stays broken JSON, even with such a number in it.
+  auto broken = adsd_->Call("POST", "/v1/ads", kAcme, R"({"bid_cents":1e400,)");
+  EXPECT_EQ(broken.status, 400);
+  EXPECT_NE(broken.body.find("malformed_json"), std::string::npos) << broken.body;
+}
+
 // TLS on the listener, with curl as the client and a certificate made for this test.
 TEST_P(EdgeE2E, ServesHttpsOnlyWithTls12OrLater) {
   if (Shell("command -v curl >/dev/null && command -v openssl >/dev/null").first != 0) {
