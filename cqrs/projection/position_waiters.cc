@@ -5,103 +5,110 @@
 namespace cqrs::projection {
 
 PositionWaiters::PositionWaiters(const std::atomic<std::uint64_t>& position, std::size_t capacity)
-    : position_(position), capacity_(capacity) {
-  thread_ = std::thread([this] {
+    : state_(std::make_shared<State>(position, capacity)) {
+  thread_ = std::thread([state = state_] {
     NameThisThread("pos-waiters");
-    Run();
+    Run(state);
   });
 }
 
 PositionWaiters::~PositionWaiters() {
   {
-    std::lock_guard lock(mu_);
-    closing_ = true;
+    std::lock_guard lock(state_->mu);
+    state_->closing = true;
   }
-  wake_.notify_all();
-  thread_.join();
+  state_->wake.notify_all();
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // a callback dropped the runner: the thread ends after it, on its own
+  } else {
+    thread_.join();
+  }
 }
 
 Status PositionWaiters::Add(Position p, Clock::time_point deadline, Done done) {
+  State& s = *state_;
   {
-    std::lock_guard lock(mu_);
-    if (closing_) return Unavailable("the read model's runner is stopping");
-    if (entries_.size() + ready_.size() >= capacity_) {
-      return Unavailable(std::to_string(capacity_) + " reads are waiting for the read model already");
+    std::lock_guard lock(s.mu);
+    if (s.closing) return Unavailable("the read model's runner is stopping");
+    if (s.entries.size() + s.ready.size() >= s.capacity) {
+      return Unavailable(std::to_string(s.capacity) + " reads are waiting for the read model already");
     }
-    if (position_.load(std::memory_order_acquire) >= p.value()) {
-      ready_.emplace_back(std::move(done), true);
+    if (s.position.load(std::memory_order_acquire) >= p.value()) {
+      s.ready.emplace_back(std::move(done), true);
     } else {
-      const std::uint64_t id = next_id_++;
-      entries_.emplace(id, Entry{p.value(), deadline, std::move(done)});
-      by_position_.emplace(p.value(), id);
-      by_deadline_.emplace(deadline, id);
+      const std::uint64_t id = s.next_id++;
+      s.entries.emplace(id, Entry{p.value(), deadline, std::move(done)});
+      s.by_position.emplace(p.value(), id);
+      s.by_deadline.emplace(deadline, id);
     }
   }
   // Also when only a new, earlier deadline arrived: the thread re-arms its timer.
-  wake_.notify_one();
+  s.wake.notify_one();
   return Status::Ok();
 }
 
 void PositionWaiters::Notify() {
+  State& s = *state_;
   {
-    std::lock_guard lock(mu_);
-    if (by_position_.empty() || by_position_.begin()->first > position_.load(std::memory_order_acquire)) return;
+    std::lock_guard lock(s.mu);
+    if (s.by_position.empty() || s.by_position.begin()->first > s.position.load(std::memory_order_acquire)) return;
   }
-  wake_.notify_one();
+  s.wake.notify_one();
 }
 
 std::size_t PositionWaiters::waiting() const {
-  std::lock_guard lock(mu_);
-  return entries_.size() + ready_.size();
+  std::lock_guard lock(state_->mu);
+  return state_->entries.size() + state_->ready.size();
 }
 
-void PositionWaiters::Run() {
-  std::unique_lock lock(mu_);
+void PositionWaiters::Run(const std::shared_ptr<State>& state) {
+  State& s = *state;
+  std::unique_lock lock(s.mu);
   while (true) {
-    // Move what is due to ready_: reached positions, then passed deadlines.
-    const std::uint64_t at = position_.load(std::memory_order_acquire);
-    while (!by_position_.empty() && by_position_.begin()->first <= at) {
-      auto e = entries_.find(by_position_.begin()->second);
-      for (auto [d, end] = by_deadline_.equal_range(e->second.deadline); d != end; ++d) {
+    // Move what is due to `ready`: reached positions, then passed deadlines (all, when closing).
+    const std::uint64_t at = s.closing ? 0 : s.position.load(std::memory_order_acquire);
+    while (!s.by_position.empty() && s.by_position.begin()->first <= at) {
+      auto e = s.entries.find(s.by_position.begin()->second);
+      for (auto [d, end] = s.by_deadline.equal_range(e->second.deadline); d != end; ++d) {
         if (d->second == e->first) {
-          by_deadline_.erase(d);
+          s.by_deadline.erase(d);
           break;
         }
       }
-      ready_.emplace_back(std::move(e->second.done), true);
-      entries_.erase(e);
-      by_position_.erase(by_position_.begin());
+      s.ready.emplace_back(std::move(e->second.done), true);
+      s.entries.erase(e);
+      s.by_position.erase(s.by_position.begin());
     }
     const auto now = Clock::now();
-    while (!by_deadline_.empty() && (closing_ || by_deadline_.begin()->first <= now)) {
-      auto e = entries_.find(by_deadline_.begin()->second);
-      for (auto [p, end] = by_position_.equal_range(e->second.position); p != end; ++p) {
+    while (!s.by_deadline.empty() && (s.closing || s.by_deadline.begin()->first <= now)) {
+      auto e = s.entries.find(s.by_deadline.begin()->second);
+      for (auto [p, end] = s.by_position.equal_range(e->second.position); p != end; ++p) {
         if (p->second == e->first) {
-          by_position_.erase(p);
+          s.by_position.erase(p);
           break;
         }
       }
-      ready_.emplace_back(std::move(e->second.done), false);
-      entries_.erase(e);
-      by_deadline_.erase(by_deadline_.begin());
+      s.ready.emplace_back(std::move(e->second.done), false);
+      s.entries.erase(e);
+      s.by_deadline.erase(s.by_deadline.begin());
     }
-    if (!ready_.empty()) {
-      auto batch = std::move(ready_);
-      ready_.clear();
+    if (!s.ready.empty()) {
+      auto batch = std::move(s.ready);
+      s.ready.clear();
       lock.unlock();
       for (auto& [done, reached] : batch) done(reached);
       batch.clear();  // captured state is released off the lock too
       lock.lock();
       continue;
     }
-    if (closing_) return;
+    if (s.closing) return;
     // No predicate: every Add() and every due Notify() wakes this thread, and the loop above
     // re-checks everything (a new earlier deadline re-arms the timer). Both signal after taking
     // the lock, so a wake-up between the checks above and this wait cannot be lost.
-    if (by_deadline_.empty()) {
-      wake_.wait(lock);
+    if (s.by_deadline.empty()) {
+      s.wake.wait(lock);
     } else {
-      wake_.wait_until(lock, by_deadline_.begin()->first);
+      s.wake.wait_until(lock, s.by_deadline.begin()->first);
     }
   }
 }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -58,19 +59,26 @@ class PositionWaiters {
     Clock::time_point deadline;
     Done done;
   };
-  void Run();
+  // Shared by the registry and its thread: when the last reference to a runner is dropped by a
+  // callback (on the registry's own thread), the destructor cannot join that thread; it detaches
+  // it instead, and the thread finishes with this state alone.
+  struct State {
+    State(const std::atomic<std::uint64_t>& p, std::size_t c) : position(p), capacity(c) {}
+    const std::atomic<std::uint64_t>& position;  // read only while !closing
+    const std::size_t capacity;
+    mutable std::mutex mu;
+    std::condition_variable wake;
+    // Entries by id; two indexes over them: by position (what Notify answers) and by deadline.
+    std::map<std::uint64_t, Entry> entries;                     // guarded by mu
+    std::multimap<std::uint64_t, std::uint64_t> by_position;    // position -> id, guarded by mu
+    std::multimap<Clock::time_point, std::uint64_t> by_deadline;  // deadline -> id, guarded by mu
+    std::vector<std::pair<Done, bool>> ready;                   // to call on the thread, guarded by mu
+    std::uint64_t next_id = 0;                                  // guarded by mu
+    bool closing = false;                                       // guarded by mu
+  };
+  static void Run(const std::shared_ptr<State>& state);
 
-  const std::atomic<std::uint64_t>& position_;
-  const std::size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  // Entries by id; two indexes over them: by position (what Notify answers) and by deadline.
-  std::map<std::uint64_t, Entry> entries_;                    // guarded by mu_
-  std::multimap<std::uint64_t, std::uint64_t> by_position_;   // position -> id, guarded by mu_
-  std::multimap<Clock::time_point, std::uint64_t> by_deadline_;  // deadline -> id, guarded by mu_
-  std::vector<std::pair<Done, bool>> ready_;                  // to call on the thread, guarded by mu_
-  std::uint64_t next_id_ = 0;                                 // guarded by mu_
-  bool closing_ = false;                                      // guarded by mu_
+  std::shared_ptr<State> state_;
   std::thread thread_;
 };
 

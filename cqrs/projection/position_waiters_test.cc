@@ -98,6 +98,27 @@ TEST(PositionWaiters, BeyondCapacityAddIsRefusedAndTheCallbackNeverRuns) {
   EXPECT_EQ(a.got.back(), std::make_pair(4, false));
 }
 
+// A callback may drop the last reference to the runner that owns the registry (a rebuild
+// replaced it): the registry is then destroyed on its own thread, and must neither deadlock nor
+// lose the other waits.
+TEST(PositionWaiters, DestroyedFromItsOwnCallbackAnswersTheRestAndEnds) {
+  std::atomic<std::uint64_t> position{0};
+  Answers a;
+  auto w = std::make_unique<PositionWaiters>(position, 16);
+  std::mutex mu;  // the reset waits until this thread is done with `w`
+  std::unique_lock hold(mu);
+  ASSERT_TRUE(w->Add(Position(1), Clock::now() + 60s, [&](bool) {
+                 std::lock_guard lock(mu);
+                 w.reset();
+               }).ok());
+  ASSERT_TRUE(w->Add(Position(50), Clock::now() + 60s, a.For(2)).ok());
+  position.store(1);
+  w->Notify();
+  hold.unlock();
+  ASSERT_TRUE(a.WaitCount(1));
+  EXPECT_EQ(a.got.front(), std::make_pair(2, false));
+}
+
 TEST(PositionWaiters, ManyWaitsHoldNoThreadEach) {
   std::atomic<std::uint64_t> position{0};
   Answers a;
