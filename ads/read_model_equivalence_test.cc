@@ -9,6 +9,7 @@
 #include "ads/pg_ad_queries.h"
 #include "ads/pg_read_model.h"
 #include "ads/read_model.h"
+#include "cqrs/projection/projection_runner.h"
 #include "ads/sqlite_ad_queries.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/pg/testing/test_servers.h"

@@ -1,29 +1,43 @@
-// ValidationWorker: the asynchronous consumer that does detailed validation.
+// ValidationWorker: detailed validation, as one handler of the engine's consumer framework.
 //
-// Follows the log from its consumer offset. For each AdSubmitted or AdChanged it evaluates the
-// rule sets (and the external validation API, when configured) and appends AdApproved or
-// AdRejected to the ad's stream with the expected version of the event it judged, and with an
-// event id derived from that event's id. So a redelivered event can never decide twice: the retry
-// is recognized as the same append (idempotent), and a verdict on a version that has since
-// changed is refused as a version conflict and dropped (the change is judged on its own).
+// For each AdSubmitted or AdChanged it evaluates the rule sets (and the external validation API,
+// when configured) and appends AdApproved or AdRejected to the ad's stream with the expected
+// version of the event it judged, and with an event id derived from that event's id. So a
+// redelivered event can never decide twice: the retry is recognized as the same append
+// (idempotent), and a verdict on a version that has since changed is refused as a version
+// conflict and dropped (the change is judged on its own).
 //
-// Concurrency: `concurrency` ads are judged at once (cqrs::projection::KeyedLanes), each ad's
-// events in order. The committed offset is the lanes' watermark, advanced only once every verdict
-// at or below it is durable: at-least-once delivery, exactly-once effects.
+// One function judges an event and appends its verdict (JudgeAndAppend); it serves
+// - the embedded-log consumer: Start() follows the store's global order with a
+//   cqrs::consumer::StoreConsumer (offset group kGroup in ConsumerOffsets);
+// - the Kafka consumer: Consume() is the handler a cqrs::kafka::BusConsumer calls;
+// - the sync pipeline: Decide() judges inline in the request.
+// Errors follow cqrs/consumer/handler.h: kUnavailable (the validator or the store is down) is
+// retried by the consumer with backoff until it stops, and answered as such by Decide(); any
+// other error stops the consumer at that event (a restart redoes it).
+//
+// Concurrency: `concurrency` ads are judged at once, each ad's events in order. Without a latency
+// model a lane does not wait for its verdict's commit: the verdict settles when the store's
+// callback reports it durable, so the verdicts of many ads share the log's group commit. The
+// committed offset only covers events whose verdicts are durable: at-least-once delivery,
+// exactly-once effects.
+//
+// Thread-safety: Decide(), Consume(), RequestStop() and the accessors from any thread; Start()
+// once. The destructor stops the consumer after its handler calls in flight settle.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
+#include <optional>
 
 #include "ads/external_validator.h"
 #include "ads/latency_model.h"
 #include "ads/rules/rules.h"
+#include "cqrs/consumer/handler.h"
+#include "cqrs/consumer/store_consumer.h"
 #include "cqrs/log/consumer_offsets.h"
-#include "cqrs/projection/keyed_lanes.h"
 #include "cqrs/store/event_store.h"
 
 namespace adsd::ads {
@@ -37,7 +51,8 @@ struct ValidationWorkerOptions {
   // Step latencies injected for the paper benchmark, and step timing. Must outlive the worker.
   const LatencyModel* latency = nullptr;
   // The async pipeline's consumer path starts with storing the incoming record (the paper's
-  // Table 3): when set, the worker waits for it (the read model has applied the event) as a step.
+  // Table 3): when set and latencies are modeled, a consumed event waits for it (the read model
+  // has applied the event) as a step.
   std::function<void(cqrs::Position)> await_stored;
 };
 
@@ -59,17 +74,21 @@ class ValidationWorker {
   // sync pipeline waits there for its read model).
   cqrs::Status Decide(const cqrs::RecordedEvent& event, const std::function<void()>& stored = {});
 
-  // Handles one event delivered by a bus (cqrs::kafka::BusConsumer) instead of Start()'s own
-  // subscription: judges it if it still needs a verdict and returns once the verdict is durable.
-  // Waits out an unavailable validator or store; kUnavailable only when the worker is stopping
-  // (the event is then not done, and is redelivered).
-  cqrs::Status Consume(const cqrs::RecordedEvent& event);
-  // Makes every wait give up: in-flight Consume() calls return soon after.
+  // The consumer handler (cqrs::consumer::Handler) for an event delivered by a bus
+  // (cqrs::kafka::BusConsumer) instead of Start()'s own subscription: judges it if it still
+  // needs a verdict and settles `done` once the verdict is durable; kUnavailable while the
+  // validator or the store is down, and once the worker is stopping.
+  void Consume(const cqrs::RecordedEvent& event, cqrs::consumer::Completion done);
+  // The events Consume() judges; the others need no lane (a consumer's filter).
+  static bool Judges(const cqrs::RecordedEvent& event);
+  // Makes every wait give up: in-flight Consume() calls settle soon after.
   void RequestStop() { stopping_.store(true); }
 
   // Every event at or below this position has been judged and its verdict is durable.
   cqrs::Position position() const;
   cqrs::Status status() const;
+  // Verdicts this worker appended (not those found already there), counting appends in flight:
+  // one later refused or failed is taken back.
   std::uint64_t decided() const { return decided_.load(); }
 
  private:
@@ -79,20 +98,23 @@ class ValidationWorker {
     cqrs::StreamVersion expected;
     cqrs::EventData event;
   };
+  // Where an event comes from: a consumer (grace, "still needed?", the modeled incoming-record
+  // step) or the request that appended it (judged at once).
+  enum class Path { kConsumed, kInline };
+  // The one "judge one event and append its verdict": settles `done` once the verdict is durable
+  // (on the store's callback thread when nothing waits), at once when no verdict is needed.
+  // kInline settles before it returns.
+  void JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, const std::function<void()>& stored,
+                      cqrs::consumer::Completion done);
   // The verdict on `e`, or nullopt for an event that needs none.
   cqrs::Result<std::optional<Verdict>> Judge(const cqrs::RecordedEvent& e);
-  // Judge, retrying while the external validator is unavailable (until the worker stops).
-  cqrs::Result<std::optional<Verdict>> JudgePatiently(const cqrs::RecordedEvent& e);
   // Sleeps until the event is `grace` old (the sync pipeline's request decides before that).
   void AwaitGrace(const cqrs::RecordedEvent& e) const;
   // Whether `e` still needs a verdict: nothing has been appended to its stream since.
   cqrs::Result<bool> NeedsVerdict(const cqrs::RecordedEvent& e) const;
-  // On a lane: judges `e`, appends its verdict, marks it done once durable.
-  void Process(const cqrs::RecordedEvent& e);
-  void Fail(const cqrs::Status& st);
+  // A verdict append's outcome: a conflict means the ad moved on (dropped, judged on its own).
+  cqrs::Status Settle(const cqrs::Result<cqrs::AppendResult>& r);
   void Pad(Step step, LatencyModel::Clock::time_point began) const;
-  // Commits the watermark every so often, and once more at the end.
-  void CommitLoop();
 
   cqrs::EventStore& store_;
   cqrs::log::ConsumerOffsets& offsets_;
@@ -100,20 +122,11 @@ class ValidationWorker {
   ExternalValidator* external_;
   const ValidationWorkerOptions options_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> decided_{0};
   std::mutex flood_mu_;
   FloodHistory floods_;  // guarded by flood_mu_
-  std::atomic<std::uint64_t> position_{0};  // the committed offset it started from
-  std::atomic<std::uint64_t> decided_{0};
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  cqrs::Status failure_;       // guarded by mu_: the first failure; the worker stops there
-  std::size_t appending_ = 0;  // guarded by mu_: verdict appends not yet completed
-  bool stop_commits_ = false;  // guarded by mu_
-
-  std::unique_ptr<cqrs::projection::KeyedLanes> lanes_;
-  std::unique_ptr<cqrs::Subscription> subscription_;
-  std::thread committer_;
+  std::unique_ptr<cqrs::consumer::StoreConsumer> consumer_;  // set by Start()
 };
 
 }  // namespace adsd::ads

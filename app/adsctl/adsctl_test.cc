@@ -14,7 +14,7 @@
 #include "ads/read_model.h"
 #include "ads/validation_worker.h"
 #include "cqrs/log/consumer_offsets.h"
-#include "cqrs/projection/projection.h"
+#include "cqrs/projection/projection_runner.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
 

@@ -1,7 +1,6 @@
 #include "app/adsctl/rebuild_command.h"
 
 #include <fmt/core.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,8 +10,7 @@
 #include "ads/read_model.h"
 #include "app/common/data_dir.h"
 #include "http/client.h"
-#include "cqrs/log/segment_file.h"
-#include "cqrs/projection/projection.h"
+#include "cqrs/projection/fresh_file_rebuild.h"
 #include "cqrs/store/embedded_store.h"
 
 namespace adsd::app {
@@ -52,8 +50,8 @@ int RunOnline(const RebuildArgs& args) {
 }
 
 // Builds the read model from position 1 into a fresh database next to the live one, then swaps it
-// in with a rename. The live database is untouched until the swap, so an interrupted rebuild
-// leaves the service's read model as it was.
+// in with a rename (cqrs/projection/fresh_file_rebuild.h). The live database is untouched until
+// the swap, so an interrupted rebuild leaves the read model as it was.
 int RunRebuild(const RebuildArgs& args) {
   if (args.projection != "ads") {
     fmt::print(stderr, "adsctl rebuild: unknown projection '{}' (known: ads)\n", args.projection);
@@ -78,80 +76,28 @@ int RunRebuild(const RebuildArgs& args) {
     return 2;
   }
   const fs::path live = args.read_db.empty() ? ReadModelPath(args.data_dir) : fs::path(args.read_db.substr(7));
-  const fs::path fresh = live.string() + ".rebuild";
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(fresh.string() + suffix);
-
-  const cqrs::Position head = (*store)->Head();
   const bool tty = isatty(STDOUT_FILENO) != 0;
   const auto started = std::chrono::steady_clock::now();
+  std::uint64_t next_report = 0;
+  cqrs::projection::FreshFileRebuildOptions options;
+  options.progress = [&](cqrs::Position done, cqrs::Position head) {
+    if (head.value() == 0 || (!tty && done.value() < next_report && done != head)) return;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    fmt::print("{}rebuilding {}: {}/{} events ({:.0f}%), {:.0f} events/s{}", tty ? "\r" : "", args.projection,
+               done.value(), head.value(), 100.0 * static_cast<double>(done.value()) / static_cast<double>(head.value()),
+               secs > 0 ? static_cast<double>(done.value()) / secs : 0.0, tty ? "" : "\n");
+    std::fflush(stdout);
+    next_report = done.value() + 1'000'000;
+  };
   ads::AdsReadModel model;
-  {
-    auto db = cqrs::sql::Database::Open(fresh);
-    if (!db.ok()) {
-      fmt::print(stderr, "adsctl rebuild: {}\n", db.status().ToString());
-      return 2;
-    }
-    // A bulk load into a file nobody reads yet: no journal, no fsync, indexes at the end. The
-    // file is made durable below, before it replaces the live one.
-    if (cqrs::Status st = (*db)->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF"); !st.ok()) {
-      fmt::print(stderr, "adsctl rebuild: {}\n", st.ToString());
-      return 1;
-    }
-    cqrs::projection::ProjectionRunner runner(**store, std::move(*db), model,
-                                              cqrs::projection::RunnerOptions{.max_batch = 16384, .bulk_load = true});
-    constexpr std::uint64_t kStep = 100'000;
-    std::uint64_t next_report = 0;
-    while (runner.position() < head) {
-      const cqrs::Position target(std::min(head.value(), runner.position().value() + kStep));
-      if (cqrs::Status st = runner.CatchUp(target); !st.ok()) {
-        fmt::print(stderr, "\nadsctl rebuild: {}\n", st.ToString());
-        return 1;
-      }
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      const std::uint64_t done = runner.position().value();
-      if (tty || done >= next_report || done == head.value()) {
-        fmt::print("{}rebuilding {}: {}/{} events ({:.0f}%), {:.0f} events/s{}", tty ? "\r" : "", args.projection,
-                   done, head.value(), 100.0 * static_cast<double>(done) / static_cast<double>(head.value()),
-                   secs > 0 ? static_cast<double>(done) / secs : 0.0, tty ? "" : "\n");
-        std::fflush(stdout);
-        next_report = done + 10 * kStep;
-      }
-    }
-    if (cqrs::Status st = runner.FinishBulkLoad(); !st.ok()) {
-      fmt::print(stderr, "\nadsctl rebuild: indexing: {}\n", st.ToString());
-      return 1;
-    }
-  }
-  {
-    // Fold the WAL into the file so that the swap moves one self-contained file.
-    auto db = cqrs::sql::Database::Open(fresh);
-    if (!db.ok() || !(*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok()) {
-      fmt::print(stderr, "\nadsctl rebuild: cannot finish {}\n", fresh.string());
-      return 1;
-    }
-  }
-  {
-    const int fd = ::open(fresh.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || !cqrs::log::SyncData(fd, fresh).ok()) {
-      fmt::print(stderr, "\nadsctl rebuild: cannot make {} durable\n", fresh.string());
-      if (fd >= 0) ::close(fd);
-      return 1;
-    }
-    ::close(fd);
-  }
-  // The old WAL belongs to the old file: it must go before the new file takes the name.
-  std::error_code ec;
-  for (const char* suffix : {"-wal", "-shm"}) fs::remove(live.string() + suffix, ec);
-  fs::rename(fresh, live, ec);
-  if (ec) {
-    fmt::print(stderr, "\nadsctl rebuild: rename: {}\n", ec.message());
+  auto rebuilt = cqrs::projection::RebuildIntoFreshFile(**store, model, live, options);
+  if (!rebuilt.ok()) {
+    fmt::print(stderr, "\nadsctl rebuild: {}\n", rebuilt.status().ToString());
     return 1;
   }
-  for (const char* suffix : {"-wal", "-shm"}) fs::remove(fresh.string() + suffix, ec);
-  (void)cqrs::log::SyncDir(live.parent_path());
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double secs = rebuilt->seconds;
   fmt::print("{}rebuilt {} from {} events in {:.2f} s ({:.0f} events/s) into {}\n", tty ? "\n" : "", args.projection,
-             head.value(), secs, secs > 0 ? static_cast<double>(head.value()) / secs : 0.0, live.string());
+             rebuilt->events, secs, secs > 0 ? static_cast<double>(rebuilt->events) / secs : 0.0, live.string());
   return 0;
 }
 

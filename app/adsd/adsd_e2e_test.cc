@@ -192,6 +192,46 @@ TEST_P(AdsdE2E, PatchNeedsTheCurrentVersionAndRevalidates) {
   EXPECT_EQ(adsd_->Call("DELETE", "/v1/ads/" + id, kAcme).status, 409);
 }
 
+TEST_P(AdsdE2E, IfMatchFollowsRfc9110OnPatchAndDelete) {
+  const std::string id = Submit(kGoodAd);
+  ASSERT_EQ(Field(Decided(id), "version"), "2");
+  const std::string path = "/v1/ads/" + id;
+  // DELETE checks If-Match exactly as PATCH does: malformed or stale is never ignored.
+  EXPECT_EQ(adsd_->Call("DELETE", path, kAcme, "", "If-Match: \"abc\r\n").status, 400);
+  EXPECT_EQ(adsd_->Call("DELETE", path, kAcme, "", "If-Match: \"1\"\r\n").status, 412);
+  EXPECT_EQ(adsd_->Call("DELETE", path, kAcme, "", "If-Match: W/\"2\"\r\n").status, 412) << "weak never matches";
+  EXPECT_EQ(adsd_->Call("PATCH", path, kAcme, R"({"bid_cents":200})", "If-Match: 2, 3\r\n").status, 400);
+  // A list matches if one tag is the current version; * matches any.
+  auto listed = adsd_->Call("PATCH", path, kAcme, R"({"bid_cents":201})", "If-Match: \"1\", , \"2\"\r\n");
+  EXPECT_EQ(listed.status, 202) << listed.body;
+  EXPECT_EQ(Field(listed.body, "version"), "3");
+  auto any = adsd_->Call("DELETE", path, kAcme, "", "If-Match: *\r\n");
+  EXPECT_EQ(any.status, 202) << any.body;
+  EXPECT_EQ(Field(any.body, "status"), "withdrawn");
+}
+
+TEST_P(AdsdE2E, TheAuditTrailPagesByCursor) {
+  const std::string id = Submit(kGoodAd);
+  ASSERT_EQ(Field(Decided(id), "version"), "2");
+  ASSERT_EQ(adsd_->Call("DELETE", "/v1/ads/" + id, kAcme).status, 202);
+  std::vector<std::string> versions;
+  std::string cursor;
+  for (int page = 0; page < 5; ++page) {
+    auto r = adsd_->Call("GET", "/v1/ads/" + id + "/events?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), kAcme);
+    ASSERT_EQ(r.status, 200) << r.body;
+    simdjson::dom::parser p;
+    simdjson::padded_string body(r.body);
+    auto doc = p.parse(body);
+    for (auto e : doc["events"].get_array()) versions.push_back(std::to_string(e["version"].get_uint64().value()));
+    if (doc["next_cursor"].is_null()) break;
+    cursor = std::string(doc["next_cursor"].get_string().value());
+  }
+  EXPECT_EQ(versions, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/" + id + "/events?limit=0", kAcme).status, 400);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/" + id + "/events?cursor=-1", kAcme).status, 400);
+  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/" + id + "/events", kGlobex).status, 404);
+}
+
 TEST_P(AdsdE2E, ListingIsNewestFirstAndPaginatedByCursor) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(Submit(UniqueGoodAd()));

@@ -65,6 +65,15 @@ class BlockingPool {
                              " requests); retry shortly"));
   }
 
+  // The same for callers that answer a refusal themselves: false (and `task` dropped) when full.
+  [[nodiscard]] bool TrySubmit(std::function<void()> task) {
+    std::lock_guard lock(mu_);
+    if (tasks_.size() >= queue_limit_) return false;
+    tasks_.push_back(std::move(task));
+    cv_.notify_one();
+    return true;
+  }
+
   std::size_t queue_limit() const { return queue_limit_; }
 
  private:

@@ -134,9 +134,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "adsd: --listen must be HOST:PORT, got '{}'\n", listen);
     return 2;
   }
-  options.pipeline = pipeline == "sync"   ? adsd::app::Pipeline::kSync
-                     : pipeline == "cqrs" ? adsd::app::Pipeline::kCqrs
-                                          : adsd::app::Pipeline::kAsync;
+  options.pipeline = pipeline == "sync"   ? adsd::app::Pipeline::kSynchronous
+                     : pipeline == "cqrs" ? adsd::app::Pipeline::kStoreThenPublish
+                                          : adsd::app::Pipeline::kPublishFirst;
 
   // Signals are taken synchronously by this thread (sigwait), not by a handler.
   sigset_t signals;

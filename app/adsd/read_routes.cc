@@ -7,7 +7,8 @@
 #include "ads/events.h"
 #include "ads/ad_json.h"
 #include "ads/read_model.h"
-#include "app/adsd/service.h"
+#include "app/adsd/authorize.h"
+#include "app/adsd/read_api.h"
 #include "http/problem.h"
 #include "http/target.h"
 
@@ -15,10 +16,6 @@ namespace adsd::app {
 
 namespace {
 
-using http::Problem;
-using http::Request;
-using http::Responder;
-using http::Response;
 using Clock = std::chrono::steady_clock;
 
 std::optional<std::uint64_t> ParseUint(std::string_view s) {
@@ -54,18 +51,18 @@ std::optional<Response> CheckRetailerParam(std::string_view r) {
 
 // Calls `answer` once the live read model reaches `p` or `deadline` passes, holding no thread
 // meanwhile; sheds with 503 when too many reads wait already.
-void WaitForPosition(AdService& service, cqrs::Position p, Clock::time_point deadline, const Responder& respond,
+void WaitForPosition(const ReadSide& read_side, cqrs::Position p, Clock::time_point deadline, const Responder& respond,
                      std::function<void()> answer) {
-  std::shared_ptr<cqrs::projection::Runner> live = service.runner();
+  std::shared_ptr<cqrs::projection::Runner> live = read_side.runner();
   // The callback lives in the runner's registry: it must not own the runner (a cycle), only
   // recognize it.
   const cqrs::projection::Runner* waited_on = live.get();
-  cqrs::Status st = live->NotifyAt(p, deadline, [&service, p, deadline, respond, answer, waited_on](bool reached) {
+  cqrs::Status st = live->NotifyAt(p, deadline, [&read_side, p, deadline, respond, answer, waited_on](bool reached) {
     // Not reached before the deadline: the runner was replaced (a rebuild) and dropped its waits;
     // wait on the new one for the time left.
-    auto now_live = service.runner();  // null once the service stops
+    auto now_live = read_side.runner();  // null once the service stops
     if (!reached && Clock::now() < deadline && now_live && now_live.get() != waited_on) {
-      return WaitForPosition(service, p, deadline, respond, answer);
+      return WaitForPosition(read_side, p, deadline, respond, answer);
     }
     answer();
   });
@@ -74,7 +71,7 @@ void WaitForPosition(AdService& service, cqrs::Position p, Clock::time_point dea
 
 }  // namespace
 
-void AdService::AddReadRoutes() {
+void ReadApi::AddRoutes() {
   router_.Add("GET", "/v1/ads/{id}", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
@@ -110,8 +107,8 @@ void AdService::AddReadRoutes() {
     if (!min_position || runner()->position().value() >= *min_position || wait_ms == 0) return answer();
     // Read-your-writes: the wait holds no thread (see Runner::NotifyAt); the answer is written
     // from the runner's waiter thread once the position is reached or the deadline passes.
-    WaitForPosition(*this, cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms), respond,
-                    std::move(answer));
+    WaitForPosition(read_side_, cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms),
+                    respond, std::move(answer));
   });
 
   router_.Add("GET", "/v1/ads", [this](Request& req, Responder respond) {
@@ -172,11 +169,30 @@ void AdService::AddReadRoutes() {
     auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
     if (!ad_id) return respond(NotFound(req.params["id"]));
     const std::string id = ad_id->ToString();  // the canonical, lower-case form
-    auto events = store().ReadStream(ads::events::StreamOf(*ad_id), cqrs::StreamVersion(1), 10'000);
-    if (!events.ok()) return respond(ReadError(events.status()));
-    if (events->empty()) return respond(NotFound(id));
-    auto first = ads::events::ParseContent(events->front().payload);
+    // A page of the history: `limit` events after the version `cursor` names (the previous page's
+    // next_cursor). However long the history, each page costs the same.
+    std::uint64_t limit = 1000;
+    if (auto l = req.Query("limit")) {
+      auto v = ParseUint(*l);
+      if (!v || *v < 1 || *v > 10'000) return respond(BadParam("limit", "limit must be an integer from 1 to 10000"));
+      limit = *v;
+    }
+    std::uint64_t after = 0;
+    if (auto c = req.Query("cursor")) {
+      auto v = ParseUint(*c);
+      if (!v || *v > (std::uint64_t{1} << 62)) return respond(BadParam("cursor", "cursor must be the next_cursor of a page"));
+      after = *v;
+    }
+    const std::string stream = ads::events::StreamOf(*ad_id);
+    auto submitted = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
+    if (!submitted.ok()) return respond(ReadError(submitted.status()));
+    if (submitted->empty()) return respond(NotFound(id));
+    auto first = ads::events::ParseContent(submitted->front().payload);
     if (!first.ok() || (!who->admin && first->retailer != who->retailer)) return respond(NotFound(id));
+    auto events = store().ReadStream(stream, cqrs::StreamVersion(after + 1), limit + 1);
+    if (!events.ok()) return respond(ReadError(events.status()));
+    const bool more = events->size() > limit;
+    if (more) events->pop_back();
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
@@ -205,6 +221,12 @@ void AdService::AddReadRoutes() {
       w.EndObject();
     }
     w.EndArray();
+    w.Key("next_cursor");
+    if (more) {
+      w.String(std::to_string(events->back().version.value()).c_str());
+    } else {
+      w.Null();
+    }
     w.EndObject();
     respond(Response::Json(200, std::string(buf.GetString(), buf.GetSize())));
   });
@@ -227,7 +249,8 @@ void AdService::AddReadRoutes() {
     if (!rows.ok()) return respond(ReadError(rows.status()));
     Response r{200, "text/csv; charset=utf-8", ads::DailyReportCsv(*rows), {}};
     // RFC 6266: an ASCII fallback name and the UTF-8 one; nothing from the client goes in raw.
-    r.headers.emplace_back("Content-Disposition", http::AttachmentDisposition("ads-" + retailer + "-" + std::string(*date) + ".csv"));
+    r.headers.emplace_back("Content-Disposition",
+                           http::AttachmentDisposition("ads-" + retailer + "-" + std::string(*date) + ".csv"));
     respond(std::move(r));
   });
 }

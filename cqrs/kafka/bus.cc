@@ -6,11 +6,11 @@
 
 namespace cqrs::kafka {
 
-Result<BusOptions> ParseBusUrl(std::string_view url) {
+Result<BusOptions> ParseBusUrl(std::string_view url, const BusOptions& defaults) {
   constexpr std::string_view kScheme = "kafka://";
   if (!url.starts_with(kScheme)) return InvalidArgument("bus: expected kafka://HOST:PORT[?partitions=N&topic=NAME]");
   url.remove_prefix(kScheme.size());
-  BusOptions o;
+  BusOptions o = defaults;
   const auto q = url.find('?');
   o.brokers = std::string(url.substr(0, q));
   if (o.brokers.empty()) return InvalidArgument("bus: no broker address in the URL");

@@ -17,12 +17,13 @@ namespace cqrs::kafka {
 
 struct BusOptions {
   std::string brokers;  // bootstrap.servers
-  std::string topic = "adsd.events";
-  int partitions = 8;  // when the topic is created
+  std::string topic = "events";  // an application names its own (adsd: adsd.events)
+  int partitions = 8;             // when the topic is created
 };
 
-// kafka://127.0.0.1:9092?partitions=8&topic=adsd.events
-Result<BusOptions> ParseBusUrl(std::string_view url);
+// kafka://127.0.0.1:9092?partitions=8&topic=NAME. What the URL does not say comes from
+// `defaults` (an application's topic name, its partition count).
+Result<BusOptions> ParseBusUrl(std::string_view url, const BusOptions& defaults = {});
 
 // Creates the topic with `partitions` partitions (replication 1 on a single broker, else 3),
 // or leaves it as it is if it exists.

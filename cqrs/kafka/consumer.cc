@@ -7,6 +7,12 @@
 
 namespace cqrs::kafka {
 
+namespace {
+constexpr auto kCommitEvery = std::chrono::milliseconds(100);
+// How long a revoke or a stop waits for the events in flight to settle.
+constexpr auto kDrainLimit = std::chrono::minutes(5);
+}  // namespace
+
 class BusConsumer::Rebalance : public RdKafka::RebalanceCb {
  public:
   explicit Rebalance(BusConsumer& c) : c_(c) {}
@@ -16,8 +22,10 @@ class BusConsumer::Rebalance : public RdKafka::RebalanceCb {
       consumer->assign(partitions);
       c_.assigned_.store(static_cast<int>(partitions.size()));
     } else {
-      // Partitions go away: finish and commit what was taken from them before letting go.
-      c_.Commit(/*all=*/true);
+      // Partitions go away: settle and commit what was taken from them before letting go.
+      c_.Commit(CommitMode::kDrainAndWait);
+      // What did not settle in time is the next owner's to redo: never commit it from here.
+      c_.ledger_.Clear();
       consumer->unassign();
       c_.assigned_.store(0);
     }
@@ -27,14 +35,37 @@ class BusConsumer::Rebalance : public RdKafka::RebalanceCb {
   BusConsumer& c_;
 };
 
-BusConsumer::BusConsumer(ConsumerOptions options, BusEventHandler handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {}
+// The answer to a commitAsync, served by the poll thread's next consume().
+class BusConsumer::CommitResult : public RdKafka::OffsetCommitCb {
+ public:
+  explicit CommitResult(BusConsumer& c) : c_(c) {}
+  void offset_commit_cb(RdKafka::ErrorCode err, std::vector<RdKafka::TopicPartition*>&) override {
+    // Not fatal: a later commit covers these offsets, or the next owner redoes them.
+    if (err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__NO_OFFSET) {
+      c_.SetTransient(Unavailable("bus: commit: " + RdKafka::err2str(err)));
+    }
+  }
 
-Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, BusEventHandler handler) {
+ private:
+  BusConsumer& c_;
+};
+
+BusConsumer::BusConsumer(ConsumerOptions options, consumer::Handler handler) : options_(std::move(options)) {
+  const int lanes = std::max(1, options_.lanes);
+  // A small window: on reassignment everything in it is settled before partitions move.
+  dispatcher_ = std::make_unique<consumer::Dispatcher>(
+      std::move(handler), consumer::DispatcherOptions{.lanes = lanes,
+                                                      .max_in_flight = static_cast<std::size_t>(32 * lanes),
+                                                      .retry = options_.retry,
+                                                      .filter = options_.filter});
+}
+
+Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, consumer::Handler handler) {
   RETURN_IF_ERROR(EnsureTopic(options.bus));
   std::unique_ptr<BusConsumer> c(new BusConsumer(std::move(options), std::move(handler)));
   const auto& o = c->options_;
   c->rebalance_ = std::make_unique<Rebalance>(*c);
+  c->commit_result_ = std::make_unique<CommitResult>(*c);
   ASSIGN_OR_RETURN(auto conf,
                    MakeConf(o.bus, {{"group.id", o.group},
                                     {"enable.auto.commit", "false"},
@@ -44,14 +75,14 @@ Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options,
                                     {"enable.partition.eof", "false"}}));
   std::string err;
   if (conf->set("rebalance_cb", c->rebalance_.get(), err) != RdKafka::Conf::CONF_OK) return Internal("bus: " + err);
+  if (conf->set("offset_commit_cb", c->commit_result_.get(), err) != RdKafka::Conf::CONF_OK) {
+    return Internal("bus: " + err);
+  }
   c->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!c->consumer_) return Unavailable("bus: consumer: " + err);
   if (RdKafka::ErrorCode rc = c->consumer_->subscribe({o.bus.topic}); rc != RdKafka::ERR_NO_ERROR) {
     return Unavailable("bus: subscribe " + o.bus.topic + ": " + RdKafka::err2str(rc));
   }
-  const int lanes = std::max(1, o.lanes);
-  // A small window: on reassignment everything in it is finished before partitions move.
-  c->lanes_ = std::make_unique<projection::KeyedLanes>(lanes, static_cast<std::size_t>(32 * lanes));
   c->thread_ = std::thread([p = c.get()] {
     NameThisThread("bus-consumer");
     p->Run();
@@ -62,104 +93,75 @@ Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options,
 BusConsumer::~BusConsumer() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
-  lanes_.reset();
+  dispatcher_->Stop();
 }
 
 Status BusConsumer::status() const {
   // A bus error counts once it has lasted: librdkafka reports passing ones (a broker connection
   // being set up, a topic's metadata not there yet) and gets over them by itself.
   constexpr auto kLasting = std::chrono::seconds(5);
+  if (Status st = dispatcher_->status(); !st.ok()) return st;
   std::lock_guard lock(mu_);
-  if (!failure_.ok()) return failure_;
   if (!transient_.ok() && std::chrono::steady_clock::now() - transient_since_ >= kLasting) return transient_;
   return Status::Ok();
 }
 
-void BusConsumer::Fail(Status st) {
+void BusConsumer::SetTransient(Status st) {
   std::lock_guard lock(mu_);
-  if (failure_.ok()) failure_ = std::move(st);
+  if (transient_.ok()) transient_since_ = std::chrono::steady_clock::now();
+  transient_ = std::move(st);
 }
 
 void BusConsumer::Run() {
-  constexpr auto kCommitEvery = std::chrono::milliseconds(100);
   auto last_commit = std::chrono::steady_clock::now();
-  while (!stop_.load()) {
-    {
-      std::lock_guard lock(mu_);
-      if (!failure_.ok()) break;
-    }
+  while (!stop_.load() && dispatcher_->status().ok()) {
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
     if (m->err() == RdKafka::ERR_NO_ERROR || m->err() == RdKafka::ERR__TIMED_OUT) {
-      if (m->err() == RdKafka::ERR_NO_ERROR) Dispatch(*m);
+      if (m->err() == RdKafka::ERR_NO_ERROR) Take(*m);
       std::lock_guard lock(mu_);
       transient_ = Status::Ok();  // the bus answers (a quiet bus times out without an error)
     } else {
-      std::lock_guard lock(mu_);
-      if (transient_.ok()) transient_since_ = std::chrono::steady_clock::now();
-      transient_ = Unavailable("bus: " + m->errstr());  // librdkafka reconnects by itself
+      SetTransient(Unavailable("bus: " + m->errstr()));  // librdkafka reconnects by itself
     }
     if (std::chrono::steady_clock::now() - last_commit >= kCommitEvery) {
-      Commit(/*all=*/false);
+      Commit(CommitMode::kAsync);
       last_commit = std::chrono::steady_clock::now();
     }
   }
-  // Leaving: finish what is in flight (unless the handler failed), commit, leave the group (the
-  // rebalance callback commits once more as the partitions are revoked).
-  {
-    std::lock_guard lock(mu_);
-    if (!failure_.ok()) lanes_->Stop();
-  }
-  Commit(/*all=*/true);
+  // Leaving: the handler calls in flight settle (a retry pause is not waited out, and events not
+  // started are left to the next owner), what settled is committed, then the member leaves the
+  // group (the rebalance callback finds nothing more to commit).
+  dispatcher_->Stop();
+  Commit(CommitMode::kDrainAndWait);
   consumer_->close();
 }
 
-void BusConsumer::Dispatch(RdKafka::Message& m) {
-  const std::uint64_t seq = ++seq_;
-  in_flight_.push_back({seq, m.partition(), m.offset()});
+void BusConsumer::Take(RdKafka::Message& m) {
   auto e = DecodeEvent(std::string_view(static_cast<const char*>(m.payload()), m.len()));
-  if (!e.ok()) {
-    // Not ours (a foreign or damaged message): nothing to do, and nothing to wait for.
-    lanes_->Skip(Position(seq));
-    return;
-  }
-  // The key is copied before the event moves into the work item (argument order is unspecified).
-  const std::string key = e->stream;
-  lanes_->Dispatch(Position(seq), key, [this, seq, ev = std::move(*e)] {
-    Status st = handler_(ev);
-    if (!st.ok()) return Fail(st);
-    handled_.fetch_add(1);
-    lanes_->Done(Position(seq));
-  });
+  // Not ours (a foreign or damaged message): nothing to do, and nothing to wait for.
+  const std::optional<consumer::Ticket> ticket = e.ok() ? dispatcher_->Dispatch(std::move(*e)) : dispatcher_->Skip();
+  if (!ticket) return;  // stopped or failed: not taken, so never committed
+  last_taken_ = *ticket;
+  ledger_.Record(*ticket, {m.partition(), m.offset()});
 }
 
-void BusConsumer::Commit(bool all) {
-  if (in_flight_.empty()) return;
-  if (all) {
-    bool failed;
-    {
-      std::lock_guard lock(mu_);
-      failed = !failure_.ok();
-    }
-    if (!failed) lanes_->WaitFor(Position(seq_), std::chrono::steady_clock::now() + std::chrono::minutes(5));
+void BusConsumer::Commit(CommitMode mode) {
+  if (ledger_.empty()) return;
+  if (mode == CommitMode::kDrainAndWait && dispatcher_->status().ok()) {
+    dispatcher_->WaitFor(last_taken_, std::chrono::steady_clock::now() + kDrainLimit);
   }
-  const std::uint64_t done = lanes_->watermark().value();
   std::map<std::int32_t, std::int64_t> next;  // partition -> next offset to read
-  while (!in_flight_.empty() && in_flight_.front().seq <= done) {
-    next[in_flight_.front().partition] = in_flight_.front().offset + 1;
-    in_flight_.pop_front();
-  }
+  ledger_.Settle(dispatcher_->watermark(), [&](const PartitionOffset& at) { next[at.partition] = at.offset + 1; });
   if (next.empty()) return;
   std::vector<RdKafka::TopicPartition*> offsets;
   for (const auto& [partition, offset] : next) {
     offsets.push_back(RdKafka::TopicPartition::create(options_.bus.topic, partition, offset));
   }
-  const RdKafka::ErrorCode rc = consumer_->commitSync(offsets);
+  const RdKafka::ErrorCode rc =
+      mode == CommitMode::kAsync ? consumer_->commitAsync(offsets) : consumer_->commitSync(offsets);
   RdKafka::TopicPartition::destroy(offsets);
-  if (rc != RdKafka::ERR_NO_ERROR) {
-    // Not fatal: a later commit covers these offsets, or the next owner redoes them.
-    std::lock_guard lock(mu_);
-    transient_ = Unavailable("bus: commit: " + RdKafka::err2str(rc));
-  }
+  // Not fatal: a later commit covers these offsets, or the next owner redoes them.
+  if (rc != RdKafka::ERR_NO_ERROR) SetTransient(Unavailable("bus: commit: " + RdKafka::err2str(rc)));
 }
 
 }  // namespace cqrs::kafka

@@ -116,6 +116,16 @@ class Log::Impl {
   const LogOptions opt_;
   RecoveryReport report_;
 
+  // Threads: appenders (any thread: Stage, AwaitDurable, OnDurable), readers (Scan), the writer
+  // (WriterLoop: write + fdatasync, then Finish), the completer (runs acknowledgements) and the
+  // preparer (zero-fills the spare segment).
+  //
+  // Lock order: mu_, then table_mu_, then spare_mu_ (Finish holds mu_ while it moves durable
+  // sizes under table_mu_ and asks for a spare under spare_mu_; Stage holds mu_ when it adds a
+  // segment under table_mu_). done_mu_ and the per-call waiter mutex of AwaitDurable are never
+  // held together with another lock. Nothing does I/O under mu_ except the writer's own
+  // segment creation; readers take only table_mu_ (shared).
+
   // Sequencing and durability state.
   mutable std::mutex mu_;
   std::condition_variable work_cv_;   // the writer waits for staged bytes

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "cqrs/projection/projection.h"
+#include "cqrs/projection/projection_runner.h"
 
 namespace cqrs::projection {
 

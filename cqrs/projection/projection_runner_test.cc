@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <map>
 
-#include "cqrs/projection/projection.h"
+#include "cqrs/projection/projection_runner.h"
 #include "cqrs/store/embedded_store.h"
 
 namespace cqrs::projection {

@@ -77,6 +77,7 @@ class EmbeddedEventStore final : public EventStore {
     ASSIGN_OR_RETURN(Plan plan, Prepare(stream, expected, events));
     const AppendResult& r = plan.replay ? *plan.replay : plan.result;
     RETURN_IF_ERROR(log_->AwaitDurable(r.last_position));
+    if (plan.replay) return WithOriginal(r);
     return r;
   }
 
@@ -88,7 +89,21 @@ class EmbeddedEventStore final : public EventStore {
       done(plan.status());
       return;
     }
-    const AppendResult r = plan->replay ? *plan->replay : plan->result;
+    if (plan->replay) {
+      // A retry: its events may still be on their way to disk (a duplicate racing the first).
+      // The stored original is read once they are durable, which is at once in the usual case.
+      const AppendResult r = *plan->replay;
+      if (r.last_position <= log_->durable_head()) return done(WithOriginal(r));
+      log_->OnDurable(r.last_position, [this, r, done = std::move(done)](const Status& st) {
+        if (st.ok()) {
+          done(WithOriginal(r));
+        } else {
+          done(st);
+        }
+      });
+      return;
+    }
+    const AppendResult r = plan->result;
     log_->OnDurable(r.last_position, [r, done = std::move(done)](const Status& st) {
       if (st.ok()) {
         done(r);
@@ -158,6 +173,15 @@ class EmbeddedEventStore final : public EventStore {
   std::optional<Result<AppendResult>> CheckRetry(const std::vector<StreamIndex::Entry>& entries,
                                                  ExpectedVersion expected,
                                                  std::span<const EventData> events) const;
+
+  // A durable replay's result with the first event's stored timestamp and metadata (one read).
+  Result<AppendResult> WithOriginal(AppendResult r) const {
+    RETURN_IF_ERROR(log_->Scan(r.first_position, 1, [&](const log::RecordView& v) {
+      r.original = AppendResult::Original{v.timestamp_us, std::string(v.metadata)};
+      return false;
+    }));
+    return r;
+  }
 
   std::unique_ptr<log::Log> log_;
   mutable std::mutex mu_;               // guards the index; held briefly (no I/O under it)

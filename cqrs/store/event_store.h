@@ -5,7 +5,8 @@
 //   and increasing global positions. It returns only once the events are durable.
 // - A failed precondition is kVersionConflict and changes nothing.
 // - Re-appending events whose ids are already in the stream, at the same place, returns the
-//   original result (same versions and positions) and writes nothing: a retried request is safe.
+//   original result (same versions and positions, `idempotent_replay`, and the first event's
+//   stored timestamp and metadata in `original`) and writes nothing: a retried request is safe.
 //   The same ids with a different count or order is kAlreadyExists.
 // - Readers see only durable events, in position order; no event is ever skipped.
 //
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +36,14 @@ struct AppendResult {
   Position first_position;
   Position last_position;
   bool idempotent_replay = false;  // true when the events were already there (nothing written)
+  // On an idempotent replay: the first event as the original append stored it. The retry carries
+  // its own copy of the event, which may differ (a client reusing an idempotency key for another
+  // request); with this the caller can tell without reading the stream again.
+  struct Original {
+    TimestampUs timestamp_us = 0;
+    std::string metadata;
+  };
+  std::optional<Original> original;
 };
 
 // A live subscription; destroying it stops delivery (waits for the handler in flight to return).

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -182,6 +184,36 @@ TEST_P(EventStoreContract, ReappendingTheSameEventsIsIdempotent) {
   EXPECT_EQ(s->Append("ad-9", ExpectedVersion::NoStream(), extra).status().code(),
             StatusCode::kAlreadyExists);
   EXPECT_EQ(s->Head(), head);
+}
+
+TEST_P(EventStoreContract, AReplayCarriesWhatTheFirstAppendStored) {
+  TempDir dir = GetParam()();
+  auto s = Open(dir);
+  EventData e = Event("a");
+  e.metadata = R"({"request":"first"})";
+  e.timestamp_us = 1'700'000'000'000'000;
+  ASSERT_TRUE(AppendOne(*s, "ad-7", ExpectedVersion::NoStream(), e).ok());
+  EXPECT_FALSE(AppendOne(*s, "ad-8", ExpectedVersion::NoStream(), Event("b"))->original.has_value())
+      << "only a replay says what was stored before";
+
+  // The retry carries other metadata and another time: the result tells what was stored.
+  EventData retry = e;
+  retry.metadata = R"({"request":"second"})";
+  retry.timestamp_us = 0;
+  auto again = AppendOne(*s, "ad-7", ExpectedVersion::NoStream(), retry);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_TRUE(again->idempotent_replay);
+  ASSERT_TRUE(again->original.has_value());
+  EXPECT_EQ(again->original->metadata, e.metadata);
+  EXPECT_EQ(again->original->timestamp_us, e.timestamp_us);
+
+  std::promise<Result<AppendResult>> done;
+  s->AppendAsync("ad-7", ExpectedVersion::NoStream(), std::span(&retry, 1),
+                 [&](Result<AppendResult> r) { done.set_value(std::move(r)); });
+  auto async = done.get_future().get();
+  ASSERT_TRUE(async.ok()) << async.status().ToString();
+  ASSERT_TRUE(async->original.has_value());
+  EXPECT_EQ(async->original->metadata, e.metadata);
 }
 
 TEST_P(EventStoreContract, IdempotencySurvivesReopen) {

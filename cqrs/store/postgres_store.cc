@@ -292,7 +292,8 @@ class PostgresEventStore final : public EventStore {
         "SELECT s.stream, (SELECT e.version FROM events e WHERE e.stream = s.stream ORDER BY e.version DESC LIMIT 1) "
         "FROM unnest($1::text[]) AS s(stream)"));
     RETURN_IF_ERROR(writer_conn_->Prepare(
-        "placed", "SELECT event_id, stream, version, position FROM events WHERE event_id = ANY($1::uuid[])"));
+        "placed",
+        "SELECT event_id, stream, version, position, timestamp_us, metadata FROM events WHERE event_id = ANY($1::uuid[])"));
     RETURN_IF_ERROR(writer_conn_->Prepare(
         "insert", "INSERT INTO events (" + std::string(kColumns) +
                       ") SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], "
@@ -355,12 +356,15 @@ class PostgresEventStore final : public EventStore {
       std::string stream;
       std::uint64_t version;
       std::uint64_t position;
+      TimestampUs timestamp_us;
+      std::string metadata;
     };
     std::unordered_map<Uuid, Placed> placed;  // every id already stored, or placed by this batch
     for (int i = 0; i < read[3].size(); ++i) {
       placed[ParseUuid(read[3].Text(i, 0))] = {std::string(read[3].Text(i, 1)),
                                                 static_cast<std::uint64_t>(read[3].Int(i, 2)),
-                                                static_cast<std::uint64_t>(read[3].Int(i, 3))};
+                                                static_cast<std::uint64_t>(read[3].Int(i, 3)),
+                                                read[3].Int(i, 4), read[3].Bytes(i, 5)};
     }
 
     std::vector<std::string> c_pos, c_stream, c_ver, c_id, c_type, c_schema, c_ts, c_corr, c_caus, c_meta, c_payload,
@@ -397,7 +401,7 @@ class PostgresEventStore final : public EventStore {
         e.metadata = d.metadata;
         e.payload = d.payload;
         chain = PostgresChainHash(chain, e);
-        placed[e.event_id] = {e.stream, e.version.value(), e.position.value()};
+        placed[e.event_id] = {e.stream, e.version.value(), e.position.value(), e.timestamp_us, e.metadata};
         c_pos.push_back(std::to_string(e.position.value()));
         c_stream.push_back(e.stream);
         c_ver.push_back(std::to_string(e.version.value()));
@@ -464,6 +468,7 @@ class PostgresEventStore final : public EventStore {
     r.first_position = Position(first->second.position);
     r.last_position = Position(placed.find(p.events.back().event_id)->second.position);
     r.idempotent_replay = true;
+    r.original = AppendResult::Original{first->second.timestamp_us, first->second.metadata};
     return Result<AppendResult>(r);
   }
 

@@ -1,4 +1,4 @@
-// The EventStore on PostgreSQL: the distributed backend (DESIGN.md, "Distributed backends").
+// The EventStore on PostgreSQL: the distributed backend (docs/architecture.md, "The service on PostgreSQL and Kafka").
 //
 // Table `events` holds one row per event, unique on (stream, version) and on event_id; `log_head`
 // is a single row with the last position and the hash-chain head. Global order without gaps:

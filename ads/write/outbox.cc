@@ -1,4 +1,4 @@
-#include "ads/outbox.h"
+#include "ads/write/outbox.h"
 
 namespace adsd::ads {
 

@@ -1,0 +1,41 @@
+// AdminApi: the operator's routes — /healthz, /readyz, /metrics, and on processes with a read
+// model the parked streams, their replay, and the online rebuild (admin token only).
+#pragma once
+
+#include <functional>
+
+#include "app/adsd/blocking_pool.h"
+#include "app/adsd/read_side.h"
+#include "app/adsd/readiness.h"
+#include "http/auth.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace adsd::app {
+
+class AdminApi {
+ public:
+  // All must outlive the routes. `read_side` is null on processes that serve no reads.
+  AdminApi(http::Router& router, const http::ApiKeys& keys, http::Metrics& metrics, ReadSide* read_side,
+           BlockingPool& pool, std::function<ReadinessReport()> readiness)
+      : router_(router),
+        keys_(keys),
+        metrics_(metrics),
+        read_side_(read_side),
+        pool_(pool),
+        readiness_(std::move(readiness)) {}
+  void AddRoutes();
+  const http::ApiKeys& keys() const { return keys_; }
+
+ private:
+  void AddReadModelRoutes();
+
+  http::Router& router_;
+  const http::ApiKeys& keys_;
+  http::Metrics& metrics_;
+  ReadSide* read_side_;
+  BlockingPool& pool_;
+  std::function<ReadinessReport()> readiness_;
+};
+
+}  // namespace adsd::app

@@ -1,0 +1,21 @@
+#include "app/adsd/authorize.h"
+
+#include "http/problem.h"
+
+namespace adsd::app {
+
+std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req,
+                                         const http::Responder& respond, Access access) {
+  auto p = keys.Authenticate(req);
+  if (!p) {
+    respond(http::Unauthorized());
+    return std::nullopt;
+  }
+  if (access == Access::kAdminOnly && !p->admin) {
+    respond(http::Problem(403, "forbidden", "Forbidden", "this route needs an admin token"));
+    return std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace adsd::app

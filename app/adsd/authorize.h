@@ -1,0 +1,34 @@
+// Authorize: the principal of a request, or the 401/403 answer already sent.
+#pragma once
+
+#include <optional>
+
+#include "http/auth.h"
+#include "http/problem.h"
+#include "http/router.h"
+
+namespace adsd::app {
+
+// The route files' vocabulary.
+using http::Problem;
+using http::Request;
+using http::Responder;
+using http::Response;
+
+enum class Access { kAnyKey, kAdminOnly };
+
+std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req,
+                                         const http::Responder& respond, Access access = Access::kAnyKey);
+
+}  // namespace adsd::app
+
+namespace adsd::app {
+
+// The same, for an API object that holds the keys.
+template <typename Api>
+std::optional<http::Principal> Authorize(const Api& api, const http::Request& req, const http::Responder& respond,
+                                         Access access = Access::kAnyKey) {
+  return Authorize(api.keys(), req, respond, access);
+}
+
+}  // namespace adsd::app

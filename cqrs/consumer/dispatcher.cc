@@ -1,0 +1,116 @@
+#include "cqrs/consumer/dispatcher.h"
+
+#include <algorithm>
+
+namespace cqrs::consumer {
+
+// One event on its way through the handler, across its retries.
+struct Dispatcher::Call {
+  Ticket ticket;
+  RecordedEvent event;
+  std::chrono::milliseconds pause;  // before the next retry; only the call's current attempt touches it
+};
+
+Handler Synchronous(std::function<Status(const RecordedEvent&)> handle) {
+  return [handle = std::move(handle)](const RecordedEvent& e, Completion done) { done(handle(e)); };
+}
+
+bool IsTransient(const Status& st) { return st.code() == StatusCode::kUnavailable; }
+
+Dispatcher::Dispatcher(Handler handler, DispatcherOptions options)
+    : handler_(std::move(handler)),
+      options_(std::move(options)),
+      lanes_(options_.lanes, options_.max_in_flight) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  lanes_.Stop();  // no new calls start; a source waiting for room is released
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return calling_ == 0; });
+}
+
+std::size_t Dispatcher::calling() const {
+  std::lock_guard lock(mu_);
+  return calling_;
+}
+
+Status Dispatcher::status() const {
+  std::lock_guard lock(mu_);
+  return failure_;
+}
+
+bool Dispatcher::Accepting() const {
+  std::lock_guard lock(mu_);
+  return !stopping_ && failure_.ok();
+}
+
+std::optional<Ticket> Dispatcher::Dispatch(const RecordedEvent& event) {
+  if (options_.filter && !options_.filter(event)) return Skip();  // no copy of an ignored event
+  return Queue(event);
+}
+
+std::optional<Ticket> Dispatcher::Dispatch(RecordedEvent&& event) {
+  if (options_.filter && !options_.filter(event)) return Skip();
+  return Queue(std::move(event));
+}
+
+std::optional<Ticket> Dispatcher::Queue(RecordedEvent event) {
+  if (!Accepting()) return std::nullopt;
+  const Ticket ticket(++next_ticket_);
+  auto call = std::make_shared<Call>(Call{ticket, std::move(event), options_.retry.first});
+  const std::string_view key = call->event.stream;  // lives in `call`, which the work keeps
+  if (!lanes_.Dispatch(ticket, key, [this, call] { Run(call); })) return std::nullopt;
+  return ticket;
+}
+
+std::optional<Ticket> Dispatcher::Skip() {
+  if (!Accepting()) return std::nullopt;
+  const Ticket ticket(++next_ticket_);
+  return lanes_.Skip(ticket) ? std::optional<Ticket>(ticket) : std::nullopt;
+}
+
+void Dispatcher::Run(const std::shared_ptr<Call>& call) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;  // left undone: redelivered after a restart
+    ++calling_;
+  }
+  auto settled = std::make_shared<std::atomic<bool>>(false);
+  handler_(call->event, [this, call, settled](Status st) {
+    if (settled->exchange(true)) return;  // a second completion of the same call
+    Finish(call, std::move(st));
+  });
+}
+
+void Dispatcher::Finish(const std::shared_ptr<Call>& call, Status st) {
+  if (st.ok()) {
+    handled_.fetch_add(1);
+    lanes_.Done(call->ticket);
+  } else if (IsTransient(st)) {
+    bool stopping;
+    {
+      std::lock_guard lock(mu_);
+      stopping = stopping_;
+    }
+    if (!stopping) {  // stopping: left undone, redelivered after a restart
+      retries_.fetch_add(1);
+      const auto pause = call->pause;
+      call->pause = std::min(call->pause * 2, options_.retry.max);
+      lanes_.Retry(call->ticket, KeyedLanes::Clock::now() + pause, [this, call] { Run(call); });
+    }
+  } else {
+    std::lock_guard lock(mu_);
+    if (failure_.ok()) failure_ = std::move(st);
+  }
+  // Last: once calling_ reaches 0 under the lock, Stop() may return and the dispatcher go.
+  std::lock_guard lock(mu_);
+  --calling_;
+  idle_.notify_all();
+}
+
+}  // namespace cqrs::consumer

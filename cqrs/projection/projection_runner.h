@@ -1,0 +1,76 @@
+// ProjectionRunner: drives a Projection (projection.h) into its SQLite database, each batch in one
+// transaction with its checkpoint.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "cqrs/projection/position_waiters.h"
+#include "cqrs/projection/projection.h"
+#include "cqrs/projection/runner.h"
+
+namespace cqrs::projection {
+
+// Owns a write connection to the read-model database (SQLite). Thread-safe accessors; one runner
+// per projection and database.
+class ProjectionRunner final : public Runner {
+ public:
+  ProjectionRunner(EventStore& store, std::unique_ptr<sql::Database> db, Projection& projection,
+                   RunnerOptions options = {});
+  ~ProjectionRunner() override;  // stops delivery
+
+  // After a bulk load (RunnerOptions::bulk_load): runs the projection's full Migrate().
+  Status FinishBulkLoad();
+  // Migrates, loads the checkpoint and starts following the store.
+  Status Start();
+  // Stops following the store (waits for the batch in flight). position() stays where it got to.
+  void Stop() override { subscription_.reset(); }
+  // Applies everything up to `target` on the calling thread (no subscription needed): for
+  // rebuilds and tools. Returns when position() >= target.
+  Status CatchUp(Position target);
+
+  // Last position applied (or parked) and committed.
+  Position position() const override { return Position(position_.load(std::memory_order_acquire)); }
+  // Waits until position() >= p or the deadline passes; returns whether it got there.
+  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override;
+  Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
+                  std::function<void(bool reached)> done) override;
+  // Ok, or the error that stopped the runner (a database failure; handler failures park instead).
+  Status status() const override;
+
+  Result<std::vector<ParkedStream>> ListParked() override;
+  Status ReplayParked(std::string_view stream) override;
+
+ private:
+  Status LoadState();
+  Status ApplyBatch(std::span<const RecordedEvent> events);
+  // The batch in one transaction; false (and nothing applied) when an event failed.
+  Result<bool> ApplyBatchWhole(std::span<const RecordedEvent> events);
+  // Each event in its own savepoint, retried, and parked when it keeps failing.
+  Status ApplyBatchIsolated(std::span<const RecordedEvent> events);
+  Status Checkpoint(Position last);
+  void Committed(Position last, std::span<const RecordedEvent> events);
+  Status ApplyWithRetry(const RecordedEvent& e);
+
+  EventStore& store_;  // outlives the runner
+  std::unique_ptr<sql::Database> db_;
+  std::optional<sql::Statement> checkpoint_;  // guarded by db_mu_; prepared on first use
+  Projection& projection_;  // outlives the runner
+  const RunnerOptions options_;
+
+  std::mutex db_mu_;  // serializes use of db_ between the subscription thread and callers
+  std::set<std::string, std::less<>> parked_;  // guarded by db_mu_
+  std::atomic<std::uint64_t> position_{0};
+  mutable std::mutex mu_;
+  mutable std::condition_variable advanced_;
+  Status status_;  // guarded by mu_
+  PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
+  std::unique_ptr<Subscription> subscription_;
+};
+
+}  // namespace cqrs::projection
