@@ -5,6 +5,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <set>
 
 namespace adsd::ads {
@@ -143,11 +145,45 @@ class AdReader {
   Mode mode_;
 };
 
+// When a body fails to parse only because a top-level field holds a number no double or 64-bit
+// integer can represent (`"bid_cents": 1e400`), that field; nullopt for any other failure.
+std::optional<std::string> UnrepresentableNumberField(std::string_view json) {
+  simdjson::padded_string padded(json);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object obj;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) return std::nullopt;
+  for (auto field : obj) {
+    std::string_view key;
+    simdjson::ondemand::value value;
+    simdjson::ondemand::json_type type;
+    if (field.unescaped_key().get(key) || field.value().get(value) || value.type().get(type)) return std::nullopt;
+    if (type != simdjson::ondemand::json_type::number) continue;
+    std::string_view token = value.raw_json_token();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.remove_suffix(1);
+    dom::parser alone;
+    dom::element ignored;
+    if (!alone.parse(simdjson::padded_string(token)).get(ignored)) continue;  // this number is fine
+    // The culprit, if the body is valid JSON with a representable number in its place.
+    const std::size_t at = static_cast<std::size_t>(token.data() - padded.data());
+    std::string fixed(json);
+    fixed.replace(at, token.size(), "0");
+    dom::parser whole;
+    if (whole.parse(simdjson::padded_string(fixed)).get(ignored)) return std::nullopt;
+    return std::string(key);
+  }
+  return std::nullopt;
+}
+
 ParsedAd Parse(std::string_view json, Ad base, Mode mode) {
   ParsedAd out;
   out.ad = std::move(base);
   AdReader reader(out.ad, out.errors, mode);
   if (!reader.Read(json)) {
+    if (auto field = UnrepresentableNumberField(json)) {
+      out.errors.assign(1, FieldError{*field, "out_of_range", *field + " is a number too large to represent"});
+      return out;
+    }
     out.errors.assign(1, FieldError{"", "malformed_json", "the body is not valid JSON"});
     return out;
   }

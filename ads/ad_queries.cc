@@ -1,5 +1,6 @@
 #include "ads/ad_queries.h"
 
+#include <limits>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <simdjson.h>
@@ -16,6 +17,7 @@ std::optional<AdQueries::Cursor> ParseCursor(std::string_view text) {
   std::int64_t us = 0;
   for (char c : text.substr(0, sep)) {
     if (c < '0' || c > '9') return std::nullopt;
+    if (us > (std::numeric_limits<std::int64_t>::max() - (c - '0')) / 10) return std::nullopt;  // overflow
     us = us * 10 + (c - '0');
   }
   const std::string_view id = text.substr(sep + 1);

@@ -4,6 +4,7 @@
 
 #include "http/message.h"
 #include "http/problem.h"
+#include "http/target.h"
 
 namespace adsd::http {
 
@@ -24,7 +25,11 @@ Response Problem(int status, std::string_view slug, std::string_view title, std:
                  const std::vector<FieldProblem>& errors) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  // Details may echo what the client sent (a path, a parameter): the body stays valid UTF-8 JSON.
+  auto str = [&](std::string_view s) {
+    const std::string valid = ReplaceInvalidUtf8(s);
+    w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+  };
   w.StartObject();
   w.Key("type");
   str("https://adsd.dev/problems/" + std::string(slug));
@@ -51,6 +56,12 @@ Response Problem(int status, std::string_view slug, std::string_view title, std:
   }
   w.EndObject();
   return Response{status, "application/problem+json", std::string(buf.GetString(), buf.GetSize()), {}};
+}
+
+Response Overloaded(std::string_view detail, int retry_after_seconds) {
+  Response r = Problem(503, "overloaded", "The server is overloaded", detail);
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
+  return r;
 }
 
 }  // namespace adsd::http

@@ -12,7 +12,7 @@ namespace adsd::http {
 
 struct Request {
   std::string method;                              // "GET"
-  std::string path;                                // "/v1/ads/0190…", percent-decoded
+  std::string path;                                // "/v1/ads/0190…", raw: NOT percent-decoded
   std::map<std::string, std::string> query;        // decoded; a repeated key keeps the last value
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

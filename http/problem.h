@@ -22,4 +22,8 @@ struct FieldProblem {
 Response Problem(int status, std::string_view slug, std::string_view title, std::string_view detail,
                  const std::vector<FieldProblem>& errors = {});
 
+// 503 "overloaded" with `Retry-After: <retry_after_seconds>`: a bounded queue or limit shed the
+// request before any work was done; the client may retry it as it is.
+Response Overloaded(std::string_view detail, int retry_after_seconds = 1);
+
 }  // namespace adsd::http

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "http/problem.h"
+#include "http/target.h"
 
 namespace adsd::http {
 
@@ -51,7 +52,10 @@ bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std:
   std::map<std::string, std::string> found;
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (want[i].size() > 2 && want[i].front() == '{' && want[i].back() == '}') {
-      found[std::string(want[i].substr(1, want[i].size() - 2))] = std::string(got[i]);
+      // Decoded only now that the route matched on raw segments: "%2F" never splits a path.
+      auto value = PercentDecode(got[i], false);
+      if (!value) return false;
+      found[std::string(want[i].substr(1, want[i].size() - 2))] = std::move(*value);
     } else if (want[i] != got[i]) {
       return false;
     }

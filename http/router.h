@@ -49,6 +49,8 @@ class Router {
     std::string allow;                // for 405: the methods the path has, "GET, PATCH"
     std::map<std::string, std::string> params;
   };
+  // `path` is the raw path as sent (not percent-decoded): literal segments match byte for byte,
+  // and a `{param}` segment is decoded after the match.
   Match Find(std::string_view method, std::string_view path) const;
 
  private:

@@ -1,108 +1,179 @@
-// The only translation unit that sees Beast and Asio (each costs seconds to compile).
-#include <utility>  // before Asio: Boost 1.74 with g++ 12 needs std::exchange declared first
+// The only translation unit that sees Beast and Asio (each costs seconds to compile), with its
+// private header session.h.
+#include "http/session.h"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/version.hpp>
+#include <openssl/ssl.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <optional>
 #include <thread>
+#include <vector>
 
 #include "cqrs/core/thread_name.h"
-#include "http/problem.h"
-#include "http/server.h"
 
 namespace adsd::http {
 
+namespace detail {
+
 namespace {
 
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
-
-std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-        return std::nullopt;
-      }
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += (plus_is_space && c == '+') ? ' ' : c;
-    }
-  }
-  return out;
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
-bool ParseTarget(std::string_view target, Request& req) {
-  const auto q = target.find('?');
-  auto path = PercentDecode(target.substr(0, q), false);
-  if (!path || path->empty() || path->front() != '/') return false;
-  req.path = std::move(*path);
-  if (q == std::string_view::npos) return true;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto key = PercentDecode(pair.substr(0, eq), true);
-    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-    if (!key || !value) return false;
-    req.query[*key] = *value;
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9110 §7.2 Host = uri-host [ ":" port ]: reg-name, IPv4 or [IPv6] characters only.
+bool ValidHost(std::string_view host) {
+  for (char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool ok = std::isalnum(u) || std::string_view("-._~!$&'()*+,;=:[]%").find(c) != std::string_view::npos;
+    if (!ok || u >= 0x80) return false;
   }
   return true;
 }
 
-class ServerImpl;
+Response BadRequest(std::string_view detail) { return Problem(400, "bad-request", "Malformed HTTP request", detail); }
 
-// One connection: reads a request, dispatches it, writes the answer, and again while kept alive.
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, ServerImpl& server) : stream_(std::move(socket)), server_(server) {}
-  void Start() { Read(); }
+}  // namespace
 
- private:
-  void Read();
-  void OnRead(beast::error_code ec);
-  void Dispatch(bhttp::request<bhttp::string_body> msg);
-  void Write(Response response, bool keep_alive, const std::string& route, const std::string& method,
-             Clock::time_point started);
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+std::optional<Response> CheckHeader(const bhttp::request_parser<bhttp::string_body>& parser) {
+  const auto& msg = parser.get();
+  // RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any with more than one
+  // Host line or an invalid one.
+  auto [first, end] = msg.equal_range(bhttp::field::host);
+  const auto hosts = std::distance(first, end);
+  if (hosts > 1) return BadRequest("more than one Host header");
+  if (hosts == 0 && msg.version() >= 11) return BadRequest("an HTTP/1.1 request needs a Host header");
+  if (hosts == 1 && !ValidHost(std::string_view(first->value().data(), first->value().size()))) return BadRequest("the Host header is not a valid host");
+  // RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked cannot be framed (400
+  // and close); no content coding is supported either, so the only one accepted is `chunked`.
+  auto [te, te_end] = msg.equal_range(bhttp::field::transfer_encoding);
+  if (te != te_end) {
+    std::vector<std::string_view> codings;
+    for (; te != te_end; ++te) {
+      std::string_view v(te->value().data(), te->value().size());
+      while (true) {
+        const auto comma = v.find(',');
+        const std::string_view c = Trim(v.substr(0, comma));
+        if (!c.empty()) codings.push_back(c);
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+      }
+    }
+    if (msg.version() < 11) return BadRequest("Transfer-Encoding in an HTTP/1.0 request");
+    if (codings.size() != 1 || !EqualsNoCase(codings.front(), "chunked")) {
+      return Response(Problem(400, "bad-transfer-encoding", "Unsupported Transfer-Encoding",
+                              "the only transfer coding accepted is a single 'chunked'"));
+    }
   }
+  return std::nullopt;
+}
 
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  ServerImpl& server_;
-};
+bool ExpectsContinue(const bhttp::request_parser<bhttp::string_body>& parser) {
+  const auto& msg = parser.get();
+  auto expect = msg.find(bhttp::field::expect);
+  if (expect == msg.end() || msg.version() < 11) return false;
+  if (!EqualsNoCase(Trim(std::string_view(expect->value().data(), expect->value().size())), "100-continue")) return false;
+  // Only when a body follows: otherwise the final answer comes at once anyway.
+  return parser.chunked() || parser.content_length().value_or(0) > 0;
+}
+
+std::optional<Response> ToRequest(bhttp::request<bhttp::string_body>& msg, Request& req) {
+  req.method = std::string(msg.method_string());
+  if (!ParseTarget(std::string_view(msg.target().data(), msg.target().size()), req)) {
+    return BadRequest("the request target is not a valid path and query");
+  }
+  for (const auto& field : msg) req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  req.body = std::move(msg.body());
+  return std::nullopt;
+}
+
+std::string MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+  for (std::string_view m : kKnown) {
+    if (m == method) return std::string(m);
+  }
+  return "other";
+}
+
+bhttp::response<bhttp::string_body> ToMessage(Response response, bool authenticated) {
+  bool safe = IsSafeFieldValue(response.content_type);
+  for (const auto& [k, v] : response.headers) safe = safe && IsToken(k) && IsSafeFieldValue(v);
+  if (!safe) {
+    // A handler put bytes into a header that would split or corrupt it (CR, LF, NUL...): never
+    // send them. This is a bug in the handler, not the client's fault.
+    response = Problem(500, "internal", "Internal error", "the answer had an unsafe header value");
+  }
+  bhttp::response<bhttp::string_body> res(static_cast<bhttp::status>(response.status), 11);
+  res.set(bhttp::field::server, "adsd");
+  res.set(bhttp::field::content_type, response.content_type);
+  res.set("X-Content-Type-Options", "nosniff");
+  if (authenticated) res.set(bhttp::field::cache_control, "no-store");
+  for (auto& [k, v] : response.headers) res.set(k, v);
+  res.body() = std::move(response.body);
+  return res;
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+// TLS 1.2+ with the forward-secret AEAD suites of Mozilla's "intermediate" profile (TLS 1.3's
+// suites are all of that kind already).
+cqrs::Result<std::unique_ptr<ssl::context>> MakeTlsContext(const ServerOptions& o) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use |
+                   SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx->native_handle(),
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(o.tls_cert, ec);
+  if (ec) return cqrs::InvalidArgument("--tls-cert " + o.tls_cert + ": " + ec.message());
+  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
+  if (ec) return cqrs::InvalidArgument("--tls-key " + o.tls_key + ": " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return cqrs::InvalidArgument("--tls-key " + o.tls_key + " does not match the certificate " + o.tls_cert);
+  }
+  return ctx;
+}
+
+// The whole answer to a connection over the limit, written without waiting (it fits any socket
+// buffer; if it does not, the client just sees the connection closed).
+constexpr std::string_view kOverloaded =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: adsd\r\nContent-Type: application/problem+json\r\n"
+    "X-Content-Type-Options: nosniff\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 142\r\n\r\n"
+    R"({"type":"https://adsd.dev/problems/overloaded","title":"The server is overloaded","status":503,)"
+    R"("detail":"too many connections; retry shortly"})";
 
 class ServerImpl final : public Server {
  public:
-  ServerImpl(const ServerOptions& o, const Router& r, Metrics* m)
-      : options(o), router(r), metrics(m) {
+  ServerImpl(const ServerOptions& o, const Router& r, Metrics* m) : state_(o, r, m) {
     // One io_context per thread, each connection on one of them: a connection's handlers never
     // hop between threads, and need no strand (the I/O threads share nothing per request).
     for (int i = 0; i < std::max(1, o.threads); ++i) contexts_.push_back(std::make_unique<Context>());
     acceptor_.emplace(contexts_.front()->ioc);
+    backoff_timer_.emplace(contexts_.front()->ioc);
   }
   ~ServerImpl() override { Stop(); }
 
   cqrs::Status Listen() {
+    const ServerOptions& options = state_.options;
+    if (options.tls_cert.empty() != options.tls_key.empty()) {
+      return cqrs::InvalidArgument("TLS needs both a certificate and a key (--tls-cert and --tls-key)");
+    }
+    if (!options.tls_cert.empty()) {
+      ASSIGN_OR_RETURN(tls_, MakeTlsContext(options));
+    }
     beast::error_code ec;
     const auto address = net::ip::make_address(options.host, ec);
     if (ec) return cqrs::InvalidArgument("listen: '" + options.host + "' is not an IP address");
@@ -130,14 +201,15 @@ class ServerImpl final : public Server {
 
   void Stop() override {
     if (stopped_.exchange(true)) return;
-    stopping.store(true);
+    state_.stopping.store(true);
     net::post(acceptor_->get_executor(), [this] {
       beast::error_code ec;
       acceptor_->close(ec);
+      backoff_timer_->cancel();
     });
     {
-      std::unique_lock lock(mu_);
-      drained_.wait_for(lock, options.drain_timeout, [&] { return inflight.load() == 0; });
+      std::unique_lock lock(state_.mu);
+      state_.drained.wait_for(lock, state_.options.drain_timeout, [&] { return state_.inflight.load() == 0; });
     }
     for (auto& c : contexts_) {
       c->work.reset();
@@ -148,31 +220,52 @@ class ServerImpl final : public Server {
     }
   }
 
-  void RequestDone() {
-    if (inflight.fetch_sub(1) == 1) {
-      std::lock_guard lock(mu_);  // so that a Stop() about to wait cannot miss it
-      drained_.notify_all();
-    }
-  }
-
-  const ServerOptions options;
-  const Router& router;
-  Metrics* metrics;
-  std::atomic<bool> stopping{false};
-  std::atomic<int> inflight{0};  // requests being handled (drained by Stop)
-  std::mutex mu_;
-
  private:
   void Accept() {
     net::io_context& next = contexts_[next_context_++ % contexts_.size()]->ioc;
     acceptor_->async_accept(next, [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
+        // Out of file descriptors or memory: the connection stays in the backlog, and accepting
+        // again at once would fail again at once (a busy loop). Wait, doubling up to 1 s.
+        if (ec == net::error::no_descriptors || ec.value() == ENFILE || ec == net::error::no_buffer_space ||
+            ec == net::error::no_memory) {
+          backoff_ = std::min<std::chrono::milliseconds>(backoff_ == std::chrono::milliseconds(0)
+                                                             ? std::chrono::milliseconds(10)
+                                                             : backoff_ * 2,
+                                                         std::chrono::seconds(1));
+          backoff_timer_->expires_after(backoff_);
+          backoff_timer_->async_wait([this](beast::error_code tec) {
+            if (!tec && acceptor_->is_open()) Accept();
+          });
+          return;
+        }
+        return Accept();  // one connection failed (reset before accept): go on
+      }
+      backoff_ = std::chrono::milliseconds(0);
+      if (state_.connections.fetch_add(1) >= state_.options.max_connections) {
+        state_.connections.fetch_sub(1);
+        Shed(std::move(socket));
+      } else if (tls_) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(state_, std::move(socket), *tls_)->Start();
       } else {
-        std::make_shared<Session>(std::move(socket), *this)->Start();
+        std::make_shared<Session<beast::tcp_stream>>(state_, std::move(socket))->Start();
       }
       Accept();
     });
+  }
+
+  // Over the connection limit: a 503 written without blocking (plain HTTP only: a TLS client
+  // would need a handshake first, which is the work being shed), then close.
+  void Shed(tcp::socket socket) {
+    beast::error_code ec;
+    if (!tls_) {
+      socket.non_blocking(true, ec);
+      if (!ec) socket.write_some(net::buffer(kOverloaded.data(), kOverloaded.size()), ec);
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+    }
+    socket.close(ec);
+    if (state_.metrics != nullptr) state_.metrics->ObserveRequest("-", "other", 503, 0);
   }
 
   struct Context {
@@ -182,122 +275,16 @@ class ServerImpl final : public Server {
     net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
     std::thread thread;
   };
+  ServerState state_;
+  std::unique_ptr<ssl::context> tls_;  // null: plain HTTP
   std::vector<std::unique_ptr<Context>> contexts_;
   std::size_t next_context_ = 0;  // used by the accept handler only (context 0's thread)
   std::optional<tcp::acceptor> acceptor_;
-  std::condition_variable drained_;
+  std::optional<net::steady_timer> backoff_timer_;    // context 0's thread only
+  std::chrono::milliseconds backoff_{0};              // context 0's thread only
   std::atomic<bool> stopped_{false};
   std::uint16_t port_ = 0;
 };
-
-void Session::Read() {
-  parser_.emplace();
-  parser_->body_limit(server_.options.body_limit);
-  parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
-  stream_.expires_after(server_.options.request_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-}
-
-void Session::OnRead(beast::error_code ec) {
-  const auto now = Clock::now();
-  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-      ec == net::error::connection_reset || ec == net::error::eof) {
-    return Close();
-  }
-  if (ec) {
-    ++server_.inflight;
-    if (ec == bhttp::error::body_limit) {
-      return Write(Problem(413, "body-too-large", "Request body too large",
-                           "the body is larger than " + std::to_string(server_.options.body_limit) + " bytes"),
-                   false, "-", "-", now);
-    }
-    if (ec == bhttp::error::header_limit) {
-      return Write(Problem(431, "headers-too-large", "Request header fields too large",
-                           "the headers are larger than " + std::to_string(server_.options.header_limit) + " bytes"),
-                   false, "-", "-", now);
-    }
-    return Write(Problem(400, "bad-request", "Malformed HTTP request", ec.message()), false, "-", "-", now);
-  }
-  Dispatch(parser_->release());
-}
-
-void Session::Dispatch(bhttp::request<bhttp::string_body> msg) {
-  const auto started = Clock::now();
-  ++server_.inflight;
-  const bool keep_alive = msg.keep_alive();
-  Request req;
-  req.method = std::string(msg.method_string());
-  if (!ParseTarget(std::string_view(msg.target().data(), msg.target().size()), req)) {
-    return Write(Problem(400, "bad-request", "Malformed request target", "the path or query is not valid"),
-                 false, "-", req.method, started);
-  }
-  for (const auto& field : msg) req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  req.body = std::move(msg.body());
-
-  Router::Match match = server_.router.Find(req.method, req.path);
-  if (match.route == nullptr) {
-    if (!match.allow.empty()) {
-      Response r = Problem(405, "method-not-allowed", "Method not allowed",
-                           req.method + " is not allowed here; allowed: " + match.allow);
-      r.headers.emplace_back("Allow", match.allow);
-      return Write(std::move(r), keep_alive, "-", req.method, started);
-    }
-    return Write(Problem(404, "not-found", "Not found", "no route for " + req.path), keep_alive, "-", req.method,
-                 started);
-  }
-  const Route& route = *match.route;
-  req.params = std::move(match.params);
-  req.route = route.pattern;
-  if (!req.body.empty() || req.method == "POST" || req.method == "PATCH" || req.method == "PUT") {
-    const std::string_view want = route.options.body_content_type;
-    const std::string_view got = req.Header("Content-Type").value_or("");
-    const std::string_view media = got.substr(0, got.find(';'));
-    if (!want.empty() && !(media.size() == want.size() &&
-                           std::equal(media.begin(), media.end(), want.begin(),
-                                      [](char a, char b) { return std::tolower(a) == std::tolower(b); }))) {
-      return Write(Problem(415, "unsupported-media-type", "Unsupported media type",
-                           "send the body as " + std::string(want)),
-                   keep_alive, route.pattern, req.method, started);
-    }
-  }
-  auto self = shared_from_this();
-  Responder responder([self, keep_alive, route = route.pattern, method = req.method, started](Response r) {
-    // Answers may come from any thread: hop back onto this connection's thread to write (at
-    // once when the handler answered on it).
-    net::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, route, method, started]() mutable {
-      self->Write(std::move(r), keep_alive, route, method, started);
-    });
-  });
-  try {
-    route.handler(req, responder);
-  } catch (const std::exception& e) {  // a handler bug must not take the server down
-    responder(Problem(500, "internal", "Internal error", "the request failed"));
-  }
-}
-
-void Session::Write(Response response, bool keep_alive, const std::string& route, const std::string& method,
-                    Clock::time_point started) {
-  keep_alive = keep_alive && !server_.stopping.load();
-  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(response.status), 11);
-  res->set(bhttp::field::server, "adsd");
-  res->set(bhttp::field::content_type, response.content_type);
-  for (auto& [k, v] : response.headers) res->set(k, v);
-  res->body() = std::move(response.body);
-  res->keep_alive(keep_alive);
-  res->prepare_payload();
-  // Counted when the answer is ready, before it is sent: a client that has read its answer can
-  // rely on seeing it in /metrics.
-  if (server_.metrics != nullptr) {
-    server_.metrics->ObserveRequest(route, method, response.status,
-                                    std::chrono::duration<double>(Clock::now() - started).count());
-  }
-  bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-    self->server_.RequestDone();
-    if (ec || !keep_alive) return self->Close();
-    self->Read();
-  });
-}
 
 }  // namespace
 

@@ -14,11 +14,13 @@ if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-14/lib/clang/*/lib/linu
 fi
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DADSD_FUZZ=ON -DADSD_BUILD_TESTS=OFF -DADSD_BUILD_BENCH=OFF >/dev/null
-targets=(log_record_fuzz event_codec_fuzz)
+targets=(log_record_fuzz event_codec_fuzz request_fuzz)
+# Seed inputs kept in the repository, by target (read only: new inputs go to build/fuzz/corpus).
+declare -A seeds=([request_fuzz]=app/adsd/fuzz/request)
 cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
 for t in "${targets[@]}"; do
   bin=$(find build/fuzz -name "$t" -type f -perm -u+x | head -n 1)
   mkdir -p "build/fuzz/corpus/$t"
   echo "== $t for ${seconds}s"
-  "$bin" -max_total_time="$seconds" -print_final_stats=1 "build/fuzz/corpus/$t"
+  "$bin" -max_total_time="$seconds" -print_final_stats=1 "build/fuzz/corpus/$t" ${seeds[$t]:-}
 done

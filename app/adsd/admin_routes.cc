@@ -77,7 +77,7 @@ void AdminApi::AddReadModelRoutes() {
       "POST", "/v1/admin/rebuild",
       [this](Request& req, Responder respond) {
         if (!Authorize(*this, req, respond, Access::kAdminOnly)) return;
-        pool_.Submit([this, respond] {
+        pool_.Submit(respond, [this, respond] {
           auto r = read_side_->Rebuild();
           if (r.status().code() == cqrs::StatusCode::kUnavailable) return respond(WriterUnavailable(r.status()));
           if (!r.ok()) return respond(Problem(500, "rebuild-failed", "Rebuild failed", r.status().ToString()));

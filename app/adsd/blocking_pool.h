@@ -1,9 +1,18 @@
 // BlockingPool: a few threads for request steps that must wait (the sync pipeline's chain of
-// durable writes, read-your-writes waits), so that they never block the HTTP I/O threads or the
-// log's completion thread. Tasks run in submission order per thread; the destructor drains them.
+// durable writes, PATCH's read-then-append), so that they never block the HTTP I/O threads or
+// the log's completion thread. Tasks run in submission order per thread; the destructor drains
+// them.
+//
+// The queue is bounded: when `queue_limit` tasks already wait for a thread, Submit() does not
+// queue the task but answers its request at once with 503 and Retry-After (problem+json), so an
+// overload turns into quick refusals that clients retry, not into minutes of queueing. Waiting
+// reads (min_position) never come here: they wait without a thread (projection::Runner::NotifyAt).
+//
+// Thread-safety: Submit() from any thread. Lifecycle: the owner destroys the pool after the HTTP
+// server has stopped; queued tasks run before the destructor returns.
 #pragma once
 
-#include "cqrs/core/thread_name.h"
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -11,11 +20,20 @@
 #include <thread>
 #include <vector>
 
+#include "cqrs/core/thread_name.h"
+#include "http/problem.h"
+#include "http/router.h"
+
 namespace adsd::app {
 
 class BlockingPool {
  public:
-  explicit BlockingPool(int threads) {
+  // Tasks that may wait for a thread, per thread, unless the owner says otherwise.
+  static constexpr std::size_t kQueuePerThread = 32;
+
+  explicit BlockingPool(int threads, std::size_t queue_limit = 0)
+      : queue_limit_(queue_limit != 0 ? queue_limit
+                                      : kQueuePerThread * static_cast<std::size_t>(std::max(threads, 1))) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] {
       cqrs::NameThisThread("blocking");
       Run();
@@ -29,13 +47,34 @@ class BlockingPool {
     cv_.notify_all();
     for (auto& t : threads_) t.join();
   }
-  void Submit(std::function<void()> task) {
+  BlockingPool(const BlockingPool&) = delete;
+  BlockingPool& operator=(const BlockingPool&) = delete;
+
+  // Runs `task` on a pool thread, or sheds it: answers `respond` with 503 + Retry-After and drops
+  // `task` (which must then not be the only owner of anything that needs running).
+  void Submit(const http::Responder& respond, std::function<void()> task) {
     {
       std::lock_guard lock(mu_);
-      tasks_.push_back(std::move(task));
+      if (tasks_.size() < queue_limit_) {
+        tasks_.push_back(std::move(task));
+        cv_.notify_one();
+        return;
+      }
     }
-    cv_.notify_one();
+    respond(http::Overloaded("the server's queue of waiting request steps is full (" + std::to_string(queue_limit_) +
+                             " requests); retry shortly"));
   }
+
+  // The same for callers that answer a refusal themselves: false (and `task` dropped) when full.
+  [[nodiscard]] bool TrySubmit(std::function<void()> task) {
+    std::lock_guard lock(mu_);
+    if (tasks_.size() >= queue_limit_) return false;
+    tasks_.push_back(std::move(task));
+    cv_.notify_one();
+    return true;
+  }
+
+  std::size_t queue_limit() const { return queue_limit_; }
 
  private:
   void Run() {
@@ -52,6 +91,7 @@ class BlockingPool {
     }
   }
 
+  const std::size_t queue_limit_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;  // guarded by mu_

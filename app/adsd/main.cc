@@ -4,7 +4,7 @@
 //        [--rules FILE] [--threads N] [--validator-url URL] [--validator-timeout-ms MS]
 //        [--consumers N] [--blocking-threads N] [--paper-model FILE [--latency-scale X]]
 //        [--role all|write|read|worker] [--store postgresql://...] [--bus kafka://HOST:PORT[?partitions=N]]
-//        [--read-db postgresql://...|sqlite:PATH]
+//        [--read-db postgresql://...|sqlite:PATH] [--max-connections N] [--tls-cert PEM --tls-key PEM]
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
@@ -87,8 +87,24 @@ int main(int argc, char** argv) {
   bool repair_ahead = false;
   app.add_flag("--repair-ahead", repair_ahead,
                "if log recovery left consumers past the log head: rebuild the read model, reset the validator offset");
+  int max_connections = options.http.max_connections;
+  std::string tls_cert, tls_key;
+  app.add_option("--max-connections", max_connections,
+                 "open HTTP connections at once; more are answered 503 and closed (keep it under ulimit -n)")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS only (TLS 1.2+); needs --tls-key")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   if (repair_ahead) options.consumers_ahead = adsd::app::AheadPolicy::kRepair;
+  if (tls_cert.empty() != tls_key.empty()) {
+    fmt::print(stderr, "adsd: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  options.http.max_connections = max_connections;
+  options.http.tls_cert = tls_cert;
+  options.http.tls_key = tls_key;
   options.role = role == "write"    ? adsd::app::Role::kWrite
                  : role == "read"   ? adsd::app::Role::kRead
                  : role == "worker" ? adsd::app::Role::kWorker
@@ -138,7 +154,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "adsd: {}\n", service.status().ToString());
     return 1;
   }
-  fmt::print("adsd listening on http://{}:{} (role {}, pipeline {}, data {}, store {}, bus {})\n", options.http.host,
+  fmt::print("adsd listening on {}://{}:{} (role {}, pipeline {}, data {}, store {}, bus {})\n",
+             tls_cert.empty() ? "http" : "https", options.http.host,
              (*service)->port(), role, pipeline, data_dir, store_url.empty() ? "embedded" : "postgresql",
              bus_url.empty() ? "the store" : bus_url);
   if (const std::string& note = (*service)->keys().migration_note(); !note.empty()) {

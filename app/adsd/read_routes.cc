@@ -10,6 +10,7 @@
 #include "app/adsd/authorize.h"
 #include "app/adsd/read_api.h"
 #include "http/problem.h"
+#include "http/target.h"
 
 namespace adsd::app {
 
@@ -30,8 +31,42 @@ Response BadParam(std::string field, std::string message) {
 
 Response NotFound(const std::string& id) { return Problem(404, "not-found", "No such ad", "no ad " + id); }
 
+// The cause stays in the server: a database's message can hold SQL text and file paths.
 Response ReadError(const cqrs::Status& st) {
-  return Problem(503, "unavailable", "The read model is unavailable", st.ToString());
+  Response r = Problem(503, "unavailable", "The read model is unavailable",
+                       "the read model could not be read (" + std::string(cqrs::StatusCodeName(st.code())) +
+                           "); retry shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// A retailer named in a query (admin listings and reports): it ends up in a file name and in
+// SQL parameters, so only a plain name is accepted.
+std::optional<Response> CheckRetailerParam(std::string_view r) {
+  if (r.empty() || r.size() > 128 || !http::IsValidUtf8(r) || http::PrintableUtf8(r) != r) {
+    return BadParam("retailer", "retailer must be 1-128 bytes of UTF-8 text without control characters");
+  }
+  return std::nullopt;
+}
+
+// Calls `answer` once the live read model reaches `p` or `deadline` passes, holding no thread
+// meanwhile; sheds with 503 when too many reads wait already.
+void WaitForPosition(const ReadSide& read_side, cqrs::Position p, Clock::time_point deadline, const Responder& respond,
+                     std::function<void()> answer) {
+  std::shared_ptr<cqrs::projection::Runner> live = read_side.runner();
+  // The callback lives in the runner's registry: it must not own the runner (a cycle), only
+  // recognize it.
+  const cqrs::projection::Runner* waited_on = live.get();
+  cqrs::Status st = live->NotifyAt(p, deadline, [&read_side, p, deadline, respond, answer, waited_on](bool reached) {
+    // Not reached before the deadline: the runner was replaced (a rebuild) and dropped its waits;
+    // wait on the new one for the time left.
+    auto now_live = read_side.runner();  // null once the service stops
+    if (!reached && Clock::now() < deadline && now_live && now_live.get() != waited_on) {
+      return WaitForPosition(read_side, p, deadline, respond, answer);
+    }
+    answer();
+  });
+  if (!st.ok()) respond(http::Overloaded(st.message()));
 }
 
 }  // namespace
@@ -40,8 +75,9 @@ void ReadApi::AddRoutes() {
   router_.Add("GET", "/v1/ads/{id}", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
-    const std::string id = req.params["id"];
-    if (!cqrs::Uuid::Parse(id)) return respond(NotFound(id));
+    auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
+    if (!ad_id) return respond(NotFound(req.params["id"]));
+    const std::string id = ad_id->ToString();  // the canonical, lower-case form
     std::optional<std::uint64_t> min_position;
     if (auto p = req.Query("min_position")) {
       min_position = ParseUint(*p);
@@ -54,7 +90,8 @@ void ReadApi::AddRoutes() {
       wait_ms = *v;
     }
     auto answer = [this, respond, id, who = *who, min_position] {
-      if (min_position && runner()->position().value() < *min_position) {
+      auto live = runner();  // null once the service stops
+      if (min_position && (!live || live->position().value() < *min_position)) {
         Response r = Problem(503, "read-model-behind", "The read model has not caught up yet",
                              "position " + std::to_string(*min_position) + " is not projected yet; retry");
         r.headers.emplace_back("Retry-After", "1");
@@ -67,12 +104,11 @@ void ReadApi::AddRoutes() {
       r.headers.emplace_back("ETag", "\"" + std::to_string((*row)->version) + "\"");
       respond(std::move(r));
     };
-    if (!min_position || runner()->position().value() >= *min_position) return answer();
-    // Read-your-writes: wait (bounded) off the I/O threads for the projection to reach the write.
-    pool().Submit([this, answer, min_position, wait_ms] {
-      runner()->WaitFor(cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms));
-      answer();
-    });
+    if (!min_position || runner()->position().value() >= *min_position || wait_ms == 0) return answer();
+    // Read-your-writes: the wait holds no thread (see Runner::NotifyAt); the answer is written
+    // from the runner's waiter thread once the position is reached or the deadline passes.
+    WaitForPosition(read_side_, cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms),
+                    respond, std::move(answer));
   });
 
   router_.Add("GET", "/v1/ads", [this](Request& req, Responder respond) {
@@ -82,6 +118,7 @@ void ReadApi::AddRoutes() {
     if (who->admin) {
       auto r = req.Query("retailer");
       if (!r) return respond(BadParam("retailer", "an admin lists one retailer's ads: pass retailer="));
+      if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
       retailer = std::string(*r);
     }
     std::optional<std::string> status;
@@ -129,9 +166,9 @@ void ReadApi::AddRoutes() {
   router_.Add("GET", "/v1/ads/{id}/events", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
-    const std::string id = req.params["id"];
-    auto ad_id = cqrs::Uuid::Parse(id);
-    if (!ad_id) return respond(NotFound(id));
+    auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
+    if (!ad_id) return respond(NotFound(req.params["id"]));
+    const std::string id = ad_id->ToString();  // the canonical, lower-case form
     // A page of the history: `limit` events after the version `cursor` names (the previous page's
     // next_cursor). However long the history, each page costs the same.
     std::uint64_t limit = 1000;
@@ -201,6 +238,7 @@ void ReadApi::AddRoutes() {
     if (who->admin) {
       auto r = req.Query("retailer");
       if (!r) return respond(BadParam("retailer", "an admin reports on one retailer: pass retailer="));
+      if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
       retailer = std::string(*r);
     }
     auto date = req.Query("date");
@@ -210,8 +248,9 @@ void ReadApi::AddRoutes() {
     auto rows = queries().DecidedOn(retailer, std::string(*date));
     if (!rows.ok()) return respond(ReadError(rows.status()));
     Response r{200, "text/csv; charset=utf-8", ads::DailyReportCsv(*rows), {}};
+    // RFC 6266: an ASCII fallback name and the UTF-8 one; nothing from the client goes in raw.
     r.headers.emplace_back("Content-Disposition",
-                           "attachment; filename=\"ads-" + retailer + "-" + std::string(*date) + ".csv\"");
+                           http::AttachmentDisposition("ads-" + retailer + "-" + std::string(*date) + ".csv"));
     respond(std::move(r));
   });
 }

@@ -214,8 +214,7 @@ cqrs::Status AdService::OpenBusRelay() {
 
 ads::BlockingExecutor AdService::Blocking() {
   return [this](std::function<void()> task) {
-    pool_->Submit(std::move(task));
-    return true;
+    return pool_->TrySubmit(std::move(task));  // full: the command answers 503 overloaded
   };
 }
 

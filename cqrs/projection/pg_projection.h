@@ -33,6 +33,7 @@
 #include "cqrs/pg/connection.h"
 #include "cqrs/pg/migrations.h"
 #include "cqrs/pg/pool.h"
+#include "cqrs/projection/position_waiters.h"
 #include "cqrs/projection/runner.h"
 #include "cqrs/store/event_store.h"
 
@@ -65,6 +66,8 @@ struct PgRunnerOptions {
   std::chrono::milliseconds follow_interval{500};
   // Called after each batch this process committed (e.g. to measure the read model's lag).
   std::function<void(std::span<const RecordedEvent>)> on_committed;
+  // Reads waiting for a position at once (NotifyAt); more are refused.
+  std::size_t max_position_waiters = 4096;
 };
 
 class PgProjectionRunner final : public Runner {
@@ -78,6 +81,8 @@ class PgProjectionRunner final : public Runner {
   void Stop() override;
   Position position() const override { return Position(position_.load(std::memory_order_acquire)); }
   bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override;
+  Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
+                  std::function<void(bool reached)> done) override;
   // Ok while the read-model database answers; the last error while it does not.
   Status status() const override;
   // Whether this process applies the events now (holds the projection's lock).
@@ -132,6 +137,7 @@ class PgProjectionRunner final : public Runner {
   mutable std::mutex mu_;
   mutable std::condition_variable advanced_;
   Status status_;  // guarded by mu_
+  PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::thread thread_;
 };
 

@@ -154,6 +154,7 @@ Status PgProjectionRunner::TryLead() {
   // The committed checkpoint is the truth, whatever this process saw before.
   position_.store(committed.value(), std::memory_order_release);
   advanced_.notify_all();
+  waiters_.Notify();
   leader_.store(true, std::memory_order_release);
   return Status::Ok();
 }
@@ -286,8 +287,16 @@ void PgProjectionRunner::Advance(Position p) {
   std::uint64_t seen = position_.load(std::memory_order_acquire);
   while (p.value() > seen && !position_.compare_exchange_weak(seen, p.value(), std::memory_order_acq_rel)) {
   }
-  std::lock_guard lock(mu_);
-  advanced_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    advanced_.notify_all();
+  }
+  waiters_.Notify();
+}
+
+Status PgProjectionRunner::NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
+                                    std::function<void(bool reached)> done) {
+  return waiters_.Add(p, deadline, std::move(done));
 }
 
 bool PgProjectionRunner::WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const {
@@ -399,6 +408,7 @@ Result<std::uint64_t> PgProjectionRunner::Rebuild() {
   for (auto& s : newly_parked) parked_.insert(std::move(s));
   position_.store(last.value(), std::memory_order_release);
   advanced_.notify_all();
+  waiters_.Notify();
   return last.value();
 }
 

@@ -60,6 +60,8 @@ struct RunnerOptions {
   std::chrono::microseconds min_commit_interval{0};
   // A rebuild into an empty database: MigrateForBulkLoad() first; FinishBulkLoad() completes it.
   bool bulk_load = false;
+  // Reads waiting for a position at once (NotifyAt); more are refused.
+  std::size_t max_position_waiters = 4096;
 };
 
 }  // namespace cqrs::projection

@@ -41,6 +41,7 @@ Status ProjectionRunner::LoadState() {
   cp.Bind(1, projection_.name());
   ASSIGN_OR_RETURN(bool row, cp.Step());
   position_.store(row ? static_cast<std::uint64_t>(cp.Int(0)) : 0, std::memory_order_release);
+  waiters_.Notify();
   ASSIGN_OR_RETURN(auto parked,
                    db_->Prepare("SELECT DISTINCT stream FROM parked_events WHERE projection = ?"));
   parked.Bind(1, projection_.name());
@@ -148,6 +149,7 @@ Status ProjectionRunner::Checkpoint(Position last) {
 
 void ProjectionRunner::Committed(Position last, std::span<const RecordedEvent> events) {
   position_.store(last.value(), std::memory_order_release);
+  waiters_.Notify();
   if (options_.on_committed) options_.on_committed(events);
 }
 
@@ -192,6 +194,11 @@ bool ProjectionRunner::WaitFor(Position p, std::chrono::steady_clock::time_point
   std::unique_lock lock(mu_);
   advanced_.wait_until(lock, deadline, [&] { return position() >= p || !status_.ok(); });
   return position() >= p;
+}
+
+Status ProjectionRunner::NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
+                                  std::function<void(bool reached)> done) {
+  return waiters_.Add(p, deadline, std::move(done));
 }
 
 Status ProjectionRunner::status() const {

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "cqrs/projection/position_waiters.h"
 #include "cqrs/projection/projection.h"
 #include "cqrs/projection/runner.h"
 
@@ -37,6 +38,8 @@ class ProjectionRunner final : public Runner {
   Position position() const override { return Position(position_.load(std::memory_order_acquire)); }
   // Waits until position() >= p or the deadline passes; returns whether it got there.
   bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override;
+  Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
+                  std::function<void(bool reached)> done) override;
   // Ok, or the error that stopped the runner (a database failure; handler failures park instead).
   Status status() const override;
 
@@ -66,6 +69,7 @@ class ProjectionRunner final : public Runner {
   mutable std::mutex mu_;
   mutable std::condition_variable advanced_;
   Status status_;  // guarded by mu_
+  PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::unique_ptr<Subscription> subscription_;
 };
 

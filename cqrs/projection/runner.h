@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,12 @@ class Runner {
   virtual Position position() const = 0;
   // Waits until position() >= p or the deadline passes; returns whether it got there.
   virtual bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const = 0;
+  // The same wait without a thread: calls `done(true)` once position() >= p, or `done(false)`
+  // when the deadline passes (or the runner is destroyed) first — exactly once, never on the
+  // calling thread (see PositionWaiters). kUnavailable, and `done` is never called, when the
+  // runner's bound of waiting reads is reached: the caller sheds the request.
+  virtual Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
+                          std::function<void(bool reached)> done) = 0;
   // Ok, or what keeps the read model from advancing.
   virtual Status status() const = 0;
   virtual Result<std::vector<ParkedStream>> ListParked() = 0;

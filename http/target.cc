@@ -1,0 +1,203 @@
+#include "http/target.h"
+
+#include <cctype>
+
+namespace adsd::http {
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Length of the well-formed UTF-8 sequence at the start of `s`, 0 if there is none.
+std::size_t Utf8SequenceLength(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int h = HexValue(in[i + 1]), l = HexValue(in[i + 2]);
+      if (h < 0 || l < 0) return std::nullopt;
+      out += static_cast<char>(h << 4 | l);
+      i += 2;
+    } else {
+      out += (plus_is_space && c == '+') ? ' ' : c;
+    }
+  }
+  return out;
+}
+
+bool ParseTarget(std::string_view target, Request& req) {
+  // Absolute form: drop "scheme://authority"; what follows is the origin form.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!StartsWithNoCase(target, scheme)) continue;
+    const std::string_view rest = target.substr(scheme.size());
+    const auto end = rest.find_first_of("/?");
+    if (end == 0) return false;  // no authority
+    target = end == std::string_view::npos ? std::string_view("/") : rest.substr(end);
+    if (target.front() == '?') return false;  // "http://host?x": no path to route
+    break;
+  }
+  if (target.empty() || target.front() != '/') return false;
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  if (!PercentDecode(path, false)) return false;  // a bad escape is a malformed target
+  req.path = std::string(path);
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value) return false;
+    req.query[*key] = *value;
+  }
+  return true;
+}
+
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool ok = std::isalnum(u) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok || u >= 0x80) return false;
+  }
+  return true;
+}
+
+bool IsSafeFieldValue(std::string_view value) {
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7F) return false;
+  }
+  return value.empty() || (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
+}
+
+bool IsValidUtf8(std::string_view s) {
+  while (!s.empty()) {
+    const std::size_t n = Utf8SequenceLength(s);
+    if (n == 0) return false;
+    s.remove_prefix(n);
+  }
+  return true;
+}
+
+std::string ReplaceInvalidUtf8(std::string_view s) {
+  if (IsValidUtf8(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size() + 8);
+  while (!s.empty()) {
+    const std::size_t n = Utf8SequenceLength(s);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      s.remove_prefix(1);
+      continue;
+    }
+    out.append(s.substr(0, n));
+    s.remove_prefix(n);
+  }
+  return out;
+}
+
+std::string PrintableUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const std::size_t n = Utf8SequenceLength(s);
+    const auto c = static_cast<unsigned char>(s.front());
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F))) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      s.remove_prefix(1);
+      continue;
+    }
+    out.append(s.substr(0, n));
+    s.remove_prefix(n);
+  }
+  return out;
+}
+
+std::string AttachmentDisposition(std::string_view filename) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string ascii, encoded;
+  for (char c : filename) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool plain = std::isalnum(u) != 0 && u < 0x80;
+    ascii += (plain || c == '.' || c == '-' || c == '_') ? c : '_';
+  }
+  for (char c : PrintableUtf8(filename)) {
+    const auto u = static_cast<unsigned char>(c);
+    // RFC 8187 attr-char: ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+    if ((std::isalnum(u) != 0 && u < 0x80) || std::string_view("!#$&+-.^_`|~").find(c) != std::string_view::npos) {
+      encoded += c;
+    } else {
+      encoded += '%';
+      encoded += kHex[u >> 4];
+      encoded += kHex[u & 15];
+    }
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+bool MediaTypeIs(std::string_view content_type, std::string_view media_type) {
+  const std::string_view got = TrimOws(content_type.substr(0, content_type.find(';')));
+  if (got.size() != media_type.size()) return false;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(got[i])) != std::tolower(static_cast<unsigned char>(media_type[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace adsd::http
