@@ -81,22 +81,27 @@ void AdCommandHandler::Withdraw(WithdrawAd command, CommandDone done) {
 namespace {
 
 // A command whose precondition does not pin a version (`*`, or none) is checked again against
-// whatever changed the ad meanwhile (its verdict, usually) instead of failing: a few rounds, with
-// a pause that lets the change become durable (reads see durable events only, while the append's
-// check sees staged ones too).
+// whatever changed the ad meanwhile (its verdict, usually) instead of failing: a few rounds, each
+// after the change became durable (reads see durable events only, while the append's check sees
+// staged ones too), so the next read sees it.
 constexpr int kUnpinnedAttempts = 6;
-
-void PauseBeforeAttempt(int attempt) { std::this_thread::sleep_for(std::chrono::milliseconds(1 << attempt)); }
+constexpr auto kDurableWait = std::chrono::seconds(2);
 
 bool Pinned(const VersionMatch& m) { return !m.any; }
 
 }  // namespace
 
+void AdCommandHandler::AwaitWhatRaced() const {
+  // The event that won was staged when it conflicted with ours: it is durable once the log's
+  // durable head has moved past where it is now.
+  store_.WaitForPosition(cqrs::Position(store_.Head().value() + 1), std::chrono::steady_clock::now() + kDurableWait);
+}
+
 CommandResult AdCommandHandler::ChangeNow(const ChangeAd& command) {
   bool raced = false;
   CommandResult r = ChangeOnce(command, raced);
   for (int i = 1; i < kUnpinnedAttempts && !Pinned(command.expected) && raced; ++i) {
-    PauseBeforeAttempt(i);
+    AwaitWhatRaced();
     r = ChangeOnce(command, raced);
   }
   return r;
@@ -107,7 +112,7 @@ CommandResult AdCommandHandler::WithdrawNow(const WithdrawAd& command) {
   CommandResult r = WithdrawOnce(command, raced);
   const bool pinned = command.expected && Pinned(*command.expected);
   for (int i = 1; i < kUnpinnedAttempts && !pinned && raced; ++i) {
-    PauseBeforeAttempt(i);
+    AwaitWhatRaced();
     r = WithdrawOnce(command, raced);
   }
   return r;

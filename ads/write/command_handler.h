@@ -37,6 +37,8 @@ class AdCommandHandler final : public AdCommands {
   // One read-check-append. `raced`: the append conflicted (the ad changed after it was read).
   CommandResult ChangeOnce(const ChangeAd& command, bool& raced);
   CommandResult WithdrawOnce(const WithdrawAd& command, bool& raced);
+  // Waits (bounded) until what made an append conflict is durable, so a new read sees it.
+  void AwaitWhatRaced() const;
   // The ad `sender` may change: not another retailer's, not withdrawn.
   std::variant<CurrentAd, Rejection> LoadOwned(const Sender& sender, const cqrs::Uuid& id) const;
   // Appends `event` at exactly the version read; `raced` when the ad changed since.
