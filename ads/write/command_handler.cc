@@ -1,6 +1,8 @@
 #include "ads/write/command_handler.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "ads/ad_json.h"
 #include "ads/events.h"
@@ -72,7 +74,43 @@ void AdCommandHandler::Withdraw(WithdrawAd command, CommandDone done) {
       false, blocking_, [this, command = std::move(command), done] { done(WithdrawNow(command)); }, done);
 }
 
+namespace {
+
+// A command whose precondition does not pin a version (`*`, or none) is checked again against
+// whatever changed the ad meanwhile (its verdict, usually) instead of failing: a few rounds, with
+// a pause that lets the change become durable (reads see durable events only, while the append's
+// check sees staged ones too).
+constexpr int kUnpinnedAttempts = 6;
+
+void PauseBeforeAttempt(int attempt) { std::this_thread::sleep_for(std::chrono::milliseconds(1 << attempt)); }
+
+bool Pinned(const VersionMatch& m) { return !m.any; }
+
+}  // namespace
+
 CommandResult AdCommandHandler::ChangeNow(const ChangeAd& command) {
+  bool raced = false;
+  CommandResult r = ChangeOnce(command, raced);
+  for (int i = 1; i < kUnpinnedAttempts && !Pinned(command.expected) && raced; ++i) {
+    PauseBeforeAttempt(i);
+    r = ChangeOnce(command, raced);
+  }
+  return r;
+}
+
+CommandResult AdCommandHandler::WithdrawNow(const WithdrawAd& command) {
+  bool raced = false;
+  CommandResult r = WithdrawOnce(command, raced);
+  const bool pinned = command.expected && Pinned(*command.expected);
+  for (int i = 1; i < kUnpinnedAttempts && !pinned && raced; ++i) {
+    PauseBeforeAttempt(i);
+    r = WithdrawOnce(command, raced);
+  }
+  return r;
+}
+
+CommandResult AdCommandHandler::ChangeOnce(const ChangeAd& command, bool& raced) {
+  raced = false;
   const std::string stream = events::StreamOf(command.ad_id);
   auto current = LoadCurrentAd(store_, stream);
   if (!current.ok()) return StoreRejection(current.status());
@@ -88,11 +126,13 @@ CommandResult AdCommandHandler::ChangeNow(const ChangeAd& command) {
       NewAdEvent(events::kChanged, events::ContentPayload(ad.content.retailer, parsed.ad), command.ad_id);
   // The version read, exactly: a change that slipped in since is a conflict (412), not overwritten.
   auto r = store_.Append(stream, cqrs::ExpectedVersion::Exact(ad.version), std::span(&changed, 1));
+  raced = r.status().code() == cqrs::StatusCode::kVersionConflict;
   if (!r.ok()) return StoreRejection(r.status());
   return Accepted{command.ad_id.ToString(), "pending", r->last_version, r->last_position, false, std::nullopt};
 }
 
-CommandResult AdCommandHandler::WithdrawNow(const WithdrawAd& command) {
+CommandResult AdCommandHandler::WithdrawOnce(const WithdrawAd& command, bool& raced) {
+  raced = false;
   const std::string stream = events::StreamOf(command.ad_id);
   auto current = LoadCurrentAd(store_, stream);
   if (!current.ok()) return StoreRejection(current.status());
@@ -105,6 +145,7 @@ CommandResult AdCommandHandler::WithdrawNow(const WithdrawAd& command) {
   const cqrs::EventData withdrawn =
       NewAdEvent(events::kWithdrawn, events::WithdrawnPayload(ad.content.retailer), command.ad_id);
   auto r = store_.Append(stream, cqrs::ExpectedVersion::Exact(ad.version), std::span(&withdrawn, 1));
+  raced = r.status().code() == cqrs::StatusCode::kVersionConflict;
   if (!r.ok()) return StoreRejection(r.status());
   return Accepted{command.ad_id.ToString(), "withdrawn", r->last_version, r->last_position, false, std::nullopt};
 }

@@ -3,7 +3,9 @@
 // Submit: basic validation, the ad id (derived from an Idempotency-Key, or a fresh UUIDv7), the
 // AdSubmitted event, then the configured pipeline. Change and Withdraw: the ad's current state
 // from the tail of its stream, the precondition (If-Match), then one append with the exact
-// version read, so a concurrent change makes exactly one of them win.
+// version read, so a concurrent change makes exactly one of them win. A precondition that does
+// not pin a version (`If-Match: *`, or none on withdraw) is re-checked against what changed the ad
+// meanwhile (usually its verdict) rather than failing.
 //
 // Threading: Submit runs on the caller's thread and never blocks it (with the paper's latency
 // model enabled, whole submissions run on the blocking executor, where its padding may sleep).
@@ -31,6 +33,9 @@ class AdCommandHandler final : public AdCommands {
   void SubmitNow(const SubmitAd& command, bool may_block, CommandDone done);
   CommandResult ChangeNow(const ChangeAd& command);
   CommandResult WithdrawNow(const WithdrawAd& command);
+  // One read-check-append. `raced`: the append conflicted (the ad changed after it was read).
+  CommandResult ChangeOnce(const ChangeAd& command, bool& raced);
+  CommandResult WithdrawOnce(const WithdrawAd& command, bool& raced);
 
   cqrs::EventStore& store_;
   SubmitPipeline& pipeline_;

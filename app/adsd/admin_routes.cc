@@ -10,11 +10,6 @@ namespace adsd::app {
 
 namespace {
 
-using http::Problem;
-using http::Request;
-using http::Responder;
-using http::Response;
-
 std::string ParkedJson(const std::vector<cqrs::projection::ParkedStream>& parked) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);

@@ -4,9 +4,16 @@
 #include <optional>
 
 #include "http/auth.h"
+#include "http/problem.h"
 #include "http/router.h"
 
 namespace adsd::app {
+
+// The route files' vocabulary.
+using http::Problem;
+using http::Request;
+using http::Responder;
+using http::Response;
 
 enum class Access { kAnyKey, kAdminOnly };
 

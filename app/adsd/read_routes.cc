@@ -15,10 +15,6 @@ namespace adsd::app {
 
 namespace {
 
-using http::Problem;
-using http::Request;
-using http::Responder;
-using http::Response;
 using Clock = std::chrono::steady_clock;
 
 std::optional<std::uint64_t> ParseUint(std::string_view s) {

@@ -11,11 +11,6 @@ namespace adsd::app {
 
 namespace {
 
-using http::Problem;
-using http::Request;
-using http::Responder;
-using http::Response;
-
 // {"ad_id", "status", "version", "position"}: what an accepted write answers.
 std::string AcceptedJson(const ads::Accepted& a) {
   rapidjson::StringBuffer buf;
@@ -33,21 +28,22 @@ std::string AcceptedJson(const ads::Accepted& a) {
   return {buf.GetString(), buf.GetSize()};
 }
 
+std::vector<http::FieldProblem> FieldProblems(const std::vector<ads::FieldError>& errors) {
+  std::vector<http::FieldProblem> fields;
+  for (const auto& e : errors) fields.push_back({e.field, e.code, e.message});
+  return fields;
+}
+
 Response RejectionAnswer(const ads::Rejection& r) {
   using ads::RejectionCode;
   switch (r.code) {
     case RejectionCode::kInvalid: {
-      std::vector<http::FieldProblem> fields;
-      for (const auto& e : r.fields) fields.push_back({e.field, e.code, e.message});
       const std::string detail =
-          std::to_string(fields.size()) + (fields.size() == 1 ? " field is" : " fields are") + " invalid";
-      return Problem(400, "validation", "The ad is not valid", detail, std::move(fields));
+          std::to_string(r.fields.size()) + (r.fields.size() == 1 ? " field is" : " fields are") + " invalid";
+      return Problem(400, "validation", "The ad is not valid", detail, FieldProblems(r.fields));
     }
-    case RejectionCode::kBadIdempotencyKey: {
-      std::vector<http::FieldProblem> fields;
-      for (const auto& e : r.fields) fields.push_back({e.field, e.code, e.message});
-      return Problem(400, "bad-idempotency-key", "Bad Idempotency-Key", r.detail, std::move(fields));
-    }
+    case RejectionCode::kBadIdempotencyKey:
+      return Problem(400, "bad-idempotency-key", "Bad Idempotency-Key", r.detail, FieldProblems(r.fields));
     case RejectionCode::kIdempotencyKeyReused:
       return Problem(422, "idempotency-key-reused", "Idempotency-Key reused", r.detail);
     case RejectionCode::kIdempotencyKeyExpired:

@@ -5,7 +5,7 @@
 #   scripts/servers/postgres.sh start DIR   # cluster, socket and log in DIR; prints the URL
 #   scripts/servers/postgres.sh replica DIR PRIMARY_DIR
 #                                          # a streaming replica (hot standby) of PRIMARY_DIR's server
-#   scripts/servers/postgres.sh stop DIR
+#   scripts/servers/postgres.sh stop DIR [fast|immediate]
 #
 # Starting again in the same DIR restarts the same cluster on the same port (fault tests).
 #
@@ -64,8 +64,10 @@ case $cmd in
     echo "postgresql://adsd@127.0.0.1:$port/adsd" | tee "$dir/url"
     ;;
   stop)
+    # `immediate` (the test fixture: its data is thrown away) skips the shutdown checkpoint,
+    # which on a busy disk with thousands of test databases outlasts pg_ctl's wait.
     [[ -f $dir/data/postmaster.pid ]] || exit 0
-    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m "${3:-fast}" -w -t 300 stop > /dev/null
     ;;
   *)
     echo "usage: $0 start|stop DIR, or $0 replica DIR PRIMARY_DIR" >&2

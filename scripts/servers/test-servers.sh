@@ -26,7 +26,7 @@ case $cmd in
     [[ -d $dir ]] || exit 0
     status=0
     "$here/kafka.sh" stop "$dir/kafka" || status=1
-    "$here/postgres.sh" stop "$dir/postgres" || status=1
+    "$here/postgres.sh" stop "$dir/postgres" immediate || status=1
     exit $status
     ;;
   *)
