@@ -40,6 +40,11 @@ void ValidateAd(const Ad& ad, std::vector<FieldError>& errors);
 // The host of an https URL, lower-cased, without port; empty if the URL is not valid https.
 std::string UrlHost(std::string_view url);
 
+// Why an https URL's host cannot be a public landing page (an IPv4 literal in any of the forms a
+// browser accepts, an IPv6 literal, localhost, a link-local, private or special-use name), or
+// nullopt. Checked before UrlHost, so such hosts get their own error.
+std::optional<std::string> NonPublicHostReason(std::string_view url);
+
 // Seconds since the epoch for an RFC 3339 timestamp, or nullopt if it is not one.
 std::optional<std::int64_t> ParseRfc3339(std::string_view text);
 

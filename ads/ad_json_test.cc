@@ -102,6 +102,30 @@ TEST(AdJson, UrlHostAcceptsOnlyHttpsWithAHostName) {
   EXPECT_EQ(UrlHost("javascript:alert(1)"), "");
 }
 
+TEST(AdJson, LandingUrlsOnAddressesOrLocalNamesAreRefusedWithTheirOwnCode) {
+  auto landing = [](std::string url) {
+    std::string json(kGood);
+    const std::string good = "https://shop.example.com/boots?ref=ad";
+    json.replace(json.find(good), good.size(), url);
+    return Fields(ParseAd(json));
+  };
+  const std::vector<std::string> refused{"landing_url:non_public_host"};
+  for (const char* url : {"https://169.254.169.254/latest", "https://127.0.0.1/", "https://10.0.0.7:8443/x",
+                          "https://192.168.1.1", "https://8.8.8.8/", "https://2130706433/", "https://0x7f000001/",
+                          "https://0x7f.0.0.1/", "https://0177.0.0.1/", "https://127.1/", "https://[::1]/",
+                          "https://[fe80::1%25eth0]/", "https://[::ffff:169.254.169.254]/", "https://localhost/",
+                          "https://LOCALHOST./", "https://api.localhost/", "https://printer.local/",
+                          "https://metadata.google.internal/", "https://router.home.arpa/",
+                          "https://user@127.0.0.1/"}) {
+    EXPECT_EQ(landing(url), refused) << url;
+  }
+  for (const char* url : {"https://shop.example.com/", "https://1password.com/", "https://shop.example.com:8443/",
+                          "https://a1.b2.example/", "https://localhost.example.com/", "https://x.0x1.example/"}) {
+    EXPECT_TRUE(landing(url).empty()) << url;
+  }
+  EXPECT_EQ(landing("http://127.0.0.1/"), (std::vector<std::string>{"landing_url:invalid_url"}));
+}
+
 TEST(AdJson, Rfc3339) {
   EXPECT_EQ(ParseRfc3339("1970-01-01T00:00:00Z"), 0);
   EXPECT_EQ(ParseRfc3339("1970-01-01T01:00:00+01:00"), 0);

@@ -57,9 +57,18 @@ std::string AdRowJson(const AdRow& r) {
 
 namespace {
 
+// A spreadsheet runs a cell that starts with = + - @ (or a tab or CR before one) as a formula:
+// a retailer's title could then compute, link or call out in the reader's spreadsheet (OWASP
+// "CSV injection"). Such a value is prefixed with a single quote, which spreadsheets show as
+// text; the cell is quoted too, so that the quote survives tools that strip leading spaces.
+bool StartsLikeAFormula(std::string_view v) {
+  return !v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r');
+}
+
 std::string CsvField(std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
-  std::string out = "\"";
+  const bool formula = StartsLikeAFormula(v);
+  if (!formula && v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
+  std::string out = formula ? "\"'" : "\"";
   for (char c : v) {
     if (c == '"') out += '"';
     out += c;

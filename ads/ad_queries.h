@@ -49,7 +49,9 @@ std::optional<AdQueries::Cursor> ParseCursor(std::string_view text);
 // {"ad_id", "retailer", "status", "reasons", "version", "position", "created_at", "updated_at",
 //  "decided_at", "ad"}
 std::string AdRowJson(const AdRow& row);
-// RFC 4180: header line, CRLF line ends, fields quoted when they hold , " CR or LF.
+// RFC 4180: header line, CRLF line ends, fields quoted when they hold , " CR or LF. A field that
+// starts with = + - @ tab or CR gets a leading single quote (and quotes), so that no spreadsheet
+// runs it as a formula (OWASP "CSV injection").
 std::string DailyReportCsv(const std::vector<AdRow>& rows);
 
 }  // namespace adsd::ads

@@ -1,5 +1,6 @@
 // Basic validation of a complete Ad: the checks that need no state and no external call.
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <set>
 
@@ -52,6 +53,42 @@ std::string UrlHost(std::string_view url) {
     if (static_cast<unsigned char>(c) <= 0x20) return {};  // no spaces or controls anywhere
   }
   return out;
+}
+
+std::optional<std::string> NonPublicHostReason(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (url.size() <= kScheme.size()) return std::nullopt;
+  std::string scheme(url.substr(0, kScheme.size()));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (scheme != kScheme) return std::nullopt;
+  const std::string_view rest = url.substr(kScheme.size());
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  authority.remove_prefix(authority.find('@') == std::string_view::npos ? 0 : authority.find('@') + 1);
+  // "[...]" is an IPv6 (or IPvFuture) literal: refused whatever the address.
+  if (!authority.empty() && authority.front() == '[') return "an IP address literal, not a public host name";
+  std::string host(authority.substr(0, authority.find(':')));
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!host.empty() && host.back() == '.') host.pop_back();  // "localhost." is localhost
+  if (host.empty()) return std::nullopt;  // invalid_url says what is wrong
+  // Browsers (WHATWG URL, "ends in a number") parse a host whose last label is numeric as IPv4,
+  // in decimal, octal (0177) or hex (0x7f), whole or shortened (127.1). Such a host is an
+  // address, whatever its value: public addresses are refused too, as ads link to names.
+  const std::string_view last = std::string_view(host).substr(host.rfind('.') + 1);
+  const bool hex = last.size() >= 2 && last[0] == '0' && last[1] == 'x' &&
+                   std::all_of(last.begin() + 2, last.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  const bool decimal = !last.empty() && std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (hex || decimal) return "an IP address literal, not a public host name";
+  // Names that never resolve to a public address: loopback (RFC 6761), mDNS (RFC 6762), the home
+  // network (RFC 8375) and private-use suffixes in common use.
+  static constexpr std::string_view kPrivateSuffixes[] = {"localhost", "local", "internal", "intranet", "lan",
+                                                          "localdomain", "home.arpa", "invalid", "corp", "home"};
+  for (std::string_view suffix : kPrivateSuffixes) {
+    if (host == suffix || (host.size() > suffix.size() && host.ends_with(suffix) &&
+                           host[host.size() - suffix.size() - 1] == '.')) {
+      return "a private or local name (." + std::string(suffix) + "), not a public host name";
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::int64_t> ParseRfc3339(std::string_view t) {
@@ -115,6 +152,8 @@ void ValidateAd(const Ad& ad, std::vector<FieldError>& e) {
   }
   if (ad.landing_url.empty()) {
     Add(e, "landing_url", "required", "landing_url is required");
+  } else if (auto why = NonPublicHostReason(ad.landing_url)) {
+    Add(e, "landing_url", "non_public_host", "landing_url host is " + *why);
   } else if (UrlHost(ad.landing_url).empty()) {
     Add(e, "landing_url", "invalid_url", "landing_url must be an https URL with a host name");
   }

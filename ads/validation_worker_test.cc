@@ -54,7 +54,7 @@ class ValidationWorkerTest : public ::testing::Test {
   bool AllDecided(const std::vector<std::string>& streams, steady_clock::duration within) {
     const auto deadline = steady_clock::now() + within;
     for (const auto& s : streams) {
-      while (store_->GetStreamVersion(s) < cqrs::StreamVersion(2)) {
+      while (store_->GetStreamVersion(s).value() < cqrs::StreamVersion(2)) {
         if (steady_clock::now() > deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling interval, not a wait on time
       }
@@ -83,7 +83,7 @@ TEST_F(ValidationWorkerTest, ManyLanesDecideEveryAdExactlyOnceAndARestartRedoesN
     EXPECT_GE(worker.position(), cqrs::Position(600));
   }  // stopping commits the watermark
   EXPECT_GE(offsets_->Load(std::string(ValidationWorker::kGroup)), cqrs::Position(600));
-  for (const auto& s : streams) EXPECT_EQ(store_->GetStreamVersion(s), cqrs::StreamVersion(2)) << s;
+  for (const auto& s : streams) EXPECT_EQ(store_->GetStreamVersion(s).value(), cqrs::StreamVersion(2)) << s;
 
   // Forget the offset: everything is redelivered, nothing is decided twice.
   ASSERT_TRUE(offsets_->Commit(std::string(ValidationWorker::kGroup), cqrs::Position(0)).ok());
@@ -96,7 +96,7 @@ TEST_F(ValidationWorkerTest, ManyLanesDecideEveryAdExactlyOnceAndARestartRedoesN
   }
   EXPECT_EQ(again.position(), store_->Head());
   EXPECT_EQ(again.decided(), 0u);
-  for (const auto& s : streams) EXPECT_EQ(store_->GetStreamVersion(s), cqrs::StreamVersion(2)) << s;
+  for (const auto& s : streams) EXPECT_EQ(store_->GetStreamVersion(s).value(), cqrs::StreamVersion(2)) << s;
 }
 
 TEST_F(ValidationWorkerTest, LanesJudgeSlowAdsAtTheSameTime) {

@@ -18,6 +18,7 @@ cat > "$work/keys.toml" <<KEYS
 [[key]]
 token = "cpu-bench-token-0123456789abcdef"
 retailer = "bench"
+unlimited = true
 KEYS
 export ADSD_TOKEN=cpu-bench-token-0123456789abcdef ADSD_WRK_DIR=$PWD/bench/wrk
 "$adsd" --data-dir "$work/data" --listen 127.0.0.1:0 --api-keys "$work/keys.toml" --consumers 2 > "$work/adsd.out" 2>&1 &

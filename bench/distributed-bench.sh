@@ -2,7 +2,8 @@
 # The distributed backends measured beside their own tools, in one run on one machine:
 #
 #   PostgreSQL  event-store appends (bench/pg_append_bench) beside pgbench's single-row INSERTs
-#               (256-byte rows, synchronous_commit on), 1 and 8 clients;
+#               (256-byte rows, synchronous_commit on), 1 and 8 clients, and appends from 1-8
+#               processes through a 1 ms delay proxy (bench/pg-append-bench.sh);
 #   Kafka       the broker's own ProducerPerformance (acks=all, idempotent, 450-byte records)
 #               beside adsd in Kafka mode (POST /v1/ads with wrk, 64 connections; then ads decided
 #               end to end; 32 lanes, as each lane waits for its verdict to commit), beside adsd
@@ -49,21 +50,11 @@ fresh_db() { # a new database; its URL
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 rows=()
 
-# --- PostgreSQL: pgbench single-row INSERTs, then event-store appends ---
-pb=$(fresh_db pgbench)
-psql -q "$pb" -c "CREATE TABLE t (id bigserial PRIMARY KEY, payload bytea NOT NULL)"
-echo "INSERT INTO t (payload) VALUES (decode(repeat('78', 256), 'hex'));" > "$out/insert.sql"
-for c in 1 8; do
-  tps=$("$pgbin/pgbench" -n -c "$c" -j "$c" -T "$seconds" -f "$out/insert.sql" "$pb" 2>&1 |
-        sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-  rows+=("| pgbench single-row INSERT, $c client(s) | $(printf '%.0f' "$tps") per s | |")
-done
-for cfg in "1 1" "1 8" "4 2"; do
-  set -- $cfg
-  r=$(build/ci/bench/pg_append_bench --url "$(fresh_db "a$1x$2")" --processes "$1" --appenders "$2" --seconds "$seconds")
-  echo "$r" > "$out/append-$1x$2.json"
-  rows+=("| event-store appends, $1 process(es) x $2 appender(s) | $(echo "$r" | json '["per_second"]') per s | p50 $(echo "$r" | json '["p50_us"]') µs, p99 $(echo "$r" | json '["p99_us"]') µs |")
-done
+# --- PostgreSQL: pgbench single-row INSERTs beside event-store appends, direct and through a
+# delay proxy (bench/pg-append-bench.sh; set OLD_PG_APPEND_BENCH to a pg_append_bench built from
+# another commit to run it side by side) ---
+PG_URL=$pg bench/pg-append-bench.sh "$seconds" "${OLD_PG_APPEND_BENCH:-}" > /dev/null
+while IFS= read -r line; do rows+=("$line"); done < <(tail -n +3 build/bench/pg-append/results.md)
 
 # --- Kafka: the broker's own producer benchmark ---
 pp=$(java -cp "build/kafka/libs/*" org.apache.kafka.tools.ProducerPerformance --topic perf --num-records 300000 \
@@ -75,7 +66,7 @@ rows+=("| Kafka ProducerPerformance (acks=all, idempotent, 450 B) | $(echo "$pp"
 # --- adsd: Kafka mode beside the embedded log, under the same wrk ---
 token=bench-token-0123456789abcdef
 admin=bench-admin-0123456789abcdef
-printf '[[key]]\ntoken = "%s"\nretailer = "bench"\n[[key]]\ntoken = "%s"\nrole = "admin"\n' "$token" "$admin" \
+printf '[[key]]\ntoken = "%s"\nretailer = "bench"\nunlimited = true\n[[key]]\ntoken = "%s"\nrole = "admin"\n' "$token" "$admin" \
   > "$out/keys.toml"
 run_adsd() { # name, extra args...; prints the port
   local name=$1

@@ -2,6 +2,7 @@
 // with pgbench's single-row INSERTs on the same server (bench/distributed-bench.sh runs both).
 //
 //   pg_append_bench --url postgresql://... [--processes P] [--appenders N] [--seconds S]
+//                   [--append-connections C] [--numbering inline|sequencer] [--start-at UNIX_MS]
 //
 // P store instances (each with its own writer connection and group commit, as P adsd processes
 // would have) with N blocking appenders each; every append is one 256-byte event with expected
@@ -23,15 +24,29 @@ int main(int argc, char** argv) {
   std::string url;
   int processes = 1, appenders = 8;
   double seconds = 10;
+  int append_connections = cqrs::PostgresStoreOptions{}.append_connections;
+  std::string numbering = "inline";
+  std::int64_t start_at_ms = 0;
   app.add_option("--url", url, "postgresql://USER@HOST:PORT/DB (a database of its own: it gets the schema)")->required();
   app.add_option("--processes", processes, "store instances, each with its own writer")->check(CLI::Range(1, 64));
   app.add_option("--appenders", appenders, "blocking appenders per store instance")->check(CLI::Range(1, 1024));
   app.add_option("--seconds", seconds, "how long to append")->check(CLI::PositiveNumber);
+  app.add_option("--append-connections", append_connections, "writer connections per store instance")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--numbering", numbering,
+                 "inline: the leading process's appends number themselves; sequencer: only the sequencer numbers")
+      ->check(CLI::IsMember({"inline", "sequencer"}));
+  app.add_option("--start-at", start_at_ms,
+                 "start appending at this wall-clock time (ms since the epoch), so that several bench processes "
+                 "measure the same window");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::unique_ptr<cqrs::EventStore>> stores;
   for (int p = 0; p < processes; ++p) {
-    auto s = cqrs::OpenPostgresEventStore({url});
+    cqrs::PostgresStoreOptions o{url};
+    o.append_connections = append_connections;
+    o.leader_numbers_own_appends = numbering == "inline";
+    auto s = cqrs::OpenPostgresEventStore(o);
     if (!s.ok()) {
       fmt::print(stderr, "pg_append_bench: {}\n", s.status().ToString());
       return 1;
@@ -43,6 +58,9 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> latencies(processes * appenders);
   std::vector<std::thread> threads;
+  if (start_at_ms > 0) {
+    std::this_thread::sleep_until(std::chrono::system_clock::time_point(std::chrono::milliseconds(start_at_ms)));
+  }
   const auto started = Clock::now();
   for (int p = 0; p < processes; ++p) {
     for (int a = 0; a < appenders; ++a) {

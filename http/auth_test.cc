@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "cqrs/core/testing/temp_dir.h"
 
 namespace adsd::http {
@@ -52,9 +55,132 @@ TEST(ApiKeys, DevelopmentFileIsCreatedAndLoadsBack) {
   ASSERT_EQ(made->keys().size(), 2u);
   auto loaded = ApiKeys::Load(dir / "keys.toml");
   ASSERT_TRUE(loaded.ok());
-  EXPECT_EQ(loaded->keys()[0].token, made->keys()[0].token);
+  // The file holds the token's hash, not the token: it loads back as the same key.
+  EXPECT_EQ(loaded->keys()[0].hash, made->keys()[0].hash);
   EXPECT_EQ(loaded->keys()[0].principal.retailer, "demo");
   EXPECT_TRUE(loaded->keys()[1].principal.admin);
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ApiKeys, TheKeyFileHoldsHashesNeverTokens) {
+  cqrs::testing::TempDir dir;
+  auto made = ApiKeys::CreateDevelopmentFile(dir / "keys.toml");
+  ASSERT_TRUE(made.ok());
+  const std::string text = ReadFile(dir / "keys.toml");
+  for (const auto& k : made->keys()) {
+    ASSERT_GE(k.token.size(), 32u) << "the new token is handed back once";
+    EXPECT_EQ(text.find(k.token), std::string::npos) << "the token must not be stored";
+    EXPECT_NE(text.find(ApiKeys::HashText(k.token)), std::string::npos);
+  }
+  EXPECT_EQ(std::filesystem::status(dir / "keys.toml").permissions() & std::filesystem::perms::others_all,
+            std::filesystem::perms::none);
+  auto loaded = ApiKeys::Load(dir / "keys.toml");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->keys()[0].token.empty());
+  auto p = loaded->Authenticate(WithAuth("Bearer " + made->keys()[0].token));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->retailer, "demo");
+  EXPECT_TRUE(loaded->Authenticate(WithAuth("Bearer " + made->keys()[1].token))->admin);
+  EXPECT_FALSE(loaded->Authenticate(WithAuth("Bearer " + ApiKeys::HashText(made->keys()[0].token))))
+      << "the stored hash is not a token";
+}
+
+TEST(ApiKeys, APlaintextFileIsMigratedWithABackupAndANote) {
+  cqrs::testing::TempDir dir;
+  const std::string plain = "[[key]]\ntoken = \"acme-0123456789abcdef\"\nretailer = \"acme\"\n"
+                            "[[key]]\ntoken = \"ops-0123456789abcdef\"\nrole = \"admin\"\n";
+  {
+    std::ofstream out(dir / "keys.toml");
+    out << plain;
+  }
+  auto keys = ApiKeys::Load(dir / "keys.toml");
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_NE(keys->migration_note().find("migrated"), std::string::npos);
+  EXPECT_TRUE(keys->Authenticate(WithAuth("Bearer acme-0123456789abcdef")));
+  const std::string text = ReadFile(dir / "keys.toml");
+  EXPECT_EQ(text.find("acme-0123456789abcdef"), std::string::npos) << text;
+  EXPECT_NE(text.find(ApiKeys::HashText("acme-0123456789abcdef")), std::string::npos);
+  int backups = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().filename().string().starts_with("keys.toml.plaintext-")) {
+      ++backups;
+      EXPECT_EQ(ReadFile(e.path()), plain);
+      EXPECT_NE(keys->migration_note().find(e.path().string()), std::string::npos);
+    }
+  }
+  EXPECT_EQ(backups, 1);
+  auto again = ApiKeys::Load(dir / "keys.toml");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->migration_note().empty()) << "a hashed file is left as it is";
+  EXPECT_EQ(again->keys()[0].id, "acme");
+  EXPECT_TRUE(again->Authenticate(WithAuth("Bearer ops-0123456789abcdef"))->admin);
+}
+
+TEST(ApiKeys, AddRotateRevokeHandBackNewTokensOnce) {
+  cqrs::testing::TempDir dir;
+  ApiKeys keys;
+  Principal acme;
+  acme.retailer = "acme";
+  auto t1 = keys.Add("acme-main", acme, RateLimit{5, 10});
+  ASSERT_TRUE(t1.ok());
+  EXPECT_EQ(keys.Add("acme-main", acme, std::nullopt).status().code(), cqrs::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(keys.Save(dir / "k.toml").ok());
+  auto loaded = ApiKeys::Load(dir / "k.toml");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->keys()[0].limit.per_second, 5);
+  EXPECT_EQ(loaded->keys()[0].limit.burst, 10);
+  ASSERT_TRUE(loaded->Authenticate(WithAuth("Bearer " + *t1)));
+  auto t2 = loaded->Rotate("acme-main");
+  ASSERT_TRUE(t2.ok());
+  EXPECT_NE(*t2, *t1);
+  EXPECT_FALSE(loaded->Authenticate(WithAuth("Bearer " + *t1))) << "the old token stops working";
+  EXPECT_TRUE(loaded->Authenticate(WithAuth("Bearer " + *t2)));
+  ASSERT_TRUE(loaded->Revoke("acme-main").ok());
+  EXPECT_FALSE(loaded->Authenticate(WithAuth("Bearer " + *t2)));
+  EXPECT_EQ(loaded->Revoke("acme-main").code(), cqrs::StatusCode::kNotFound);
+}
+
+TEST(ApiKeys, LimitsComeFromTheFileWithDefaults) {
+  auto keys = ApiKeys::Parse(R"(
+[[key]]
+hash = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+retailer = "a"
+[[key]]
+hash = "sha256:0000000000000000000000000000000000000000000000000000000000000002"
+retailer = "b"
+rate_per_second = 2
+[[key]]
+hash = "sha256:0000000000000000000000000000000000000000000000000000000000000003"
+retailer = "c"
+unlimited = true
+[[key]]
+hash = "sha256:0000000000000000000000000000000000000000000000000000000000000004"
+role = "admin"
+)", "k.toml");
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->keys()[0].limit.per_second, kDefaultRetailerLimit.per_second);
+  EXPECT_EQ(keys->keys()[1].limit.per_second, 2);
+  EXPECT_EQ(keys->keys()[1].limit.burst, 4);
+  EXPECT_TRUE(keys->keys()[2].limit.unlimited());
+  EXPECT_TRUE(keys->keys()[3].limit.unlimited());
+  auto bad = [](std::string_view extra) {
+    return ApiKeys::Parse("[[key]]\nhash = \"sha256:" + std::string(64, 'a') + "\"\nretailer = \"a\"\n" +
+                              std::string(extra),
+                          "k.toml")
+        .status()
+        .message();
+  };
+  EXPECT_NE(bad("rate_per_second = 0").find("rate_per_second"), std::string::npos);
+  EXPECT_NE(bad("burst = 0.5").find("burst"), std::string::npos);
+  EXPECT_NE(bad("unlimited = true\nburst = 3").find("unlimited"), std::string::npos);
+  EXPECT_NE(ApiKeys::Parse("[[key]]\nhash = \"sha256:XYZ\"\nretailer = \"a\"\n", "k").status().message().find("hash"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -3,8 +3,9 @@
 #
 #   scripts/run.sh [adsd options, e.g. --data-dir ./data --listen 127.0.0.1:8080 --pipeline sync]
 #
-# On the first start adsd creates development API keys in DATA_DIR/api-keys.toml and prints them;
-# this script then prints a curl walkthrough that uses the retailer key. Ctrl-C stops the service.
+# On the first start adsd creates development API keys in DATA_DIR/api-keys.toml (which keeps only
+# their hashes) and prints the tokens once; this script catches the retailer token from that output
+# and prints a curl walkthrough that uses it. Ctrl-C stops the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,15 +26,26 @@ defaults=()
 [[ " $* " == *" --data-dir "* ]] || defaults+=(--data-dir "$data_dir")
 [[ " $* " == *" --listen "* ]] || defaults+=(--listen "$listen")
 
-./build/default/app/adsd/adsd "${defaults[@]}" "$@" &
+out=$(mktemp)
+./build/default/app/adsd/adsd "${defaults[@]}" "$@" > >(tee "$out") &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
+trap 'kill -TERM $pid 2>/dev/null; wait $pid; rm -f "$out"' INT TERM EXIT
 for _ in $(seq 1 100); do
-  curl -sf "http://$listen/healthz" >/dev/null 2>&1 && break
+  # The listening line and the new keys are written together, after the listener is up.
+  grep -q '^adsd listening' "$out" && curl -sf "http://$listen/healthz" >/dev/null 2>&1 && break
   kill -0 $pid 2>/dev/null || exit 1
   sleep 0.1
 done
-token=$(grep -A1 'retailer = "demo"' -B1 "$data_dir/api-keys.toml" | sed -n 's/^token = "\(.*\)"/\1/p' | head -n 1)
+token=$(sed -n 's/^  demo  *\(demo-[a-z0-9]*\)$/\1/p' "$out" | head -n 1)
+if [[ -z $token ]]; then
+  # Not a first start: the token was printed when the key file was made, and only its hash kept.
+  token='<the demo token printed at the first start>'
+  cat <<EOF_LOST
+(The demo token was printed when $data_dir/api-keys.toml was created; the file keeps only its hash.
+ If it is lost, make a new one and restart adsd:
+   ./build/default/app/adsctl/adsctl keys rotate --file $data_dir/api-keys.toml --id demo)
+EOF_LOST
+fi
 cat <<EOF_WALKTHROUGH
 
 adsd is running on http://$listen (data in $data_dir). Try it from another terminal:

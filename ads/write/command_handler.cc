@@ -21,6 +21,10 @@ Rejection NotFound(const cqrs::Uuid& id) { return {RejectionCode::kNotFound, "no
 
 bool Owns(const Sender& sender, const CurrentAd& ad) { return sender.admin || ad.content.retailer == sender.retailer; }
 
+Rejection StaleAt(cqrs::StreamVersion v) {
+  return {RejectionCode::kStaleVersion, "the ad is at version " + std::to_string(v.value()), {}};
+}
+
 }  // namespace
 
 AdCommandHandler::AdCommandHandler(cqrs::EventStore& store, SubmitPipeline& pipeline, const LatencyModel& latency,
@@ -109,45 +113,45 @@ CommandResult AdCommandHandler::WithdrawNow(const WithdrawAd& command) {
   return r;
 }
 
+std::variant<CurrentAd, Rejection> AdCommandHandler::LoadOwned(const Sender& sender, const cqrs::Uuid& id) const {
+  auto current = LoadCurrentAd(store_, events::StreamOf(id));
+  if (!current.ok()) return StoreRejection(current.status());
+  if (!*current || !Owns(sender, **current)) return NotFound(id);
+  if ((*current)->withdrawn) return Rejection{RejectionCode::kWithdrawn, "ad " + id.ToString() + " is withdrawn", {}};
+  return std::move(**current);
+}
+
+CommandResult AdCommandHandler::AppendAt(const cqrs::Uuid& id, const CurrentAd& ad, const cqrs::EventData& event,
+                                         std::string status, bool& raced) {
+  // The version read, exactly: a change that slipped in since is a conflict (412), not overwritten.
+  auto r = store_.Append(events::StreamOf(id), cqrs::ExpectedVersion::Exact(ad.version), std::span(&event, 1));
+  raced = r.status().code() == cqrs::StatusCode::kVersionConflict;
+  if (!r.ok()) return StoreRejection(r.status());
+  return Accepted{id.ToString(), std::move(status), r->last_version, r->last_position, false, std::nullopt};
+}
+
 CommandResult AdCommandHandler::ChangeOnce(const ChangeAd& command, bool& raced) {
   raced = false;
-  const std::string stream = events::StreamOf(command.ad_id);
-  auto current = LoadCurrentAd(store_, stream);
-  if (!current.ok()) return StoreRejection(current.status());
-  if (!*current || !Owns(command.sender, **current)) return NotFound(command.ad_id);
-  const CurrentAd& ad = **current;
-  if (ad.withdrawn) return Rejection{RejectionCode::kWithdrawn, "it cannot change", {}};
-  if (!command.expected.Matches(ad.version)) {
-    return Rejection{RejectionCode::kStaleVersion, "the ad is at version " + std::to_string(ad.version.value()), {}};
-  }
+  auto loaded = LoadOwned(command.sender, command.ad_id);
+  if (auto* refused = std::get_if<Rejection>(&loaded)) return std::move(*refused);
+  const CurrentAd& ad = std::get<CurrentAd>(loaded);
+  if (!command.expected.Matches(ad.version)) return StaleAt(ad.version);
   ParsedAd parsed = ParseAdPatch(command.body, ad.content.ad);
   if (!parsed.ok()) return Rejection{RejectionCode::kInvalid, "", std::move(parsed.errors)};
   const cqrs::EventData changed =
       NewAdEvent(events::kChanged, events::ContentPayload(ad.content.retailer, parsed.ad), command.ad_id);
-  // The version read, exactly: a change that slipped in since is a conflict (412), not overwritten.
-  auto r = store_.Append(stream, cqrs::ExpectedVersion::Exact(ad.version), std::span(&changed, 1));
-  raced = r.status().code() == cqrs::StatusCode::kVersionConflict;
-  if (!r.ok()) return StoreRejection(r.status());
-  return Accepted{command.ad_id.ToString(), "pending", r->last_version, r->last_position, false, std::nullopt};
+  return AppendAt(command.ad_id, ad, changed, "pending", raced);
 }
 
 CommandResult AdCommandHandler::WithdrawOnce(const WithdrawAd& command, bool& raced) {
   raced = false;
-  const std::string stream = events::StreamOf(command.ad_id);
-  auto current = LoadCurrentAd(store_, stream);
-  if (!current.ok()) return StoreRejection(current.status());
-  if (!*current || !Owns(command.sender, **current)) return NotFound(command.ad_id);
-  const CurrentAd& ad = **current;
-  if (ad.withdrawn) return Rejection{RejectionCode::kWithdrawn, "ad " + command.ad_id.ToString() + " is already withdrawn", {}};
-  if (command.expected && !command.expected->Matches(ad.version)) {
-    return Rejection{RejectionCode::kStaleVersion, "the ad is at version " + std::to_string(ad.version.value()), {}};
-  }
+  auto loaded = LoadOwned(command.sender, command.ad_id);
+  if (auto* refused = std::get_if<Rejection>(&loaded)) return std::move(*refused);
+  const CurrentAd& ad = std::get<CurrentAd>(loaded);
+  if (command.expected && !command.expected->Matches(ad.version)) return StaleAt(ad.version);
   const cqrs::EventData withdrawn =
       NewAdEvent(events::kWithdrawn, events::WithdrawnPayload(ad.content.retailer), command.ad_id);
-  auto r = store_.Append(stream, cqrs::ExpectedVersion::Exact(ad.version), std::span(&withdrawn, 1));
-  raced = r.status().code() == cqrs::StatusCode::kVersionConflict;
-  if (!r.ok()) return StoreRejection(r.status());
-  return Accepted{command.ad_id.ToString(), "withdrawn", r->last_version, r->last_position, false, std::nullopt};
+  return AppendAt(command.ad_id, ad, withdrawn, "withdrawn", raced);
 }
 
 }  // namespace adsd::ads

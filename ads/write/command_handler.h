@@ -15,6 +15,7 @@
 #pragma once
 
 #include "ads/write/commands.h"
+#include "ads/write/current_state.h"
 #include "ads/write/pipeline.h"
 #include "cqrs/store/event_store.h"
 
@@ -36,6 +37,11 @@ class AdCommandHandler final : public AdCommands {
   // One read-check-append. `raced`: the append conflicted (the ad changed after it was read).
   CommandResult ChangeOnce(const ChangeAd& command, bool& raced);
   CommandResult WithdrawOnce(const WithdrawAd& command, bool& raced);
+  // The ad `sender` may change: not another retailer's, not withdrawn.
+  std::variant<CurrentAd, Rejection> LoadOwned(const Sender& sender, const cqrs::Uuid& id) const;
+  // Appends `event` at exactly the version read; `raced` when the ad changed since.
+  CommandResult AppendAt(const cqrs::Uuid& id, const CurrentAd& ad, const cqrs::EventData& event, std::string status,
+                         bool& raced);
 
   cqrs::EventStore& store_;
   SubmitPipeline& pipeline_;

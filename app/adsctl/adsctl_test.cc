@@ -1,6 +1,8 @@
 // Runs the real adsctl binary against real data directories.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "app/adsctl/testing/run_adsctl.h"
@@ -17,6 +19,8 @@
 #include "cqrs/projection/projection_runner.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
+#include "cqrs/core/sha256.h"
+#include "http/auth.h"
 
 namespace adsd::app {
 namespace {
@@ -160,6 +164,86 @@ TEST(Adsctl, ReportWritesTheDailyCsv) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4);
   EXPECT_NE(r.out.find("misleading_claim"), std::string::npos);
   EXPECT_EQ(Adsctl("report --data-dir " + dir.path().string() + " --retailer acme --date 2026-02-30").exit_code, 2);
+}
+
+std::string FirstLine(const std::string& out) { return out.substr(0, out.find('\n')); }
+
+std::string FileText(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Adsctl, KeysAddListRotateRevokeShowTokensOnceAndStoreOnlyHashes) {
+  cqrs::testing::TempDir dir;
+  const std::string file = (dir / "keys.toml").string();
+  CommandRun added = Adsctl("keys add --file " + file + " --retailer acme --rate 5 --burst 10");
+  ASSERT_EQ(added.exit_code, 0) << added.out;
+  const std::string token = FirstLine(added.out);
+  ASSERT_TRUE(token.starts_with("acme-")) << added.out;
+  EXPECT_NE(added.out.find("shown only now"), std::string::npos);
+  ASSERT_EQ(Adsctl("keys add --file " + file + " --admin").exit_code, 0);
+  EXPECT_EQ(FileText(file).find(token), std::string::npos) << "only the hash is stored";
+  EXPECT_NE(FileText(file).find(http::ApiKeys::HashText(token)), std::string::npos);
+
+  CommandRun list = Adsctl("keys list --file " + file);
+  ASSERT_EQ(list.exit_code, 0) << list.out;
+  for (const char* part : {"acme", "admin", "unlimited", " 5 ", " 10 "}) {
+    EXPECT_NE(list.out.find(part), std::string::npos) << part << " in " << list.out;
+  }
+  EXPECT_EQ(list.out.find(token), std::string::npos);
+
+  CommandRun rotated = Adsctl("keys rotate --file " + file + " --id acme");
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.out;
+  const std::string fresh = FirstLine(rotated.out);
+  EXPECT_NE(fresh, token);
+  auto keys = http::ApiKeys::Load(file);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->keys()[0].hash, cqrs::Sha256(fresh));
+  EXPECT_EQ(keys->keys()[0].limit.per_second, 5) << "rotation keeps the limits";
+
+  ASSERT_EQ(Adsctl("keys revoke --file " + file + " --id acme").exit_code, 0);
+  EXPECT_EQ(Adsctl("keys list --file " + file).out.find("acme"), std::string::npos);
+  EXPECT_NE(Adsctl("keys revoke --file " + file + " --id acme").exit_code, 0);
+  EXPECT_EQ(Adsctl("keys add --file " + file + " --retailer a --admin").exit_code, 2);
+}
+
+TEST(Adsctl, KeysMigrateReplacesPlaintextTokens) {
+  cqrs::testing::TempDir dir;
+  const std::string file = (dir / "keys.toml").string();
+  {
+    std::ofstream out(file);
+    out << "[[key]]\ntoken = \"acme-0123456789abcdef\"\nretailer = \"acme\"\n";
+  }
+  CommandRun r = Adsctl("keys migrate --file " + file);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("migrated"), std::string::npos) << r.out;
+  EXPECT_EQ(FileText(file).find("acme-0123456789abcdef"), std::string::npos);
+  EXPECT_NE(Adsctl("keys migrate --file " + file).out.find("already holds hashes"), std::string::npos);
+}
+
+TEST(Adsctl, RepairSetsBackConsumersAheadOfTheLog) {
+  cqrs::testing::TempDir dir;
+  const std::string data = MakeData(dir, 5);
+  {
+    auto db = cqrs::sql::Database::Open(ReadModelPath(dir.path()));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE projection_checkpoints(projection TEXT PRIMARY KEY, position INTEGER);"
+                            "INSERT INTO projection_checkpoints VALUES ('ads', 7)")
+                    .ok());
+    auto offsets = cqrs::log::ConsumerOffsets::Open(OffsetsDir(dir.path()));
+    ASSERT_TRUE((*offsets)->Commit("validator", cqrs::Position(7)).ok());
+  }
+  CommandRun r = Adsctl("repair --data-dir " + data);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("read model"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("was at position 7, past the log head 5"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(ReadModelPath(dir.path())));
+  EXPECT_EQ((*cqrs::log::ConsumerOffsets::Open(OffsetsDir(dir.path())))->Load("validator"), cqrs::Position(5));
+  CommandRun again = Adsctl("repair --data-dir " + data);
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.out.find("nothing to repair"), std::string::npos) << again.out;
 }
 
 }  // namespace

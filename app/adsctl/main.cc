@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 
 #include "app/adsctl/bench_command.h"
+#include "app/adsctl/keys_command.h"
 #include "app/adsctl/rebuild_command.h"
+#include "app/adsctl/repair_command.h"
 #include "app/adsctl/report_command.h"
 #include "app/adsctl/verify_command.h"
 
@@ -11,7 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   adsd::app::AddVerifyCommand(app, exit_code);
+  adsd::app::AddKeysCommand(app, exit_code);
   adsd::app::AddRebuildCommand(app, exit_code);
+  adsd::app::AddRepairCommand(app, exit_code);
   adsd::app::AddReportCommand(app, exit_code);
   adsd::app::AddBenchCommand(app, exit_code);
   try {

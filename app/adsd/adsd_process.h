@@ -20,12 +20,20 @@ namespace adsd::app::testing {
 inline constexpr const char* kAcme = "acme-token-0123456789abcdef";
 inline constexpr const char* kGlobex = "globex-token-0123456789abcdef";
 inline constexpr const char* kAdmin = "admin-token-0123456789abcdef";
+// Two retailers with small rate limits (20 requests at once, 20 a second), for the limit tests.
+inline constexpr const char* kFlood = "flood-token-0123456789abcdef";
+inline constexpr const char* kCalm = "calm-token-0123456789abcdef";
 
+// An old-style key file with plaintext tokens (adsd migrates it to hashes at start, so every
+// start exercises the migration). The tests' main keys are unlimited: they load the service
+// on purpose, and the limits have their own keys and tests.
 inline void WriteKeys(const std::filesystem::path& file) {
   std::ofstream out(file);
-  out << "[[key]]\ntoken = \"" << kAcme << "\"\nretailer = \"acme\"\n"
-      << "[[key]]\ntoken = \"" << kGlobex << "\"\nretailer = \"globex\"\n"
-      << "[[key]]\ntoken = \"" << kAdmin << "\"\nrole = \"admin\"\n";
+  out << "[[key]]\ntoken = \"" << kAcme << "\"\nretailer = \"acme\"\nunlimited = true\n"
+      << "[[key]]\ntoken = \"" << kGlobex << "\"\nretailer = \"globex\"\nunlimited = true\n"
+      << "[[key]]\ntoken = \"" << kAdmin << "\"\nrole = \"admin\"\n"
+      << "[[key]]\ntoken = \"" << kFlood << "\"\nretailer = \"flood\"\nrate_per_second = 20\nburst = 20\n"
+      << "[[key]]\ntoken = \"" << kCalm << "\"\nretailer = \"calm\"\nrate_per_second = 20\nburst = 20\n";
 }
 
 class AdsdProcess {

@@ -84,7 +84,11 @@ int main(int argc, char** argv) {
   app.add_option("--read-db", read_db_url,
                  "read model: empty for DATA_DIR/read.db (SQLite, this process's own), sqlite:PATH for SQLite "
                  "elsewhere, or postgresql://USER@HOST:PORT/DB (shared by the read processes)");
+  bool repair_ahead = false;
+  app.add_flag("--repair-ahead", repair_ahead,
+               "if log recovery left consumers past the log head: rebuild the read model, reset the validator offset");
   CLI11_PARSE(app, argc, argv);
+  if (repair_ahead) options.consumers_ahead = adsd::app::AheadPolicy::kRepair;
   options.role = role == "write"    ? adsd::app::Role::kWrite
                  : role == "read"   ? adsd::app::Role::kRead
                  : role == "worker" ? adsd::app::Role::kWorker
@@ -137,8 +141,12 @@ int main(int argc, char** argv) {
   fmt::print("adsd listening on http://{}:{} (role {}, pipeline {}, data {}, store {}, bus {})\n", options.http.host,
              (*service)->port(), role, pipeline, data_dir, store_url.empty() ? "embedded" : "postgresql",
              bus_url.empty() ? "the store" : bus_url);
+  if (const std::string& note = (*service)->keys().migration_note(); !note.empty()) {
+    fmt::print(stderr, "adsd: {}\n", note);
+  }
   if ((*service)->created_keys()) {
-    fmt::print("created development API keys in {}/api-keys.toml:\n", data_dir);
+    fmt::print("created development API keys in {}/api-keys.toml (it keeps only their hashes: note the tokens now):\n",
+               data_dir);
     for (const auto& k : (*service)->keys().keys()) {
       fmt::print("  {:8} {}\n", k.principal.admin ? "admin" : k.principal.retailer, k.token);
     }

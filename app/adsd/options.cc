@@ -1,5 +1,7 @@
 #include "app/adsd/options.h"
 
+#include "app/common/data_dir.h"
+
 namespace adsd::app {
 
 std::string_view RoleName(Role role) {
@@ -10,6 +12,11 @@ std::string_view RoleName(Role role) {
     case Role::kAll: break;
   }
   return "all";
+}
+
+std::filesystem::path SqliteReadModelPath(const ServiceOptions& options) {
+  if (options.read_db_url.starts_with("sqlite:")) return std::filesystem::path(options.read_db_url.substr(7));
+  return ReadModelPath(options.data_dir);
 }
 
 bool IsPostgresUrl(std::string_view url) {

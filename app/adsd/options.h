@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "ads/latency_model.h"
+#include "app/adsd/consumers_ahead.h"
 #include "cqrs/core/status.h"
 #include "http/server.h"
 
@@ -41,6 +42,8 @@ struct ServiceOptions {
   std::chrono::milliseconds validator_breaker_open{5000};
   // Ads the validation worker judges at once (its lanes); each ad's events stay in order.
   int consumers = 1;
+  // A consumer found ahead of the embedded log at start: refuse to start, or repair (consumers_ahead.h).
+  AheadPolicy consumers_ahead = AheadPolicy::kRefuse;
   // Threads for request steps that block (the sync and cqrs pipelines, modeled latencies).
   int blocking_threads = 32;
   // The paper benchmark: inject these step latencies (divided by `latency_scale`) into the real
@@ -55,6 +58,9 @@ struct ServiceOptions {
 // Refuses combinations that cannot work, before anything is created: a refused start changes
 // nothing on disk.
 cqrs::Status CheckOptions(const ServiceOptions& options);
+
+// The SQLite read model's file: sqlite:PATH from --read-db, else DATA_DIR/read.db.
+std::filesystem::path SqliteReadModelPath(const ServiceOptions& options);
 
 // postgresql://... or postgres://...
 bool IsPostgresUrl(std::string_view url);

@@ -29,6 +29,7 @@ cqrs::Status AdService::Open() {
   RETURN_IF_ERROR(OpenKeys());
   RETURN_IF_ERROR(OpenRules());
   RETURN_IF_ERROR(OpenStore());
+  if (options_.store_url.empty()) RETURN_IF_ERROR(CheckConsumersAgainstTheLog());
   latency_ = options_.latency;
   latency_.set_observer([this](ads::Step step, double seconds) { metrics_.ObserveStep(ads::StepName(step), seconds); });
   pool_ = std::make_unique<BlockingPool>(options_.blocking_threads);
@@ -88,8 +89,14 @@ cqrs::Status AdService::OpenStore() {
                         {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
   cqrs::EmbeddedStoreOptions store_options{LogDir(options_.data_dir)};
   store_options.on_commit = [this](double seconds) { metrics_.Observe("adsd_log_commit_seconds", std::span(&seconds, 1)); };
+  store_options.on_recovery = [this](const cqrs::log::RecoveryReport& r) { log_recovery_ = r; };
   ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore(store_options));
   return cqrs::Status::Ok();
+}
+
+cqrs::Status AdService::CheckConsumersAgainstTheLog() {
+  return AfterLogRecovery(log_recovery_, options_.data_dir, SqliteReadModelPath(options_), store_->Head(),
+                          options_.consumers_ahead);
 }
 
 cqrs::Status AdService::OpenReadSide() {
@@ -100,10 +107,8 @@ cqrs::Status AdService::OpenReadSide() {
   ReadSideOptions o;
   if (IsPostgresUrl(options_.read_db_url)) {
     o.postgres_url = options_.read_db_url;
-  } else if (options_.read_db_url.starts_with("sqlite:")) {
-    o.sqlite_path = options_.read_db_url.substr(7);
   } else {
-    o.sqlite_path = ReadModelPath(options_.data_dir);
+    o.sqlite_path = SqliteReadModelPath(options_);
   }
   o.query_connections = options_.http.threads;  // queries run on the HTTP threads
   o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) { ObserveReadModelLag(events); };

@@ -56,6 +56,8 @@ class AdService {
   cqrs::Status OpenKeys();
   cqrs::Status OpenRules();
   cqrs::Status OpenStore();
+  // The embedded log: what recovery cut, and no consumer ahead of the log (consumers_ahead.h).
+  cqrs::Status CheckConsumersAgainstTheLog();
   cqrs::Status OpenReadSide();
   cqrs::Status OpenWorker();
   cqrs::Status OpenBusRelay();
@@ -67,6 +69,7 @@ class AdService {
   ads::BlockingExecutor Blocking();
 
   ServiceOptions options_;
+  cqrs::log::RecoveryReport log_recovery_;  // what opening the embedded log found
   ads::LatencyModel latency_;  // options_.latency, reporting to metrics_
   http::ApiKeys keys_;
   bool created_keys_ = false;

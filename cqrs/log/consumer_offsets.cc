@@ -78,9 +78,7 @@ Status ConsumerOffsets::Commit(const std::string& group, Position processed) {
     RETURN_IF_ERROR(WriteAll(fd.get(), Encode(processed), tmp_path));
     RETURN_IF_ERROR(SyncData(fd.get(), tmp_path));
   }
-  if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-    return ErrnoError("rename " + tmp_path.string(), errno);
-  }
+  RETURN_IF_ERROR(RenameFile(tmp_path, final_path));
   RETURN_IF_ERROR(SyncDir(dir_));
   offsets_[group] = processed;
   return Status::Ok();

@@ -10,11 +10,14 @@
 //   8  u32 format version (1)
 //   12 u32 header size (32)
 //   16 u64 first position
-//   24 u32 reserved (0)
+//   24 u32 flags: bit 0 set = records mark the start of each synced unit (below); 0 in
+//                  segments written before the mark existed
 //   28 u32 CRC32C of bytes 0..27
 //
 // Record = frame + body:
-//   0  u32 body length
+//   0  u32 body length (bits 0..30); bit 31 set = the first record the writer wrote after an
+//      fdatasync of this segment (the start of a group-commit batch, or of its part in this
+//      segment). Not covered by the CRC.
 //   4  u32 CRC32C of the body
 //   8  body:
 //      0  u64 position            8  u64 stream version      16 i64 timestamp (µs, UTC)
@@ -40,6 +43,12 @@ inline constexpr std::size_t kFixedBodyBytes = 88;  // fixed fields before the v
 inline constexpr std::size_t kHashBytes = 32;
 inline constexpr std::size_t kMinBodyBytes = kFixedBodyBytes + kHashBytes;
 inline constexpr std::string_view kSegmentSuffix = ".seg";
+// Segment header flags (offset 24).
+inline constexpr std::size_t kOffHeaderFlags = 24;
+inline constexpr std::uint32_t kHeaderMarksBatches = 1u;
+// In a record's length field: this record starts a batch (see above).
+inline constexpr std::uint32_t kBatchStartBit = 1u << 31;
+inline constexpr std::uint32_t BodyLength(std::uint32_t length_field) { return length_field & ~kBatchStartBit; }
 
 // Body field offsets.
 inline constexpr std::size_t kOffPosition = 0;

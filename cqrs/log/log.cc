@@ -1,186 +1,17 @@
-#include "cqrs/core/thread_name.h"
-#include "cqrs/log/log.h"
+#include "cqrs/log/log_impl.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <map>
-#include <mutex>
-#include <shared_mutex>
-#include <thread>
-#include <vector>
-
+#include "cqrs/core/thread_name.h"
 #include "cqrs/log/format.h"
 #include "cqrs/log/record_codec.h"
 #include "cqrs/log/segment_file.h"
 #include "cqrs/log/segment_reader.h"
-#include "cqrs/log/segment_scan.h"
-#include "cqrs/log/sparse_index.h"
 
 namespace cqrs::log {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Stagers wait while this much is queued and not yet written: memory stays bounded when the disk
-// is slower than the appenders.
-constexpr std::size_t kMaxQueuedBytes = 64u << 20;
-
-// Whether a segment file is preallocated (zero-filled) is known once the writer creates it.
-enum class SegmentFileState { kPending, kAppending, kPreallocated };
-
-constexpr std::string_view kSpareName = "spare.prealloc";
-constexpr std::string_view kSpareTmpName = "spare.prealloc.tmp";
-
-struct Segment {
-  Position first;
-  fs::path path;
-  std::atomic<SegmentFileState> state{SegmentFileState::kPending};
-  Fd read_fd;  // opened by recovery or by the writer when it creates the file
-  SparseIndex index;
-  std::uint64_t durable_bytes = 0;  // records below this offset are durable
-};
-
-// Bytes staged for one segment, waiting for the writer.
-struct Chunk {
-  Segment* segment = nullptr;  // owned by the segment table; never removed while open
-  std::string bytes;
-  std::uint64_t end_offset = 0;  // segment size once these bytes are written
-  Position last;
-  Sha256Digest last_hash{};
-};
-
-using DurableCallback = std::function<void(const Status&)>;
-
-}  // namespace
-
-class Log::Impl {
- public:
-  explicit Impl(LogOptions options) : opt_(std::move(options)) {}
-  ~Impl();
-
-  Status Recover();
-  void StartWriter() {
-    if (opt_.preallocate) preparer_ = std::thread([this] {
-      NameThisThread("log-prealloc");
-      PreparerLoop();
-    });
-    completer_ = std::thread([this] {
-      NameThisThread("log-complete");
-      CompleterLoop();
-    });
-    writer_ = std::thread([this] {
-      NameThisThread("log-writer");
-      WriterLoop();
-    });
-  }
-
-  Result<PositionRange> Stage(std::span<const RecordDraft> drafts);
-  Status AwaitDurable(Position last);
-  void OnDurable(Position last, DurableCallback done);
-  Status Scan(Position from, std::size_t max,
-              const std::function<bool(const RecordView&)>& visit) const;
-  bool WaitForDurable(Position p, std::chrono::steady_clock::time_point deadline) const;
-
-  Position durable_head() const { return Position(durable_head_.load(std::memory_order_acquire)); }
-  Sha256Digest head_hash() const {
-    std::lock_guard lock(mu_);
-    return durable_hash_;
-  }
-  Position staged_head() const {
-    std::lock_guard lock(mu_);
-    return staged_head_;
-  }
-  Status writer_status() const {
-    std::lock_guard lock(mu_);
-    return poison_;
-  }
-  const RecoveryReport& recovery() const { return report_; }
-  LogStats stats() const {
-    std::lock_guard lock(mu_);
-    return stats_;
-  }
-
- private:
-  void WriterLoop();
-  Status WriteBatch(std::vector<Chunk>& batch);
-  Status WriteAndSync(std::vector<Chunk>& batch);
-  Status CreateSegment(Segment* segment);
-  void Finish(const std::vector<Chunk>& batch, Status status);
-  Segment* AddSegmentLocked(Position first);
-
-  const LogOptions opt_;
-  RecoveryReport report_;
-
-  // Threads: appenders (any thread: Stage, AwaitDurable, OnDurable), readers (Scan), the writer
-  // (WriterLoop: write + fdatasync, then Finish), the completer (runs acknowledgements) and the
-  // preparer (zero-fills the spare segment).
-  //
-  // Lock order: mu_, then table_mu_, then spare_mu_ (Finish holds mu_ while it moves durable
-  // sizes under table_mu_ and asks for a spare under spare_mu_; Stage holds mu_ when it adds a
-  // segment under table_mu_). done_mu_ and the per-call waiter mutex of AwaitDurable are never
-  // held together with another lock. Nothing does I/O under mu_ except the writer's own
-  // segment creation; readers take only table_mu_ (shared).
-
-  // Sequencing and durability state.
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;   // the writer waits for staged bytes
-  std::condition_variable space_cv_;  // stagers wait for queue space
-  mutable std::condition_variable durable_cv_;
-  Position staged_head_;                    // guarded by mu_
-  Sha256Digest staged_hash_{};              // guarded by mu_
-  Segment* staged_segment_ = nullptr;       // guarded by mu_: where the next record goes
-  std::uint64_t staged_segment_bytes_ = 0;  // guarded by mu_: its size once all staged bytes land
-  std::vector<Chunk> queue_;                // guarded by mu_
-  std::size_t queued_bytes_ = 0;            // guarded by mu_
-  Sha256Digest durable_hash_{};             // guarded by mu_
-  Status poison_;                           // guarded by mu_; once set, never cleared
-  LogStats stats_;                          // guarded by mu_
-  bool spare_requested_ = false;            // guarded by mu_
-  bool stopping_ = false;                   // guarded by mu_
-  std::multimap<Position, DurableCallback> waiters_;  // guarded by mu_
-  std::atomic<std::uint64_t> durable_head_{0};        // written under mu_, read lock-free
-
-  // The segment table: appended by Stage (new segment) and the writer (file descriptors, durable
-  // sizes), read by readers.
-  mutable std::shared_mutex table_mu_;
-  std::vector<std::unique_ptr<Segment>> segments_;  // guarded by table_mu_
-
-  // Acknowledgements run on their own thread: waking dozens of appenders costs a syscall each,
-  // and the writer should be writing and syncing the next batch meanwhile.
-  struct Completion {
-    std::vector<DurableCallback> callbacks;
-    Status status;
-  };
-  void CompleterLoop();
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  std::vector<Completion> done_queue_;  // guarded by done_mu_
-  bool done_stopping_ = false;          // guarded by done_mu_
-  std::thread completer_;
-
-  // The spare segment: a zero-filled file prepared in the background, taken by the writer when
-  // it starts a new segment.
-  void PreparerLoop();
-  Result<bool> TakeSpare(Segment* segment);
-  std::mutex spare_mu_;
-  std::condition_variable spare_cv_;
-  bool spare_stopping_ = false;  // guarded by spare_mu_
-  bool spare_wanted_ = false;    // guarded by spare_mu_: set once the log sees real traffic
-  std::atomic<bool> spare_ready_{false};
-  std::thread preparer_;
-
-  Fd lock_fd_;  // holds the directory's flock for the log's lifetime
-
-  // Writer thread only.
-  Fd active_fd_;
-  Segment* active_ = nullptr;
-  std::thread writer_;
-};
 
 Log::Impl::~Impl() {
   {
@@ -217,120 +48,6 @@ void Log::Impl::CompleterLoop() {
       for (auto& cb : c.callbacks) cb(c.status);
     }
   }
-}
-
-void Log::Impl::PreparerLoop() {
-  const fs::path tmp = opt_.dir / kSpareTmpName;
-  const fs::path spare = opt_.dir / kSpareName;
-  while (true) {
-    {
-      std::unique_lock lock(spare_mu_);
-      spare_cv_.wait(lock,
-                     [&] { return spare_stopping_ || (spare_wanted_ && !spare_ready_.load()); });
-      if (spare_stopping_) return;
-    }
-    Status st = CreateZeroFilledFile(tmp, opt_.segment_bytes, [this] {
-      std::lock_guard lock(spare_mu_);
-      return spare_stopping_;
-    });
-    if (st.ok() && ::rename(tmp.c_str(), spare.c_str()) != 0) st = ErrnoError("rename", errno);
-    if (!st.ok()) {
-      // No spare (disk full, closing): the writer creates segments the plain way. Not an error
-      // for the log; a new spare is tried at the next open.
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return;
-    }
-    spare_ready_.store(true);
-  }
-}
-
-// Turns the spare into `segment`: header written and synced first, then renamed into place and
-// the directory synced, so a segment file name never points at a file without a durable header.
-Result<bool> Log::Impl::TakeSpare(Segment* segment) {
-  if (!spare_ready_.load()) return false;
-  const fs::path spare = opt_.dir / kSpareName;
-  {
-    ASSIGN_OR_RETURN(Fd fd, OpenFile(spare, O_WRONLY));
-    RETURN_IF_ERROR(WriteAllAt(fd.get(), EncodeSegmentHeader(segment->first), 0, spare));
-    RETURN_IF_ERROR(SyncData(fd.get(), spare));
-  }
-  if (::rename(spare.c_str(), segment->path.c_str()) != 0) {
-    return ErrnoError("rename " + spare.string(), errno);
-  }
-  {
-    std::lock_guard lock(spare_mu_);
-    spare_ready_.store(false);
-  }
-  spare_cv_.notify_all();
-  return true;
-}
-
-Status Log::Impl::Recover() {
-  std::error_code ec;
-  fs::create_directories(opt_.dir, ec);
-  if (ec) return ErrnoError("create " + opt_.dir.string(), ec.value());
-  // One process owns a log: a second one would take the first one's unfinished writes for a torn
-  // tail and cut them. The lock goes with the process, so a crash never leaves it behind.
-  ASSIGN_OR_RETURN(lock_fd_, OpenFile(opt_.dir / "LOCK", O_RDWR | O_CREAT));
-  if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return Unavailable("the log in " + opt_.dir.string() + " is open in another process");
-    }
-    return ErrnoError("lock " + opt_.dir.string(), errno);
-  }
-  ASSIGN_OR_RETURN(std::vector<SegmentFile> files, ListSegments(opt_.dir));
-  // A spare left by the last run may be half written; the preparer makes a fresh one.
-  fs::remove(opt_.dir / kSpareName, ec);
-  fs::remove(opt_.dir / kSpareTmpName, ec);
-
-  Position expected(1);
-  Sha256Digest hash{};
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const SegmentFile& file = files[i];
-    const SegmentRole role = i + 1 == files.size() ? SegmentRole::kLast : SegmentRole::kSealed;
-    ASSIGN_OR_RETURN(Fd fd, OpenFile(file.path, O_RDONLY));
-    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(file, fd.get(), expected, role,
-                                                   opt_.index_interval_bytes, opt_.on_recover));
-    if (scan.torn_bytes > 0) {
-      report_.truncated_bytes += scan.torn_bytes;
-      if (scan.valid_bytes == 0) {  // not even a durable header: the segment never held a record
-        fs::remove(file.path, ec);
-        if (ec) return ErrnoError("remove " + file.path.string(), ec.value());
-        RETURN_IF_ERROR(SyncDir(opt_.dir));
-        continue;
-      }
-      ASSIGN_OR_RETURN(Fd wfd, OpenFile(file.path, O_WRONLY));
-      if (::ftruncate(wfd.get(), static_cast<off_t>(scan.valid_bytes)) != 0) {
-        return ErrnoError("truncate " + file.path.string(), errno);
-      }
-      RETURN_IF_ERROR(SyncData(wfd.get(), file.path));
-    }
-    auto seg = std::make_unique<Segment>();
-    seg->first = file.first;
-    seg->path = file.path;
-    seg->read_fd = std::move(fd);
-    seg->index = std::move(scan.index);
-    seg->durable_bytes = scan.valid_bytes;
-    seg->state = scan.zero_tail ? SegmentFileState::kPreallocated : SegmentFileState::kAppending;
-    if (scan.records > 0) hash = scan.last_hash;
-    expected = scan.last.next();
-    report_.records += scan.records;
-    ++report_.segments;
-    segments_.push_back(std::move(seg));
-  }
-
-  staged_head_ = Position(expected.value() - 1);
-  staged_hash_ = durable_hash_ = hash;
-  durable_head_.store(staged_head_.value(), std::memory_order_release);
-  if (!segments_.empty()) {
-    Segment* last = segments_.back().get();
-    ASSIGN_OR_RETURN(active_fd_, OpenFile(last->path, O_WRONLY));
-    active_ = last;
-    staged_segment_ = last;
-    staged_segment_bytes_ = last->durable_bytes;
-  }
-  return Status::Ok();
 }
 
 Segment* Log::Impl::AddSegmentLocked(Position first) {
@@ -465,6 +182,9 @@ Status Log::Impl::WriteAndSync(std::vector<Chunk>& batch) {
       if (active_fd_.valid()) RETURN_IF_ERROR(SyncData(active_fd_.get(), active_->path));
       RETURN_IF_ERROR(CreateSegment(chunk.segment));
     }
+    // Mark the first record written after this segment's last fdatasync (format.h): recovery
+    // can then tell the damaged tail of an unsynced batch from damage before a synced one.
+    chunk.bytes[3] = static_cast<char>(static_cast<unsigned char>(chunk.bytes[3]) | 0x80);
     RETURN_IF_ERROR(WriteAllAt(active_fd_.get(), chunk.bytes, chunk.end_offset - chunk.bytes.size(),
                                active_->path));
   }

@@ -57,9 +57,19 @@ struct LogOptions {
 struct RecoveryReport {
   std::uint64_t records = 0;
   std::uint64_t segments = 0;
-  // Bytes cut from the end of the last segment: a batch that was being written at a crash.
+  // Bytes cut from the end of the last segment: a batch that was being written at a crash (or
+  // a damaged last batch: the two look alike, see docs/log-format.md).
   std::uint64_t truncated_bytes = 0;
+  // When something was cut: the segment file, the offset the cut starts at, the first position
+  // cut, and the highest position still readable in the cut bytes (0 if none was).
+  std::string truncated_segment;
+  std::uint64_t truncated_at = 0;
+  Position first_truncated;
+  Position last_truncated_seen;
 };
+
+// One line for the operator's log saying what recovery cut, or "" when nothing was.
+std::string DescribeTruncation(const RecoveryReport& report);
 
 // Counters since open, for metrics and benchmarks.
 struct LogStats {

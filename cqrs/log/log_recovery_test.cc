@@ -35,6 +35,98 @@ std::filesystem::path MakeLog(const std::filesystem::path& dir, std::uint64_t co
   return SegmentsOf(dir).back();
 }
 
+// Appends records first..first+count-1 with one Stage: one group commit, one batch.
+void AppendBatch(Log& log, std::uint64_t first, std::size_t count) {
+  std::vector<std::string> payloads, streams;
+  payloads.reserve(count);
+  streams.reserve(count);
+  std::vector<RecordDraft> drafts(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    payloads.push_back(testing::PayloadFor(first + i));
+    streams.push_back(testing::StreamFor(first + i));
+    drafts[i].event_id = Uuid::V7();
+    drafts[i].stream = streams.back();
+    drafts[i].version = StreamVersion(first + i);
+    drafts[i].type = "Test";
+    drafts[i].payload = payloads.back();
+  }
+  auto r = log.Stage(drafts);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->first.value(), first);
+  ASSERT_TRUE(log.AwaitDurable(r->last).ok());
+}
+
+// Three batches: positions 1-4, 5-8, 9-12.
+std::filesystem::path MakeBatchedLog(const std::filesystem::path& dir) {
+  auto log = OpenOrDie(dir, 256ull << 20, /*preallocate=*/false);
+  AppendBatch(*log, 1, 4);
+  AppendBatch(*log, 5, 4);
+  AppendBatch(*log, 9, 4);
+  return SegmentsOf(dir).back();
+}
+
+TEST(LogRecovery, LastBatchDamagedBeforeItsOwnLaterRecordsIsCutAndReported) {
+  // A power cut can persist a batch's later pages and not its earlier ones: the batch was never
+  // synced, so never acknowledged, and recovery cuts it instead of asking an operator.
+  TempDir dir;
+  const auto seg = MakeBatchedLog(dir.path());
+  std::string bytes = ReadAllBytes(seg);
+  const auto recs = RecordsIn(seg);
+  ASSERT_EQ(recs.size(), 12u);
+  const auto victim = recs[9];  // position 10, in the last batch, with 11 and 12 after it
+  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(victim.offset),
+            bytes.begin() + static_cast<std::ptrdiff_t>(victim.offset + victim.size), '\0');
+  WriteAllBytes(seg, bytes);
+  auto log = TryOpen(dir.path());
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ExpectRecords(**log, 9);
+  const RecoveryReport& r = (*log)->recovery();
+  EXPECT_EQ(r.truncated_bytes, bytes.size() - victim.offset);
+  EXPECT_EQ(r.truncated_segment, seg.filename().string());
+  EXPECT_EQ(r.truncated_at, victim.offset);
+  EXPECT_EQ(r.first_truncated, Position(10));
+  EXPECT_EQ(r.last_truncated_seen, Position(12));
+  const std::string line = DescribeTruncation(r);
+  for (const std::string& part : {seg.filename().string(), std::string("position 10 to 12"),
+                                  "offset " + std::to_string(victim.offset), std::string("ends at position 9")}) {
+    EXPECT_NE(line.find(part), std::string::npos) << part << " in: " << line;
+  }
+}
+
+TEST(LogRecovery, DamageFollowedByALaterBatchIsCorruption) {
+  // The second batch was synced before the third was written: damage in it is not a torn write.
+  TempDir dir;
+  const auto seg = MakeBatchedLog(dir.path());
+  std::string bytes = ReadAllBytes(seg);
+  const auto victim = RecordsIn(seg)[7];  // position 8, the last of the second batch
+  bytes[victim.offset + 30] ^= 0x10;
+  WriteAllBytes(seg, bytes);
+  auto log = TryOpen(dir.path());
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(log.status().message().find("offset " + std::to_string(victim.offset)), std::string::npos);
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok());
+  ASSERT_TRUE(report->problem.has_value());
+  EXPECT_EQ(report->problem->position, Position(8));
+}
+
+TEST(LogRecovery, SegmentWithoutBatchMarksKeepsTheStrictRule) {
+  // A segment written before records marked batch starts: any valid record after damage may
+  // be acknowledged, so damage there is refused as before.
+  TempDir dir;
+  const auto seg = MakeBatchedLog(dir.path());
+  std::string bytes = ReadAllBytes(seg);
+  format::Store<std::uint32_t>(bytes.data() + format::kOffHeaderFlags, 0);
+  format::Store<std::uint32_t>(bytes.data() + 28, crc32c::Value(bytes.data(), 28));
+  const auto victim = RecordsIn(seg)[9];
+  bytes[victim.offset + 30] ^= 0x10;
+  WriteAllBytes(seg, bytes);
+  auto log = TryOpen(dir.path());
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
+}
+
 TEST(LogRecovery, TruncatedLastRecordIsDroppedAtEveryByteOffset) {
   TempDir base;
   const auto seg = MakeLog(base / "orig", 5);

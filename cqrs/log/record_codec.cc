@@ -60,7 +60,9 @@ Decoded DecodeRecord(std::string_view bytes) {
     r.detail = "truncated frame header";
     return r;
   }
-  const auto body_len = Load<std::uint32_t>(bytes.data());
+  const auto length_field = Load<std::uint32_t>(bytes.data());
+  const auto body_len = BodyLength(length_field);
+  r.starts_batch = (length_field & kBatchStartBit) != 0;
   if (body_len < kMinBodyBytes || body_len > kMaxRecordBytes) {
     r.detail = body_len == 0 ? "zero length" : "impossible record length";
     return r;
@@ -114,7 +116,7 @@ Sha256Digest ChainHash(const Sha256Digest& prev, std::string_view body) {
 }
 
 std::string_view BodyOf(std::string_view record) {
-  const auto body_len = Load<std::uint32_t>(record.data());
+  const auto body_len = BodyLength(Load<std::uint32_t>(record.data()));
   return record.substr(kFrameBytes, body_len);
 }
 

@@ -32,6 +32,7 @@ struct Decoded {
   std::size_t record_bytes = 0;  // frame + body, when kOk
   RecordView view;               // when kOk; views point into the input bytes
   const char* detail = "";       // why, when not kOk
+  bool starts_batch = false;     // the frame's batch-start mark (format.h), whatever the outcome
 };
 
 // Decodes the record at the start of `bytes`. Checks the CRC; does not check the hash chain.

@@ -5,17 +5,26 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <system_error>
 
 #include "cqrs/core/crc32c.h"
+#include "cqrs/log/file_observer.h"
 #include "cqrs/log/format.h"
 
 namespace cqrs::log {
 
 namespace fs = std::filesystem;
+
+namespace {
+std::atomic<FileObserver*> g_observer{nullptr};
+}  // namespace
+
+void SetFileObserver(FileObserver* observer) { g_observer.store(observer, std::memory_order_release); }
+FileObserver* CurrentFileObserver() { return g_observer.load(std::memory_order_acquire); }
 
 std::string SegmentFileName(Position first) {
   char buf[32];
@@ -49,6 +58,7 @@ std::string EncodeSegmentHeader(Position first) {
   format::Store<std::uint32_t>(h.data() + 8, format::kFormatVersion);
   format::Store<std::uint32_t>(h.data() + 12, format::kSegmentHeaderBytes);
   format::Store<std::uint64_t>(h.data() + 16, first.value());
+  format::Store<std::uint32_t>(h.data() + format::kOffHeaderFlags, format::kHeaderMarksBatches);
   format::Store<std::uint32_t>(h.data() + 28, crc32c::Value(h.data(), 28));
   return h;
 }
@@ -63,6 +73,11 @@ Result<Position> DecodeSegmentHeader(std::string_view h) {
     return Corruption("segment header: unsupported format version");
   }
   return Position(format::Load<std::uint64_t>(h.data() + 16));
+}
+
+bool HeaderMarksBatches(std::string_view h) {
+  return h.size() >= format::kSegmentHeaderBytes &&
+         (format::Load<std::uint32_t>(h.data() + format::kOffHeaderFlags) & format::kHeaderMarksBatches) != 0;
 }
 
 Fd& Fd::operator=(Fd&& o) noexcept {
@@ -80,10 +95,22 @@ Fd::~Fd() {
 Result<Fd> OpenFile(const fs::path& path, int flags, int mode) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("open " + path.string(), errno);
+  if (FileObserver* o = CurrentFileObserver(); o != nullptr && (flags & O_CREAT) != 0) {
+    o->Opened(path, (flags & O_EXCL) != 0   ? FileObserver::Open::kCreateNew
+                    : (flags & O_TRUNC) != 0 ? FileObserver::Open::kCreateOrTruncate
+                                             : FileObserver::Open::kCreateOrKeep);
+  }
   return Fd(fd);
 }
 
 Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
+  if (CurrentFileObserver() != nullptr) {  // it needs the offset: write where the file stands
+    const off_t at = ::lseek(fd, 0, SEEK_CUR);
+    if (at < 0) return ErrnoError("seek " + path.string(), errno);
+    RETURN_IF_ERROR(WriteAllAt(fd, bytes, static_cast<std::uint64_t>(at), path));
+    if (::lseek(fd, at + static_cast<off_t>(bytes.size()), SEEK_SET) < 0) return ErrnoError("seek " + path.string(), errno);
+    return Status::Ok();
+  }
   while (!bytes.empty()) {
     ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0) {
@@ -111,6 +138,7 @@ Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t of
 }
 
 Status WriteAllAt(int fd, std::string_view bytes, std::uint64_t offset, const fs::path& path) {
+  if (FileObserver* o = CurrentFileObserver()) o->Wrote(path, offset, bytes);
   while (!bytes.empty()) {
     ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0) {
@@ -163,12 +191,14 @@ Status CreateZeroFilledFile(const fs::path& path, std::uint64_t size,
 
 Status SyncData(int fd, const fs::path& path) {
   if (::fdatasync(fd) != 0) return ErrnoError("fdatasync " + path.string(), errno);
+  if (FileObserver* o = CurrentFileObserver()) o->SyncedData(path);
   return Status::Ok();
 }
 
 Status SyncDir(const fs::path& dir) {
   ASSIGN_OR_RETURN(Fd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
   if (::fsync(fd.get()) != 0) return ErrnoError("fsync " + dir.string(), errno);
+  if (FileObserver* o = CurrentFileObserver()) o->SyncedDir(dir);
   return Status::Ok();
 }
 
@@ -176,6 +206,24 @@ Result<std::uint64_t> FileSize(int fd, const fs::path& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return ErrnoError("stat " + path.string(), errno);
   return static_cast<std::uint64_t>(st.st_size);
+}
+
+Status RenameFile(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoError("rename " + from.string(), errno);
+  if (FileObserver* o = CurrentFileObserver()) o->Renamed(from, to);
+  return Status::Ok();
+}
+
+Status TruncateFile(int fd, std::uint64_t size, const fs::path& path) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return ErrnoError("truncate " + path.string(), errno);
+  if (FileObserver* o = CurrentFileObserver()) o->Truncated(path, size);
+  return Status::Ok();
+}
+
+Status RemoveFile(const fs::path& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError("remove " + path.string(), errno);
+  if (FileObserver* o = CurrentFileObserver()) o->Removed(path);
+  return Status::Ok();
 }
 
 }  // namespace cqrs::log

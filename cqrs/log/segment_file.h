@@ -27,6 +27,8 @@ Result<std::vector<SegmentFile>> ListSegments(const std::filesystem::path& dir);
 std::string EncodeSegmentHeader(Position first);
 // The first position a header announces, or kCorruption.
 Result<Position> DecodeSegmentHeader(std::string_view header);
+// Whether a (valid) header says its records carry batch-start marks (format.h).
+bool HeaderMarksBatches(std::string_view header);
 
 // Owns a file descriptor; closes it on destruction.
 class Fd {
@@ -68,5 +70,10 @@ Status SyncData(int fd, const std::filesystem::path& path);
 // fsync of a directory, so that created, renamed or removed entries are durable.
 Status SyncDir(const std::filesystem::path& dir);
 Result<std::uint64_t> FileSize(int fd, const std::filesystem::path& path);
+// rename(2), ftruncate(2), unlink(2) (a missing file is not an error). Like the writes and syncs
+// above, these are seen by the FileObserver (file_observer.h).
+Status RenameFile(const std::filesystem::path& from, const std::filesystem::path& to);
+Status TruncateFile(int fd, std::uint64_t size, const std::filesystem::path& path);
+Status RemoveFile(const std::filesystem::path& path);
 
 }  // namespace cqrs::log

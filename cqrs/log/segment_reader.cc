@@ -47,7 +47,7 @@ Result<SegmentReader::Next> SegmentReader::Read() {
   RETURN_IF_ERROR(Fill(format::kFrameBytes));
   std::string_view avail(buf_.data() + buf_pos_, buf_len_ - buf_pos_);
   if (avail.size() >= format::kFrameBytes) {
-    const auto body_len = format::Load<std::uint32_t>(avail.data());
+    const auto body_len = format::BodyLength(format::Load<std::uint32_t>(avail.data()));
     if (body_len <= kMaxRecordBytes) {
       RETURN_IF_ERROR(Fill(format::kFrameBytes + body_len));
       avail = std::string_view(buf_.data() + buf_pos_, buf_len_ - buf_pos_);

@@ -3,9 +3,12 @@
 // Checks every record's frame and CRC and that positions continue from `expected_first` with no
 // gap. What to make of a bad record depends on where it is:
 // - in a sealed segment (every one but the last), any bad record is corruption;
-// - in the last segment, bad bytes with no valid record after them are a torn tail (a batch that
-//   was being written when the process died: never acknowledged), reported in `torn_bytes`; bad
-//   bytes with a valid record after them are corruption, since acknowledged records follow.
+// - in the last segment, bad bytes are a torn tail (reported in `torn_bytes` and `cut`) when they
+//   can only belong to the last batch, which was being written when the process or the machine
+//   died and so was never acknowledged: no valid record follows them, or (in a segment whose
+//   records mark batch starts) the valid records that follow are all of that same batch, which
+//   a power loss can persist out of order. Bad bytes followed by the start of a later batch are
+//   corruption: that later batch was written only after the damaged one was synced.
 // Zeros after the last record (a preallocated segment) end the data cleanly; a zero length
 // field with anything but zeros after it is a bad record like any other.
 // Corruption is a kCorruption Status naming the file, the byte offset and the position.
@@ -24,9 +27,16 @@ namespace cqrs::log {
 
 enum class SegmentRole { kSealed, kLast };
 
+// What a torn tail held, as far as its bytes can tell.
+struct TornTail {
+  Position first;       // the first position cut (the one after the last good record)
+  Position last_seen;   // the highest position found in the cut bytes (>= first when any)
+};
+
 struct SegmentScan {
   std::uint64_t valid_bytes = 0;  // end offset of the last good record (or of the header)
   std::uint64_t torn_bytes = 0;   // bytes after valid_bytes that form a torn tail
+  TornTail cut;                   // when torn_bytes > 0
   bool zero_tail = false;         // only zeros after valid_bytes: a preallocated segment
   std::uint64_t records = 0;
   Position last;             // last good position (expected_first - 1 if none)
@@ -42,5 +52,15 @@ Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expect
 // [from, end) of the file. Used to tell a torn tail from damage followed by good records.
 Result<bool> HasValidRecordAfter(int fd, const std::filesystem::path& path, std::uint64_t from,
                                  std::uint64_t end, Position after);
+
+// Bad bytes at `bad` in the last segment, after the good record at position `after`: whether they
+// are a torn tail (see ScanSegment) and, if so, what it held. `marks_batches`: the segment's
+// header flag.
+struct BadTail {
+  bool torn = false;
+  TornTail cut;
+};
+Result<BadTail> ClassifyBadTail(int fd, const std::filesystem::path& path, std::uint64_t bad,
+                                std::uint64_t end, Position after, bool marks_batches);
 
 }  // namespace cqrs::log

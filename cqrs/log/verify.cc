@@ -58,9 +58,10 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
       }
       if (n.kind != SegmentReader::Kind::kRecord) {
         if (last_segment) {
-          ASSIGN_OR_RETURN(bool later, HasValidRecordAfter(fd.get(), file.path, n.offset + 1, size,
-                                                           Position(expected.value() - 1)));
-          if (!later) {
+          ASSIGN_OR_RETURN(BadTail tail, ClassifyBadTail(fd.get(), file.path, n.offset, size,
+                                                         Position(expected.value() - 1),
+                                                         HeaderMarksBatches(header)));
+          if (tail.torn) {
             r.torn_tail_bytes = size - n.offset;
             return r;
           }

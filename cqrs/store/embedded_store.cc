@@ -74,6 +74,7 @@ class EmbeddedEventStore final : public EventStore {
     auto opened = log::Log::Open(std::move(lo));
     builder.Finish();
     if (!opened.ok()) return opened.status();
+    if (options.on_recovery) options.on_recovery((*opened)->recovery());
     return std::unique_ptr<EventStore>(std::make_unique<EmbeddedEventStore>(std::move(*opened), std::move(index)));
   }
 
@@ -152,7 +153,7 @@ class EmbeddedEventStore final : public EventStore {
     return out;
   }
 
-  StreamVersion GetStreamVersion(std::string_view stream) const override EXCLUDES(mu_) {
+  Result<StreamVersion> GetStreamVersion(std::string_view stream) const override EXCLUDES(mu_) {
     const Position head = log_->durable_head();
     MutexLock lock(mu_);
     const auto* entries = index_->Find(stream);

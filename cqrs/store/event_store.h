@@ -77,8 +77,10 @@ class EventStore {
   // Events with position >= from, at most `max`, in position order.
   virtual Result<std::vector<RecordedEvent>> ReadAll(Position from, std::size_t max) const = 0;
 
-  // Current version of `stream` (0 if it does not exist), counting durable events only.
-  virtual StreamVersion GetStreamVersion(std::string_view stream) const = 0;
+  // Current version of `stream` (0 if it does not exist), counting durable events only: the
+  // version an `exact` append must name. An error (kUnavailable: the store's server does not
+  // answer) is never reported as an empty stream.
+  virtual Result<StreamVersion> GetStreamVersion(std::string_view stream) const = 0;
 
   // Last durable position (0 when empty).
   virtual Position Head() const = 0;

@@ -10,7 +10,7 @@ namespace cqrs {
 inline constexpr std::string_view kEventStoreComponent = "event_store";
 std::span<const pg::Migration> EventStoreMigrations();
 
-// NOTIFY channel on which every append announces the new head.
-inline constexpr std::string_view kHeadChannel = "adsd_log_head";
+// The session advisory lock whose holder leads the sequencing (pg::AdvisoryLockKey of this).
+inline constexpr std::string_view kSequencerLockName = "cqrs.event_store.sequencer";
 
 }  // namespace cqrs

@@ -9,60 +9,29 @@
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "cqrs/core/thread_name.h"
 #include "cqrs/pg/connection.h"
 #include "cqrs/pg/pool.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/polling_subscription.h"
+#include "cqrs/store/postgres_appender.h"
+#include "cqrs/store/postgres_position_waits.h"
+#include "cqrs/store/postgres_rows.h"
 #include "cqrs/store/postgres_schema.h"
+#include "cqrs/store/postgres_sequencer.h"
 
 namespace cqrs {
 
 namespace {
 
 using pg::Param;
+using pg_rows::FromRow;
+using pg_rows::kColumns;
 
 TimestampUs NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-constexpr std::string_view kColumns =
-    "position, stream, version, event_id, type, schema_version, timestamp_us, correlation_id, causation_id, "
-    "metadata, payload, hash";
-
-Uuid ParseUuid(std::string_view t) { return Uuid::Parse(t).value_or(Uuid::Nil()); }
-
-RecordedEvent FromRow(const pg::Rows& rows, int i) {
-  RecordedEvent e;
-  e.position = Position(static_cast<std::uint64_t>(rows.Int(i, 0)));
-  e.stream = std::string(rows.Text(i, 1));
-  e.version = StreamVersion(static_cast<std::uint64_t>(rows.Int(i, 2)));
-  e.event_id = ParseUuid(rows.Text(i, 3));
-  e.type = std::string(rows.Text(i, 4));
-  e.schema_version = static_cast<std::uint32_t>(rows.Int(i, 5));
-  e.timestamp_us = rows.Int(i, 6);
-  e.correlation_id = ParseUuid(rows.Text(i, 7));
-  e.causation_id = ParseUuid(rows.Text(i, 8));
-  e.metadata = rows.Bytes(i, 9);
-  e.payload = rows.Bytes(i, 10);
-  const std::string hash = rows.Bytes(i, 11);
-  if (hash.size() == e.hash.size()) std::memcpy(e.hash.data(), hash.data(), hash.size());
-  return e;
-}
-
-// "\x0a1b..." as a bytea element of an array literal (ArrayLiteral escapes the backslash).
-std::string ByteaHex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
 }
 
 void PutU64(std::string& out, std::uint64_t v) {
@@ -73,15 +42,6 @@ void PutBytes(std::string& out, std::string_view b) {
   PutU64(out, b.size());
   out.append(b);
 }
-
-// One append waiting for the writer.
-struct PendingAppend {
-  std::string stream;
-  ExpectedVersion expected = ExpectedVersion::Any();
-  std::vector<EventData> events;
-  std::function<void(Result<AppendResult>)> done;
-};
-
 
 }  // namespace
 
@@ -105,7 +65,9 @@ Sha256Digest PostgresChainHash(const Sha256Digest& previous, const RecordedEvent
 class PostgresEventStore final : public EventStore {
  public:
   PostgresEventStore(PostgresStoreOptions options)
-      : options_(std::move(options)), reads_(options_.url, options_.read_connections) {}
+      : options_(std::move(options)),
+        reads_(options_.url, options_.read_connections),
+        waits_([this](std::uint64_t head) { AdvanceHead(head); }) {}
 
   ~PostgresEventStore() override {
     {
@@ -113,33 +75,61 @@ class PostgresEventStore final : public EventStore {
       stopping_ = true;
     }
     queued_.notify_all();
-    if (writer_.joinable()) writer_.join();
+    queued_first_.notify_all();
+    for (std::thread& w : writers_) w.join();  // they finish the queue first
+    // Committed appends are answered once numbered: give the sequencers a moment, then say so.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!waits_.empty() && std::chrono::steady_clock::now() < deadline) {
+      if (sequencer_) sequencer_->Wake();
+      WaitForPosition(Position(head_.load() + 1), std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+    }
+    closed_.store(true);
+    waits_.Wake();
+    if (resolver_.joinable()) resolver_.join();
+    sequencer_.reset();
+    waits_.FailAll(Unavailable(
+        "postgres store: closed before the append's events were numbered (they are committed: a retry with the "
+        "same event ids returns their positions)"));
     if (listener_.joinable()) listener_.join();
   }
 
   Status Open() {
-    ASSIGN_OR_RETURN(writer_conn_, pg::Connection::Open(options_.url));
-    ASSIGN_OR_RETURN(pg::Rows recovery, writer_conn_->Query("SELECT pg_is_in_recovery()"));
+    auto conn = pg::Connection::Open(options_.url);
+    if (!conn.ok()) return conn.status();
+    ASSIGN_OR_RETURN(pg::Rows recovery, (*conn)->Query("SELECT pg_is_in_recovery()"));
     replica_ = recovery.Text(0, 0) == "t";
     if (replica_ && !options_.read_only) {
       return InvalidArgument("postgres: " + options_.url + " is a read replica: only a read-only store can use it");
     }
     if (replica_) {
-      RETURN_IF_ERROR(pg::CheckSchema(*writer_conn_, kEventStoreComponent, EventStoreMigrations()));
+      RETURN_IF_ERROR(pg::CheckSchema(**conn, kEventStoreComponent, EventStoreMigrations()));
     } else {
-      RETURN_IF_ERROR(pg::Migrate(*writer_conn_, kEventStoreComponent, EventStoreMigrations()));
+      RETURN_IF_ERROR(pg::Migrate(**conn, kEventStoreComponent, EventStoreMigrations()));
     }
-    ASSIGN_OR_RETURN(pg::Rows head, writer_conn_->Query("SELECT position FROM log_head WHERE id = 1"));
+    ASSIGN_OR_RETURN(pg::Rows head, (*conn)->Query("SELECT position FROM log_head WHERE id = 1"));
     if (head.empty()) return Corruption("postgres: the log_head row is missing");
     AdvanceHead(static_cast<std::uint64_t>(head.Int(0, 0)));
-    ASSIGN_OR_RETURN(listen_conn_, pg::Connection::Open(options_.url));
-    if (!replica_) RETURN_IF_ERROR(listen_conn_->Exec("LISTEN " + std::string(kHeadChannel)));
-    if (options_.read_only) {
-      writer_conn_.reset();
-    } else {
-      writer_ = std::thread([this] {
-        NameThisThread("pg-append");
-        WriteLoop();
+    listen_conn_ = std::move(*conn);
+    if (!replica_) RETURN_IF_ERROR(listen_conn_->Exec("LISTEN \"" + options_.head_channel + "\""));
+    if (!options_.read_only) {
+      SequencerOptions so;
+      so.url = options_.url;
+      so.head_channel = options_.head_channel;
+      so.wake_channel = options_.wake_channel;
+      sequencer_ = std::make_unique<Sequencer>(so, [this](std::span<const NumberedEvent> events, std::uint64_t h) {
+        AdvanceHead(h);
+        waits_.NumberedBySequencer(events);
+      });
+      RETURN_IF_ERROR(sequencer_->Start());
+      for (int i = 0; i < std::max(1, options_.append_connections); ++i) {
+        writers_.emplace_back([this, i] {
+          NameThisThread("pg-append");
+          WriteLoop(i);
+        });
+      }
+      resolver_ = std::thread([this] {
+        NameThisThread("pg-positions");
+        ResolveLoop();
       });
     }
     listener_ = std::thread([this] {
@@ -182,15 +172,15 @@ class PostgresEventStore final : public EventStore {
     }
     {
       std::lock_guard lock(mu_);
-      if (stopping_) {
-        // Not under the lock: the callback may do anything.
-      } else {
+      if (!stopping_) {
         queue_.push_back(std::move(p));
-        queued_.notify_one();
+        // Wake only a writer that may take it (see WriteLoop): writer 0 always may.
+        queued_first_.notify_one();
+        if (!NumbersOwnAppends()) queued_.notify_one();
         return;
       }
     }
-    p.done(Unavailable("postgres store: closed"));
+    p.done(Unavailable("postgres store: closed"));  // not under the lock: the callback may do anything
   }
 
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream, StreamVersion from,
@@ -198,9 +188,11 @@ class PostgresEventStore final : public EventStore {
     return reads_.With([&](pg::Connection& c) -> Result<std::vector<RecordedEvent>> {
       ASSIGN_OR_RETURN(pg::Rows rows,
                        c.QueryPrepared("SELECT " + std::string(kColumns) +
-                                   " FROM events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3",
-                               {Param::Text(std::string(stream)), Param::Int(static_cast<std::int64_t>(from.value())),
-                                Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
+                                           " FROM events WHERE stream = $1 AND version >= $2 AND position IS NOT NULL "
+                                           "ORDER BY version LIMIT $3",
+                                       {Param::Text(std::string(stream)),
+                                        Param::Int(static_cast<std::int64_t>(from.value())),
+                                        Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
       std::vector<RecordedEvent> out;
       out.reserve(rows.size());
       for (int i = 0; i < rows.size(); ++i) out.push_back(FromRow(rows, i));
@@ -212,9 +204,9 @@ class PostgresEventStore final : public EventStore {
     return reads_.With([&](pg::Connection& c) -> Result<std::vector<RecordedEvent>> {
       ASSIGN_OR_RETURN(pg::Rows rows,
                        c.QueryPrepared("SELECT " + std::string(kColumns) +
-                                   " FROM events WHERE position >= $1 ORDER BY position LIMIT $2",
-                               {Param::Int(static_cast<std::int64_t>(from.value())),
-                                Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
+                                           " FROM events WHERE position >= $1 ORDER BY position LIMIT $2",
+                                       {Param::Int(static_cast<std::int64_t>(from.value())),
+                                        Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
       std::vector<RecordedEvent> out;
       out.reserve(rows.size());
       for (int i = 0; i < rows.size(); ++i) out.push_back(FromRow(rows, i));
@@ -223,20 +215,14 @@ class PostgresEventStore final : public EventStore {
     });
   }
 
-  StreamVersion GetStreamVersion(std::string_view stream) const override {
-    // The interface has no error: a database that is down makes the caller wait (a consumer
-    // must not take "cannot tell" for "the stream is empty").
-    auto backoff = std::chrono::milliseconds(50);
-    while (true) {
-      auto v = reads_.With([&](pg::Connection& c) -> Result<std::uint64_t> {
-        ASSIGN_OR_RETURN(pg::Rows rows, c.QueryPrepared("SELECT coalesce(max(version), 0) FROM events WHERE stream = $1",
-                                                {Param::Text(std::string(stream))}));
-        return static_cast<std::uint64_t>(rows.Int(0, 0));
-      });
-      if (v.ok()) return StreamVersion(*v);
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    }
+  // Committed events count, numbered or not: this is the version an exact append must name.
+  Result<StreamVersion> GetStreamVersion(std::string_view stream) const override {
+    return reads_.With([&](pg::Connection& c) -> Result<StreamVersion> {
+      ASSIGN_OR_RETURN(pg::Rows rows, c.QueryPrepared("SELECT coalesce((SELECT version FROM events WHERE stream = $1 "
+                                                                      "ORDER BY version DESC LIMIT 1), 0)",
+                                                      {Param::Text(std::string(stream))}));
+      return StreamVersion(static_cast<std::uint64_t>(rows.Int(0, 0)));
+    });
   }
 
   Position Head() const override { return Position(head_.load()); }
@@ -266,225 +252,98 @@ class PostgresEventStore final : public EventStore {
     }
   }
 
-  void WriteLoop() {
+  // Whether this process's appends number themselves now (it leads, and the option is on).
+  bool NumbersOwnAppends() const { return options_.leader_numbers_own_appends && sequencer_->leading(); }
+
+  // One writer thread: batches from the queue, each in a transaction of its own connection. While
+  // this process numbers its own appends, only writer 0 takes batches: such transactions take
+  // turns on the head row from their numbering through their commit, so one transaction with
+  // every pending append beats several smaller ones queued on the lock.
+  void WriteLoop(int writer) {
+    PgAppender appender(options_.url, options_.head_channel, options_.wake_channel);
     while (true) {
       std::vector<PendingAppend> batch;
       {
         std::unique_lock lock(mu_);
-        queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        (writer == 0 ? queued_first_ : queued_).wait(lock, [&] {
+          return stopping_ || (!queue_.empty() && (writer == 0 || !NumbersOwnAppends()));
+        });
         if (queue_.empty()) return;  // stopping, nothing left
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
       }
-      std::vector<Result<AppendResult>> results = Commit(batch);
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
-    }
-  }
-
-  // The writer's statements, planned once per connection.
-  Status PrepareWriter() {
-    RETURN_IF_ERROR(writer_conn_->Prepare("lock_head", "SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE"));
-    // Each stream's version by a backward index scan (max() over a long stream would read it all).
-    RETURN_IF_ERROR(writer_conn_->Prepare(
-        "versions",
-        "SELECT s.stream, (SELECT e.version FROM events e WHERE e.stream = s.stream ORDER BY e.version DESC LIMIT 1) "
-        "FROM unnest($1::text[]) AS s(stream)"));
-    RETURN_IF_ERROR(writer_conn_->Prepare(
-        "placed",
-        "SELECT event_id, stream, version, position, timestamp_us, metadata FROM events WHERE event_id = ANY($1::uuid[])"));
-    RETURN_IF_ERROR(writer_conn_->Prepare(
-        "insert", "INSERT INTO events (" + std::string(kColumns) +
-                      ") SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], "
-                      "$6::int[], $7::bigint[], $8::uuid[], $9::uuid[], $10::bytea[], $11::bytea[], $12::bytea[])"));
-    // The new head, and its announcement: NOTIFY is delivered at commit.
-    RETURN_IF_ERROR(writer_conn_->Prepare(
-        "advance", "WITH h AS (UPDATE log_head SET position = $1, hash = $2 WHERE id = 1 RETURNING position) "
-                   "SELECT pg_notify('" + std::string(kHeadChannel) + "', position::text) FROM h"));
-    prepared_ = true;
-    return Status::Ok();
-  }
-
-  // Runs one batch in one transaction; returns each append's outcome.
-  std::vector<Result<AppendResult>> Commit(std::vector<PendingAppend>& batch) {
-    std::vector<Result<AppendResult>> results(batch.size(), Result<AppendResult>(Internal("not run")));
-    if (!writer_conn_->healthy() || !prepared_) {
-      Status st = writer_conn_->healthy() ? Status::Ok() : writer_conn_->Reconnect();
-      if (st.ok()) st = PrepareWriter();
-      if (!st.ok()) {
-        prepared_ = false;  // a new connection needs them again
-        for (auto& r : results) r = st;
-        return results;
+      const std::int64_t token = options_.leader_numbers_own_appends ? sequencer_->token() : 0;
+      AppendCommit commit = appender.Commit(batch, token);
+      if (!commit.numbered.empty()) {
+        AdvanceHead(commit.head);
+        waits_.NumberedBySequencer(commit.numbered);
       }
-    }
-    auto committed = TryCommit(batch, results);
-    if (!committed.ok()) {
-      (void)writer_conn_->Exec("ROLLBACK");
-      // Everything not already decided (conflicts, replays) fails alike. If the commit itself
-      // was cut off its outcome is unknown: a retry with the same event ids is recognized.
-      for (auto& r : results) {
-        if (r.ok() || r.status().code() == StatusCode::kInternal) r = committed;
+      bool waiting = false;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!commit.appends[i].ok()) {
+          batch[i].done(commit.appends[i].status());
+          continue;
+        }
+        waiting = waiting || std::count(commit.appends[i]->positions.begin(), commit.appends[i]->positions.end(), 0u);
+        waits_.Add(std::move(*commit.appends[i]), std::move(batch[i].done));
       }
+      // Not numbered in the transaction: this process's sequencer is woken here, another's was
+      // through NOTIFY after the commit.
+      if (waiting && sequencer_->leading()) sequencer_->Wake();
     }
-    return results;
   }
 
-  Status TryCommit(std::vector<PendingAppend>& batch, std::vector<Result<AppendResult>>& results) {
-    std::vector<std::string> streams, ids;
-    for (const PendingAppend& p : batch) {
-      streams.push_back(p.stream);
-      for (const EventData& e : p.events) ids.push_back(e.event_id.ToString());
-    }
-    ASSIGN_OR_RETURN(std::vector<pg::Rows> read,
-                     writer_conn_->Pipeline({
-                         {"BEGIN"},
-                         pg::Statement::Prepared("lock_head"),
-                         pg::Statement::Prepared("versions", {Param::Text(pg::ArrayLiteral(streams))}),
-                         pg::Statement::Prepared("placed", {Param::Text(pg::ArrayLiteral(ids))}),
-                     }));
-    if (read.size() != 4) return Unavailable("postgres: a pipeline answered " + std::to_string(read.size()) + " of 4 statements");
-    if (read[1].empty()) return Corruption("postgres: the log_head row is missing");
-    std::uint64_t head = static_cast<std::uint64_t>(read[1].Int(0, 0));
-    Sha256Digest chain{};
-    if (std::string h = read[1].Bytes(0, 1); h.size() == chain.size()) std::memcpy(chain.data(), h.data(), h.size());
-    std::unordered_map<std::string, std::uint64_t> versions;
-    for (int i = 0; i < read[2].size(); ++i) {
-      if (!read[2].IsNull(i, 1)) versions[std::string(read[2].Text(i, 0))] = static_cast<std::uint64_t>(read[2].Int(i, 1));
-    }
-    struct Placed {
-      std::string stream;
-      std::uint64_t version;
-      std::uint64_t position;
-      TimestampUs timestamp_us;
-      std::string metadata;
-    };
-    std::unordered_map<Uuid, Placed> placed;  // every id already stored, or placed by this batch
-    for (int i = 0; i < read[3].size(); ++i) {
-      placed[ParseUuid(read[3].Text(i, 0))] = {std::string(read[3].Text(i, 1)),
-                                                static_cast<std::uint64_t>(read[3].Int(i, 2)),
-                                                static_cast<std::uint64_t>(read[3].Int(i, 3)),
-                                                read[3].Int(i, 4), read[3].Bytes(i, 5)};
-    }
-
-    std::vector<std::string> c_pos, c_stream, c_ver, c_id, c_type, c_schema, c_ts, c_corr, c_caus, c_meta, c_payload,
-        c_hash;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const PendingAppend& p = batch[i];
-      if (auto retry = CheckRetry(p, placed)) {
-        results[i] = std::move(*retry);
+  // Answers appends numbered by another process's sequencer: when the head moves, looks up the
+  // positions of the events still waiting. This process's sequencer answers its own batches
+  // directly, so the lookup runs while it leads only for appends it has not answered for a while
+  // (leadership moved meanwhile).
+  void ResolveLoop() {
+    constexpr auto kLocalGrace = std::chrono::milliseconds(250);
+    std::uint64_t checked = head_.load();
+    while (!closed_.load()) {
+      if (waits_.empty()) {  // nothing to look up: not woken by every head that moves
+        waits_.WaitUntilPending(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+        checked = head_.load();
         continue;
       }
-      const std::uint64_t current = versions.count(p.stream) ? versions[p.stream] : 0;
-      if (!p.expected.IsSatisfiedBy(StreamVersion(current))) {
-        results[i] = VersionConflict("stream " + p.stream + " is at version " + std::to_string(current) +
-                                     ", expected " + p.expected.ToString());
+      WaitForPosition(Position(checked + 1), std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+      std::chrono::steady_clock::time_point oldest;
+      std::vector<std::int64_t> seqs = waits_.PendingSeqs(&oldest);
+      if (seqs.empty()) {
+        checked = head_.load();
         continue;
       }
-      AppendResult r;
-      r.first_version = StreamVersion(current + 1);
-      r.last_version = StreamVersion(current + p.events.size());
-      r.first_position = Position(head + 1);
-      r.last_position = Position(head + p.events.size());
-      for (std::size_t k = 0; k < p.events.size(); ++k) {
-        const EventData& d = p.events[k];
-        RecordedEvent e;
-        e.position = Position(++head);
-        e.stream = p.stream;
-        e.version = StreamVersion(current + k + 1);
-        e.event_id = d.event_id;
-        e.type = d.type;
-        e.schema_version = d.schema_version;
-        e.timestamp_us = d.timestamp_us;
-        e.correlation_id = d.correlation_id;
-        e.causation_id = d.causation_id;
-        e.metadata = d.metadata;
-        e.payload = d.payload;
-        chain = PostgresChainHash(chain, e);
-        placed[e.event_id] = {e.stream, e.version.value(), e.position.value(), e.timestamp_us, e.metadata};
-        c_pos.push_back(std::to_string(e.position.value()));
-        c_stream.push_back(e.stream);
-        c_ver.push_back(std::to_string(e.version.value()));
-        c_id.push_back(e.event_id.ToString());
-        c_type.push_back(e.type);
-        c_schema.push_back(std::to_string(e.schema_version));
-        c_ts.push_back(std::to_string(e.timestamp_us));
-        c_corr.push_back(e.correlation_id.ToString());
-        c_caus.push_back(e.causation_id.ToString());
-        c_meta.push_back(ByteaHex(e.metadata));
-        c_payload.push_back(ByteaHex(e.payload));
-        c_hash.push_back(ByteaHex(std::string_view(reinterpret_cast<const char*>(chain.data()), chain.size())));
-      }
-      versions[p.stream] = current + p.events.size();
-      results[i] = r;
+      // Another process numbers: look after each head move (or every 50 ms). This one: only for
+      // appends it has not answered itself for a while.
+      const bool stale = std::chrono::steady_clock::now() - oldest > kLocalGrace;
+      if (sequencer_->leading() && !stale) continue;
+      checked = head_.load();
+      std::vector<std::string> text;
+      text.reserve(seqs.size());
+      for (std::int64_t s : seqs) text.push_back(std::to_string(s));
+      auto found = reads_.With([&](pg::Connection& c) -> Result<std::vector<NumberedEvent>> {
+        ASSIGN_OR_RETURN(pg::Rows rows, c.QueryPrepared("SELECT seq, position FROM events WHERE seq = ANY($1::bigint[]) "
+                                                        "AND position IS NOT NULL",
+                                                        {Param::Text(pg::ArrayLiteral(text))}));
+        std::vector<NumberedEvent> out;
+        for (int i = 0; i < rows.size(); ++i) out.emplace_back(rows.Int(i, 0), static_cast<std::uint64_t>(rows.Int(i, 1)));
+        return out;
+      });
+      if (found.ok()) waits_.Numbered(*found);
     }
-    if (c_pos.empty()) {
-      RETURN_IF_ERROR(writer_conn_->Exec("ROLLBACK"));
-      return Status::Ok();
-    }
-    using pg::ArrayLiteral;
-    RETURN_IF_ERROR(
-        writer_conn_
-            ->Pipeline({
-                pg::Statement::Prepared(
-                    "insert",
-                    {Param::Text(ArrayLiteral(c_pos)), Param::Text(ArrayLiteral(c_stream)),
-                     Param::Text(ArrayLiteral(c_ver)), Param::Text(ArrayLiteral(c_id)), Param::Text(ArrayLiteral(c_type)),
-                     Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
-                     Param::Text(ArrayLiteral(c_corr)), Param::Text(ArrayLiteral(c_caus)),
-                     Param::Text(ArrayLiteral(c_meta)), Param::Text(ArrayLiteral(c_payload)),
-                     Param::Text(ArrayLiteral(c_hash))}),
-                pg::Statement::Prepared(
-                    "advance", {Param::Int(static_cast<std::int64_t>(head)),
-                                Param::Bytes(std::string(reinterpret_cast<const char*>(chain.data()), chain.size()))}),
-                {"COMMIT"},
-            })
-            .status());
-    AdvanceHead(head);
-    return Status::Ok();
-  }
-
-  // A retry of an append that already happened (its first event id is stored): the original
-  // result, or kAlreadyExists when the ids are stored elsewhere or followed by other events.
-  template <typename Map>
-  std::optional<Result<AppendResult>> CheckRetry(const PendingAppend& p, const Map& placed) const {
-    bool any = false;
-    for (const EventData& e : p.events) any = any || placed.count(e.event_id) > 0;
-    if (!any) return std::nullopt;
-    const auto first = placed.find(p.events.front().event_id);
-    bool same = first != placed.end() && first->second.stream == p.stream;
-    for (std::size_t k = 0; same && k < p.events.size(); ++k) {
-      const auto it = placed.find(p.events[k].event_id);
-      same = it != placed.end() && it->second.stream == p.stream && it->second.version == first->second.version + k;
-    }
-    if (!same) {
-      return Result<AppendResult>(AlreadyExists("event " + p.events.front().event_id.ToString() +
-                                                " (or one after it) is already stored elsewhere or followed by "
-                                                "different events"));
-    }
-    AppendResult r;
-    r.first_version = StreamVersion(first->second.version);
-    r.last_version = StreamVersion(first->second.version + p.events.size() - 1);
-    r.first_position = Position(first->second.position);
-    r.last_position = Position(placed.find(p.events.back().event_id)->second.position);
-    r.idempotent_replay = true;
-    r.original = AppendResult::Original{first->second.timestamp_us, first->second.metadata};
-    return Result<AppendResult>(r);
   }
 
   void ListenLoop() {
     // Safety net under LISTEN: a notification lost with a broken connection is made up for by
     // reading the head now and then.
     constexpr int kPollMs = 200;
-    while (true) {
-      {
-        std::lock_guard lock(mu_);
-        if (stopping_) return;
-      }
+    while (!closed_.load()) {
       if (!listen_conn_->healthy()) {
         reachable_.store(false);
         if (listen_conn_->Reconnect().ok() &&
-            (replica_ || listen_conn_->Exec("LISTEN " + std::string(kHeadChannel)).ok())) {
+            (replica_ || listen_conn_->Exec("LISTEN \"" + options_.head_channel + "\"").ok())) {
           PollHead();
         } else {
           std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
@@ -516,21 +375,24 @@ class PostgresEventStore final : public EventStore {
 
   const PostgresStoreOptions options_;
   pg::Pool reads_;
-  std::unique_ptr<pg::Connection> writer_conn_;  // the writer thread's
-  bool prepared_ = false;                        // writer thread: statements prepared on writer_conn_
-  std::unique_ptr<pg::Connection> listen_conn_;  // the listener thread's
+  std::unique_ptr<pg::Connection> listen_conn_;  // the listener thread's (Open's before it starts)
   bool replica_ = false;                         // opened on a hot standby (set by Open)
+  std::unique_ptr<Sequencer> sequencer_;         // writable stores: this process's candidate
+  PositionWaits waits_;                          // committed appends waiting for their positions
 
   std::mutex mu_;
-  std::condition_variable queued_;
+  std::condition_variable queued_first_;  // writer 0 waits here
+  std::condition_variable queued_;        // the other writers
   std::deque<PendingAppend> queue_;  // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_: no new appends; writers finish the queue
+  std::atomic<bool> closed_{false};  // the resolver and the listener stop
 
   std::atomic<bool> reachable_{true};  // the listener's view of the server
   mutable std::atomic<std::uint64_t> head_{0};
   mutable std::mutex head_mu_;
   mutable std::condition_variable head_cv_;
-  std::thread writer_;
+  std::vector<std::thread> writers_;
+  std::thread resolver_;
   std::thread listener_;
 };
 

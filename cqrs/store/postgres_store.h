@@ -1,22 +1,26 @@
-// The EventStore on PostgreSQL: the distributed backend (docs/architecture.md, "The service on PostgreSQL and Kafka").
+// The EventStore on PostgreSQL: the distributed backend (docs/architecture.md, "The service on
+// PostgreSQL and Kafka").
 //
 // Table `events` holds one row per event, unique on (stream, version) and on event_id; `log_head`
-// is a single row with the last position and the hash-chain head. Global order without gaps:
-// every append transaction locks the `log_head` row before it reads stream versions and assigns
-// positions, and PostgreSQL releases that lock only after the transaction is visible. So the
-// transaction that takes positions P+1.. commits after the one that took ..P: a reader of the
-// global order sees a prefix of the positions at every moment, never P+1 before P (the gap bug
-// of sequence-numbered event stores, where a reader skips a position a slower transaction
-// commits later). Tested in postgres_store_test.cc by holding a transaction open on purpose.
+// is a single row with the last position, the hash-chain head and the sequencer's fencing epoch.
+// An append inserts its events without a position and commits on its own (postgres_appender.h):
+// appends of every thread and process commit independently and share the server's WAL flushes.
+// The gap-free global order and the hash chain are assigned after commit, in batches, by the
+// sequencer that leads among all writable store instances (postgres_sequencer.h). Append returns
+// once its events are numbered, so its AppendResult carries their positions as on the embedded
+// log, and a reader that waits for `last_position` anywhere sees the events (read-your-writes).
 //
-// The lock serializes appends, so one writer thread per process batches every pending append
-// into one transaction (two round trips, one fsync), as the embedded log's group commit does.
-// Appends from several processes serialize on the lock and each keeps its own batching.
+// Readers see numbered events only, and the sequencer makes each batch visible at once after the
+// previous one, so a reader of the global order sees a prefix of the positions at every moment:
+// it never sees P+1 before P (the gap bug of sequence-numbered event stores, where a reader skips
+// a position a slower transaction commits later). Tested in postgres_store_test.cc by holding
+// transactions open on purpose.
 //
-// Head() follows other processes' appends through LISTEN/NOTIFY (and a slow poll as a safety
-// net), so readers wake within a round trip of a commit anywhere. A read-only store may be opened
-// on a streaming replica: it sees the primary's global order as replicated (a prefix of it, by
-// the same argument) and polls the head, as a standby cannot LISTEN.
+// In each process, `append_connections` writer threads batch the pending appends (one transaction
+// per batch, two round trips). Head() follows the sequencer's NOTIFY (and a slow poll as a safety
+// net), so readers wake within a round trip of a numbering anywhere. A read-only store may be
+// opened on a streaming replica: it sees the primary's global order as replicated (a prefix of
+// it, by the same argument) and polls the head, as a standby cannot LISTEN.
 #pragma once
 
 #include <chrono>
@@ -30,7 +34,17 @@ namespace cqrs {
 struct PostgresStoreOptions {
   std::string url;          // postgresql://user@host:port/db
   std::size_t max_batch = 1024;  // appends in one transaction, at most
+  int append_connections = 4;    // writer threads (one connection each) committing concurrently
   int read_connections = 8;      // pooled connections for reads
+  // NOTIFY channels (every process on one database must use the same): the sequencer announces
+  // each new head on `head_channel`; appenders wake a leader in another process on `wake_channel`.
+  std::string head_channel = "cqrs_log_head";
+  std::string wake_channel = "cqrs_log_unsequenced";
+  // While this process leads the sequencing, its append transactions number themselves (and
+  // whatever else is committed) just before they commit, under the fencing token; off: every
+  // event is numbered after its commit by the sequencer's own transactions (measured against
+  // each other in docs/benchmarks.md).
+  bool leader_numbers_own_appends = true;
   // No appends (they fail with kUnavailable): for processes that only read. The URL may then be
   // a read replica (a hot standby): the schema is checked instead of migrated, and the head is
   // polled (a standby cannot LISTEN) every `replica_poll`.

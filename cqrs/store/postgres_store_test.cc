@@ -36,16 +36,18 @@ std::unique_ptr<pg::Connection> Connect(const std::string& url) {
   return std::move(*c);
 }
 
-// The gap bug, provoked: transaction A takes position 1 and stays open; B appends meanwhile and
-// would take position 2. A reader of the global order must not see 2 before 1 is committed,
-// since it would move its checkpoint past 1 and never read it. With positions assigned under the
-// log_head row lock, B cannot even take its position until A commits.
+// The gap bug, provoked: transaction A takes position 1 under the log_head row lock (as a
+// numbering transaction does) and stays open; B appends meanwhile and would take position 2. A
+// reader of the global order must not see 2 before 1 is committed, since it would move its
+// checkpoint past 1 and never read it. Numbering happens under the log_head row lock, so B's
+// event cannot even be numbered until A commits. (postgres_sequencer_test.cc holds an append
+// transaction open instead.)
 TEST(PostgresStore, ReadersNeverSeeALaterPositionBeforeAnEarlierOneCommits) {
   PostgresStorage storage;
   auto store = storage.Open();
   ASSERT_TRUE(store);
   auto a = Connect(storage.url());
-  // A: the store's own append protocol by hand, held open before its commit.
+  // A: a numbering transaction by hand, held open before its commit.
   ASSERT_TRUE(a->Exec("BEGIN").ok());
   auto head = a->Query("SELECT position FROM log_head WHERE id = 1 FOR UPDATE");
   ASSERT_TRUE(head.ok());

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "http/auth.h"
+
 namespace adsd::bench {
 
 namespace fs = std::filesystem;
@@ -25,8 +27,9 @@ cqrs::Result<std::unique_ptr<AdsdInstance>> AdsdInstance::Start(const std::strin
   const fs::path keys = data_dir / "bench-keys.toml";
   {
     std::ofstream out(keys);
-    out << "[[key]]\ntoken = \"" << kBenchToken << "\"\nretailer = \"bench\"\n"
-        << "[[key]]\ntoken = \"" << kBenchAdminToken << "\"\nrole = \"admin\"\n";
+    // Unlimited: the benchmark measures the service, not its rate limit.
+    out << "[[key]]\nhash = \"" << http::ApiKeys::HashText(kBenchToken) << "\"\nretailer = \"bench\"\nunlimited = true\n"
+        << "[[key]]\nhash = \"" << http::ApiKeys::HashText(kBenchAdminToken) << "\"\nrole = \"admin\"\n";
   }
   std::vector<std::string> argv = {adsd, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0",
                                    "--api-keys", keys.string()};

@@ -1,0 +1,84 @@
+// The PostgreSQL store's append transaction: a batch of appends inserted without positions.
+//
+// One transaction per batch, two round trips (pipeline mode, statements prepared once per
+// session): read the streams' versions and any stored copies of the events (by id), then insert
+// the new events and commit. In processes that do not lead the sequencing nothing in it is shared
+// by every append of the database (no head row lock, no NOTIFY), so concurrent batches commit
+// independently and the server flushes their commits together; the sequencer numbers them
+// afterwards (postgres_sequencer.h). In the leading process the transaction numbers itself (see
+// Commit), which saves the sequencer's commit and a thread hop on the way to the answer.
+//
+// Optimistic concurrency stays exact: a version read here may be taken by a transaction that
+// commits first; the unique (stream, version) index then fails the insert, and the batch is
+// redone from a fresh read (where that append now conflicts, or with `any` follows the winner).
+// Rows are inserted in (stream, version) order so that two batches never wait on each other's
+// rows crosswise.
+//
+// Thread-safety: one PgAppender per thread (it owns one connection).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cqrs/pg/connection.h"
+#include "cqrs/store/event_store.h"
+#include "cqrs/store/postgres_sequencer.h"
+
+namespace cqrs {
+
+// One append waiting for a writer.
+struct PendingAppend {
+  std::string stream;
+  ExpectedVersion expected = ExpectedVersion::Any();
+  std::vector<EventData> events;
+  std::function<void(Result<AppendResult>)> done;
+};
+
+// Where an append's events are stored: their versions, and per event its `seq` and its position
+// (0 while it is not numbered yet).
+struct Placement {
+  StreamVersion first_version;
+  std::vector<std::int64_t> seqs;
+  std::vector<std::uint64_t> positions;
+  bool idempotent_replay = false;
+  std::optional<AppendResult::Original> original;  // a replay: what the first append stored
+};
+
+// What one batch's transaction did.
+struct AppendCommit {
+  // Per append: where its events are (new, or already stored: an idempotent replay), or why not
+  // (kVersionConflict, kAlreadyExists, or the transaction's error).
+  std::vector<Result<Placement>> appends;
+  // Events the transaction numbered itself (see Commit), and the head after them.
+  std::vector<NumberedEvent> numbered;
+  std::uint64_t head = 0;
+};
+
+class PgAppender {
+ public:
+  PgAppender(std::string url, std::string head_channel, std::string wake_channel);
+
+  // Runs `batch` in one transaction. With `number_token` (the sequencer's fencing token, when
+  // this process leads the sequencing) the transaction also numbers, just before its commit, every
+  // unnumbered event it sees, its own included (cqrs_sequence_batch: under the head row lock,
+  // fenced; the lock is held from there through the commit, on the server, never across a round
+  // trip), and announces the new head after the commit. Without, it wakes the leader on the wake
+  // channel after the commit. Both NOTIFYs run in a transaction of their own.
+  AppendCommit Commit(std::span<const PendingAppend> batch, std::int64_t number_token);
+
+ private:
+  Status Connect();
+  Status TryCommit(std::span<const PendingAppend> batch, std::int64_t number_token, AppendCommit& out);
+
+  const std::string url_;
+  const std::string head_channel_;
+  const std::string wake_channel_;
+  std::unique_ptr<pg::Connection> conn_;
+  bool prepared_ = false;  // statements prepared on conn_'s session
+};
+
+}  // namespace cqrs
