@@ -29,9 +29,11 @@ cqrs::Status ValidationWorker::Start() {
   o.dispatch.filter = &Judges;
   ASSIGN_OR_RETURN(consumer_, cqrs::consumer::StoreConsumer::Start(
                                   store_, offsets_,
-                                  [this](const cqrs::RecordedEvent& e, cqrs::consumer::Completion done) {
-                                    Consume(e, std::move(done));
-                                  },
+                                  cqrs::consumer::DeliveryHandler(
+                                      [this](const cqrs::RecordedEvent& e, cqrs::consumer::Delivery delivery,
+                                             cqrs::consumer::Completion done) {
+                                        Consume(e, delivery, std::move(done));
+                                      }),
                                   std::move(o)));
   return cqrs::Status::Ok();
 }
@@ -79,6 +81,7 @@ cqrs::Result<bool> ValidationWorker::NeedsVerdict(const cqrs::RecordedEvent& e) 
   // Anything after the event (its verdict, a change judged on its own, a withdrawal) settles it.
   // (A read that can fail, not GetStreamVersion: a store that is down must not be taken for
   // "nothing after it", nor make a stopping worker wait.)
+  checked_.fetch_add(1);
   ASSIGN_OR_RETURN(auto after, store_.ReadStream(e.stream, e.version.next(), 1));
   return after.empty();
 }
@@ -93,6 +96,7 @@ void ValidationWorker::AwaitGrace(const cqrs::RecordedEvent& e) const {
 }
 
 cqrs::Status ValidationWorker::Settle(const cqrs::Result<cqrs::AppendResult>& r) {
+  pending_.fetch_sub(1);
   if (!r.ok() || r->idempotent_replay) decided_.fetch_sub(1);  // counted when issued: take it back
   // Expected version = the judged event's: a redelivery is recognized (same id) and a verdict on
   // a version that has changed since is a conflict, dropped: the change is judged on its own.
@@ -100,16 +104,22 @@ cqrs::Status ValidationWorker::Settle(const cqrs::Result<cqrs::AppendResult>& r)
   return cqrs::Status::Ok();
 }
 
-void ValidationWorker::JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, const std::function<void()>& stored,
-                                      cqrs::consumer::Completion done) {
+void ValidationWorker::JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, cqrs::consumer::Delivery delivery,
+                                      const std::function<void()>& stored, cqrs::consumer::Completion done) {
   if (!Judges(e)) return done(cqrs::Status::Ok());
   const bool modeled = options_.latency != nullptr && options_.latency->enabled();
   if (path == Path::kConsumed) {
     AwaitGrace(e);
     if (stopping_.load()) return done(cqrs::Unavailable("validation worker stopping"));
-    auto needed = NeedsVerdict(e);
-    if (!needed.ok()) return done(needed.status());
-    if (!*needed) return done(cqrs::Status::Ok());
+    // The read is a saving, not what makes a verdict unique (the append's id and expected
+    // version do): it spares judging again, and the external call, what was decided already.
+    // Only worth a round trip where that may be so: a redelivery, or in the sync pipeline, where
+    // the request decides first and the worker takes over after the grace.
+    if (delivery == cqrs::consumer::Delivery::kMaybeRepeated || options_.grace.count() > 0) {
+      auto needed = NeedsVerdict(e);
+      if (!needed.ok()) return done(needed.status());
+      if (!*needed) return done(cqrs::Status::Ok());
+    }
   }
   Clock::time_point began = Clock::now();
   if (path == Path::kConsumed && options_.await_stored && modeled) {
@@ -126,6 +136,8 @@ void ValidationWorker::JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, c
   // Counted before the append: once the verdict is visible in its stream, decided() includes it
   // (the store's callback may run later than a reader sees the event).
   decided_.fetch_add(1);
+  const std::size_t pending = pending_.fetch_add(1) + 1;
+  if (options_.on_verdict) options_.on_verdict(pending);
   if (modeled || path == Path::kInline) {
     // The step lasts until the verdict is stored (modeled latencies), or the request waits for it.
     cqrs::Status st = Settle(store_.Append(verdict.stream, cqrs::ExpectedVersion::Exact(verdict.expected),
@@ -145,12 +157,17 @@ void ValidationWorker::JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, c
 }
 
 void ValidationWorker::Consume(const cqrs::RecordedEvent& e, cqrs::consumer::Completion done) {
-  JudgeAndAppend(e, Path::kConsumed, {}, std::move(done));
+  Consume(e, cqrs::consumer::Delivery::kMaybeRepeated, std::move(done));
+}
+
+void ValidationWorker::Consume(const cqrs::RecordedEvent& e, cqrs::consumer::Delivery delivery,
+                               cqrs::consumer::Completion done) {
+  JudgeAndAppend(e, Path::kConsumed, delivery, {}, std::move(done));
 }
 
 cqrs::Status ValidationWorker::Decide(const cqrs::RecordedEvent& e, const std::function<void()>& stored) {
   std::optional<cqrs::Status> result;
-  JudgeAndAppend(e, Path::kInline, stored, [&result](cqrs::Status st) { result = std::move(st); });
+  JudgeAndAppend(e, Path::kInline, cqrs::consumer::Delivery::kFirst, stored, [&result](cqrs::Status st) { result = std::move(st); });
   return std::move(*result);  // kInline settles before JudgeAndAppend returns
 }
 

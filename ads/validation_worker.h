@@ -54,6 +54,10 @@ struct ValidationWorkerOptions {
   // Table 3): when set and latencies are modeled, a consumed event waits for it (the read model
   // has applied the event) as a step.
   std::function<void(cqrs::Position)> await_stored;
+  // Called as each verdict is handed to the store, with the verdict appends then in flight, itself
+  // included: the verdicts that can share its commit (a metric of how verdicts batch; bounded by
+  // the consumer's events in flight and the store's batch limit). Any thread; must not block.
+  std::function<void(std::size_t pending)> on_verdict;
 };
 
 class ValidationWorker {
@@ -78,6 +82,12 @@ class ValidationWorker {
   // (cqrs::kafka::BusConsumer) instead of Start()'s own subscription: judges it if it still
   // needs a verdict and settles `done` once the verdict is durable; kUnavailable while the
   // validator or the store is down, and once the worker is stopping.
+  // The read that asks whether the event still needs a verdict (nothing appended to its stream
+  // since) is made only for a delivery that may be repeated (cqrs/consumer/handler.h) and in the
+  // sync pipeline (grace > 0); a first delivery is judged at once. Either way a verdict is
+  // appended at most once: the append's derived id and expected version make sure of it.
+  void Consume(const cqrs::RecordedEvent& event, cqrs::consumer::Delivery delivery, cqrs::consumer::Completion done);
+  // The same, for a source that cannot tell: every delivery may be repeated.
   void Consume(const cqrs::RecordedEvent& event, cqrs::consumer::Completion done);
   // The events Consume() judges; the others need no lane (a consumer's filter).
   static bool Judges(const cqrs::RecordedEvent& event);
@@ -90,6 +100,8 @@ class ValidationWorker {
   // Verdicts this worker appended (not those found already there), counting appends in flight:
   // one later refused or failed is taken back.
   std::uint64_t decided() const { return decided_.load(); }
+  // "Does it still need a verdict?" reads made (redeliveries and the sync pipeline's takeovers).
+  std::uint64_t checked() const { return checked_.load(); }
 
  private:
   // A verdict ready to append.
@@ -104,8 +116,8 @@ class ValidationWorker {
   // The one "judge one event and append its verdict": settles `done` once the verdict is durable
   // (on the store's callback thread when nothing waits), at once when no verdict is needed.
   // kInline settles before it returns.
-  void JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, const std::function<void()>& stored,
-                      cqrs::consumer::Completion done);
+  void JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, cqrs::consumer::Delivery delivery,
+                      const std::function<void()>& stored, cqrs::consumer::Completion done);
   // The verdict on `e`, or nullopt for an event that needs none.
   cqrs::Result<std::optional<Verdict>> Judge(const cqrs::RecordedEvent& e);
   // Sleeps until the event is `grace` old (the sync pipeline's request decides before that).
@@ -123,6 +135,8 @@ class ValidationWorker {
   const ValidationWorkerOptions options_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> decided_{0};
+  mutable std::atomic<std::uint64_t> checked_{0};
+  std::atomic<std::size_t> pending_{0};  // verdict appends issued, not settled
   std::mutex flood_mu_;
   FloodHistory floods_;  // guarded by flood_mu_
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "ads/ad_json.h"
@@ -97,6 +98,77 @@ TEST_F(ValidationWorkerTest, ManyLanesDecideEveryAdExactlyOnceAndARestartRedoesN
   EXPECT_EQ(again.position(), store_->Head());
   EXPECT_EQ(again.decided(), 0u);
   for (const auto& s : streams) EXPECT_EQ(store_->GetStreamVersion(s).value(), cqrs::StreamVersion(2)) << s;
+}
+
+// Consume() settled: waits for its completion (the verdict's commit).
+cqrs::Status ConsumeAndWait(ValidationWorker& worker, const cqrs::RecordedEvent& e, cqrs::consumer::Delivery d) {
+  std::promise<cqrs::Status> settled;
+  auto f = settled.get_future();
+  worker.Consume(e, d, [&settled](cqrs::Status st) { settled.set_value(std::move(st)); });
+  if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return cqrs::Unavailable("not settled");
+  return f.get();
+}
+
+TEST_F(ValidationWorkerTest, AFirstDeliveryIsJudgedWithoutAReadAndARedeliveryAsksFirst) {
+  const auto streams = Submit(3);
+  ValidationWorker worker(*store_, *offsets_, rules_, nullptr, Lanes(1));
+  auto first = store_->ReadStream(streams[0], cqrs::StreamVersion(1), 1);
+  ASSERT_TRUE(first.ok() && first->size() == 1);
+  ASSERT_TRUE(ConsumeAndWait(worker, first->front(), cqrs::consumer::Delivery::kFirst).ok());
+  EXPECT_EQ(worker.checked(), 0u);
+  EXPECT_EQ(worker.decided(), 1u);
+  // Redelivered: the read finds the verdict, nothing is judged or appended.
+  ASSERT_TRUE(ConsumeAndWait(worker, first->front(), cqrs::consumer::Delivery::kMaybeRepeated).ok());
+  EXPECT_EQ(worker.checked(), 1u);
+  EXPECT_EQ(worker.decided(), 1u);
+  EXPECT_EQ(store_->GetStreamVersion(streams[0]), cqrs::StreamVersion(2));
+  // A redelivery of an event nobody decided yet is decided.
+  auto second = store_->ReadStream(streams[1], cqrs::StreamVersion(1), 1);
+  ASSERT_TRUE(ConsumeAndWait(worker, second->front(), cqrs::consumer::Delivery::kMaybeRepeated).ok());
+  EXPECT_EQ(worker.checked(), 2u);
+  EXPECT_EQ(worker.decided(), 2u);
+  EXPECT_EQ(store_->GetStreamVersion(streams[1]), cqrs::StreamVersion(2));
+}
+
+TEST_F(ValidationWorkerTest, ARedeliveredEventIsNeverDecidedTwiceEvenWhenTakenForAFirstDelivery) {
+  // The worst a source can do: deliver again, at the same time as the first delivery and after
+  // it, and call each one a first delivery (no read). The verdict's id and expected version
+  // still let exactly one verdict through.
+  const auto streams = Submit(200);
+  ValidationWorker worker(*store_, *offsets_, rules_, nullptr, Lanes(8));
+  std::vector<cqrs::RecordedEvent> submitted;
+  for (const auto& s : streams) submitted.push_back(store_->ReadStream(s, cqrs::StreamVersion(1), 1)->front());
+  std::atomic<int> failures{0};
+  auto deliver_all = [&](cqrs::consumer::Delivery d) {
+    for (const auto& e : submitted) {
+      if (!ConsumeAndWait(worker, e, d).ok()) failures.fetch_add(1);
+    }
+  };
+  std::thread a(deliver_all, cqrs::consumer::Delivery::kFirst);
+  std::thread b(deliver_all, cqrs::consumer::Delivery::kFirst);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(worker.decided(), 200u);
+  // A change after the verdict: a late redelivery of the submission must not judge it again
+  // (the stream moved on: a conflict, dropped).
+  cqrs::EventData change;
+  change.event_id = cqrs::Uuid::V7();
+  change.type = std::string(events::kWithdrawn);
+  change.payload = "{}";
+  ASSERT_TRUE(store_->Append(streams[0], cqrs::ExpectedVersion::Exact(cqrs::StreamVersion(2)), std::span(&change, 1)).ok());
+  deliver_all(cqrs::consumer::Delivery::kFirst);
+  deliver_all(cqrs::consumer::Delivery::kMaybeRepeated);
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(worker.decided(), 200u);
+  EXPECT_EQ(store_->GetStreamVersion(streams[0]), cqrs::StreamVersion(3));
+  for (std::size_t i = 1; i < streams.size(); ++i) {
+    auto events = store_->ReadStream(streams[i], cqrs::StreamVersion(1), 10);
+    ASSERT_TRUE(events.ok());
+    ASSERT_EQ(events->size(), 2u) << streams[i];  // the submission and one verdict
+    EXPECT_TRUE(events->back().type == events::kApproved || events->back().type == events::kRejected);
+  }
+  EXPECT_EQ(worker.checked(), 200u);  // only the deliveries said to be repeated read
 }
 
 TEST_F(ValidationWorkerTest, LanesJudgeSlowAdsAtTheSameTime) {

@@ -6,7 +6,8 @@
 #     --bench     also the benchmark's load generator and the HTTP server it measures against
 #                 (wrk, nginx)
 #     --servers   also what scripts/servers/ runs: PostgreSQL 15, and Java 17 with Maven for
-#                 the Apache Kafka broker (its jars come from Maven Central)
+#                 the Apache Kafka broker (its jars come from Maven Central); kcat, a stock Kafka
+#                 client the tests read the topic with
 set -euo pipefail
 
 packages=(
@@ -19,7 +20,7 @@ packages=(
 for option in "$@"; do
   case $option in
     --bench) packages+=(wrk nginx-light) ;;
-    --servers) packages+=(postgresql-15 openjdk-17-jre-headless maven) ;;
+    --servers) packages+=(postgresql-15 openjdk-17-jre-headless maven kcat) ;;
     *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
   esac
 done

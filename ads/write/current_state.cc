@@ -17,7 +17,7 @@ constexpr std::size_t kPage = 256;
 }  // namespace
 
 cqrs::Result<std::optional<CurrentAd>> LoadCurrentAd(const cqrs::EventStore& store, const std::string& stream) {
-  const cqrs::StreamVersion at = store.GetStreamVersion(stream);
+  ASSIGN_OR_RETURN(const cqrs::StreamVersion at, store.GetStreamVersion(stream));
   if (at.value() == 0) return std::optional<CurrentAd>();
   CurrentAd current;
   std::optional<cqrs::RecordedEvent> content;

@@ -13,6 +13,11 @@ namespace adsd::app {
 
 namespace fs = std::filesystem;
 
+namespace {
+// Bucket bounds of the batch-size histograms (events or appends per batch).
+const std::vector<double> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048};
+}  // namespace
+
 cqrs::Result<std::unique_ptr<AdService>> AdService::Start(const ServiceOptions& options) {
   std::unique_ptr<AdService> s(new AdService(options));
   RETURN_IF_ERROR(s->Open());
@@ -81,6 +86,18 @@ cqrs::Status AdService::OpenStore() {
     cqrs::PostgresStoreOptions o{options_.store_url};
     // A read process never appends: it may then read from a replica of the primary.
     o.read_only = options_.role == Role::kRead;
+    // Idle read connections kept for the threads that may read at once, so none opens and closes
+    // a connection per read: the HTTP threads, the blocking pool, the worker's lanes, the relay
+    // and a subscription.
+    o.read_connections = options_.http.threads + 2;
+    if (options_.serves_writes()) o.read_connections += options_.blocking_threads;
+    if (options_.runs_worker()) o.read_connections += options_.consumers;
+    metrics_.AddHistogram("adsd_event_store_append_batch_size",
+                          "Appends committed in one PostgreSQL transaction of the event store's writer.", kBatchBounds);
+    o.on_batch = [this](std::size_t appends) {
+      const double n = static_cast<double>(appends);
+      metrics_.Observe("adsd_event_store_append_batch_size", std::span(&n, 1));
+    };
     ASSIGN_OR_RETURN(store_, cqrs::OpenPostgresEventStore(o));
     return cqrs::Status::Ok();
   }
@@ -121,6 +138,7 @@ namespace {
 cqrs::kafka::BusOptions AdsdBus() {
   cqrs::kafka::BusOptions bus;
   bus.topic = "adsd.events";
+  bus.event_source = {.source = "/adsd", .content_type = "application/json"};
   return bus;
 }
 }  // namespace
@@ -146,6 +164,14 @@ cqrs::Status AdService::OpenWorker() {
       read_side_->runner()->WaitFor(p, std::chrono::steady_clock::now() + std::chrono::seconds(10));
     };
   }
+  metrics_.AddHistogram("adsd_verdict_batch_size",
+                        "Verdict appends in flight to the event store as each verdict is issued (itself "
+                        "included): the verdicts that can share its commit.",
+                        kBatchBounds);
+  wo.on_verdict = [this](std::size_t pending) {
+    const double n = static_cast<double>(pending);
+    metrics_.Observe("adsd_verdict_batch_size", std::span(&n, 1));
+  };
   ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
   worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get(), std::move(wo));
   if (options_.bus_url.empty()) return worker_->Start();
@@ -158,10 +184,12 @@ cqrs::Status AdService::OpenWorker() {
   co.lanes = options_.consumers;
   co.filter = &ads::ValidationWorker::Judges;
   ASSIGN_OR_RETURN(bus_consumer_,
-                   cqrs::kafka::BusConsumer::Start(co, [this](const cqrs::RecordedEvent& e,
-                                                              cqrs::consumer::Completion done) {
-                     worker_->Consume(e, std::move(done));
-                   }));
+                   cqrs::kafka::BusConsumer::Start(
+                       co, cqrs::consumer::DeliveryHandler([this](const cqrs::RecordedEvent& e,
+                                                                  cqrs::consumer::Delivery delivery,
+                                                                  cqrs::consumer::Completion done) {
+                         worker_->Consume(e, delivery, std::move(done));
+                       })));
   return cqrs::Status::Ok();
 }
 
@@ -173,6 +201,12 @@ cqrs::Status AdService::OpenBusRelay() {
   ro.name = "bus-relay:" + bus.topic;
   ro.before_publish = [] {
     if (Failpoint("before-bus-publish")) std::_Exit(3);
+  };
+  metrics_.AddHistogram("adsd_bus_relay_batch_size", "Events in one batch the relay hands to the Kafka producer.",
+                        kBatchBounds);
+  ro.on_batch = [this](std::size_t events) {
+    const double n = static_cast<double>(events);
+    metrics_.Observe("adsd_bus_relay_batch_size", std::span(&n, 1));
   };
   ASSIGN_OR_RETURN(bus_relay_, cqrs::kafka::BusRelay::Start(*store_, std::move(ro)));
   return cqrs::Status::Ok();

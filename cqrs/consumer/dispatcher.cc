@@ -8,6 +8,7 @@ namespace cqrs::consumer {
 struct Dispatcher::Call {
   Ticket ticket;
   RecordedEvent event;
+  Delivery delivery;                // kMaybeRepeated from the first retry on
   std::chrono::milliseconds pause;  // before the next retry; only the call's current attempt touches it
 };
 
@@ -18,6 +19,12 @@ Handler Synchronous(std::function<Status(const RecordedEvent&)> handle) {
 bool IsTransient(const Status& st) { return st.code() == StatusCode::kUnavailable; }
 
 Dispatcher::Dispatcher(Handler handler, DispatcherOptions options)
+    : Dispatcher(DeliveryHandler([handler = std::move(handler)](const RecordedEvent& e, Delivery, Completion done) {
+                   handler(e, std::move(done));
+                 }),
+                 std::move(options)) {}
+
+Dispatcher::Dispatcher(DeliveryHandler handler, DispatcherOptions options)
     : handler_(std::move(handler)),
       options_(std::move(options)),
       lanes_(options_.lanes, options_.max_in_flight) {}
@@ -49,20 +56,20 @@ bool Dispatcher::Accepting() const {
   return !stopping_ && failure_.ok();
 }
 
-std::optional<Ticket> Dispatcher::Dispatch(const RecordedEvent& event) {
+std::optional<Ticket> Dispatcher::Dispatch(const RecordedEvent& event, Delivery delivery) {
   if (options_.filter && !options_.filter(event)) return Skip();  // no copy of an ignored event
-  return Queue(event);
+  return Queue(event, delivery);
 }
 
-std::optional<Ticket> Dispatcher::Dispatch(RecordedEvent&& event) {
+std::optional<Ticket> Dispatcher::Dispatch(RecordedEvent&& event, Delivery delivery) {
   if (options_.filter && !options_.filter(event)) return Skip();
-  return Queue(std::move(event));
+  return Queue(std::move(event), delivery);
 }
 
-std::optional<Ticket> Dispatcher::Queue(RecordedEvent event) {
+std::optional<Ticket> Dispatcher::Queue(RecordedEvent event, Delivery delivery) {
   if (!Accepting()) return std::nullopt;
   const Ticket ticket(++next_ticket_);
-  auto call = std::make_shared<Call>(Call{ticket, std::move(event), options_.retry.first});
+  auto call = std::make_shared<Call>(Call{ticket, std::move(event), delivery, options_.retry.first});
   const std::string_view key = call->event.stream;  // lives in `call`, which the work keeps
   if (!lanes_.Dispatch(ticket, key, [this, call] { Run(call); })) return std::nullopt;
   return ticket;
@@ -81,7 +88,7 @@ void Dispatcher::Run(const std::shared_ptr<Call>& call) {
     ++calling_;
   }
   auto settled = std::make_shared<std::atomic<bool>>(false);
-  handler_(call->event, [this, call, settled](Status st) {
+  handler_(call->event, call->delivery, [this, call, settled](Status st) {
     if (settled->exchange(true)) return;  // a second completion of the same call
     Finish(call, std::move(st));
   });
@@ -99,6 +106,7 @@ void Dispatcher::Finish(const std::shared_ptr<Call>& call, Status st) {
     }
     if (!stopping) {  // stopping: left undone, redelivered after a restart
       retries_.fetch_add(1);
+      call->delivery = Delivery::kMaybeRepeated;  // the failed attempt may have had its effect
       const auto pause = call->pause;
       call->pause = std::min(call->pause * 2, options_.retry.max);
       lanes_.Retry(call->ticket, KeyedLanes::Clock::now() + pause, [this, call] { Run(call); });

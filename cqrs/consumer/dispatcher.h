@@ -39,14 +39,16 @@ struct DispatcherOptions {
 class Dispatcher {
  public:
   Dispatcher(Handler handler, DispatcherOptions options);
+  Dispatcher(DeliveryHandler handler, DispatcherOptions options);
   ~Dispatcher();  // Stop()
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Takes the next event from the source: runs the handler on it, or settles it at once if the
   // filter declines it. Its ticket, or nullopt once stopped or failed (the event is not taken).
-  std::optional<Ticket> Dispatch(const RecordedEvent& event) EXCLUDES(mu_);
-  std::optional<Ticket> Dispatch(RecordedEvent&& event) EXCLUDES(mu_);
+  // `delivery`: what the source knows (handler.h); a retry is always kMaybeRepeated.
+  std::optional<Ticket> Dispatch(const RecordedEvent& event, Delivery delivery = Delivery::kFirst) EXCLUDES(mu_);
+  std::optional<Ticket> Dispatch(RecordedEvent&& event, Delivery delivery = Delivery::kFirst) EXCLUDES(mu_);
   // Takes an item that has nothing to handle (a message that is not an event of ours).
   std::optional<Ticket> Skip() EXCLUDES(mu_);
 
@@ -67,11 +69,11 @@ class Dispatcher {
  private:
   struct Call;
   bool Accepting() const EXCLUDES(mu_);
-  std::optional<Ticket> Queue(RecordedEvent event) EXCLUDES(mu_);
+  std::optional<Ticket> Queue(RecordedEvent event, Delivery delivery) EXCLUDES(mu_);
   void Run(const std::shared_ptr<Call>& call) EXCLUDES(mu_);
   void Finish(const std::shared_ptr<Call>& call, Status st) EXCLUDES(mu_);
 
-  const Handler handler_;
+  const DeliveryHandler handler_;
   const DispatcherOptions options_;
   std::uint64_t next_ticket_ = 0;  // source thread only
   std::atomic<std::uint64_t> handled_{0};

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <deque>
+#include <future>
 #include <map>
 #include <thread>
 #include <vector>
@@ -118,14 +119,20 @@ TEST(Dispatcher, TransientErrorsAreRetriedWithCappedExponentialPausesInOrder) {
 }
 
 TEST(Dispatcher, APermanentErrorStopsTakingEventsAndHoldsTheWatermarkBelowIt) {
+  // "bad" fails only once "b" is taken: the failure must not race the dispatch of "b".
+  std::promise<void> b_taken;
+  std::shared_future<void> taken = b_taken.get_future().share();
   Dispatcher d(
-      [](const RecordedEvent& e, Completion done) {
+      [taken](const RecordedEvent& e, Completion done) {
+        if (e.stream == "bad") taken.wait();
         done(e.stream == "bad" ? InvalidArgument("undecodable payload") : Status::Ok());
       },
       {.lanes = 2, .max_in_flight = 16});
   ASSERT_TRUE(d.Dispatch(Event("a", 1)));
   ASSERT_TRUE(d.Dispatch(Event("bad", 1)));
-  ASSERT_TRUE(d.Dispatch(Event("b", 1)));
+  const bool b = d.Dispatch(Event("b", 1)).has_value();
+  b_taken.set_value();
+  ASSERT_TRUE(b);
   ASSERT_TRUE(d.WaitFor(Ticket(1), Clock::now() + 10s));
   const auto deadline = Clock::now() + 10s;
   while (d.status().ok() && Clock::now() < deadline) std::this_thread::sleep_for(1ms);  // polling
@@ -194,6 +201,39 @@ TEST(Dispatcher, ASecondCompletionOfTheSameCallIsIgnored) {
   ASSERT_TRUE(d.WaitFor(Ticket(1), Clock::now() + 10s));
   EXPECT_TRUE(d.status().ok());
   EXPECT_EQ(d.handled(), 1u);
+}
+
+}  // namespace
+}  // namespace cqrs::consumer
+
+namespace cqrs::consumer {
+namespace {
+
+TEST(Dispatcher, TheSourcesDeliveryIsPassedOnAndEveryRetryMayBeARepeat) {
+  std::mutex mu;
+  std::vector<std::pair<std::uint64_t, Delivery>> calls;  // version, delivery
+  Dispatcher d(DeliveryHandler([&](const RecordedEvent& e, Delivery delivery, Completion done) {
+                 bool fail = false;
+                 {
+                   std::lock_guard lock(mu);
+                   calls.emplace_back(e.version.value(), delivery);
+                   // Event 2's first attempt fails: its retry must not be taken for a first delivery.
+                   fail = e.version.value() == 2 && calls.size() == 2;
+                 }
+                 done(fail ? Unavailable("down for a moment") : Status::Ok());
+               }),
+               {.lanes = 1, .retry = {.first = 1ms, .max = 1ms}});
+  ASSERT_TRUE(d.Dispatch(Event("s", 1), Delivery::kMaybeRepeated));
+  ASSERT_TRUE(d.Dispatch(Event("s", 2)));
+  auto last = d.Dispatch(Event("s", 3), Delivery::kFirst);
+  ASSERT_TRUE(last);
+  ASSERT_TRUE(d.WaitFor(*last, Clock::now() + 10s));
+  std::lock_guard lock(mu);
+  const std::vector<std::pair<std::uint64_t, Delivery>> want = {{1, Delivery::kMaybeRepeated},
+                                                                {2, Delivery::kFirst},
+                                                                {2, Delivery::kMaybeRepeated},
+                                                                {3, Delivery::kFirst}};
+  EXPECT_EQ(calls, want);
 }
 
 }  // namespace

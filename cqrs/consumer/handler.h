@@ -31,6 +31,16 @@ namespace cqrs::consumer {
 using Completion = std::function<void(Status)>;
 // The event stays valid until the completion is called.
 using Handler = std::function<void(const RecordedEvent& event, Completion done)>;
+// Whether the event may have reached a handler before. kFirst is a promise by the consumer: no
+// handler of its group has been given this event (not this process, not an earlier owner of its
+// offsets, not a failed attempt), so a handler may skip a "was this already done?" read. Anything
+// the consumer cannot rule out is kMaybeRepeated: events past the committed offset that existed
+// when the consumer took over (an earlier owner may have handled them without committing), and
+// every retry (a failed attempt may still have had its effect).
+enum class Delivery { kFirst, kMaybeRepeated };
+// A handler that is told which delivery it gets.
+using DeliveryHandler = std::function<void(const RecordedEvent& event, Delivery delivery, Completion done)>;
+
 // Which events a consumer hands to its handler; the others are done at once, without a lane.
 using Filter = std::function<bool(const RecordedEvent& event)>;
 

@@ -6,18 +6,31 @@
 
 namespace cqrs::consumer {
 
-StoreConsumer::StoreConsumer(log::ConsumerOffsets& offsets, Handler handler,
-                             StoreConsumerOptions options, Position from)
+StoreConsumer::StoreConsumer(log::ConsumerOffsets& offsets, DeliveryHandler handler,
+                             StoreConsumerOptions options, Position from, Position head)
     : offsets_(offsets),
       options_(std::move(options)),
       started_at_(from),
+      head_at_start_(head),
       dispatcher_(std::move(handler), options_.dispatch),
       settled_(from) {}
 
 Result<std::unique_ptr<StoreConsumer>> StoreConsumer::Start(EventStore& store, log::ConsumerOffsets& offsets,
                                                             Handler handler, StoreConsumerOptions options) {
+  return Start(store, offsets,
+               DeliveryHandler([handler = std::move(handler)](const RecordedEvent& e, Delivery, Completion done) {
+                 handler(e, std::move(done));
+               }),
+               std::move(options));
+}
+
+Result<std::unique_ptr<StoreConsumer>> StoreConsumer::Start(EventStore& store, log::ConsumerOffsets& offsets,
+                                                            DeliveryHandler handler, StoreConsumerOptions options) {
   const Position from = offsets.Load(options.group);
-  std::unique_ptr<StoreConsumer> c(new StoreConsumer(offsets, std::move(handler), std::move(options), from));
+  // Read after the offset: whatever an earlier run may have handled is at or below this head.
+  const Position head = store.Head();
+  std::unique_ptr<StoreConsumer> c(
+      new StoreConsumer(offsets, std::move(handler), std::move(options), from, std::max(from, head)));
   c->committer_ = std::thread([p = c.get()] {
     NameThisThread("offset-commit");
     p->CommitLoop();
@@ -50,7 +63,8 @@ void StoreConsumer::Stop() {
 
 Status StoreConsumer::Deliver(std::span<const RecordedEvent> batch) {
   for (const RecordedEvent& e : batch) {
-    const std::optional<Ticket> ticket = dispatcher_.Dispatch(e);
+    const std::optional<Ticket> ticket =
+        dispatcher_.Dispatch(e, e.position > head_at_start_ ? Delivery::kFirst : Delivery::kMaybeRepeated);
     if (!ticket) {
       Status st = dispatcher_.status();
       return st.ok() ? Unavailable("consumer " + options_.group + " stopping") : st;

@@ -38,6 +38,10 @@ class StoreConsumer {
   // `store` and `offsets` must outlive the consumer.
   static Result<std::unique_ptr<StoreConsumer>> Start(EventStore& store, log::ConsumerOffsets& offsets,
                                                       Handler handler, StoreConsumerOptions options);
+  // The handler is told which events an earlier run may have handled (handler.h): those after
+  // the committed position up to the store's head when this consumer started.
+  static Result<std::unique_ptr<StoreConsumer>> Start(EventStore& store, log::ConsumerOffsets& offsets,
+                                                      DeliveryHandler handler, StoreConsumerOptions options);
   ~StoreConsumer();
   void Stop() EXCLUDES(mu_);
 
@@ -51,14 +55,15 @@ class StoreConsumer {
   const Dispatcher& dispatcher() const { return dispatcher_; }
 
  private:
-  StoreConsumer(log::ConsumerOffsets& offsets, Handler handler, StoreConsumerOptions options,
-                Position from);
+  StoreConsumer(log::ConsumerOffsets& offsets, DeliveryHandler handler, StoreConsumerOptions options,
+                Position from, Position head);
   Status Deliver(std::span<const RecordedEvent> batch) EXCLUDES(mu_);
   void CommitLoop() EXCLUDES(mu_);
 
   log::ConsumerOffsets& offsets_;
   const StoreConsumerOptions options_;
   const Position started_at_;
+  const Position head_at_start_;  // events after it are first deliveries
   Dispatcher dispatcher_;
 
   mutable Mutex mu_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -55,6 +57,31 @@ class StoreConsumerTest : public ::testing::Test {
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<log::ConsumerOffsets> offsets_;
 };
+
+TEST_F(StoreConsumerTest, EventsAnEarlierRunMayHaveHandledAreRepeatsAndNewOnesAreFirst) {
+  Append(2, 5);  // positions 1-10
+  ASSERT_TRUE(offsets_->Commit("test-group", Position(4)).ok());
+  std::mutex mu;
+  std::map<std::uint64_t, Delivery> seen;  // position -> delivery
+  auto c = StoreConsumer::Start(*store_, *offsets_,
+                                DeliveryHandler([&](const RecordedEvent& e, Delivery d, Completion done) {
+                                  {
+                                    std::lock_guard lock(mu);
+                                    seen[e.position.value()] = d;
+                                  }
+                                  done(Status::Ok());
+                                }),
+                                Options());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(Reaches(**c, Position(10)));
+  Append(2, 2);  // positions 11-14: appended after the start, nobody can have handled them
+  ASSERT_TRUE(Reaches(**c, Position(14)));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 10u);  // 5-14: the committed ones are not redelivered
+  for (const auto& [position, delivery] : seen) {
+    EXPECT_EQ(delivery, position <= 10 ? Delivery::kMaybeRepeated : Delivery::kFirst) << position;
+  }
+}
 
 TEST_F(StoreConsumerTest, CommitsWhatIsSettledAndARestartResumesAfterIt) {
   Append(5, 10);

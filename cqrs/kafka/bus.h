@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cqrs/core/status.h"
+#include "cqrs/kafka/event_codec.h"
 
 namespace cqrs::kafka {
 
@@ -19,6 +20,9 @@ struct BusOptions {
   std::string brokers;  // bootstrap.servers
   std::string topic = "events";  // an application names its own (adsd: adsd.events)
   int partitions = 8;             // when the topic is created
+  // ce_source and content-type of the events published (event_codec.h): an application names
+  // itself and its payloads' media type (adsd: /adsd, application/json).
+  CloudEventSource event_source;
 };
 
 // kafka://127.0.0.1:9092?partitions=8&topic=NAME. What the URL does not say comes from

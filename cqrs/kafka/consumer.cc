@@ -1,5 +1,6 @@
 #include "cqrs/kafka/consumer.h"
 
+#include <limits>
 #include <map>
 
 #include "cqrs/core/thread_name.h"
@@ -19,6 +20,18 @@ class BusConsumer::Rebalance : public RdKafka::RebalanceCb {
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      c_.first_new_.clear();
+      bool answered = true;
+      for (const RdKafka::TopicPartition* p : partitions) {
+        // Everything below the partition's end now may have reached an earlier owner, which
+        // has given the partition up by now (the group revokes before it assigns): from the
+        // end on, a message is a first delivery. Unknown end: nothing is (and after one query
+        // goes unanswered the others are not waited for).
+        std::int64_t low = 0, high = 0;
+        answered = answered && consumer->query_watermark_offsets(p->topic(), p->partition(), &low, &high, 5000) ==
+                                   RdKafka::ERR_NO_ERROR;
+        c_.first_new_[p->partition()] = answered ? high : std::numeric_limits<std::int64_t>::max();
+      }
       consumer->assign(partitions);
       c_.assigned_.store(static_cast<int>(partitions.size()));
     } else {
@@ -50,7 +63,7 @@ class BusConsumer::CommitResult : public RdKafka::OffsetCommitCb {
   BusConsumer& c_;
 };
 
-BusConsumer::BusConsumer(ConsumerOptions options, consumer::Handler handler) : options_(std::move(options)) {
+BusConsumer::BusConsumer(ConsumerOptions options, consumer::DeliveryHandler handler) : options_(std::move(options)) {
   const int lanes = std::max(1, options_.lanes);
   // A small window: on reassignment everything in it is settled before partitions move.
   dispatcher_ = std::make_unique<consumer::Dispatcher>(
@@ -61,6 +74,14 @@ BusConsumer::BusConsumer(ConsumerOptions options, consumer::Handler handler) : o
 }
 
 Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, consumer::Handler handler) {
+  return Start(std::move(options),
+               consumer::DeliveryHandler([handler = std::move(handler)](const RecordedEvent& e, consumer::Delivery,
+                                                                        consumer::Completion done) {
+                 handler(e, std::move(done));
+               }));
+}
+
+Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, consumer::DeliveryHandler handler) {
   RETURN_IF_ERROR(EnsureTopic(options.bus));
   std::unique_ptr<BusConsumer> c(new BusConsumer(std::move(options), std::move(handler)));
   const auto& o = c->options_;
@@ -136,10 +157,30 @@ void BusConsumer::Run() {
   consumer_->close();
 }
 
+namespace {
+// The message's headers as the codec reads them (a header without a value reads as empty).
+std::vector<BusHeader> HeadersOf(RdKafka::Message& m) {
+  std::vector<BusHeader> out;
+  RdKafka::Headers* headers = m.headers();  // owned by the message
+  if (headers == nullptr) return out;
+  for (const RdKafka::Headers::Header& h : headers->get_all()) {
+    const char* v = static_cast<const char*>(h.value());
+    out.push_back({h.key(), v == nullptr ? std::string() : std::string(v, h.value_size())});
+  }
+  return out;
+}
+}  // namespace
+
 void BusConsumer::Take(RdKafka::Message& m) {
-  auto e = DecodeEvent(std::string_view(static_cast<const char*>(m.payload()), m.len()));
+  const std::vector<BusHeader> headers = HeadersOf(m);
+  auto e = DecodeEvent(headers, std::string_view(static_cast<const char*>(m.payload()), m.len()));
   // Not ours (a foreign or damaged message): nothing to do, and nothing to wait for.
-  const std::optional<consumer::Ticket> ticket = e.ok() ? dispatcher_->Dispatch(std::move(*e)) : dispatcher_->Skip();
+  const auto first_new = first_new_.find(m.partition());
+  const consumer::Delivery delivery = first_new != first_new_.end() && m.offset() >= first_new->second
+                                          ? consumer::Delivery::kFirst
+                                          : consumer::Delivery::kMaybeRepeated;
+  const std::optional<consumer::Ticket> ticket =
+      e.ok() ? dispatcher_->Dispatch(std::move(*e), delivery) : dispatcher_->Skip();
   if (!ticket) return;  // stopped or failed: not taken, so never committed
   last_taken_ = *ticket;
   ledger_.Record(*ticket, {m.partition(), m.offset()});

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -51,6 +52,9 @@ struct PartitionOffset {
 class BusConsumer {
  public:
   static Result<std::unique_ptr<BusConsumer>> Start(ConsumerOptions options, consumer::Handler handler);
+  // The handler is told which messages may have reached a handler before (handler.h): those
+  // below a partition's end offset when this member was assigned it, and every retry.
+  static Result<std::unique_ptr<BusConsumer>> Start(ConsumerOptions options, consumer::DeliveryHandler handler);
   ~BusConsumer();  // settles in-flight events, commits, leaves the group
 
   // Ok while consuming; the handler's permanent error, or a bus error that has lasted 5 s.
@@ -61,7 +65,7 @@ class BusConsumer {
  private:
   class Rebalance;
   class CommitResult;
-  BusConsumer(ConsumerOptions options, consumer::Handler handler);
+  BusConsumer(ConsumerOptions options, consumer::DeliveryHandler handler);
   void Run();
   void Take(RdKafka::Message& m);
   enum class CommitMode { kAsync, kDrainAndWait };
@@ -78,6 +82,7 @@ class BusConsumer {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   consumer::OffsetLedger<PartitionOffset> ledger_;  // poll thread only (the rebalance callback runs there)
   consumer::Ticket last_taken_;                     // poll thread only
+  std::map<std::int32_t, std::int64_t> first_new_;  // poll thread only: partition -> its end when assigned
   std::atomic<bool> stop_{false};
   std::atomic<int> assigned_{0};
   mutable std::mutex mu_;

@@ -1,7 +1,6 @@
 #include "cqrs/kafka/relay.h"
 
 #include "cqrs/core/thread_name.h"
-#include "cqrs/kafka/publisher.h"
 #include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/connection.h"
 
@@ -63,10 +62,18 @@ void BusRelay::Run() {
         continue;
       }
       published_.store(at->empty() ? 0 : static_cast<std::uint64_t>(at->Int(0, 0)));
+      sent_ = published_.load();
+      in_flight_.reset();  // a batch of an earlier leadership: published again from the checkpoint
       conn = std::move(*c);
       leader_.store(true);
     }
-    if (!publisher) {
+    if (!publisher || restart_) {
+      // A producer whose messages timed out while the brokers were away may be left in a state
+      // it does not recover from: a new one publishes again from the checkpoint.
+      publisher.reset();
+      in_flight_.reset();
+      sent_ = published_.load();
+      restart_ = false;
       auto p = Publisher::Open(options_.bus);
       if (!p.ok()) {
         SetStatus(p.status());
@@ -75,40 +82,64 @@ void BusRelay::Run() {
       }
       publisher = std::move(*p);
     }
-    const Position next(published_.load() + 1);
-    auto batch = store_.ReadAll(next, options_.max_batch);
-    if (!batch.ok()) {
-      SetStatus(batch.status());
-      Pause(std::chrono::milliseconds(200));
-      continue;
-    }
-    if (batch->empty()) {
-      store_.WaitForPosition(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
-      continue;
-    }
-    if (options_.before_publish) options_.before_publish();
-    if (Status st = publisher->Publish(*batch); !st.ok()) {
-      // Published again from the same checkpoint, by a new producer: one whose messages timed
-      // out while the brokers were away may be left in a state it does not recover from.
-      SetStatus(st);
-      publisher.reset();
-      Pause(std::chrono::milliseconds(200));
-      continue;
-    }
-    const std::uint64_t last = batch->back().position.value();
-    auto saved = conn->Query(
-        "INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
-        "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
-        {pg::Param::Text(options_.name), pg::Param::Int(static_cast<std::int64_t>(last))});
-    if (!saved.ok()) {
-      // The lock may be gone with the connection: another relay may lead now. Start over.
-      SetStatus(saved.status());
-      leader_.store(false);
-      continue;
-    }
-    published_.store(last);
-    SetStatus(Status::Ok());
+    Step(*conn, *publisher);
   }
+}
+
+void BusRelay::Step(pg::Connection& conn, Publisher& publisher) {
+  // Read while the previous batch is in flight: the store's round trip overlaps the brokers'.
+  const Position next(sent_ + 1);
+  auto batch = store_.ReadAll(next, options_.max_batch);
+  if (!batch.ok()) {
+    SetStatus(batch.status());
+    Pause(std::chrono::milliseconds(200));
+    return;
+  }
+  if (batch->empty()) {
+    if (in_flight_) {
+      Checkpoint(conn, publisher);
+    } else {
+      store_.WaitForPosition(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+    }
+    return;
+  }
+  if (options_.before_publish) options_.before_publish();
+  auto sent = publisher.Send(*batch);
+  if (!sent.ok()) {
+    SetStatus(sent.status());
+    restart_ = true;
+    Pause(std::chrono::milliseconds(200));
+    return;
+  }
+  if (options_.on_batch) options_.on_batch(batch->size());
+  const std::uint64_t last = batch->back().position.value();
+  sent_ = last;
+  if (in_flight_ && !Checkpoint(conn, publisher)) return;
+  in_flight_ = InFlight{std::move(*sent), last};
+}
+
+bool BusRelay::Checkpoint(pg::Connection& conn, Publisher& publisher) {
+  InFlight flying = std::move(*in_flight_);
+  in_flight_.reset();
+  if (Status st = publisher.Await(flying.batch); !st.ok()) {
+    SetStatus(st);
+    restart_ = true;
+    Pause(std::chrono::milliseconds(200));
+    return false;
+  }
+  auto saved = conn.Query(
+      "INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
+      "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
+      {pg::Param::Text(options_.name), pg::Param::Int(static_cast<std::int64_t>(flying.last))});
+  if (!saved.ok()) {
+    // The lock may be gone with the connection: another relay may lead now. Start over.
+    SetStatus(saved.status());
+    leader_.store(false);
+    return false;
+  }
+  published_.store(flying.last);
+  SetStatus(Status::Ok());
+  return true;
 }
 
 }  // namespace cqrs::kafka

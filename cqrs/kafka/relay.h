@@ -7,6 +7,11 @@
 // relay starts at the checkpoint and publishes again what may have been lost (at-least-once;
 // consumers are idempotent).
 //
+// Reads overlap publishes: while one batch is in flight to the brokers, the relay reads the next
+// one from the store and hands it to the producer, then waits for the first batch's
+// acknowledgements and checkpoints it. At most two batches are in flight; a failed batch makes the
+// relay start over from the checkpoint with a new producer (both batches are published again).
+//
 // Exactly one relay publishes at a time, whatever the number of processes running one: the
 // leader holds a PostgreSQL session advisory lock, which the server releases when the leader's
 // connection dies: at once when the leader's kernel closes the socket (a killed process), within
@@ -18,10 +23,16 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "cqrs/kafka/bus.h"
+#include "cqrs/kafka/publisher.h"
 #include "cqrs/store/event_store.h"
+
+namespace cqrs::pg {
+class Connection;
+}  // namespace cqrs::pg
 
 namespace cqrs::kafka {
 
@@ -32,6 +43,9 @@ struct RelayOptions {
   std::size_t max_batch = 2000;
   // Test-only: runs right before each batch is published (a crash-point for the relay test).
   std::function<void()> before_publish;
+  // Called with the size of each batch handed to the producer (a metric: what bounds a batch is
+  // `max_batch` and how much the store holds beyond the last batch sent). On the relay's thread.
+  std::function<void(std::size_t events)> on_batch;
 };
 
 class BusRelay {
@@ -48,6 +62,10 @@ class BusRelay {
  private:
   BusRelay(const EventStore& store, RelayOptions options) : store_(store), options_(std::move(options)) {}
   void Run();
+  // One turn of the leader's loop: reads the next batch, sends it, settles the one before.
+  void Step(pg::Connection& conn, Publisher& publisher);
+  // Waits for `batch`'s acknowledgements and stores the checkpoint. False: start over.
+  bool Checkpoint(pg::Connection& conn, Publisher& publisher);
   void SetStatus(Status st);
   void Pause(std::chrono::milliseconds d) const;
 
@@ -56,6 +74,14 @@ class BusRelay {
   std::atomic<bool> stop_{false};
   std::atomic<bool> leader_{false};
   std::atomic<std::uint64_t> published_{0};
+  // The relay thread's: the last position handed to the producer, and the batch in flight.
+  std::uint64_t sent_ = 0;
+  struct InFlight {
+    Publisher::BatchHandle batch;
+    std::uint64_t last = 0;
+  };
+  std::optional<InFlight> in_flight_;
+  bool restart_ = false;  // the producer failed: a new one, from the checkpoint
   mutable std::mutex mu_;
   Status status_;  // guarded by mu_
   std::thread thread_;

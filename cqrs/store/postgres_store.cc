@@ -275,6 +275,7 @@ class PostgresEventStore final : public EventStore {
         }
       }
       const std::int64_t token = options_.leader_numbers_own_appends ? sequencer_->token() : 0;
+      if (options_.on_batch) options_.on_batch(batch.size());
       AppendCommit commit = appender.Commit(batch, token);
       if (!commit.numbered.empty()) {
         AdvanceHead(commit.head);

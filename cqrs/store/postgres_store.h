@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,7 +36,10 @@ struct PostgresStoreOptions {
   std::string url;          // postgresql://user@host:port/db
   std::size_t max_batch = 1024;  // appends in one transaction, at most
   int append_connections = 4;    // writer threads (one connection each) committing concurrently
-  int read_connections = 8;      // pooled connections for reads
+  int read_connections = 8;      // idle connections kept for reads: size it to the threads that read at once
+  // Observer: the number of appends in each transaction the writer commits (a batch-size metric).
+  // Runs on the writer thread; must be quick and must not call the store.
+  std::function<void(std::size_t appends)> on_batch;
   // NOTIFY channels (every process on one database must use the same): the sequencer announces
   // each new head on `head_channel`; appenders wake a leader in another process on `wake_channel`.
   std::string head_channel = "cqrs_log_head";
