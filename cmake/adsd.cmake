@@ -9,6 +9,17 @@
 set(ADSD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wimplicit-fallthrough
     -Wno-missing-field-initializers)
 
+# ADSD_THREAD_SAFETY (clang only, scripts/thread-safety.sh): clang's static thread-safety analysis
+# checks the GUARDED_BY / REQUIRES / EXCLUDES annotations of cqrs/core/thread_annotations.h, and
+# any finding fails the build.
+option(ADSD_THREAD_SAFETY "Check the thread-safety annotations with clang's -Wthread-safety" OFF)
+if(ADSD_THREAD_SAFETY)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ADSD_THREAD_SAFETY needs clang (e.g. -DCMAKE_CXX_COMPILER=clang++)")
+  endif()
+  list(APPEND ADSD_WARNINGS -Wthread-safety -Werror=thread-safety)
+endif()
+
 function(_adsd_apply_flags target)
   target_compile_options(${target} PRIVATE ${ADSD_WARNINGS})
   if(ADSD_WERROR)

@@ -61,6 +61,7 @@ cqrs::Status Outbox::Store(const std::string& ad_id, const std::string& retailer
                            const cqrs::EventData& e) {
   // Many requests' stores share one durable commit (see cqrs/sql/group_commit.h).
   return commits_.Run([&](cqrs::sql::Database& db) -> cqrs::Status {
+    mu_.AssertHeld();  // GroupCommit runs its operations under the mutex it was given: mu_
     ASSIGN_OR_RETURN(cqrs::sql::Statement * ad,
                      Cached(db, insert_ad_, "INSERT INTO ads_write(ad_id, retailer, created_us) VALUES (?, ?, ?)"));
     ad->Bind(1, ad_id).Bind(2, retailer).Bind(3, e.timestamp_us);
@@ -79,6 +80,7 @@ void Outbox::MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position) 
   // Not waited for: a mark lost in a crash only makes the relay publish the event again, which
   // the store recognizes as the same append. So the request does not wait for a second fsync.
   commits_.RunDetached([this, event_id, position](cqrs::sql::Database& db) -> cqrs::Status {
+    mu_.AssertHeld();  // as in Store()
     ASSIGN_OR_RETURN(cqrs::sql::Statement * st,
                      Cached(db, mark_published_, "UPDATE outbox SET published_position = ? WHERE event_id = ?"));
     st->Bind(1, static_cast<std::int64_t>(position.value())).BindBlob(2, Bytes(event_id));
@@ -101,7 +103,7 @@ cqrs::Result<int> Outbox::PublishPending(cqrs::EventStore& store) {
   };
   std::vector<Pending> pending;
   {
-    std::lock_guard lock(mu_);
+    cqrs::MutexLock lock(mu_);
     ASSIGN_OR_RETURN(auto q, db_->Prepare(
         "SELECT event_id, stream, type, schema_version, payload, metadata, correlation_id, "
         "(SELECT created_us FROM ads_write w WHERE 'ad-' || w.ad_id = outbox.stream) "
@@ -131,7 +133,7 @@ cqrs::Result<int> Outbox::PublishPending(cqrs::EventStore& store) {
 }
 
 cqrs::Result<std::int64_t> Outbox::PendingCount() {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT COUNT(*) FROM outbox WHERE published_position IS NULL"));
   ASSIGN_OR_RETURN(bool row, q.Step());
   return row ? q.Int(0) : 0;
@@ -140,23 +142,26 @@ cqrs::Result<std::int64_t> Outbox::PendingCount() {
 OutboxRelay::OutboxRelay(Outbox& outbox, cqrs::EventStore& store, std::chrono::milliseconds interval)
     : outbox_(outbox), store_(store), interval_(interval) {
   thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
+    cqrs::MutexLock lock(mu_);
     while (!stop_) {
-      lock.unlock();
+      lock.Unlock();
       auto n = outbox_.PublishPending(store_);
       if (n.ok()) published_.fetch_add(static_cast<std::uint64_t>(*n));
-      lock.lock();
-      cv_.wait_for(lock, interval_, [&] { return stop_; });
+      lock.Lock();
+      const auto deadline = cqrs::CondVar::Clock::now() + interval_;
+      while (!stop_) {
+        if (!cv_.WaitUntil(mu_, deadline)) break;
+      }
     }
   });
 }
 
 OutboxRelay::~OutboxRelay() {
   {
-    std::lock_guard lock(mu_);
+    cqrs::MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   thread_.join();
 }
 

@@ -11,14 +11,13 @@
 // stores and marks share durable commits).
 #pragma once
 
-#include <condition_variable>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/sql/checkpointer.h"
 #include "cqrs/sql/group_commit.h"
 #include "cqrs/sql/sqlite.h"
@@ -32,25 +31,31 @@ class Outbox {
 
   // Stores the ad row and its outbox event in one durable transaction (synchronous=FULL).
   cqrs::Status Store(const std::string& ad_id, const std::string& retailer, const std::string& stream,
-                     const cqrs::EventData& event);
+                     const cqrs::EventData& event) EXCLUDES(mu_);
   // Appends the event to the log and marks it published.
   cqrs::Result<cqrs::AppendResult> Publish(cqrs::EventStore& store, const std::string& stream,
-                                           const cqrs::EventData& event);
+                                           const cqrs::EventData& event) EXCLUDES(mu_);
   // Publishes every stored, unpublished event (the relay's pass). Returns how many.
-  cqrs::Result<int> PublishPending(cqrs::EventStore& store);
-  cqrs::Result<std::int64_t> PendingCount();
+  cqrs::Result<int> PublishPending(cqrs::EventStore& store) EXCLUDES(mu_);
+  cqrs::Result<std::int64_t> PendingCount() EXCLUDES(mu_);
 
  private:
   explicit Outbox(std::unique_ptr<cqrs::sql::Database> db) : db_(std::move(db)), commits_(*db_, mu_) {}
-  void MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position);
-  // A statement prepared once per connection, rewound for reuse. Under mu_.
+  void MarkPublished(const cqrs::Uuid& event_id, cqrs::Position position) EXCLUDES(mu_);
+  // A statement prepared once per connection, rewound for reuse. Under mu_ (`slot` is a member
+  // guarded by it).
   static cqrs::Result<cqrs::sql::Statement*> Cached(cqrs::sql::Database& db, std::optional<cqrs::sql::Statement>& slot,
                                                     std::string_view sql);
 
-  std::mutex mu_;
-  std::unique_ptr<cqrs::sql::Database> db_;  // guarded by mu_
-  std::optional<cqrs::sql::Statement> insert_ad_, insert_event_, mark_published_;  // guarded by mu_
-  cqrs::sql::GroupCommit commits_;
+  // The connection and its statements. commits_ takes mu_ around its transactions, and its
+  // operations run under it.
+  cqrs::Mutex mu_;
+  const std::unique_ptr<cqrs::sql::Database> db_ PT_GUARDED_BY(mu_);
+  std::optional<cqrs::sql::Statement> insert_ad_ GUARDED_BY(mu_);
+  std::optional<cqrs::sql::Statement> insert_event_ GUARDED_BY(mu_);
+  std::optional<cqrs::sql::Statement> mark_published_ GUARDED_BY(mu_);
+
+  cqrs::sql::GroupCommit commits_;  // thread-safe
   std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;
 };
 
@@ -65,11 +70,11 @@ class OutboxRelay {
   Outbox& outbox_;
   cqrs::EventStore& store_;
   const std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  cqrs::Mutex mu_;
+  cqrs::CondVar cv_;                   // stop_ set
+  bool stop_ GUARDED_BY(mu_) = false;
   std::atomic<std::uint64_t> published_{0};
-  std::thread thread_;
+  std::thread thread_;  // started in the constructor's body, joined by the destructor
 };
 
 }  // namespace adsd::ads

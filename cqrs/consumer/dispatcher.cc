@@ -33,26 +33,26 @@ Dispatcher::~Dispatcher() { Stop(); }
 
 void Dispatcher::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   lanes_.Stop();  // no new calls start; a source waiting for room is released
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return calling_ == 0; });
+  MutexLock lock(mu_);
+  while (calling_ != 0) idle_.Wait(mu_);
 }
 
 std::size_t Dispatcher::calling() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return calling_;
 }
 
 Status Dispatcher::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return failure_;
 }
 
 bool Dispatcher::Accepting() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return !stopping_ && failure_.ok();
 }
 
@@ -83,7 +83,7 @@ std::optional<Ticket> Dispatcher::Skip() {
 
 void Dispatcher::Run(const std::shared_ptr<Call>& call) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;  // left undone: redelivered after a restart
     ++calling_;
   }
@@ -101,7 +101,7 @@ void Dispatcher::Finish(const std::shared_ptr<Call>& call, Status st) {
   } else if (IsTransient(st)) {
     bool stopping;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping = stopping_;
     }
     if (!stopping) {  // stopping: left undone, redelivered after a restart
@@ -112,13 +112,13 @@ void Dispatcher::Finish(const std::shared_ptr<Call>& call, Status st) {
       lanes_.Retry(call->ticket, KeyedLanes::Clock::now() + pause, [this, call] { Run(call); });
     }
   } else {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (failure_.ok()) failure_ = std::move(st);
   }
   // Last: once calling_ reaches 0 under the lock, Stop() may return and the dispatcher go.
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   --calling_;
-  idle_.notify_all();
+  idle_.SignalAll();
 }
 
 }  // namespace cqrs::consumer

@@ -19,14 +19,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "cqrs/consumer/handler.h"
 #include "cqrs/consumer/keyed_lanes.h"
+#include "cqrs/core/mutex.h"
 
 namespace cqrs::consumer {
 
@@ -48,31 +47,31 @@ class Dispatcher {
   // Takes the next event from the source: runs the handler on it, or settles it at once if the
   // filter declines it. Its ticket, or nullopt once stopped or failed (the event is not taken).
   // `delivery`: what the source knows (handler.h); a retry is always kMaybeRepeated.
-  std::optional<Ticket> Dispatch(const RecordedEvent& event, Delivery delivery = Delivery::kFirst);
-  std::optional<Ticket> Dispatch(RecordedEvent&& event, Delivery delivery = Delivery::kFirst);
+  std::optional<Ticket> Dispatch(const RecordedEvent& event, Delivery delivery = Delivery::kFirst) EXCLUDES(mu_);
+  std::optional<Ticket> Dispatch(RecordedEvent&& event, Delivery delivery = Delivery::kFirst) EXCLUDES(mu_);
   // Takes an item that has nothing to handle (a message that is not an event of ours).
-  std::optional<Ticket> Skip();
+  std::optional<Ticket> Skip() EXCLUDES(mu_);
 
   // Every ticket <= watermark() is settled.
   Ticket watermark() const { return lanes_.watermark(); }
   // Waits until the watermark reaches `t`, or until `deadline` or Stop(); true if it did.
   bool WaitFor(Ticket t, KeyedLanes::Clock::time_point deadline) const { return lanes_.WaitFor(t, deadline); }
   std::size_t in_flight() const { return lanes_.in_flight(); }
-  std::size_t calling() const;
+  std::size_t calling() const EXCLUDES(mu_);
 
   // Ok while running; the first permanent error a handler reported.
-  Status status() const;
+  Status status() const EXCLUDES(mu_);
   std::uint64_t handled() const { return handled_.load(); }  // events the handler settled Ok
   std::uint64_t retries() const { return retries_.load(); }  // transient errors retried
 
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
  private:
   struct Call;
-  bool Accepting() const;
-  std::optional<Ticket> Queue(RecordedEvent event, Delivery delivery);
-  void Run(const std::shared_ptr<Call>& call);
-  void Finish(const std::shared_ptr<Call>& call, Status st);
+  bool Accepting() const EXCLUDES(mu_);
+  std::optional<Ticket> Queue(RecordedEvent event, Delivery delivery) EXCLUDES(mu_);
+  void Run(const std::shared_ptr<Call>& call) EXCLUDES(mu_);
+  void Finish(const std::shared_ptr<Call>& call, Status st) EXCLUDES(mu_);
 
   const DeliveryHandler handler_;
   const DispatcherOptions options_;
@@ -80,11 +79,11 @@ class Dispatcher {
   std::atomic<std::uint64_t> handled_{0};
   std::atomic<std::uint64_t> retries_{0};
 
-  mutable std::mutex mu_;
-  std::condition_variable idle_;  // calling_ dropped
-  Status failure_;                // guarded by mu_; the first permanent error
-  std::size_t calling_ = 0;       // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
+  mutable Mutex mu_;
+  CondVar idle_;                             // calling_ dropped
+  Status failure_ GUARDED_BY(mu_);           // the first permanent error
+  std::size_t calling_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
 
   // Last: its threads run Run(), so they stop before the members above go.
   KeyedLanes lanes_;

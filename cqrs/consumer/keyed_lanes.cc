@@ -20,18 +20,18 @@ KeyedLanes::~KeyedLanes() { Stop(); }
 
 void KeyedLanes::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return;
     stopped_ = true;
   }
-  changed_.notify_all();
-  runnable_.notify_all();
+  changed_.SignalAll();
+  runnable_.SignalAll();
   for (auto& t : threads_) t.join();
 }
 
 bool KeyedLanes::Admit(Ticket ticket, std::string_view key) {
-  std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] { return stopped_ || in_flight_.size() < max_in_flight_; });
+  MutexLock lock(mu_);
+  while (!stopped_ && in_flight_.size() >= max_in_flight_) changed_.Wait(mu_);
   if (stopped_) return false;
   in_flight_.push_back({ticket.value(), false, false, std::string(key)});
   return true;
@@ -40,10 +40,10 @@ bool KeyedLanes::Admit(Ticket ticket, std::string_view key) {
 bool KeyedLanes::Dispatch(Ticket ticket, std::string_view key, Work work) {
   if (!Admit(ticket, key)) return false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queue_.push_back({ticket.value(), std::string(key), std::move(work)});
   }
-  runnable_.notify_one();
+  runnable_.Signal();
   return true;
 }
 
@@ -61,12 +61,12 @@ KeyedLanes::Entry* KeyedLanes::Find(std::uint64_t ticket) {
 
 void KeyedLanes::Retry(Ticket ticket, Clock::time_point not_before, Work work) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Entry* e = Find(ticket.value());
     if (stopped_ || e == nullptr || e->done) return;
     delayed_.push_back({not_before, {ticket.value(), e->key, std::move(work)}});
   }
-  runnable_.notify_one();  // a waiting lane recomputes how long to sleep
+  runnable_.Signal();  // a waiting lane recomputes how long to sleep
 }
 
 void KeyedLanes::Done(Ticket ticket) {
@@ -74,7 +74,7 @@ void KeyedLanes::Done(Ticket ticket) {
   // lane only when there is queued work a freed key may unblock.
   bool wake_lane = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Entry* e = Find(ticket.value());
     if (e == nullptr || e->done) return;
     e->done = true;
@@ -88,23 +88,25 @@ void KeyedLanes::Done(Ticket ticket) {
       in_flight_.pop_front();
     }
   }
-  changed_.notify_all();
-  if (wake_lane) runnable_.notify_one();  // the key's next item may run now
+  changed_.SignalAll();
+  if (wake_lane) runnable_.Signal();  // the key's next item may run now
 }
 
 Ticket KeyedLanes::watermark() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Ticket(watermark_);
 }
 
 std::size_t KeyedLanes::in_flight() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_flight_.size();
 }
 
 bool KeyedLanes::WaitFor(Ticket t, Clock::time_point deadline) const {
-  std::unique_lock lock(mu_);
-  changed_.wait_until(lock, deadline, [&] { return stopped_ || watermark_ >= t.value(); });
+  MutexLock lock(mu_);
+  while (!stopped_ && watermark_ < t.value()) {
+    if (!changed_.WaitUntil(mu_, deadline)) break;
+  }
   return watermark_ >= t.value();
 }
 
@@ -133,22 +135,22 @@ bool KeyedLanes::Take(Item& out) {
 }
 
 void KeyedLanes::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopped_) {
     Item item;
     if (Take(item)) {
-      lock.unlock();
+      lock.Unlock();
       item.work();
       item = Item();  // the work's captures go before the lock is taken again
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (delayed_.empty()) {
-      runnable_.wait(lock);
+      runnable_.Wait(mu_);
     } else {
       auto next = delayed_.front().not_before;
       for (const auto& d : delayed_) next = std::min(next, d.not_before);
-      runnable_.wait_until(lock, next);
+      runnable_.WaitUntil(mu_, next);
     }
   }
 }

@@ -19,17 +19,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/strong_int.h"
 
 namespace cqrs::consumer {
@@ -49,20 +48,20 @@ class KeyedLanes {
   ~KeyedLanes();  // Stop()
 
   // Queues `work` for `ticket` under `key`. Tickets must increase. Returns false when stopped.
-  bool Dispatch(Ticket ticket, std::string_view key, Work work);
+  bool Dispatch(Ticket ticket, std::string_view key, Work work) EXCLUDES(mu_);
   // Marks an item done without running anything (an event this consumer ignores).
-  bool Skip(Ticket ticket);
+  bool Skip(Ticket ticket) EXCLUDES(mu_);
   // Runs a started, not yet done item's `work` again at `not_before` or later; its key stays owned.
-  void Retry(Ticket ticket, Clock::time_point not_before, Work work);
+  void Retry(Ticket ticket, Clock::time_point not_before, Work work) EXCLUDES(mu_);
   // The item's effect is done: it counts for the watermark and its key is free.
-  void Done(Ticket ticket);
+  void Done(Ticket ticket) EXCLUDES(mu_);
 
   // Every dispatched ticket <= watermark is done.
-  Ticket watermark() const;
-  std::size_t in_flight() const;
+  Ticket watermark() const EXCLUDES(mu_);
+  std::size_t in_flight() const EXCLUDES(mu_);
   // Waits until the watermark reaches `t`, or until `deadline` or Stop(); true if it did.
-  bool WaitFor(Ticket t, Clock::time_point deadline) const;
-  void Stop();
+  bool WaitFor(Ticket t, Clock::time_point deadline) const EXCLUDES(mu_);
+  void Stop() EXCLUDES(mu_);
 
  private:
   struct Item {
@@ -82,22 +81,25 @@ class KeyedLanes {
   };
   // How far a free lane looks past items whose key is busy.
   static constexpr std::size_t kScanLimit = 1024;
-  bool Admit(Ticket ticket, std::string_view key);
-  Entry* Find(std::uint64_t ticket);  // REQUIRES(mu_)
+  bool Admit(Ticket ticket, std::string_view key) EXCLUDES(mu_);
+  Entry* Find(std::uint64_t ticket) REQUIRES(mu_);
   // The next item a lane may run (a due retry first, then the oldest with a free key).
-  bool Take(Item& out);  // REQUIRES(mu_)
-  void Run();
+  bool Take(Item& out) REQUIRES(mu_);
+  void Run() EXCLUDES(mu_);
 
   const std::size_t max_in_flight_;
-  mutable std::mutex mu_;
-  mutable std::condition_variable changed_;  // the watermark moved, room freed, or stopped
-  std::condition_variable runnable_;         // an item queued, a key freed, a retry scheduled
-  std::deque<Entry> in_flight_;              // guarded by mu_; ascending tickets
-  std::uint64_t watermark_ = 0;              // guarded by mu_
-  bool stopped_ = false;                     // guarded by mu_
-  std::deque<Item> queue_;                   // guarded by mu_; not started yet
-  std::vector<Delayed> delayed_;             // guarded by mu_; retries, their keys owned
-  std::unordered_set<std::string> busy_;     // guarded by mu_; keys owned by a started item
+
+  mutable Mutex mu_;
+  mutable CondVar changed_;                                // the watermark moved, room freed, or stopped
+  CondVar runnable_;                                       // an item queued, a key freed, a retry scheduled
+  std::deque<Entry> in_flight_ GUARDED_BY(mu_);            // ascending tickets
+  std::uint64_t watermark_ GUARDED_BY(mu_) = 0;
+  bool stopped_ GUARDED_BY(mu_) = false;
+  std::deque<Item> queue_ GUARDED_BY(mu_);                 // not started yet
+  std::vector<Delayed> delayed_ GUARDED_BY(mu_);           // retries, their keys owned
+  std::unordered_set<std::string> busy_ GUARDED_BY(mu_);   // keys owned by a started item
+
+  // Written by the constructor, joined by the first Stop() (the one that sets stopped_).
   std::vector<std::thread> threads_;
 };
 

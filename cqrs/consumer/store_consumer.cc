@@ -41,7 +41,7 @@ Result<std::unique_ptr<StoreConsumer>> StoreConsumer::Start(EventStore& store, l
     c->Stop();
     return sub.status();
   }
-  std::lock_guard lock(c->mu_);
+  MutexLock lock(c->mu_);
   c->subscription_ = std::move(*sub);
   return c;
 }
@@ -52,12 +52,12 @@ void StoreConsumer::Stop() {
   dispatcher_.Stop();  // first: releases a delivery waiting for room, so the subscription can end
   std::unique_ptr<Subscription> sub;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sub = std::move(subscription_);
     stopping_ = true;
   }
   sub.reset();
-  stop_cv_.notify_all();
+  stop_cv_.SignalAll();
   if (committer_.joinable()) committer_.join();  // its last round commits what is settled
 }
 
@@ -69,25 +69,28 @@ Status StoreConsumer::Deliver(std::span<const RecordedEvent> batch) {
       Status st = dispatcher_.status();
       return st.ok() ? Unavailable("consumer " + options_.group + " stopping") : st;
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ledger_.Record(*ticket, e.position);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // A commit that cannot be made for good stops delivery: the consumer would redo ever more.
   return commit_error_.ok() || IsTransient(commit_error_) ? Status::Ok() : commit_error_;
 }
 
 Position StoreConsumer::position() const {
   const Ticket watermark = dispatcher_.watermark();
-  std::lock_guard lock(mu_);
-  ledger_.Settle(watermark, [&](Position p) { settled_ = p; });
+  MutexLock lock(mu_);
+  ledger_.Settle(watermark, [&](Position p) {
+    mu_.AssertHeld();  // Settle() calls back synchronously, under the lock taken above
+    settled_ = p;
+  });
   return std::max(started_at_, settled_);
 }
 
 Status StoreConsumer::status() const {
   if (Status st = dispatcher_.status(); !st.ok()) return st;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!commit_error_.ok()) return commit_error_;
     if (subscription_) return subscription_->status();
   }
@@ -96,14 +99,18 @@ Status StoreConsumer::status() const {
 
 void StoreConsumer::CommitLoop() {
   Position committed = started_at_;
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    const bool last = stop_cv_.wait_for(lock, options_.commit_every, [&] { return stopping_; });
-    lock.unlock();
+    const auto deadline = CondVar::Clock::now() + options_.commit_every;
+    while (!stopping_) {
+      if (!stop_cv_.WaitUntil(mu_, deadline)) break;
+    }
+    const bool last = stopping_;
+    lock.Unlock();
     const Position at = position();
     Status st = at > committed ? offsets_.Commit(options_.group, at) : Status::Ok();
     if (st.ok()) committed = std::max(committed, at);
-    lock.lock();
+    lock.Lock();
     commit_error_ = std::move(st);
     if (last) return;
   }

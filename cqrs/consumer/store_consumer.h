@@ -14,14 +14,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "cqrs/consumer/dispatcher.h"
 #include "cqrs/consumer/offset_ledger.h"
+#include "cqrs/core/mutex.h"
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/store/event_store.h"
 
@@ -44,22 +43,22 @@ class StoreConsumer {
   static Result<std::unique_ptr<StoreConsumer>> Start(EventStore& store, log::ConsumerOffsets& offsets,
                                                       DeliveryHandler handler, StoreConsumerOptions options);
   ~StoreConsumer();
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
   // The committed position it started after.
   Position started_at() const { return started_at_; }
   // Every event at or below this position is settled (its effect durable); >= started_at().
-  Position position() const;
+  Position position() const EXCLUDES(mu_);
   // Ok while consuming; a handler's permanent error, an offset commit's error, or the
   // subscription's read error.
-  Status status() const;
+  Status status() const EXCLUDES(mu_);
   const Dispatcher& dispatcher() const { return dispatcher_; }
 
  private:
   StoreConsumer(log::ConsumerOffsets& offsets, DeliveryHandler handler, StoreConsumerOptions options,
                 Position from, Position head);
-  Status Deliver(std::span<const RecordedEvent> batch);
-  void CommitLoop();
+  Status Deliver(std::span<const RecordedEvent> batch) EXCLUDES(mu_);
+  void CommitLoop() EXCLUDES(mu_);
 
   log::ConsumerOffsets& offsets_;
   const StoreConsumerOptions options_;
@@ -67,14 +66,15 @@ class StoreConsumer {
   const Position head_at_start_;  // events after it are first deliveries
   Dispatcher dispatcher_;
 
-  mutable std::mutex mu_;
-  std::condition_variable stop_cv_;
-  mutable OffsetLedger<Position> ledger_;  // guarded by mu_; recorded by the subscription thread
-  mutable Position settled_;               // guarded by mu_; the last position the ledger settled
-  Status commit_error_;                    // guarded by mu_; the last commit's, cleared by a good one
-  bool stopping_ = false;                  // guarded by mu_
+  mutable Mutex mu_;
+  CondVar stop_cv_;                                        // stopping_ set
+  mutable OffsetLedger<Position> ledger_ GUARDED_BY(mu_);  // recorded by the subscription thread
+  mutable Position settled_ GUARDED_BY(mu_);               // the last position the ledger settled
+  Status commit_error_ GUARDED_BY(mu_);                    // the last commit's, cleared by a good one
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::unique_ptr<Subscription> subscription_ GUARDED_BY(mu_);
 
-  std::unique_ptr<Subscription> subscription_;
+  // Started by Start(), joined by Stop().
   std::thread committer_;
 };
 

@@ -28,12 +28,12 @@ ProjectionRunner::ProjectionRunner(EventStore& store, std::unique_ptr<sql::Datab
 
 ProjectionRunner::~ProjectionRunner() {
   subscription_.reset();
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   projection_.Closing(*db_);
 }
 
 Status ProjectionRunner::LoadState() {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   RETURN_IF_ERROR(db_->Exec(kSchema));
   RETURN_IF_ERROR(options_.bulk_load ? projection_.MigrateForBulkLoad(*db_) : projection_.Migrate(*db_));
   ASSIGN_OR_RETURN(
@@ -60,10 +60,10 @@ Status ProjectionRunner::Start() {
                                                      const auto began = std::chrono::steady_clock::now();
                                                      Status st = ApplyBatch(batch);
                                                      if (!st.ok()) {
-                                                       std::lock_guard lock(mu_);
+                                                       MutexLock lock(mu_);
                                                        status_ = st;
                                                      }
-                                                     advanced_.notify_all();
+                                                     advanced_.SignalAll();
                                                      // Let the next batch gather (see RunnerOptions).
                                                      if (st.ok() && batch.size() < options_.max_batch) {
                                                        std::this_thread::sleep_until(began + options_.min_commit_interval);
@@ -74,7 +74,7 @@ Status ProjectionRunner::Start() {
 }
 
 Status ProjectionRunner::FinishBulkLoad() {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   return projection_.Migrate(*db_);
 }
 
@@ -85,7 +85,7 @@ Status ProjectionRunner::CatchUp(Position target) {
     if (batch.empty())
       return Unavailable("the store has no event at " + std::to_string(position().next().value()));
     RETURN_IF_ERROR(ApplyBatch(batch));
-    advanced_.notify_all();
+    advanced_.SignalAll();
   }
   return Status::Ok();
 }
@@ -107,11 +107,12 @@ Status ProjectionRunner::ApplyWithRetry(const RecordedEvent& e) {
 }
 
 Status ProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   // Almost always every event applies: then the batch is one transaction with no per-event
   // savepoint (a third of the apply cost). Only when an event fails, or a stream is parked, is
   // the batch redone event by event, each in its own savepoint, to retry and park precisely.
   const bool touches_parked = !parked_.empty() && std::any_of(events.begin(), events.end(), [&](const auto& e) {
+    db_mu_.AssertHeld();  // any_of calls it here, under the lock
     return parked_.contains(e.stream);
   });
   if (!touches_parked) {
@@ -163,7 +164,7 @@ Status ProjectionRunner::ApplyBatchIsolated(std::span<const RecordedEvent> event
           "INSERT INTO parked_events(projection, position, stream, error) VALUES (?, ?, ?, ?)"));
   Position last = done;
   std::vector<std::string> newly_parked;  // joins parked_ only once the transaction commits
-  auto is_parked = [&](const std::string& s) {
+  auto is_parked = [&](const std::string& s) REQUIRES(db_mu_) {
     return parked_.contains(s) ||
            std::find(newly_parked.begin(), newly_parked.end(), s) != newly_parked.end();
   };
@@ -191,8 +192,10 @@ Status ProjectionRunner::ApplyBatchIsolated(std::span<const RecordedEvent> event
 
 bool ProjectionRunner::WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const {
   if (position() >= p) return true;
-  std::unique_lock lock(mu_);
-  advanced_.wait_until(lock, deadline, [&] { return position() >= p || !status_.ok(); });
+  MutexLock lock(mu_);
+  while (position() < p && status_.ok()) {
+    if (!advanced_.WaitUntil(mu_, deadline)) break;
+  }
   return position() >= p;
 }
 
@@ -202,12 +205,12 @@ Status ProjectionRunner::NotifyAt(Position p, std::chrono::steady_clock::time_po
 }
 
 Status ProjectionRunner::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return status_;
 }
 
 Result<std::vector<ParkedStream>> ProjectionRunner::ListParked() {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   ASSIGN_OR_RETURN(
       auto q,
       db_->Prepare(
@@ -228,7 +231,7 @@ Result<std::vector<ParkedStream>> ProjectionRunner::ListParked() {
 }
 
 Status ProjectionRunner::ReplayParked(std::string_view stream) {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   if (!parked_.contains(stream))
     return NotFound("stream " + std::string(stream) + " is not parked");
   ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT position FROM parked_events WHERE projection = ? "

@@ -3,14 +3,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 
 #include "cqrs/projection/position_waiters.h"
+#include "cqrs/core/mutex.h"
 #include "cqrs/projection/projection.h"
 #include "cqrs/projection/runner.h"
 
@@ -25,52 +24,56 @@ class ProjectionRunner final : public Runner {
   ~ProjectionRunner() override;  // stops delivery
 
   // After a bulk load (RunnerOptions::bulk_load): runs the projection's full Migrate().
-  Status FinishBulkLoad();
+  Status FinishBulkLoad() EXCLUDES(db_mu_);
   // Migrates, loads the checkpoint and starts following the store.
-  Status Start();
+  Status Start() EXCLUDES(db_mu_);
   // Stops following the store (waits for the batch in flight). position() stays where it got to.
   void Stop() override { subscription_.reset(); }
   // Applies everything up to `target` on the calling thread (no subscription needed): for
   // rebuilds and tools. Returns when position() >= target.
-  Status CatchUp(Position target);
+  Status CatchUp(Position target) EXCLUDES(db_mu_);
 
   // Last position applied (or parked) and committed.
   Position position() const override { return Position(position_.load(std::memory_order_acquire)); }
   // Waits until position() >= p or the deadline passes; returns whether it got there.
-  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override;
+  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override EXCLUDES(mu_);
   Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
                   std::function<void(bool reached)> done) override;
   // Ok, or the error that stopped the runner (a database failure; handler failures park instead).
-  Status status() const override;
+  Status status() const override EXCLUDES(mu_);
 
-  Result<std::vector<ParkedStream>> ListParked() override;
-  Status ReplayParked(std::string_view stream) override;
+  Result<std::vector<ParkedStream>> ListParked() override EXCLUDES(db_mu_);
+  Status ReplayParked(std::string_view stream) override EXCLUDES(db_mu_);
 
  private:
-  Status LoadState();
-  Status ApplyBatch(std::span<const RecordedEvent> events);
+  Status LoadState() EXCLUDES(db_mu_);
+  Status ApplyBatch(std::span<const RecordedEvent> events) EXCLUDES(db_mu_);
   // The batch in one transaction; false (and nothing applied) when an event failed.
-  Result<bool> ApplyBatchWhole(std::span<const RecordedEvent> events);
+  Result<bool> ApplyBatchWhole(std::span<const RecordedEvent> events) REQUIRES(db_mu_);
   // Each event in its own savepoint, retried, and parked when it keeps failing.
-  Status ApplyBatchIsolated(std::span<const RecordedEvent> events);
-  Status Checkpoint(Position last);
+  Status ApplyBatchIsolated(std::span<const RecordedEvent> events) REQUIRES(db_mu_);
+  Status Checkpoint(Position last) REQUIRES(db_mu_);
   void Committed(Position last, std::span<const RecordedEvent> events);
-  Status ApplyWithRetry(const RecordedEvent& e);
+  Status ApplyWithRetry(const RecordedEvent& e) REQUIRES(db_mu_);
 
   EventStore& store_;  // outlives the runner
-  std::unique_ptr<sql::Database> db_;
-  std::optional<sql::Statement> checkpoint_;  // guarded by db_mu_; prepared on first use
+  std::unique_ptr<sql::Database> db_ PT_GUARDED_BY(db_mu_);
+  std::optional<sql::Statement> checkpoint_ GUARDED_BY(db_mu_);  // prepared on first use
   Projection& projection_;  // outlives the runner
   const RunnerOptions options_;
 
-  std::mutex db_mu_;  // serializes use of db_ between the subscription thread and callers
-  std::set<std::string, std::less<>> parked_;  // guarded by db_mu_
+  Mutex db_mu_;  // serializes use of db_ between the subscription thread and callers
+  std::set<std::string, std::less<>> parked_ GUARDED_BY(db_mu_);
   std::atomic<std::uint64_t> position_{0};
   mutable std::mutex mu_;
   mutable std::condition_variable advanced_;
   Status status_;  // guarded by mu_
   PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::unique_ptr<Subscription> subscription_;
+  mutable Mutex mu_;
+  mutable CondVar advanced_;  // position_ moved or status_ set
+  Status status_ GUARDED_BY(mu_);
+  std::unique_ptr<Subscription> subscription_;  // the owner's: Start(), Stop(), the destructor
 };
 
 }  // namespace cqrs::projection

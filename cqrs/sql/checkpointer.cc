@@ -15,29 +15,34 @@ Checkpointer::Checkpointer(std::filesystem::path db, std::chrono::milliseconds e
 
 Checkpointer::~Checkpointer() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   thread_.join();
 }
 
 Status Checkpointer::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return status_;
 }
 
 void Checkpointer::Run() {
   auto db = Database::Open(path_);
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (!db.ok()) {
     status_ = db.status();
     return;
   }
-  while (!cv_.wait_for(lock, every_, [&] { return stop_; })) {
-    lock.unlock();
+  while (true) {
+    const auto deadline = CondVar::Clock::now() + every_;
+    while (!stop_) {
+      if (!cv_.WaitUntil(mu_, deadline)) break;
+    }
+    if (stop_) return;
+    lock.Unlock();
     Status st = (*db)->Exec("PRAGMA wal_checkpoint(PASSIVE)");
-    lock.lock();
+    lock.Lock();
     status_ = st;
   }
 }

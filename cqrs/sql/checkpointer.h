@@ -5,14 +5,16 @@
 // others: for a read model that shows as a write-to-read lag spike. The writer turns automatic
 // checkpoints off (PRAGMA wal_autocheckpoint=0) and this thread runs PASSIVE checkpoints, which
 // never block the writer or the readers, on its own connection.
+//
+// Lifecycle: the thread starts in the constructor and stops in the destructor.
+// Thread-safety: status() from any thread.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/status.h"
 
 namespace cqrs::sql {
@@ -22,18 +24,20 @@ class Checkpointer {
   Checkpointer(std::filesystem::path db, std::chrono::milliseconds every);
   ~Checkpointer();
   // The last checkpoint's outcome.
-  Status status() const;
+  Status status() const EXCLUDES(mu_);
 
  private:
-  void Run();
+  void Run() EXCLUDES(mu_);
 
   const std::filesystem::path path_;
   const std::chrono::milliseconds every_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  Status status_;      // guarded by mu_
-  std::thread thread_;
+
+  mutable Mutex mu_;
+  CondVar cv_;                        // stop_ set
+  bool stop_ GUARDED_BY(mu_) = false;
+  Status status_ GUARDED_BY(mu_);
+
+  std::thread thread_;  // started in the constructor's body, once every member above exists
 };
 
 }  // namespace cqrs::sql

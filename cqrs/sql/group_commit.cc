@@ -4,51 +4,52 @@ namespace cqrs::sql {
 
 Status GroupCommit::Run(Operation op) {
   Waiter me{std::move(op)};
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   queue_.push_back(&me);
   while (!me.done) {
     if (leading_) {
-      cv_.wait(lock);
+      cv_.Wait(mu_);
       continue;
     }
-    Lead(lock);
+    Lead();
   }
   return me.result;
 }
 
 void GroupCommit::RunDetached(Operation op) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   detached_.push_back(std::move(op));
-  if (!leading_) Lead(lock);
+  if (!leading_) Lead();
 }
 
-void GroupCommit::Lead(std::unique_lock<std::mutex>& lock) {
+void GroupCommit::Lead() {
   leading_ = true;
   do {
     std::vector<Waiter*> batch;
     std::vector<Operation> detached;
     batch.swap(queue_);
     detached.swap(detached_);
-    lock.unlock();
-    CommitBatch(batch, detached);
-    lock.lock();
+    {
+      MutexUnlock unlock(mu_);  // the next batch gathers while this one commits
+      CommitBatch(batch, detached);
+    }
     for (Waiter* w : batch) w->done = true;
-    cv_.notify_all();
+    cv_.SignalAll();
     // Waiters that queued meanwhile wake up and one of them leads; detached operations with no
     // waiter to carry them are committed here.
   } while (queue_.empty() && !detached_.empty());
   leading_ = false;
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void GroupCommit::CommitBatch(std::vector<Waiter*>& batch, std::vector<Operation>& detached) {
-  std::lock_guard db_lock(db_mu_);
+  MutexLock db_lock(db_mu_);
   auto tx = Transaction::Begin(db_);
   if (!tx.ok()) {
     for (Waiter* w : batch) w->result = tx.status();
     return;
   }
-  auto in_savepoint = [&](const Operation& op) {
+  auto in_savepoint = [&](const Operation& op) REQUIRES(db_mu_) {
     if (Status st = db_.Exec("SAVEPOINT op"); !st.ok()) return st;
     Status st = op(db_);
     if (!st.ok()) (void)db_.Exec("ROLLBACK TO op");

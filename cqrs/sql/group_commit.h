@@ -7,15 +7,16 @@
 // failing operation fails alone), commits once, and hands each caller its own result. While the
 // leader waits for the disk, the next batch gathers.
 //
-// Thread-safety: Run() from any thread. The database is used only under `db_mu`, which the
-// owner also takes for its other statements.
+// Thread-safety: Run() and RunDetached() from any thread, never with `db_mu` held. The database
+// is used only under `db_mu`, which the owner also takes for its other statements; operations
+// run with it held (an owner's operation that touches members guarded by it says so with
+// `db_mu.AssertHeld()`: the analysis cannot follow the call through std::function).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/sql/sqlite.h"
 
 namespace cqrs::sql {
@@ -24,14 +25,15 @@ class GroupCommit {
  public:
   using Operation = std::function<Status(Database&)>;
 
-  GroupCommit(Database& db, std::mutex& db_mu) : db_(db), db_mu_(db_mu) {}
+  // `db` and `db_mu` must outlive the GroupCommit.
+  GroupCommit(Database& db, Mutex& db_mu) : db_mu_(db_mu), db_(db) {}
 
   // Runs `op` inside a shared transaction; returns once that transaction is durable (or failed).
-  Status Run(Operation op);
+  Status Run(Operation op) EXCLUDES(mu_, db_mu_);
   // Queues `op` for the next shared transaction without waiting for it: for writes whose loss
   // in a crash is harmless (a redo fixes it). It rides with the next Run(); if none is under way,
   // the caller commits it. Its outcome is not reported.
-  void RunDetached(Operation op);
+  void RunDetached(Operation op) EXCLUDES(mu_, db_mu_);
 
  private:
   struct Waiter {
@@ -39,18 +41,21 @@ class GroupCommit {
     Status result;
     bool done = false;
   };
-  void CommitBatch(std::vector<Waiter*>& batch, std::vector<Operation>& detached);
-  // Leads commits while there is something to commit and no waiter to lead next. Under mu_
-  // (released while committing).
-  void Lead(std::unique_lock<std::mutex>& lock);
+  // Runs one batch in one transaction. Lock order: mu_ is not held here (the next batch gathers
+  // under it meanwhile); db_mu_ is taken inside.
+  void CommitBatch(std::vector<Waiter*>& batch, std::vector<Operation>& detached) EXCLUDES(mu_, db_mu_);
+  // Leads commits while there is something to commit and no waiter to lead next. Releases mu_
+  // while committing and holds it again when it returns.
+  void Lead() REQUIRES(mu_);
 
-  Database& db_;
-  std::mutex& db_mu_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Waiter*> queue_;  // guarded by mu_
-  std::vector<Operation> detached_;  // guarded by mu_
-  bool leading_ = false;        // guarded by mu_: a leader is committing
+  Mutex& db_mu_;
+  Database& db_ GUARDED_BY(db_mu_);
+
+  Mutex mu_;
+  CondVar cv_;                                       // a batch committed, or the leader left
+  std::vector<Waiter*> queue_ GUARDED_BY(mu_);       // waiters of the next batch
+  std::vector<Operation> detached_ GUARDED_BY(mu_);  // detached operations of the next batch
+  bool leading_ GUARDED_BY(mu_) = false;             // a leader is committing
 };
 
 }  // namespace cqrs::sql

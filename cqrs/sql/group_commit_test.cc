@@ -15,7 +15,7 @@ TEST(GroupCommit, ConcurrentWritesAllLandAndAFailingOneFailsAlone) {
   auto db = Database::Open(dir.path() / "g.db", {.durability = Durability::kFull});
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE((*db)->Exec("CREATE TABLE t(k INTEGER PRIMARY KEY)").ok());
-  std::mutex mu;
+  Mutex mu;
   GroupCommit commits(**db, mu);
   constexpr int kThreads = 16, kEach = 50;
   std::atomic<int> failed{0};
@@ -32,7 +32,7 @@ TEST(GroupCommit, ConcurrentWritesAllLandAndAFailingOneFailsAlone) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failed.load(), kThreads - 1);
-  std::lock_guard lock(mu);
+  MutexLock lock(mu);
   auto q = (*db)->Prepare("SELECT COUNT(*) FROM t");
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(*q->Step());

@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/index_builder.h"
 #include "cqrs/store/polling_subscription.h"
@@ -53,28 +53,33 @@ struct Plan {
 
 }  // namespace
 
+// Thread-safety: every method from any thread. Lock order: mu_ before the log's own locks
+// (Prepare() stages records under mu_); mu_ is never held while waiting for the disk.
 class EmbeddedEventStore final : public EventStore {
  public:
-  explicit EmbeddedEventStore(std::unique_ptr<StreamIndex> index) : index_(std::move(index)) {}
+  // `index` holds every event of `log`: it is complete before the store is shared.
+  EmbeddedEventStore(std::unique_ptr<log::Log> log, std::unique_ptr<StreamIndex> index)
+      : log_(std::move(log)), index_(std::move(index)) {}
 
-  Status Open(const EmbeddedStoreOptions& options) {
+  // Opens the log and rebuilds the index from it in the same pass.
+  static Result<std::unique_ptr<EventStore>> Open(const EmbeddedStoreOptions& options) {
     log::LogOptions lo;
     lo.dir = options.dir;
     lo.segment_bytes = options.segment_bytes;
     lo.preallocate = options.preallocate;
     lo.on_commit = options.on_commit;
-    IndexBuilder builder(*index_);
+    auto index = std::make_unique<StreamIndex>();
+    IndexBuilder builder(*index);
     lo.on_recover = [&builder](const log::RecordView& v) { builder.Add(v); };
     auto opened = log::Log::Open(std::move(lo));
     builder.Finish();
     if (!opened.ok()) return opened.status();
-    log_ = std::move(*opened);
-    if (options.on_recovery) options.on_recovery(log_->recovery());
-    return Status::Ok();
+    if (options.on_recovery) options.on_recovery((*opened)->recovery());
+    return std::unique_ptr<EventStore>(std::make_unique<EmbeddedEventStore>(std::move(*opened), std::move(index)));
   }
 
   Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
-                              std::span<const EventData> events) override {
+                              std::span<const EventData> events) override EXCLUDES(mu_) {
     ASSIGN_OR_RETURN(Plan plan, Prepare(stream, expected, events));
     const AppendResult& r = plan.replay ? *plan.replay : plan.result;
     RETURN_IF_ERROR(log_->AwaitDurable(r.last_position));
@@ -84,7 +89,7 @@ class EmbeddedEventStore final : public EventStore {
 
   void AppendAsync(std::string_view stream, ExpectedVersion expected,
                    std::span<const EventData> events,
-                   std::function<void(Result<AppendResult>)> done) override {
+                   std::function<void(Result<AppendResult>)> done) override EXCLUDES(mu_) {
     auto plan = Prepare(stream, expected, events);
     if (!plan.ok()) {
       done(plan.status());
@@ -115,11 +120,11 @@ class EmbeddedEventStore final : public EventStore {
   }
 
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream, StreamVersion from,
-                                                std::size_t max) const override {
+                                                std::size_t max) const override EXCLUDES(mu_) {
     std::vector<Position> positions;
     {
       const Position head = log_->durable_head();
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       const auto* entries = index_->Find(stream);
       if (entries == nullptr) return std::vector<RecordedEvent>{};
       const std::size_t start = from.value() == 0 ? 0 : from.value() - 1;
@@ -148,9 +153,9 @@ class EmbeddedEventStore final : public EventStore {
     return out;
   }
 
-  Result<StreamVersion> GetStreamVersion(std::string_view stream) const override {
+  Result<StreamVersion> GetStreamVersion(std::string_view stream) const override EXCLUDES(mu_) {
     const Position head = log_->durable_head();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto* entries = index_->Find(stream);
     if (entries == nullptr) return StreamVersion(0);
     // Staged events sit at the end; count back past them.
@@ -170,7 +175,7 @@ class EmbeddedEventStore final : public EventStore {
 
  private:
   Result<Plan> Prepare(std::string_view stream, ExpectedVersion expected,
-                       std::span<const EventData> events);
+                       std::span<const EventData> events) EXCLUDES(mu_);
   std::optional<Result<AppendResult>> CheckRetry(const std::vector<StreamIndex::Entry>& entries,
                                                  ExpectedVersion expected,
                                                  std::span<const EventData> events) const;
@@ -184,9 +189,10 @@ class EmbeddedEventStore final : public EventStore {
     return r;
   }
 
-  std::unique_ptr<log::Log> log_;
-  mutable std::mutex mu_;               // guards the index; held briefly (no I/O under it)
-  std::unique_ptr<StreamIndex> index_;  // guarded by mu_ (after Open)
+  const std::unique_ptr<log::Log> log_;  // thread-safe
+
+  mutable Mutex mu_;  // held briefly: no I/O under it
+  const std::unique_ptr<StreamIndex> index_ PT_GUARDED_BY(mu_);
 };
 
 std::optional<Result<AppendResult>> EmbeddedEventStore::CheckRetry(
@@ -233,7 +239,7 @@ Result<Plan> EmbeddedEventStore::Prepare(std::string_view stream, ExpectedVersio
                                          std::span<const EventData> events) {
   RETURN_IF_ERROR(ValidateEvents(events));
   const TimestampUs now = NowUs();
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   static const std::vector<StreamIndex::Entry> kEmpty;
   const auto* found = index_->Find(stream);
   const auto& entries = found ? *found : kEmpty;
@@ -280,9 +286,7 @@ Result<std::unique_ptr<Subscription>> EmbeddedEventStore::Subscribe(Position fro
 }
 
 Result<std::unique_ptr<EventStore>> OpenEmbeddedEventStore(const EmbeddedStoreOptions& options) {
-  auto store = std::make_unique<EmbeddedEventStore>(std::make_unique<StreamIndex>());
-  RETURN_IF_ERROR(store->Open(options));
-  return std::unique_ptr<EventStore>(std::move(store));
+  return EmbeddedEventStore::Open(options);
 }
 
 }  // namespace cqrs

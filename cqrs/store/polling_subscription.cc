@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <thread>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/thread_name.h"
 
 namespace cqrs {
 
 namespace {
 
+// Thread-safety: status() from any thread; everything else runs on the subscription's thread.
 class PollingSubscription final : public Subscription {
  public:
   PollingSubscription(const EventStore& store, Position from, std::size_t max_batch, EventBatchHandler handler,
@@ -29,13 +30,13 @@ class PollingSubscription final : public Subscription {
     stop_.store(true);
     thread_.join();
   }
-  Status status() const override {
-    std::lock_guard lock(mu_);
+  Status status() const override EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return status_;
   }
 
  private:
-  void Run() {
+  void Run() EXCLUDES(mu_) {
     // Bounds how long destruction waits for an idle subscription to notice the stop flag.
     constexpr auto kStopCheck = std::chrono::milliseconds(50);
     auto backoff = std::chrono::milliseconds(50);
@@ -62,20 +63,22 @@ class PollingSubscription final : public Subscription {
       next_ = batch->back().position.next();
     }
   }
-  void Fail(Status st) { SetStatus(std::move(st)); }
-  void SetStatus(Status st) {
-    std::lock_guard lock(mu_);
+  void Fail(Status st) EXCLUDES(mu_) { SetStatus(std::move(st)); }
+  void SetStatus(Status st) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     status_ = std::move(st);
   }
 
   const EventStore& store_;  // outlives the subscription (documented in EventStore::Subscribe)
-  Position next_;
+  Position next_;  // the subscription thread's
   const std::size_t max_batch_;
   EventBatchHandler handler_;
   const bool retry_unavailable_;
   std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  Status status_;  // guarded by mu_
+
+  mutable Mutex mu_;
+  Status status_ GUARDED_BY(mu_);
+
   std::thread thread_;
 };
 
