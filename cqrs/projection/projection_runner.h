@@ -65,14 +65,10 @@ class ProjectionRunner final : public Runner {
   Mutex db_mu_;  // serializes use of db_ between the subscription thread and callers
   std::set<std::string, std::less<>> parked_ GUARDED_BY(db_mu_);
   std::atomic<std::uint64_t> position_{0};
-  mutable std::mutex mu_;
-  mutable std::condition_variable advanced_;
-  Status status_;  // guarded by mu_
-  PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
-  std::unique_ptr<Subscription> subscription_;
   mutable Mutex mu_;
   mutable CondVar advanced_;  // position_ moved or status_ set
   Status status_ GUARDED_BY(mu_);
+  PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::unique_ptr<Subscription> subscription_;  // the owner's: Start(), Stop(), the destructor
 };
 
