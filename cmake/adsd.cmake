@@ -34,8 +34,11 @@ endfunction()
 
 function(adsd_cc_library)
   cmake_parse_arguments(A "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
-  add_library(${A_NAME} STATIC ${A_SRCS})
-  target_include_directories(${A_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  # Static unless BUILD_SHARED_LIBS is on. Headers are included from the project root
+  # ("cqrs/store/event_store.h"); installed libraries find them under <prefix>/include instead
+  # (cqrs/install.cmake).
+  add_library(${A_NAME} ${A_SRCS})
+  target_include_directories(${A_NAME} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
   target_link_libraries(${A_NAME} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
   _adsd_apply_flags(${A_NAME})
 endfunction()

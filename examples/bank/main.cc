@@ -1,0 +1,226 @@
+// bank: an event-sourced bank on the cqrs engine, built against the installed package.
+//
+//   bank [--store DIR | postgresql://USER@HOST:PORT/DB] [--bus kafka://HOST:PORT] [--data-dir DIR]
+//
+// (or BANK_STORE, BANK_BUS in the environment). With a directory (default ./bank-data/log) the
+// events go to the engine's embedded log; with a postgresql:// URL, to PostgreSQL; with a
+// kafka:// bus as well, the audit trail reads the events from a Kafka consumer group, which a
+// relay fills from the store. Nothing else changes: the commands, the projection and the audit
+// are written against cqrs::EventStore.
+//
+// It opens two accounts, races two tellers on one of them (one wins, the other gets a version
+// conflict, reloads and retries), refuses an overdraft, then prints the balances from the SQLite
+// read model and what the audit trail saw.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "account.h"
+#include "audit.h"
+#include "balances_projection.h"
+#include "cqrs/projection/projection_runner.h"
+#include "cqrs/sql/sqlite.h"
+#include "cqrs/store/embedded_store.h"
+#include "cqrs/store/postgres_store.h"
+#ifdef BANK_WITH_KAFKA
+#include "cqrs/kafka/consumer.h"
+#include "cqrs/kafka/relay.h"
+#endif
+
+namespace {
+
+struct Options {
+  std::string store;  // a directory or a postgresql:// URL
+  std::string bus;    // empty or kafka://
+  std::filesystem::path data_dir = "bank-data";
+};
+
+// [snippet:open]
+cqrs::Result<std::unique_ptr<cqrs::EventStore>> OpenStore(const std::string& where) {
+  if (where.starts_with("postgresql://") || where.starts_with("postgres://")) {
+    return cqrs::OpenPostgresEventStore({.url = where});
+  }
+  return cqrs::OpenEmbeddedEventStore({.dir = where});
+}
+// [end:open]
+
+// The audit trail's feed: a subscription to the store, or a relay and a Kafka consumer group.
+class AuditFeed {
+ public:
+  virtual ~AuditFeed() = default;
+};
+
+// [snippet:subscribe]
+class StoreFeed final : public AuditFeed {
+ public:
+  static cqrs::Result<std::unique_ptr<AuditFeed>> Start(cqrs::EventStore& store, bank::Audit& audit) {
+    auto feed = std::make_unique<StoreFeed>();
+    // From the head on: the events appended from now (Position(1) would replay the whole store).
+    ASSIGN_OR_RETURN(feed->subscription_,
+                     store.Subscribe(store.Head().next(), 256, [&audit](std::span<const cqrs::RecordedEvent> batch) {
+                       for (const cqrs::RecordedEvent& e : batch) audit.Record(e);
+                       return cqrs::Status::Ok();  // an error would stop the subscription
+                     }));
+    return std::unique_ptr<AuditFeed>(std::move(feed));
+  }
+
+ private:
+  std::unique_ptr<cqrs::Subscription> subscription_;  // destroying it stops delivery
+};
+// [end:subscribe]
+
+#ifdef BANK_WITH_KAFKA
+// [snippet:kafka]
+class KafkaFeed final : public AuditFeed {
+ public:
+  static cqrs::Result<std::unique_ptr<AuditFeed>> Start(cqrs::EventStore& store, const std::string& postgres_url,
+                                                        const std::string& bus_url, const std::string& run,
+                                                        bank::Audit& audit) {
+    ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus,
+                     cqrs::kafka::ParseBusUrl(bus_url, {.topic = "bank.events", .partitions = 4}));
+    RETURN_IF_ERROR(cqrs::kafka::EnsureTopic(bus));
+    auto feed = std::make_unique<KafkaFeed>();
+    // The relay publishes the store's global order to the topic (one leader among all processes,
+    // its checkpoint in PostgreSQL); the consumer group reads it back, each account in order.
+    ASSIGN_OR_RETURN(feed->relay_, cqrs::kafka::BusRelay::Start(
+                                       store, {.bus = bus, .postgres_url = postgres_url, .name = "bank-relay"}));
+    ASSIGN_OR_RETURN(feed->consumer_,
+                     cqrs::kafka::BusConsumer::Start({.bus = bus, .group = "bank-audit-" + run},
+                                                     cqrs::consumer::Synchronous([&audit](const cqrs::RecordedEvent& e) {
+                                                       audit.Record(e);
+                                                       return cqrs::Status::Ok();
+                                                     })));
+    return std::unique_ptr<AuditFeed>(std::move(feed));
+  }
+
+ private:
+  std::unique_ptr<cqrs::kafka::BusRelay> relay_;
+  std::unique_ptr<cqrs::kafka::BusConsumer> consumer_;
+};
+// [end:kafka]
+#endif
+
+// Prints what an append did, or why it did not; whether it succeeded.
+bool Report(std::string_view what, const cqrs::Result<cqrs::AppendResult>& r) {
+  if (r.ok()) {
+    std::printf("%s: ok, version %llu\n", std::string(what).c_str(),
+                static_cast<unsigned long long>(r->last_version.value()));
+  } else {
+    std::printf("%s: %s\n", std::string(what).c_str(), std::string(cqrs::StatusCodeName(r.status().code())).c_str());
+  }
+  return r.ok();
+}
+
+int Fail(const cqrs::Status& st) {
+  std::fprintf(stderr, "bank: %s\n", st.ToString().c_str());
+  return 1;
+}
+
+int Run(const Options& options) {
+  std::filesystem::create_directories(options.data_dir);
+  const std::string where = options.store.empty() ? (options.data_dir / "log").string() : options.store;
+  auto opened = OpenStore(where);
+  if (!opened.ok()) return Fail(opened.status());
+  cqrs::EventStore& store = **opened;
+  const bool on_postgres = where.find("://") != std::string::npos;
+  std::printf("store: %s\n", on_postgres ? "postgresql" : "embedded log");
+
+  // This run's accounts: a store may hold earlier runs' (a shared PostgreSQL database).
+  const std::string run = cqrs::Uuid::V7().ToString().substr(24);
+  const std::string prefix = "account-" + run + "-";
+  bank::Audit audit(prefix);
+  cqrs::Result<std::unique_ptr<AuditFeed>> feed = cqrs::Unavailable("no feed");
+  if (options.bus.empty()) {
+    feed = StoreFeed::Start(store, audit);
+  } else {
+#ifdef BANK_WITH_KAFKA
+    if (!on_postgres) return Fail(cqrs::InvalidArgument("--bus needs a postgresql:// store (the relay's checkpoint)"));
+    feed = KafkaFeed::Start(store, where, options.bus, run, audit);
+#else
+    return Fail(cqrs::InvalidArgument("this build has no Kafka (the cqrs package's kafka component)"));
+#endif
+  }
+  if (!feed.ok()) return Fail(feed.status());
+  std::printf("audit: %s\n", options.bus.empty() ? "store subscription" : "kafka consumer group");
+
+  // [snippet:runner]
+  bank::BalancesProjection balances;
+  auto db = cqrs::sql::Database::Open(options.data_dir / "balances.db");
+  if (!db.ok()) return Fail(db.status());
+  cqrs::projection::ProjectionRunner runner(store, std::move(*db), balances);
+  if (auto st = runner.Start(); !st.ok()) return Fail(st);  // migrates, then follows the store
+  // [end:runner]
+
+  const std::string alice = prefix + "alice", bob = prefix + "bob";
+  auto load = [&store](const std::string& stream) {
+    auto account = bank::LoadAccount(store, stream);
+    if (!account.ok()) std::exit(Fail(account.status()));
+    return *account;
+  };
+  Report("open alice", bank::Open(store, load(alice), "alice"));
+  Report("deposit 100 to alice", bank::Deposit(store, load(alice), 100));
+  Report("open bob", bank::Open(store, load(bob), "bob"));
+
+  // [snippet:conflict]
+  // Two tellers read alice's account at the same version and both decide to withdraw.
+  bank::Account teller1 = load(alice), teller2 = load(alice);
+  std::printf("tellers 1 and 2 read alice at version %llu, balance %lld\n",
+              static_cast<unsigned long long>(teller1.version.value()), static_cast<long long>(teller1.balance));
+  Report("teller 1 withdraws 30", bank::Withdraw(store, teller1, 30));
+  if (!Report("teller 2 withdraws 50", bank::Withdraw(store, teller2, 50))) {
+    teller2 = load(alice);  // the decision is made again on what the stream now says
+    Report("teller 2 reloads and withdraws 50", bank::Withdraw(store, teller2, 50));
+  }
+  // [end:conflict]
+  auto overdraft = bank::Withdraw(store, load(bob), 10);
+  std::printf("bob withdraws 10: %s\n", overdraft.ok() ? "ok" : overdraft.status().message().c_str());
+
+  // [snippet:read_model]
+  // The read model catches up asynchronously: wait for the store's head, then query it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  if (!runner.WaitFor(store.Head(), deadline)) return Fail(cqrs::DeadlineExceeded("read model"));
+  auto reader = cqrs::sql::Database::Open(options.data_dir / "balances.db", {.read_only = true});
+  if (!reader.ok()) return Fail(reader.status());
+  auto query = (*reader)->Prepare("SELECT owner, cents, version FROM balances WHERE stream LIKE ?1 ORDER BY owner");
+  if (!query.ok()) return Fail(query.status());
+  query->Bind(1, prefix + "%");
+  for (auto row = query->Step(); row.ok() && *row; row = query->Step()) {
+    std::printf("balance %s: %lld (version %lld)\n", std::string(query->Text(0)).c_str(),
+                static_cast<long long>(query->Int(1)), static_cast<long long>(query->Int(2)));
+  }
+  // [end:read_model]
+
+  const bool complete = audit.WaitFor(5, deadline);
+  std::printf("audit saw: %s%s\n", audit.Summary().c_str(), complete ? "" : " (incomplete)");
+  return complete ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (const char* s = std::getenv("BANK_STORE")) options.store = s;
+  if (const char* b = std::getenv("BANK_BUS")) options.bus = b;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view flag = argv[i];
+    if (flag == "--store") {
+      options.store = argv[i + 1];
+    } else if (flag == "--bus") {
+      options.bus = argv[i + 1];
+    } else if (flag == "--data-dir") {
+      options.data_dir = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "usage: bank [--store DIR|postgresql://...] [--bus kafka://...] [--data-dir DIR]\n");
+      return 2;
+    }
+  }
+  if (argc % 2 == 0) {
+    std::fprintf(stderr, "usage: bank [--store DIR|postgresql://...] [--bus kafka://...] [--data-dir DIR]\n");
+    return 2;
+  }
+  return Run(options);
+}
