@@ -16,6 +16,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libxxhash-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3
+  systemd   # systemd-analyze, which checks the package's unit (packaging/test-deb.sh); nothing is started
 )
 for option in "$@"; do
   case $option in
