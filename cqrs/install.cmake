@@ -29,7 +29,7 @@ _cqrs_public(cqrs_core core/status.h core/types.h core/strong_int.h core/uuid.h 
   core/mutex.h core/thread_annotations.h)
 _cqrs_public(cqrs_log log/log.h log/record.h log/consumer_offsets.h log/verify.h)
 _cqrs_public(cqrs_store store/event.h store/event_store.h store/expected_version.h
-  store/embedded_store.h store/polling_subscription.h)
+  store/embedded_store.h store/polling_subscription.h store/upcasting_store.h)
 _cqrs_public(cqrs_sql sql/sqlite.h sql/group_commit.h sql/checkpointer.h)
 _cqrs_public(cqrs_consumer consumer/handler.h consumer/keyed_lanes.h consumer/dispatcher.h
   consumer/offset_ledger.h consumer/store_consumer.h)
@@ -38,23 +38,30 @@ _cqrs_public(cqrs_projection projection/projection.h projection/runner.h
 _cqrs_public(cqrs_pg pg/connection.h pg/migrations.h pg/pool.h pg/advisory_lock.h)
 _cqrs_public(cqrs_store_postgres store/postgres_store.h store/postgres_verify.h)
 _cqrs_public(cqrs_projection_pg projection/pg_projection.h)
+_cqrs_public(cqrs_snapshot snapshot/snapshot_store.h snapshot/aggregate.h)
+_cqrs_public(cqrs_snapshot_pg snapshot/postgres_snapshot_store.h)
 _cqrs_public(cqrs_kafka kafka/bus.h kafka/event_codec.h kafka/publisher.h kafka/consumer.h kafka/relay.h)
 
 # The umbrella targets a user links.
 add_library(cqrs INTERFACE)
-target_link_libraries(cqrs INTERFACE cqrs_core cqrs_log cqrs_store cqrs_sql cqrs_consumer cqrs_projection)
+target_link_libraries(cqrs INTERFACE cqrs_core cqrs_log cqrs_store cqrs_sql cqrs_snapshot cqrs_consumer cqrs_projection)
 add_library(cqrs_postgres INTERFACE)
 set_target_properties(cqrs_postgres PROPERTIES EXPORT_NAME postgres)
-target_link_libraries(cqrs_postgres INTERFACE cqrs cqrs_pg cqrs_store_postgres cqrs_projection_pg)
+target_link_libraries(cqrs_postgres INTERFACE cqrs cqrs_pg cqrs_store_postgres cqrs_snapshot_pg cqrs_projection_pg)
 set_target_properties(cqrs_kafka PROPERTIES EXPORT_NAME kafka)
 add_library(cqrs::cqrs ALIAS cqrs)
 add_library(cqrs::postgres ALIAS cqrs_postgres)
 add_library(cqrs::kafka ALIAS cqrs_kafka)
 
+# What `cmake --install --component cqrs` needs built: `cmake --build BUILD --target cqrs_libraries`.
+add_custom_target(cqrs_libraries)
+add_dependencies(cqrs_libraries cqrs_core cqrs_log cqrs_store cqrs_sql cqrs_snapshot cqrs_consumer cqrs_projection
+  cqrs_pg cqrs_store_postgres cqrs_snapshot_pg cqrs_projection_pg cqrs_kafka)
+
 set(CQRS_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/cqrs)
 foreach(_set IN ITEMS
-    "cqrsTargets;cqrs_core;cqrs_log;cqrs_store;cqrs_sql;cqrs_consumer;cqrs_projection;cqrs"
-    "cqrsPostgresTargets;cqrs_pg;cqrs_store_postgres;cqrs_projection_pg;cqrs_postgres"
+    "cqrsTargets;cqrs_core;cqrs_log;cqrs_store;cqrs_sql;cqrs_snapshot;cqrs_consumer;cqrs_projection;cqrs"
+    "cqrsPostgresTargets;cqrs_pg;cqrs_store_postgres;cqrs_snapshot_pg;cqrs_projection_pg;cqrs_postgres"
     "cqrsKafkaTargets;cqrs_kafka")
   list(POP_FRONT _set _export)
   install(TARGETS ${_set} EXPORT ${_export} COMPONENT cqrs

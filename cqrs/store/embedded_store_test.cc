@@ -13,6 +13,11 @@ class EmbeddedStorage : public Storage {
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(*s) : nullptr;
   }
+  std::unique_ptr<SnapshotStore> OpenSnapshots() override {
+    auto s = OpenSqliteSnapshotStore(dir_.path() / "snapshots.db");
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
 
  private:
   testing::TempDir dir_;

@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "cqrs/core/testing/temp_dir.h"
+#include "cqrs/snapshot/aggregate.h"
 #include "cqrs/store/event_store.h"
+#include "cqrs/store/upcasting_store.h"
 
 namespace cqrs {
 namespace {
@@ -24,6 +26,8 @@ class Storage {
  public:
   virtual ~Storage() = default;
   virtual std::unique_ptr<EventStore> Open() = 0;
+  // The backend's snapshot store (cqrs/snapshot), on the same storage; may be opened again.
+  virtual std::unique_ptr<SnapshotStore> OpenSnapshots() = 0;
 };
 using StorageFactory = std::function<std::unique_ptr<Storage>()>;
 
@@ -399,6 +403,178 @@ TEST_P(EventStoreContract, WaitForPositionWakesOnAppendAndTimesOut) {
       [&] { ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event()).ok()); });
   EXPECT_TRUE(s->WaitForPosition(Position(1), std::chrono::steady_clock::now() + 30s));
   appender.join();
+}
+
+// Upcasters (upcasting_store.h): old schemas are rewritten on every read path, the stored events
+// stay as written.
+TEST_P(EventStoreContract, UpcastersRewriteOldSchemasOnEveryReadAndLeaveTheStoreAlone) {
+  TempDir dir = GetParam()();
+  Upcasters upcasters;
+  // v1 "Deposited" carried cents; v2 carries "cents:CURRENCY"; v3 was renamed "MoneyDeposited".
+  upcasters
+      .Add("Deposited", 1, [](RecordedEvent& e) {
+        e.payload += ":USD";
+        e.schema_version = 2;
+        return Status::Ok();
+      })
+      .Add("Deposited", 2, [](RecordedEvent& e) {
+        e.type = "MoneyDeposited";
+        e.schema_version = 3;
+        return Status::Ok();
+      });
+  auto s = WithUpcasters(Open(dir), upcasters);
+  EventData v1 = Event("100", "Deposited");
+  EventData v2 = Event("7:EUR", "Deposited");
+  v2.schema_version = 2;
+  EventData other = Event("x", "Withdrawn");
+  for (const EventData* e : {&v1, &v2, &other}) ASSERT_TRUE(AppendOne(*s, "acct", ExpectedVersion::Any(), *e).ok());
+
+  auto check = [](const std::vector<RecordedEvent>& got) {
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0].type, "MoneyDeposited");
+    EXPECT_EQ(got[0].schema_version, 3u);
+    EXPECT_EQ(got[0].payload, "100:USD");
+    EXPECT_EQ(got[1].type, "MoneyDeposited");
+    EXPECT_EQ(got[1].payload, "7:EUR");
+    EXPECT_EQ(got[2].type, "Withdrawn");  // no upcaster: as stored
+    EXPECT_EQ(got[2].schema_version, 1u);
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].version, StreamVersion(i + 1));
+  };
+  auto by_stream = s->ReadStream("acct", StreamVersion(1), 10);
+  ASSERT_TRUE(by_stream.ok());
+  check(*by_stream);
+  auto all = s->ReadAll(Position(1), 10);
+  ASSERT_TRUE(all.ok());
+  check(*all);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<RecordedEvent> delivered;
+  auto sub = s->Subscribe(Position(1), 2, [&](std::span<const RecordedEvent> batch) {
+    std::lock_guard lock(mu);
+    delivered.insert(delivered.end(), batch.begin(), batch.end());
+    cv.notify_all();
+    return Status::Ok();
+  });
+  ASSERT_TRUE(sub.ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return delivered.size() == 3; }));
+    check(delivered);
+  }
+  sub->reset();
+  s.reset();
+
+  auto raw = Open(dir)->ReadStream("acct", StreamVersion(1), 10);  // the store, without upcasters
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->size(), 3u);
+  EXPECT_EQ((*raw)[0].type, "Deposited");
+  EXPECT_EQ((*raw)[0].schema_version, 1u);
+  EXPECT_EQ((*raw)[0].payload, "100");
+}
+
+TEST_P(EventStoreContract, AFailingUpcasterFailsTheReadInsteadOfPassingOldData) {
+  TempDir dir = GetParam()();
+  Upcasters upcasters;
+  upcasters.Add("Deposited", 1, [](RecordedEvent&) { return InvalidArgument("unreadable v1 payload"); });
+  upcasters.Add("Stuck", 1, [](RecordedEvent&) { return Status::Ok(); });  // forgets to raise the version
+  auto s = WithUpcasters(Open(dir), upcasters);
+  ASSERT_TRUE(AppendOne(*s, "a", ExpectedVersion::Any(), Event("1", "Deposited")).ok());
+  ASSERT_TRUE(AppendOne(*s, "b", ExpectedVersion::Any(), Event("1", "Stuck")).ok());
+  EXPECT_EQ(s->ReadStream("a", StreamVersion(1), 10).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->ReadStream("b", StreamVersion(1), 10).status().code(), StatusCode::kInternal);
+  EXPECT_FALSE(s->ReadAll(Position(1), 10).ok());
+}
+
+// Snapshots (cqrs/snapshot): the backend's snapshot store, and aggregates loaded from it.
+TEST_P(EventStoreContract, SnapshotsKeepTheLatestPerStreamAndSurviveReopen) {
+  TempDir dir = GetParam()();
+  const std::string bytes("state\0with\xff bytes", 17);
+  {
+    auto snapshots = dir->OpenSnapshots();
+    ASSERT_NE(snapshots, nullptr);
+    auto none = snapshots->Load("account-1");
+    ASSERT_TRUE(none.ok()) << none.status().ToString();
+    EXPECT_FALSE(none->has_value());
+    ASSERT_TRUE(snapshots->Save({.stream = "account-1", .version = StreamVersion(3), .state = "three"}).ok());
+    // An older snapshot (a slow saver) never replaces a newer one.
+    ASSERT_TRUE(snapshots->Save({.stream = "account-1", .version = StreamVersion(2), .state = "two"}).ok());
+    auto got = snapshots->Load("account-1");
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ((*got)->version, StreamVersion(3));
+    EXPECT_EQ((*got)->state, "three");
+    ASSERT_TRUE(snapshots
+                    ->Save({.stream = "account-1", .version = StreamVersion(5), .schema_version = 2, .state = bytes})
+                    .ok());
+  }
+  auto snapshots = dir->OpenSnapshots();
+  auto got = snapshots->Load("account-1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->stream, "account-1");
+  EXPECT_EQ((*got)->version, StreamVersion(5));
+  EXPECT_EQ((*got)->schema_version, 2u);
+  EXPECT_EQ((*got)->state, bytes);
+  auto other = snapshots->Load("account-2");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+}
+
+struct Tally {
+  std::int64_t sum = 0;
+  std::int64_t count = 0;
+  bool operator==(const Tally&) const = default;
+};
+
+AggregateCodec<Tally> TallyCodec(std::uint32_t schema_version = 1) {
+  return {.schema_version = schema_version,
+          .serialize = [](const Tally& t) { return std::to_string(t.sum) + "," + std::to_string(t.count); },
+          .deserialize = [](std::string_view text) -> Result<Tally> {
+            const auto comma = text.find(',');
+            if (comma == std::string_view::npos) return InvalidArgument("not a tally");
+            return Tally{std::stoll(std::string(text.substr(0, comma))), std::stoll(std::string(text.substr(comma + 1)))};
+          },
+          .apply = [](Tally& t, const RecordedEvent& e) {
+            t.sum += std::stoll(e.payload);
+            ++t.count;
+          }};
+}
+
+TEST_P(EventStoreContract, AnAggregateLoadsFromItsSnapshotPlusTheTailAndEqualsAFullReplay) {
+  TempDir dir = GetParam()();
+  auto s = Open(dir);
+  auto snapshots = dir->OpenSnapshots();
+  const auto codec = TallyCodec();
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(AppendOne(*s, "tally", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+
+  auto first = LoadAggregate(*s, snapshots.get(), "tally", codec, 4);  // paged: 4 + 4 + 2
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->snapshot_version, StreamVersion(0));
+  EXPECT_EQ(first->events_replayed, 10u);
+  EXPECT_EQ(first->version, StreamVersion(10));
+  EXPECT_EQ(first->state, (Tally{55, 10}));
+  ASSERT_TRUE(SaveSnapshot(*snapshots, "tally", *first, codec).ok());
+
+  for (int i = 11; i <= 13; ++i) ASSERT_TRUE(AppendOne(*s, "tally", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+  auto from_snapshot = LoadAggregate(*s, snapshots.get(), "tally", codec);
+  ASSERT_TRUE(from_snapshot.ok());
+  EXPECT_EQ(from_snapshot->snapshot_version, StreamVersion(10));
+  EXPECT_EQ(from_snapshot->events_replayed, 3u);
+  EXPECT_EQ(from_snapshot->version, StreamVersion(13));
+  auto full = LoadAggregate<Tally>(*s, nullptr, "tally", codec);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->events_replayed, 13u);
+  EXPECT_EQ(from_snapshot->state, full->state);
+
+  // The state's format changed (schema 2): the old snapshot is ignored, the stream replayed.
+  auto reformatted = LoadAggregate(*s, snapshots.get(), "tally", TallyCodec(2));
+  ASSERT_TRUE(reformatted.ok());
+  EXPECT_EQ(reformatted->snapshot_version, StreamVersion(0));
+  EXPECT_EQ(reformatted->state, full->state);
+  // A snapshot that does not deserialize is ignored too.
+  ASSERT_TRUE(snapshots->Save({.stream = "tally", .version = StreamVersion(13), .state = "garbage"}).ok());
+  auto damaged = LoadAggregate(*s, snapshots.get(), "tally", codec);
+  ASSERT_TRUE(damaged.ok());
+  EXPECT_EQ(damaged->events_replayed, 13u);
+  EXPECT_EQ(damaged->state, full->state);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <future>
 
 #include "cqrs/pg/testing/test_servers.h"
+#include "cqrs/snapshot/postgres_snapshot_store.h"
 #include "cqrs/store/event_store_contract.h"
 #include "cqrs/store/postgres_schema.h"
 #include "cqrs/store/postgres_verify.h"
@@ -17,6 +18,11 @@ class PostgresStorage : public Storage {
  public:
   std::unique_ptr<EventStore> Open() override {
     auto s = OpenPostgresEventStore({url_});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  std::unique_ptr<SnapshotStore> OpenSnapshots() override {
+    auto s = OpenPostgresSnapshotStore(url_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(*s) : nullptr;
   }
