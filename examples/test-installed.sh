@@ -69,9 +69,12 @@ for line in "$expect_store" "$expect_audit" \
     "teller 2 withdraws 50: VersionConflict" \
     "teller 2 reloads and withdraws 50: ok, version 4" \
     "bob withdraws 10: insufficient funds: balance 0" \
+    "alice from her snapshot at version 4: 0 events replayed, balance 20" \
+    "carol, written in dollars by the first version: balance 500" \
     "balance alice: 20 (version 4)" \
     "balance bob: 0 (version 1)" \
-    "audit saw: AccountOpened 2, Deposited 1, Withdrawn 2"; do
+    "balance carol: 500 (version 2)" \
+    "audit saw: AccountOpened 3, Deposited 2, Withdrawn 2"; do
   grep -qxF "$line" <<< "$out" || fail "expected the line: $line"
 done
 echo "PASS ($mode)"

@@ -1,6 +1,9 @@
 // The bank's write side: an account is a stream of events, and a command is decided against the
 // account as its events say it is, then appended at the version it was read at. Two tellers who
 // read the same version race; the store lets one win and tells the other (kVersionConflict).
+//
+// Accounts load from their latest snapshot plus the events after it (cqrs/snapshot), and events
+// written by an older version of the bank are upcast as they are read (AccountUpcasters).
 #pragma once
 
 #include <cstdint>
@@ -8,29 +11,40 @@
 #include <string_view>
 
 #include "cqrs/core/status.h"
+#include "cqrs/snapshot/aggregate.h"
 #include "cqrs/store/event_store.h"
+#include "cqrs/store/upcasting_store.h"
 
 namespace bank {
 
-// The account as its stream says, and the stream version that says it.
 struct Account {
-  std::string stream;  // "account-<id>"
   std::string owner;
-  std::int64_t balance = 0;
+  std::int64_t balance = 0;  // cents
   bool open = false;
-  cqrs::StreamVersion version{0};  // 0: no such account yet
 };
+// The account and the stream version it reflects (the version a command appends at).
+using LoadedAccount = cqrs::LoadedAggregate<Account>;
 
-// Reads the account's stream from the start and folds its events.
-cqrs::Result<Account> LoadAccount(const cqrs::EventStore& store, std::string_view stream);
+// How an account folds from its events and how its snapshots are written.
+const cqrs::AggregateCodec<Account>& AccountCodec();
+
+// The account from its latest snapshot (if `snapshots` is not null) and the events after it.
+cqrs::Result<LoadedAccount> LoadAccount(const cqrs::EventStore& store, const cqrs::SnapshotStore* snapshots,
+                                        std::string_view stream);
 
 // Commands. Each appends at `account.version`: kVersionConflict when the stream has moved on
 // since `account` was read, kInvalidArgument when the account's state forbids it.
-cqrs::Result<cqrs::AppendResult> Open(cqrs::EventStore& store, const Account& account, std::string_view owner);
-cqrs::Result<cqrs::AppendResult> Deposit(cqrs::EventStore& store, const Account& account, std::int64_t cents);
-cqrs::Result<cqrs::AppendResult> Withdraw(cqrs::EventStore& store, const Account& account, std::int64_t cents);
+cqrs::Result<cqrs::AppendResult> Open(cqrs::EventStore& store, std::string_view stream, const LoadedAccount& account,
+                                      std::string_view owner);
+cqrs::Result<cqrs::AppendResult> Deposit(cqrs::EventStore& store, std::string_view stream,
+                                         const LoadedAccount& account, std::int64_t cents);
+cqrs::Result<cqrs::AppendResult> Withdraw(cqrs::EventStore& store, std::string_view stream,
+                                          const LoadedAccount& account, std::int64_t cents);
 
-// An event's amount (Deposited, Withdrawn: the payload is the amount in cents, in decimal).
+// An event's amount in cents (Deposited, Withdrawn at schema 2: the payload is the amount in cents).
 std::int64_t Amount(const cqrs::RecordedEvent& event);
+
+// Schema 1 of Deposited and Withdrawn (the bank's first version) counted whole dollars.
+cqrs::Upcasters AccountUpcasters();
 
 }  // namespace bank

@@ -9,8 +9,9 @@
 // are written against cqrs::EventStore.
 //
 // It opens two accounts, races two tellers on one of them (one wins, the other gets a version
-// conflict, reloads and retries), refuses an overdraft, then prints the balances from the SQLite
-// read model and what the audit trail saw.
+// conflict, reloads and retries), refuses an overdraft, loads an account from its snapshot, reads
+// an account an older version of the bank wrote (upcast on read), then prints the balances from
+// the SQLite read model and what the audit trail saw.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include "audit.h"
 #include "balances_projection.h"
 #include "cqrs/projection/projection_runner.h"
+#include "cqrs/snapshot/postgres_snapshot_store.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
 #include "cqrs/store/postgres_store.h"
@@ -40,11 +42,23 @@ struct Options {
 };
 
 // [snippet:open]
-cqrs::Result<std::unique_ptr<cqrs::EventStore>> OpenStore(const std::string& where) {
+// The event store (read through the bank's upcasters) and its snapshots, on the same backend.
+struct Storage {
+  std::unique_ptr<cqrs::EventStore> events;
+  std::unique_ptr<cqrs::SnapshotStore> snapshots;
+};
+
+cqrs::Result<Storage> OpenStorage(const std::string& where, const std::filesystem::path& data_dir) {
+  Storage storage;
   if (where.starts_with("postgresql://") || where.starts_with("postgres://")) {
-    return cqrs::OpenPostgresEventStore({.url = where});
+    ASSIGN_OR_RETURN(storage.events, cqrs::OpenPostgresEventStore({.url = where}));
+    ASSIGN_OR_RETURN(storage.snapshots, cqrs::OpenPostgresSnapshotStore(where));
+  } else {
+    ASSIGN_OR_RETURN(storage.events, cqrs::OpenEmbeddedEventStore({.dir = where}));
+    ASSIGN_OR_RETURN(storage.snapshots, cqrs::OpenSqliteSnapshotStore(data_dir / "snapshots.db"));
   }
-  return cqrs::OpenEmbeddedEventStore({.dir = where});
+  storage.events = cqrs::WithUpcasters(std::move(storage.events), bank::AccountUpcasters());
+  return storage;
 }
 // [end:open]
 
@@ -123,9 +137,10 @@ int Fail(const cqrs::Status& st) {
 int Run(const Options& options) {
   std::filesystem::create_directories(options.data_dir);
   const std::string where = options.store.empty() ? (options.data_dir / "log").string() : options.store;
-  auto opened = OpenStore(where);
+  auto opened = OpenStorage(where, options.data_dir);
   if (!opened.ok()) return Fail(opened.status());
-  cqrs::EventStore& store = **opened;
+  cqrs::EventStore& store = *opened->events;
+  cqrs::SnapshotStore& snapshots = *opened->snapshots;
   const bool on_postgres = where.find("://") != std::string::npos;
   std::printf("store: %s\n", on_postgres ? "postgresql" : "embedded log");
 
@@ -155,29 +170,63 @@ int Run(const Options& options) {
   if (auto st = runner.Start(); !st.ok()) return Fail(st);  // migrates, then follows the store
   // [end:runner]
 
-  const std::string alice = prefix + "alice", bob = prefix + "bob";
-  auto load = [&store](const std::string& stream) {
-    auto account = bank::LoadAccount(store, stream);
+  const std::string alice = prefix + "alice", bob = prefix + "bob", carol = prefix + "carol";
+  auto load = [&](const std::string& stream) {
+    auto account = bank::LoadAccount(store, &snapshots, stream);
     if (!account.ok()) std::exit(Fail(account.status()));
     return *account;
   };
-  Report("open alice", bank::Open(store, load(alice), "alice"));
-  Report("deposit 100 to alice", bank::Deposit(store, load(alice), 100));
-  Report("open bob", bank::Open(store, load(bob), "bob"));
+  Report("open alice", bank::Open(store, alice, load(alice), "alice"));
+  Report("deposit 100 to alice", bank::Deposit(store, alice, load(alice), 100));
+  Report("open bob", bank::Open(store, bob, load(bob), "bob"));
 
   // [snippet:conflict]
   // Two tellers read alice's account at the same version and both decide to withdraw.
-  bank::Account teller1 = load(alice), teller2 = load(alice);
+  bank::LoadedAccount teller1 = load(alice), teller2 = load(alice);
   std::printf("tellers 1 and 2 read alice at version %llu, balance %lld\n",
-              static_cast<unsigned long long>(teller1.version.value()), static_cast<long long>(teller1.balance));
-  Report("teller 1 withdraws 30", bank::Withdraw(store, teller1, 30));
-  if (!Report("teller 2 withdraws 50", bank::Withdraw(store, teller2, 50))) {
+              static_cast<unsigned long long>(teller1.version.value()), static_cast<long long>(teller1.state.balance));
+  Report("teller 1 withdraws 30", bank::Withdraw(store, alice, teller1, 30));
+  if (!Report("teller 2 withdraws 50", bank::Withdraw(store, alice, teller2, 50))) {
     teller2 = load(alice);  // the decision is made again on what the stream now says
-    Report("teller 2 reloads and withdraws 50", bank::Withdraw(store, teller2, 50));
+    Report("teller 2 reloads and withdraws 50", bank::Withdraw(store, alice, teller2, 50));
   }
   // [end:conflict]
-  auto overdraft = bank::Withdraw(store, load(bob), 10);
+  auto overdraft = bank::Withdraw(store, bob, load(bob), 10);
   std::printf("bob withdraws 10: %s\n", overdraft.ok() ? "ok" : overdraft.status().message().c_str());
+
+  // [snippet:read]
+  // A stream, read directly: events from version 1 on, at most 100 (page on for more).
+  auto history = store.ReadStream(alice, cqrs::StreamVersion(1), 100);
+  if (!history.ok()) return Fail(history.status());
+  for (const cqrs::RecordedEvent& e : *history) {
+    std::printf("  alice v%llu (position %llu): %s %s\n", static_cast<unsigned long long>(e.version.value()),
+                static_cast<unsigned long long>(e.position.value()), e.type.c_str(), e.payload.c_str());
+  }
+  // [end:read]
+
+  // [snippet:snapshot]
+  // A snapshot of alice at her current version: the next load reads only the events after it.
+  bank::LoadedAccount before = load(alice);
+  if (auto st = cqrs::SaveSnapshot(snapshots, alice, before, bank::AccountCodec()); !st.ok()) return Fail(st);
+  bank::LoadedAccount after = load(alice);
+  std::printf("alice from her snapshot at version %llu: %zu events replayed, balance %lld\n",
+              static_cast<unsigned long long>(after.snapshot_version.value()), after.events_replayed,
+              static_cast<long long>(after.state.balance));
+  // [end:snapshot]
+
+  // Carol's account as the bank's first version wrote it: amounts in whole dollars (schema 1).
+  // The upcasters turn them into cents on every read: the aggregate, the projection, the audit.
+  cqrs::EventData legacy[2];
+  legacy[0].event_id = cqrs::Uuid::V7();
+  legacy[0].type = "AccountOpened";
+  legacy[0].payload = "carol";
+  legacy[1].event_id = cqrs::Uuid::V7();
+  legacy[1].type = "Deposited";
+  legacy[1].schema_version = 1;
+  legacy[1].payload = "5";
+  if (auto r = store.Append(carol, cqrs::ExpectedVersion::NoStream(), legacy); !r.ok()) return Fail(r.status());
+  std::printf("carol, written in dollars by the first version: balance %lld\n",
+              static_cast<long long>(load(carol).state.balance));
 
   // [snippet:read_model]
   // The read model catches up asynchronously: wait for the store's head, then query it.
@@ -194,7 +243,7 @@ int Run(const Options& options) {
   }
   // [end:read_model]
 
-  const bool complete = audit.WaitFor(5, deadline);
+  const bool complete = audit.WaitFor(7, deadline);
   std::printf("audit saw: %s%s\n", audit.Summary().c_str(), complete ? "" : " (incomplete)");
   return complete ? 0 : 1;
 }
