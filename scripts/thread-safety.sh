@@ -20,7 +20,7 @@ fi
 
 targets=(
   cqrs_core cqrs_log cqrs_store cqrs_pg cqrs_store_postgres cqrs_sql cqrs_consumer cqrs_kafka
-  cqrs_projection cqrs_projection_pg
+  cqrs_projection cqrs_projection_pg cqrs_snapshot cqrs_snapshot_pg
   cqrs_core_test cqrs_log_test cqrs_log_crash_test cqrs_store_test cqrs_store_postgres_test
   cqrs_pg_test cqrs_sql_test cqrs_group_commit_test cqrs_keyed_lanes_test cqrs_consumer_test
   cqrs_kafka_codec_test cqrs_kafka_test cqrs_projection_test cqrs_projection_pg_test
