@@ -22,8 +22,9 @@ function(_cqrs_public lib)
   target_sources(${lib} PUBLIC FILE_SET HEADERS BASE_DIRS ${PROJECT_SOURCE_DIR} FILES ${ARGN})
   target_include_directories(${lib} PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   string(REGEX REPLACE "^cqrs_" "" export_name ${lib})
+  # INSTALL_RPATH: a shared engine library finds the others beside it, wherever the prefix is.
   set_target_properties(${lib} PROPERTIES EXPORT_NAME ${export_name}
-    VERSION ${PROJECT_VERSION} SOVERSION ${CQRS_SOVERSION})
+    VERSION ${PROJECT_VERSION} SOVERSION ${CQRS_SOVERSION} INSTALL_RPATH "$ORIGIN")
 endfunction()
 _cqrs_public(cqrs_core core/status.h core/types.h core/strong_int.h core/uuid.h core/sha256.h
   core/mutex.h core/thread_annotations.h)

@@ -36,7 +36,7 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 } > "$tmp/all_headers.cc"
 cxx=${CXX:-c++}
 # shellcheck disable=SC2046  # pkg-config's output is a list of flags
-$cxx -o "$tmp/all_headers" "$tmp/all_headers.cc" $(pkg-config --cflags --libs cqrs-kafka) \
+$cxx -o "$tmp/all_headers" "$tmp/all_headers.cc" $(pkg-config --cflags --libs cqrs-kafka) -Wl,-rpath,"$prefix/lib" \
   || fail "the installed headers do not compile, or the pkg-config flags do not link"
 "$tmp/all_headers" || fail "a program linked with pkg-config did not run"
 echo "installed: $(cd "$prefix" && find include -name '*.h' | wc -l) headers, $(ls "$prefix"/lib/*.a "$prefix"/lib/*.so 2>/dev/null | wc -l) libraries, cqrs $(pkg-config --modversion cqrs)"
