@@ -2,6 +2,7 @@
 
 #include "cqrs/core/mutex.h"
 #include "cqrs/pg/connection.h"
+#include "cqrs/pg/migrations.h"
 
 namespace cqrs {
 namespace {
@@ -47,10 +48,15 @@ class PostgresSnapshotStore final : public SnapshotStore {
 }  // namespace
 
 Result<std::unique_ptr<SnapshotStore>> OpenPostgresSnapshotStore(const std::string& url) {
+  // A versioned migration (schema_migrations, component "snapshots"): processes that start at
+  // once create the table once, and a later format change is a migration 2.
+  static const pg::Migration kMigrations[] = {
+      {1, "snapshots: the latest state per stream",
+       "CREATE TABLE cqrs_snapshots (stream text PRIMARY KEY, version bigint NOT NULL, "
+       "schema_version integer NOT NULL, state bytea NOT NULL)"},
+  };
   ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(url));
-  RETURN_IF_ERROR(conn->Exec(
-      "CREATE TABLE IF NOT EXISTS cqrs_snapshots (stream text PRIMARY KEY, version bigint NOT NULL, "
-      "schema_version integer NOT NULL, state bytea NOT NULL)"));
+  RETURN_IF_ERROR(pg::Migrate(*conn, "snapshots", kMigrations));
   return std::unique_ptr<SnapshotStore>(std::make_unique<PostgresSnapshotStore>(std::move(conn)));
 }
 

@@ -9,7 +9,7 @@
 
 namespace cqrs {
 
-// Connects to `url` and creates the table if missing.
+// Connects to `url` and creates the table if missing (migration "snapshots" 1).
 Result<std::unique_ptr<SnapshotStore>> OpenPostgresSnapshotStore(const std::string& url);
 
 }  // namespace cqrs
