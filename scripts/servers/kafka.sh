@@ -5,6 +5,7 @@
 #
 #   scripts/servers/kafka.sh start DIR   # data, logs and pid in DIR; prints the bootstrap address
 #   scripts/servers/kafka.sh stop DIR    # stops the broker started in DIR (by its PID)
+#   scripts/servers/kafka.sh libs        # fetches the jars if needed; prints their directory
 #
 # Starting again in the same DIR restarts the same broker, data and port (fault tests).
 #
@@ -13,8 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 libs=$root/build/kafka/libs
-cmd=${1:?start or stop}
-dir=${2:?a directory}
+cmd=${1:?start, stop or libs}
+[[ $cmd == libs ]] || dir=${2:?a directory}
 
 fetch() {
   [[ -f $libs/.complete ]] && return
@@ -29,6 +30,10 @@ fetch() {
 }
 
 case $cmd in
+  libs)
+    fetch
+    echo "$libs"
+    ;;
   start)
     fetch
     mkdir -p "$dir"
@@ -81,7 +86,7 @@ PROPS
     rm -f "$dir/pid" "$dir/bootstrap"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop DIR, or $0 libs" >&2
     exit 2
     ;;
 esac
