@@ -20,13 +20,18 @@ cmd=${1:?start, stop or libs}
 fetch() {
   [[ -f $libs/.complete ]] && return
   mkdir -p "$libs"
-  command -v mvn > /dev/null || { echo "maven is not installed: scripts/install-deps.sh --servers" >&2; exit 1; }
-  if ! mvn -q -B -Dstyle.color=never -f "$here/kafka-pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$libs" > "$libs/../fetch.log" 2>&1; then
-    cat "$libs/../fetch.log" >&2
-    exit 1
-  fi
-  touch "$libs/.complete"
+  # One fetch at a time: ctest may start the single broker and the cluster fixtures at once.
+  (
+    flock 9
+    [[ -f $libs/.complete ]] && exit 0
+    command -v mvn > /dev/null || { echo "maven is not installed: scripts/install-deps.sh --servers" >&2; exit 1; }
+    if ! mvn -q -B -Dstyle.color=never -f "$here/kafka-pom.xml" dependency:copy-dependencies \
+        -DoutputDirectory="$libs" > "$libs/../fetch.log" 2>&1; then
+      cat "$libs/../fetch.log" >&2
+      exit 1
+    fi
+    touch "$libs/.complete"
+  ) 9> "$libs/../fetch.lock" || exit 1
 }
 
 case $cmd in
