@@ -239,8 +239,11 @@ struct RestartAtEnd {
   const testing::TestKafkaCluster& cluster;
   int node;
   ~RestartAtEnd() {
+    const auto start = Clock::now();
     const Status st = cluster.Restart(node);
     EXPECT_TRUE(st.ok()) << st.ToString();
+    std::cout << "node " << node << " back in " << std::chrono::duration<double>(Clock::now() - start).count()
+              << " s\n";
   }
 };
 
@@ -282,6 +285,7 @@ TEST(KafkaCluster, EveryAcknowledgedEventSurvivesTheLossOfTheBrokerLeadingMostPa
     }
   });
 
+  const auto started = Clock::now();
   ASSERT_TRUE(acked.WaitFor(kBeforeKill, Clock::now() + 60s)) << acked.count();
   ASSERT_TRUE(follower_seen.WaitFor(1, Clock::now() + 60s)) << "the follower read nothing";
   auto leader = cluster->LeaderOfMost(bus.topic);
@@ -312,7 +316,8 @@ TEST(KafkaCluster, EveryAcknowledgedEventSurvivesTheLossOfTheBrokerLeadingMostPa
 
   const double stall = Seconds(acked.LongestGapEndingAfter(killed_at));
   const double read_back = Seconds(Clock::now() - published_at);
-  std::cout << "killed node " << *leader << " after " << acked_at_kill << " acknowledged events; "
+  std::cout << "killed node " << *leader << " after " << acked_at_kill << " acknowledged events in "
+            << Seconds(killed_at - started) << " s; "
             << expected.size() << " acknowledged in all; publishes stalled " << stall << " s at the kill; "
             << failed_publishes.load() << " publishes failed and were sent again; read back in " << read_back
             << " s\n";
