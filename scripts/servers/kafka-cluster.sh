@@ -4,12 +4,13 @@
 # from Maven Central on first use). Needs java (17) and kcat (scripts/install-deps.sh --servers).
 #
 #   scripts/servers/kafka-cluster.sh start DIR     # formats and starts nodes 1-3 in DIR, waits until
-#                                                  # the metadata shows 3 live brokers, prints the
-#                                                  # bootstrap list (also in DIR/bootstrap)
+#                                                  # each node answers and shows 3 live brokers,
+#                                                  # prints the bootstrap list (also in DIR/bootstrap)
 #   scripts/servers/kafka-cluster.sh kill DIR N    # SIGKILLs node N (1-3) and waits until it is gone
 #   scripts/servers/kafka-cluster.sh restart DIR N # stops node N if it runs, starts it again (same
-#                                                  # data, same ports), waits for 3 live brokers
-#   scripts/servers/kafka-cluster.sh wait DIR [K]  # waits until the metadata shows K (3) live brokers
+#                                                  # data, same ports), waits as `wait DIR 3` does
+#   scripts/servers/kafka-cluster.sh wait DIR [K]  # waits until each running node answers and shows
+#                                                  # K (3) live brokers (after a kill: K=2)
 #   scripts/servers/kafka-cluster.sh leader DIR TOPIC  # prints the node that leads most of TOPIC's
 #                                                  # partitions
 #   scripts/servers/kafka-cluster.sh stop DIR      # stops every node (SIGTERM, then SIGKILL), by PID
@@ -55,25 +56,31 @@ bootstrap_list() {
   echo "$list"
 }
 
-live_brokers() {
-  kcat -b "$(bootstrap_list)" -L -m 3 2> /dev/null | sed -n 's/^ *\([0-9]*\) brokers:$/\1/p' | head -n 1
+# How many live (unfenced) brokers node N's own listener reports: it answers, so it serves.
+live_brokers_at() {
+  local n=$1
+  kcat -b "127.0.0.1:$(cat "$dir/node$n/port")" -L -m 2 2> /dev/null |
+    awk -v n="$n" '/^Metadata for/ && $0 !~ "from broker " n ":" {exit} /^ *[0-9]+ brokers:$/ {print $1; exit}'
 }
 
-# Waits until the metadata shows `want` live (unfenced) brokers; fails early if a node that
-# should run has exited.
+# Waits until every running node answers and reports `want` live brokers; fails early if a node
+# that should run has exited.
 wait_ready() {
-  local want=$1 deadline=$((SECONDS + ready_within_s)) n
+  local want=$1 deadline=$((SECONDS + ready_within_s)) n ready
   while ((SECONDS < deadline)); do
-    [[ $(live_brokers) == "$want" ]] && return 0
+    ready=1
     for n in "${nodes[@]}"; do
-      if [[ -f $dir/node$n/pid ]] && ! alive "$(cat "$dir/node$n/pid")"; then
+      [[ -f $dir/node$n/pid ]] || continue
+      if ! alive "$(cat "$dir/node$n/pid")"; then
         echo "kafka node $n exited: see $dir/node$n/kafka.out" >&2
         return 1
       fi
+      [[ $(live_brokers_at "$n") == "$want" ]] || { ready=0; break; }
     done
+    ((ready)) && return 0
     sleep 0.2
   done
-  echo "kafka cluster: $want brokers not live within ${ready_within_s} s" >&2
+  echo "kafka cluster: $want live brokers not seen by every node within ${ready_within_s} s" >&2
   return 1
 }
 

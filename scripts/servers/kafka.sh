@@ -17,20 +17,23 @@ libs=$root/build/kafka/libs
 cmd=${1:?start, stop or libs}
 [[ $cmd == libs ]] || dir=${2:?a directory}
 
+# The jars are complete when .complete holds the pom they were fetched for.
+fetched() { cmp -s "$libs/.complete" "$here/kafka-pom.xml"; }
+
 fetch() {
-  [[ -f $libs/.complete ]] && return
+  fetched && return
   mkdir -p "$libs"
   # One fetch at a time: ctest may start the single broker and the cluster fixtures at once.
   (
     flock 9
-    [[ -f $libs/.complete ]] && exit 0
+    fetched && exit 0
     command -v mvn > /dev/null || { echo "maven is not installed: scripts/install-deps.sh --servers" >&2; exit 1; }
     if ! mvn -q -B -Dstyle.color=never -f "$here/kafka-pom.xml" dependency:copy-dependencies \
         -DoutputDirectory="$libs" > "$libs/../fetch.log" 2>&1; then
       cat "$libs/../fetch.log" >&2
       exit 1
     fi
-    touch "$libs/.complete"
+    cp "$here/kafka-pom.xml" "$libs/.complete"
   ) 9> "$libs/../fetch.lock" || exit 1
 }
 
