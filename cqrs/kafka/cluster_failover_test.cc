@@ -183,12 +183,19 @@ class Seen {
     }
     return true;
   }
+  // Waits until every event of `expected` arrived (others may come too: a batch that was never
+  // acknowledged can still have reached the topic).
+  bool WaitForAll(const std::set<Uuid>& expected, Clock::time_point deadline) {
+    MutexLock lock(mu_);
+    while (ids_.size() < expected.size() || MissingLocked(expected) > 0) {
+      if (!changed_.WaitUntil(mu_, deadline)) return MissingLocked(expected) == 0;
+    }
+    return true;
+  }
   // How many of `expected` never arrived.
   std::size_t Missing(const std::set<Uuid>& expected) {
     MutexLock lock(mu_);
-    std::size_t missing = 0;
-    for (const Uuid& id : expected) missing += ids_.contains(id) ? 0 : 1;
-    return missing;
+    return MissingLocked(expected);
   }
   // Streams whose events came out of order. At least once: a version may come again (a batch
   // the publisher sent twice, a redelivery), but a new one is always the next.
@@ -209,6 +216,12 @@ class Seen {
   }
 
  private:
+  std::size_t MissingLocked(const std::set<Uuid>& expected) REQUIRES(mu_) {
+    std::size_t missing = 0;
+    for (const Uuid& id : expected) missing += ids_.contains(id) ? 0 : 1;
+    return missing;
+  }
+
   Mutex mu_;
   CondVar changed_;
   std::set<Uuid> ids_ GUARDED_BY(mu_);
@@ -262,6 +275,7 @@ TEST(KafkaCluster, EveryAcknowledgedEventSurvivesTheLossOfTheBrokerLeadingMostPa
   auto publisher = Publisher::Open(bus);
   ASSERT_TRUE(publisher.ok()) << publisher.status().ToString();
 
+  const auto started = Clock::now();
   Acknowledged acked;
   std::atomic<int> failed_publishes{0};
   Status publishing_error;  // the publishing thread's, read after it joined
@@ -276,16 +290,13 @@ TEST(KafkaCluster, EveryAcknowledgedEventSurvivesTheLossOfTheBrokerLeadingMostPa
       Status st;
       while (!(st = (*publisher)->Publish(batch)).ok()) {
         failed_publishes.fetch_add(1);
-        if (Clock::now() > give_up) {
-          publishing_error = st;
-          return;
-        }
+        if (Clock::now() > give_up) publishing_error = st;
+        if (Clock::now() > give_up || stop.stop_requested()) return;
       }
       acked.Add(batch);
     }
   });
 
-  const auto started = Clock::now();
   ASSERT_TRUE(acked.WaitFor(kBeforeKill, Clock::now() + 60s)) << acked.count();
   ASSERT_TRUE(follower_seen.WaitFor(1, Clock::now() + 60s)) << "the follower read nothing";
   auto leader = cluster->LeaderOfMost(bus.topic);
@@ -306,10 +317,10 @@ TEST(KafkaCluster, EveryAcknowledgedEventSurvivesTheLossOfTheBrokerLeadingMostPa
   Seen audit_seen;
   auto audit = BusConsumer::Start({bus, "audit", 2}, audit_seen.Handler());
   ASSERT_TRUE(audit.ok()) << audit.status().ToString();
-  EXPECT_TRUE(audit_seen.WaitFor(expected.size(), Clock::now() + 60s));
+  EXPECT_TRUE(audit_seen.WaitForAll(expected, Clock::now() + 60s));
   EXPECT_EQ(audit_seen.Missing(expected), 0u) << "acknowledged events lost, of " << expected.size();
   EXPECT_EQ(audit_seen.OutOfOrder(), std::vector<std::string>{});
-  EXPECT_TRUE(follower_seen.WaitFor(expected.size(), Clock::now() + 60s));
+  EXPECT_TRUE(follower_seen.WaitForAll(expected, Clock::now() + 60s));
   EXPECT_EQ(follower_seen.Missing(expected), 0u) << "the follower missed acknowledged events, of " << expected.size();
   EXPECT_EQ(follower_seen.OutOfOrder(), std::vector<std::string>{});
   EXPECT_TRUE((*follower)->status().ok()) << (*follower)->status().ToString();
