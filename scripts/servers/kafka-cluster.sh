@@ -105,7 +105,7 @@ stop_node() {
 }
 
 stop_all() {
-  local n pids=()
+  local n
   [[ -d $dir ]] || return 0
   # SIGTERM to all at once (a controlled shutdown of each needs the others' quorum), then wait.
   for n in "${nodes[@]}"; do
@@ -116,18 +116,23 @@ stop_all() {
 }
 
 configure() {
-  local n voters="" libs cluster
+  local n file voters="" libs cluster port taken=" "
+  # Six distinct free ports: a broker and a controller listener per node.
   for n in "${nodes[@]}"; do
     mkdir -p "$dir/node$n"
-    "$here/free-port.sh" > "$dir/node$n/port"
-    "$here/free-port.sh" > "$dir/node$n/controller-port"
+    for file in port controller-port; do
+      port=$("$here/free-port.sh")
+      while [[ $taken == *" $port "* ]]; do port=$("$here/free-port.sh"); done
+      taken+="$port "
+      echo "$port" > "$dir/node$n/$file"
+    done
   done
   for n in "${nodes[@]}"; do voters+="${voters:+,}$n@127.0.0.1:$(cat "$dir/node$n/controller-port")"; done
   libs=$("$here/kafka.sh" libs)
   # A cluster id as Kafka makes them (16 random bytes, URL-safe base64): one JVM start less.
   cluster=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   for n in "${nodes[@]}"; do
-    local port controller
+    local controller
     port=$(cat "$dir/node$n/port")
     controller=$(cat "$dir/node$n/controller-port")
     cat > "$dir/node$n/server.properties" << PROPS
