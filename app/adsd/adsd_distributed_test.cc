@@ -12,7 +12,8 @@
 //     pipeline: the store is the outbox), under load: every acknowledged submission reaches a
 //     final status without anyone stepping in (in the SQLite read model of an `all` process and
 //     in a read process's model in PostgreSQL);
-//   - scaling: with the external validator at 20 ms a call, 4 workers decide >= 3x as fast as 1.
+//   - scaling: with the external validator at 20 ms a call, 4 workers decide >= 3x as fast as 1;
+//   - a broker of a three-node cluster SIGKILLed under load (adsd_broker_failover_test).
 //
 // The shared servers are the ctest fixture's; the tests that restart a server start their own.
 #include <gtest/gtest.h>
@@ -28,7 +29,9 @@
 
 #include "app/adsd/adsd_process.h"
 #include "app/adsd/json_field.h"
+#include "app/adsd/submit_load.h"
 #include "cqrs/core/testing/temp_dir.h"
+#include "cqrs/kafka/testing/test_cluster.h"
 #include "cqrs/pg/testing/test_servers.h"
 
 namespace adsd::app {
@@ -40,13 +43,10 @@ using testing::kAcme;
 using testing::ValidatorProcess;
 
 using testing::Field;
+using testing::FinalStatuses;
+using testing::Load;
+using testing::UniqueGoodAd;
 
-std::string UniqueGoodAd() {
-  static std::atomic<int> n{0};
-  return R"({"title":"Winter boots no. )" + std::to_string(++n) +
-         R"(","description":"Warm and dry.","landing_url":"https://shop.example.com/boots",)"
-         R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US","CA"]})";
-}
 
 // A PostgreSQL or Kafka of the test's own (scripts/servers), for tests that stop and restart it;
 // with `replica_of`, a PostgreSQL streaming replica of the server in that directory.
@@ -122,77 +122,6 @@ bool WaitUntil(F done, std::chrono::seconds within) {
             0);
 }
 
-// Clients that submit ads until stopped, and remember which were acknowledged.
-class Load {
- public:
-  Load(std::uint16_t port, int clients) {
-    for (int i = 0; i < clients; ++i) {
-      threads_.emplace_back([this, port] {
-        AdsdProcess::Reply r;
-        while (!stop_.load()) {
-          http::testing::Connection c(port);
-          const std::string body = UniqueGoodAd();
-          c.Send("POST /v1/ads HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + std::string(kAcme) +
-                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                 body);
-          auto got = c.Receive(std::chrono::seconds(30));
-          std::lock_guard lock(mu_);
-          if (got && got->status == 202) {
-            acknowledged_.push_back(Field(got->body, "ad_id"));
-          } else {
-            ++refused_;
-          }
-        }
-      });
-    }
-  }
-  ~Load() { Stop(); }
-  void Stop() {
-    stop_.store(true);
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-  std::size_t acknowledged() const {
-    std::lock_guard lock(mu_);
-    return acknowledged_.size();
-  }
-  std::size_t refused() const {
-    std::lock_guard lock(mu_);
-    return refused_;
-  }
-  std::vector<std::string> ids() const {
-    std::lock_guard lock(mu_);
-    return acknowledged_;
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  std::vector<std::string> acknowledged_;
-  std::size_t refused_ = 0;
-  std::vector<std::thread> threads_;
-};
-
-// Each id's final status, read through `reader` (waits up to `within` for all of them).
-[[maybe_unused]] std::map<std::string, std::string> FinalStatuses(const AdsdProcess& reader, const std::vector<std::string>& ids,
-                                                 std::chrono::seconds within) {
-  std::map<std::string, std::string> out;
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  for (const std::string& id : ids) {
-    std::string status;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = reader.Call("GET", "/v1/ads/" + id, kAcme);
-      status = r.status == 200 ? Field(r.body, "status") : "";
-      if (!status.empty() && status != "pending") break;
-      // Not there yet: let the read side wait a little (it wakes when its model moves).
-      reader.Call("GET", "/v1/ads/" + id + "?min_position=1000000000&wait_ms=100", kAcme);
-    }
-    out[id] = status;
-  }
-  return out;
-}
-
 class Distributed : public ::testing::Test {
  protected:
   // `name`'s data directory (each process has its own: its read model, its offsets).
@@ -207,7 +136,55 @@ class Distributed : public ::testing::Test {
   std::string bus_ = FreshTopic(cqrs::testing::TestKafkaBootstrap(), 8);
 };
 
-#ifndef ADSD_SCALING_TEST  // built twice: the scaling test alone (run serially), the rest
+#if defined(ADSD_BROKER_FAILOVER_TEST)  // built three times: this test on the three-broker cluster,
+
+// The optimized pipeline on a three-broker cluster (replication 3, min.insync.replicas 2): the
+// broker leading most of the submissions topic's partitions is SIGKILLed under load; submissions
+// go on once the partitions have new leaders, and every acknowledged ad still reaches exactly
+// one verdict.
+TEST_F(Distributed, EveryAcknowledgedAdIsDecidedOnceWhenABrokerDiesUnderLoad) {
+  auto cluster = cqrs::testing::TestKafkaCluster::Find();
+  ASSERT_TRUE(cluster);
+  const std::string topic = "t-" + cqrs::Uuid::V7().ToString();
+  bus_ = "kafka://" + cluster->bootstrap() + "?partitions=6&topic=" + topic;
+  AdsdProcess writer(Data("w"), "async", {}, Args("write"));
+  AdsdProcess worker(Data("k"), "async", {}, Args("worker", {"--consumers", "4"}));
+  ASSERT_TRUE(writer.started() && worker.started());
+  Load load(writer.port(), 4);
+  ASSERT_TRUE(WaitUntil([&] { return load.acknowledged() >= 200; }, 60s));
+  auto victim = cluster->LeaderOfMost(topic + ".submissions");
+  ASSERT_TRUE(victim.ok()) << victim.status().ToString();
+  ASSERT_TRUE(cluster->Kill(*victim).ok());
+  struct Restart {  // whatever happens: the next cluster test expects three brokers
+    const cqrs::testing::TestKafkaCluster& c;
+    int node;
+    ~Restart() { EXPECT_TRUE(c.Restart(node).ok()); }
+  } restart{*cluster, *victim};
+  const std::size_t at_kill = load.acknowledged();
+  const bool went_on = WaitUntil([&] { return load.acknowledged() >= at_kill + 200; }, 90s);
+  load.Stop();
+  ASSERT_TRUE(went_on) << load.acknowledged() - at_kill << " acknowledged after the kill, " << load.refused()
+                       << " refused";
+  const auto ids = load.ids();
+  // A submission answered 503 may have reached the bus all the same: it is decided too, once.
+  auto submitted = [&] { return CountOf(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"); };
+  ASSERT_TRUE(WaitUntil([&] {
+    const auto n = submitted();
+    return n >= static_cast<std::int64_t>(ids.size()) && Verdicts(url_) >= n;
+  }, 120s)) << Verdicts(url_) << " verdicts, " << submitted() << " stored, " << ids.size() << " acknowledged";
+  ExpectEachAdDecidedOnce(url_, submitted());
+  std::printf("broker %d killed after %zu acknowledged; %zu acknowledged in all, %zu refused, %lld stored\n", *victim,
+              at_kill, ids.size(), load.refused(), static_cast<long long>(submitted()));
+  auto c = cqrs::pg::Connection::Open(url_);
+  ASSERT_TRUE(c.ok());
+  auto decided = (*c)->Query("SELECT stream FROM events WHERE type IN ('AdApproved', 'AdRejected')");
+  ASSERT_TRUE(decided.ok());
+  std::set<std::string> streams;
+  for (int i = 0; i < decided->size(); ++i) streams.insert(std::string(decided->Text(i, 0)));
+  for (const std::string& id : ids) EXPECT_TRUE(streams.count("ad-" + id)) << "acknowledged ad " << id << " lost";
+}
+
+#elif !defined(ADSD_SCALING_TEST)  // the scaling test alone (run serially), the rest
 
 TEST_F(Distributed, WriteReadAndWorkerProcessesServeTogetherAndTwoWritersShareAPort) {
   AdsdProcess writer1(Data("w1"), "async", {}, Args("write"));
