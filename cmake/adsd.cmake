@@ -55,8 +55,11 @@ function(adsd_cc_test)
     return()
   endif()
   # SERVERS: the test runs against the PostgreSQL and Kafka of the `servers` fixture.
+  # KAFKA_CLUSTER: the test runs against the three-broker cluster of the `kafka_cluster` fixture
+  #   ($ADSD_TEST_KAFKA_CLUSTER, $ADSD_KAFKA_CLUSTER_SCRIPT) and may kill its brokers, so such
+  #   tests run one at a time (a resource lock), each binary as one ctest entry.
   # SERIAL: the test runs alone (it measures a ratio that other tests' load would skew).
-  cmake_parse_arguments(A "SERVERS;SERIAL" "NAME;TIMEOUT" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(A "SERVERS;KAFKA_CLUSTER;SERIAL" "NAME;TIMEOUT" "SRCS;DEPS" ${ARGN})
   if(NOT A_TIMEOUT)
     set(A_TIMEOUT 300)
   endif()
@@ -67,7 +70,19 @@ function(adsd_cc_test)
   if(A_SERIAL)
     set(_serial RUN_SERIAL TRUE)
   endif()
-  if(A_SERVERS)
+  if(A_KAFKA_CLUSTER)
+    # add_test rather than gtest_discover_tests: the latter flattens list-valued properties, and
+    # ENVIRONMENT holds more than one variable here.
+    set(_fixtures kafka_cluster)
+    set(_env ADSD_TEST_KAFKA_CLUSTER=${ADSD_TEST_KAFKA_CLUSTER_DIR} ADSD_KAFKA_CLUSTER_SCRIPT=${ADSD_KAFKA_CLUSTER_SCRIPT})
+    if(A_SERVERS)
+      list(APPEND _fixtures servers)
+      list(APPEND _env ADSD_TEST_SERVERS=${ADSD_TEST_SERVERS_DIR})
+    endif()
+    add_test(NAME ${A_NAME} COMMAND ${A_NAME})
+    set_tests_properties(${A_NAME} PROPERTIES TIMEOUT ${A_TIMEOUT} FIXTURES_REQUIRED "${_fixtures}"
+      RESOURCE_LOCK kafka_cluster ENVIRONMENT "${_env}" ${_serial})
+  elseif(A_SERVERS)
     gtest_discover_tests(${A_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${A_TIMEOUT}
       FIXTURES_REQUIRED servers ENVIRONMENT ADSD_TEST_SERVERS=${ADSD_TEST_SERVERS_DIR} ${_serial})
   else()

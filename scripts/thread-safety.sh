@@ -23,7 +23,7 @@ targets=(
   cqrs_projection cqrs_projection_pg cqrs_snapshot cqrs_snapshot_pg
   cqrs_core_test cqrs_log_test cqrs_log_crash_test cqrs_store_test cqrs_store_postgres_test
   cqrs_pg_test cqrs_sql_test cqrs_group_commit_test cqrs_keyed_lanes_test cqrs_consumer_test
-  cqrs_kafka_codec_test cqrs_kafka_test cqrs_projection_test cqrs_projection_pg_test
+  cqrs_kafka_codec_test cqrs_kafka_test cqrs_kafka_cluster_test cqrs_projection_test cqrs_projection_pg_test
   # The outbox alone, not the ads_write library: that would build the whole service and the
   # HTTP layer (Beast) first, which is most of the cost and has no annotations yet.
   ads/CMakeFiles/ads_write.dir/write/outbox.cc.o

@@ -58,7 +58,9 @@ struct Accepted {
   std::string ad_id;
   std::string status;  // "pending" or "withdrawn"
   cqrs::StreamVersion version;
-  cqrs::Position position;
+  // The event's log position; none when the event is not stored yet (the optimized pipeline on
+  // the bus answers once Kafka has the submission: a read waits on `version` instead).
+  std::optional<cqrs::Position> position;
   bool created = false;          // a submission (the answer names where the ad lives)
   std::optional<AdRow> decided;  // the sync pipeline: the ad as the read model has it, decided
 };

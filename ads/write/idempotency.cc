@@ -1,5 +1,6 @@
 #include "ads/write/idempotency.h"
 
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -29,22 +30,36 @@ std::string RequestMetadata(std::string_view body) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::optional<Rejection> CheckReplay(const cqrs::AppendResult& result, const std::string& metadata) {
-  if (!result.idempotent_replay) return std::nullopt;
-  if (!result.original) {
-    return Rejection{RejectionCode::kUnavailable, "the store did not say what the first request stored", {}};
+std::optional<std::string> RequestHash(std::string_view metadata) {
+  rapidjson::Document d;
+  if (metadata.empty() || d.Parse(metadata.data(), metadata.size()).HasParseError() || !d.IsObject()) {
+    return std::nullopt;
   }
-  if (result.original->metadata != metadata) {
+  auto it = d.FindMember("request_sha256");
+  if (it == d.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+std::optional<Rejection> CheckRetry(const cqrs::AppendResult::Original& original, const std::string& metadata) {
+  if (RequestHash(original.metadata) != RequestHash(metadata)) {
     return Rejection{RejectionCode::kIdempotencyKeyReused, "this Idempotency-Key was used for a different request", {}};
   }
   const auto now =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  if (now - result.original->timestamp_us > kIdempotencyWindowUs) {
+  if (now - original.timestamp_us > kIdempotencyWindowUs) {
     return Rejection{RejectionCode::kIdempotencyKeyExpired,
                      "this Idempotency-Key was used more than 24 hours ago; use a new one", {}};
   }
   return std::nullopt;
+}
+
+std::optional<Rejection> CheckReplay(const cqrs::AppendResult& result, const std::string& metadata) {
+  if (!result.idempotent_replay) return std::nullopt;
+  if (!result.original) {
+    return Rejection{RejectionCode::kUnavailable, "the store did not say what the first request stored", {}};
+  }
+  return CheckRetry(*result.original, metadata);
 }
 
 }  // namespace adsd::ads

@@ -25,8 +25,13 @@ bool ValidIdempotencyKey(std::string_view key);
 cqrs::Uuid IdempotentAdId(const std::string& retailer, std::string_view key);
 // The metadata that identifies the request: {"request_sha256": "<hex of the body>"}.
 std::string RequestMetadata(std::string_view body);
+// The request hash a submission's metadata carries, if any (other members are ignored: the
+// pipeline that carried it may add its own).
+std::optional<std::string> RequestHash(std::string_view metadata);
 // For an append that may have been a replay: nullopt when it is new or a true retry (answer as
 // the first time), or why the request is refused.
 std::optional<Rejection> CheckReplay(const cqrs::AppendResult& result, const std::string& metadata);
+// The same, against what the first request stored, `original` (its time and metadata).
+std::optional<Rejection> CheckRetry(const cqrs::AppendResult::Original& original, const std::string& metadata);
 
 }  // namespace adsd::ads

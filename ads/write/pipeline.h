@@ -3,6 +3,8 @@
 //
 //   publish first (--pipeline async): append the submission to the event log (the event
 //          streaming platform) and answer; consumers store and judge it (the paper's optimized flow)
+//          In the distributed shape the platform is Kafka: publish the submission there and
+//          answer on the brokers' acknowledgement; the workers store it in the event store.
 //   store, then publish (--pipeline cqrs): store the ad and its event in the write model (an
 //          outbox, one transaction), publish the event, answer; a relay publishes what a crash
 //          left behind
@@ -19,6 +21,7 @@
 
 #include "ads/latency_model.h"
 #include "ads/write/outbox.h"
+#include "ads/write/recent_keys.h"
 #include "ads/write/commands.h"
 #include "cqrs/store/event_store.h"
 
@@ -41,6 +44,17 @@ class SubmitPipeline {
 };
 
 std::unique_ptr<SubmitPipeline> MakePublishFirstPipeline(cqrs::EventStore& store, const LatencyModel& latency);
+
+struct PublishToBusOptions {
+  // Sends `s` to the bus (its submissions topic, key = s.stream); `acked` runs once, on any
+  // thread, when the brokers have it (Ok) or not (an error). Must not block.
+  std::function<void(const Submission& s, std::function<void(cqrs::Status)> acked)> publish;
+  BlockingExecutor blocking;  // the store lookup of a submission with an Idempotency-Key
+  RecentKeys* recent = nullptr;  // keys published lately by this process; must outlive the pipeline
+};
+// `store` answers whether a keyed submission is stored already.
+std::unique_ptr<SubmitPipeline> MakePublishToBusPipeline(const cqrs::EventStore& store, const LatencyModel& latency,
+                                                         PublishToBusOptions options);
 
 struct StoreThenPublishOptions {
   BlockingExecutor blocking;        // the outbox's durable commit waits

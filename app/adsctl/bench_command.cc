@@ -76,10 +76,17 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   auto warmup = std::make_shared<double>(2);
   p->add_option("--warmup", *warmup, "unmeasured seconds before each run")->check(CLI::NonNegativeNumber)->capture_default_str();
   p->add_option("--json", paper->json, "write the results here");
+  p->add_option("--store", paper->store_url,
+                "run on PostgreSQL: postgresql://HOST:PORT/DB of a role that may create databases (one per run)");
+  p->add_option("--bus", paper->bus_url, "and Kafka: kafka://HOST:PORT (one topic per run); needs --store");
   p->add_option("--pipelines", paper->pipelines, "which pipelines, in order (improvements are over sync)")
       ->delimiter(',')
       ->check(CLI::IsMember({"sync", "cqrs", "async"}));
   p->callback([&exit_code, common, paper, seconds, warmup] {
+    if (!paper->bus_url.empty() && paper->store_url.empty()) {
+      exit_code = Report(cqrs::InvalidArgument("--bus needs --store"), "paper");
+      return;
+    }
     paper->warmup = std::chrono::milliseconds(static_cast<std::int64_t>(*warmup * 1000));
     WorkDir dir(common->work_dir);
     paper->adsd = common->adsd.empty() ? bench::FindProgram("adsd", {"../adsd"}) : common->adsd;

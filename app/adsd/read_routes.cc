@@ -69,6 +69,27 @@ void WaitForPosition(const ReadSide& read_side, cqrs::Position p, Clock::time_po
   if (!st.ok()) respond(http::Overloaded(st.message()));
 }
 
+// Calls `answer` once `visible()` holds, asked again each time the live read model moves on, or
+// once `deadline` passes; holds no thread meanwhile.
+void WaitUntil(const ReadSide& read_side, std::function<bool()> visible, Clock::time_point deadline,
+               const Responder& respond, std::function<void()> answer) {
+  auto live = read_side.runner();
+  if (!live) return answer();
+  // The position is read before asking: whatever the read model applies after it wakes us.
+  const cqrs::Position next(live->position().value() + 1);
+  if (visible() || Clock::now() >= deadline) return answer();
+  WaitForPosition(read_side, next, deadline, respond,
+                  [&read_side, visible = std::move(visible), deadline, respond, answer]() mutable {
+                    WaitUntil(read_side, std::move(visible), deadline, respond, std::move(answer));
+                  });
+}
+
+Response Behind(std::string detail) {
+  Response r = Problem(503, "read-model-behind", "The read model has not caught up yet", std::move(detail));
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 }  // namespace
 
 void ReadApi::AddRoutes() {
@@ -83,32 +104,52 @@ void ReadApi::AddRoutes() {
       min_position = ParseUint(*p);
       if (!min_position) return respond(BadParam("min_position", "min_position must be a log position (integer)"));
     }
+    std::optional<std::uint64_t> min_version;
+    if (auto v = req.Query("min_version")) {
+      min_version = ParseUint(*v);
+      if (!min_version) return respond(BadParam("min_version", "min_version must be a version of the ad (integer)"));
+    }
     std::uint64_t wait_ms = 1000;
     if (auto w = req.Query("wait_ms")) {
       auto v = ParseUint(*w);
       if (!v || *v > 10'000) return respond(BadParam("wait_ms", "wait_ms must be an integer from 0 to 10000"));
       wait_ms = *v;
     }
-    auto answer = [this, respond, id, who = *who, min_position] {
+    const http::Principal who_ = *who;
+    // Whether the read model shows what the read asks to see; a row of another retailer counts
+    // as shown (the answer is 404 at once).
+    auto visible = [this, id, who_, min_position, min_version]() -> bool {
+      auto live = runner();
+      if (!live) return true;
+      if (min_position && live->position().value() < *min_position) return false;
+      if (!min_version) return true;
+      auto row = queries().Get(id);
+      if (!row.ok()) return true;  // answered with the error
+      if (!*row) return false;
+      return (!who_.admin && (*row)->retailer != who_.retailer) || static_cast<std::uint64_t>((*row)->version) >= *min_version;
+    };
+    auto answer = [this, respond, id, who_, min_position, min_version] {
       auto live = runner();  // null once the service stops
       if (min_position && (!live || live->position().value() < *min_position)) {
-        Response r = Problem(503, "read-model-behind", "The read model has not caught up yet",
-                             "position " + std::to_string(*min_position) + " is not projected yet; retry");
-        r.headers.emplace_back("Retry-After", "1");
-        return respond(std::move(r));
+        return respond(Behind("position " + std::to_string(*min_position) + " is not projected yet; retry"));
       }
       auto row = queries().Get(id);
       if (!row.ok()) return respond(ReadError(row.status()));
-      if (!*row || (!who.admin && (*row)->retailer != who.retailer)) return respond(NotFound(id));
+      const bool owned = *row && (who_.admin || (*row)->retailer == who_.retailer);
+      if (*row && !owned) return respond(NotFound(id));
+      if (min_version && (!*row || static_cast<std::uint64_t>((*row)->version) < *min_version)) {
+        return respond(Behind("version " + std::to_string(*min_version) + " of ad " + id + " is not projected yet; retry"));
+      }
+      if (!*row) return respond(NotFound(id));
       Response r = Response::Json(200, ads::AdRowJson(**row));
       r.headers.emplace_back("ETag", "\"" + std::to_string((*row)->version) + "\"");
       respond(std::move(r));
     };
-    if (!min_position || runner()->position().value() >= *min_position || wait_ms == 0) return answer();
+    if ((!min_position && !min_version) || wait_ms == 0) return answer();
     // Read-your-writes: the wait holds no thread (see Runner::NotifyAt); the answer is written
-    // from the runner's waiter thread once the position is reached or the deadline passes.
-    WaitForPosition(read_side_, cqrs::Position(*min_position), Clock::now() + std::chrono::milliseconds(wait_ms),
-                    respond, std::move(answer));
+    // from the runner's waiter thread once the read model shows the write or the deadline passes.
+    WaitUntil(read_side_, std::move(visible), Clock::now() + std::chrono::milliseconds(wait_ms), respond,
+              std::move(answer));
   });
 
   router_.Add("GET", "/v1/ads", [this](Request& req, Responder respond) {

@@ -20,6 +20,7 @@ bool IsReady(const ReadinessReport& r) {
   if (r.projection) ready = ready && WithinLag(r.log_head, *r.projection);
   if (r.validator) ready = ready && WithinLag(r.log_head, *r.validator);
   if (r.bus_consumer) ready = ready && r.bus_consumer->status.ok();
+  if (r.ingest_consumer) ready = ready && r.ingest_consumer->status.ok();
   return ready;
 }
 
@@ -51,6 +52,12 @@ std::string ReadinessJson(const ReadinessReport& r) {
     w.Int(r.bus_consumer->partitions);
     w.Key("bus_consumer");
     w.String(r.bus_consumer->status.ok() ? "ok" : "unavailable");
+  }
+  if (r.ingest_consumer) {
+    w.Key("ingest_partitions");
+    w.Int(r.ingest_consumer->partitions);
+    w.Key("ingest_consumer");
+    w.String(r.ingest_consumer->status.ok() ? "ok" : "unavailable");
   }
   if (r.bus_relay) {
     w.Key("bus_relay");

@@ -37,6 +37,7 @@ struct ReadinessReport {
   std::optional<bool> projection_leader;  // a read model shared in PostgreSQL
   std::optional<ConsumerReadiness> validator;  // the worker following the store
   std::optional<BusConsumerReadiness> bus_consumer;
+  std::optional<BusConsumerReadiness> ingest_consumer;  // the submissions topic's (submission_bus.h)
   std::optional<BusRelayReadiness> bus_relay;
 };
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ads/bus_submission.h"
 #include "app/adsd/failpoint.h"
 #include "app/common/data_dir.h"
 #include "cqrs/store/embedded_store.h"
@@ -159,7 +160,7 @@ cqrs::Status AdService::OpenWorker() {
   // (readiness counts it), shorter would judge more ads twice (harmless: the second verdict is
   // recognized, but it costs a second external call).
   if (options_.pipeline == Pipeline::kSynchronous) wo.grace = std::chrono::milliseconds(250);
-  if (options_.pipeline == Pipeline::kPublishFirst && read_side_) {
+  if (options_.pipeline == Pipeline::kPublishFirst && options_.bus_url.empty() && read_side_) {
     wo.await_stored = [this](cqrs::Position p) {
       read_side_->runner()->WaitFor(p, std::chrono::steady_clock::now() + std::chrono::seconds(10));
     };
@@ -182,7 +183,8 @@ cqrs::Status AdService::OpenWorker() {
   // One group per topic: deployments (or tests) sharing a cluster must not rebalance each other.
   co.group = "adsd-" + std::string(ads::ValidationWorker::kGroup) + "." + bus.topic;
   co.lanes = options_.consumers;
-  co.filter = &ads::ValidationWorker::Judges;
+  // Submissions that came through the submissions topic were judged as they were stored.
+  co.filter = [](const cqrs::RecordedEvent& e) { return ads::ValidationWorker::Judges(e) && !ads::CameThroughBus(e); };
   ASSIGN_OR_RETURN(bus_consumer_,
                    cqrs::kafka::BusConsumer::Start(
                        co, cqrs::consumer::DeliveryHandler([this](const cqrs::RecordedEvent& e,
@@ -190,7 +192,18 @@ cqrs::Status AdService::OpenWorker() {
                                                                   cqrs::consumer::Completion done) {
                          worker_->Consume(e, delivery, std::move(done));
                        })));
-  return cqrs::Status::Ok();
+  // Whatever this deployment's write processes do, submissions published to the bus are stored
+  // and judged by the workers.
+  ASSIGN_OR_RETURN(SubmissionBus * submissions, OpenSubmissionBus());
+  return submissions->StartIngest(*store_, *worker_, &latency_, options_.consumers);
+}
+
+cqrs::Result<SubmissionBus*> AdService::OpenSubmissionBus() {
+  if (!submission_bus_) {
+    ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
+    ASSIGN_OR_RETURN(submission_bus_, SubmissionBus::Open(bus, metrics_));
+  }
+  return submission_bus_.get();
 }
 
 cqrs::Status AdService::OpenBusRelay() {
@@ -228,7 +241,15 @@ cqrs::Status AdService::OpenCommands() {
   }
   switch (options_.pipeline) {
     case Pipeline::kPublishFirst:
-      pipeline_ = ads::MakePublishFirstPipeline(*store_, latency_);
+      if (options_.bus_url.empty()) {
+        pipeline_ = ads::MakePublishFirstPipeline(*store_, latency_);  // the event log is the platform
+        break;
+      }
+      {
+        ASSIGN_OR_RETURN(SubmissionBus * submissions, OpenSubmissionBus());
+        ASSIGN_OR_RETURN(ads::PublishToBusOptions o, submissions->PipelineOptions(Blocking()));
+        pipeline_ = ads::MakePublishToBusPipeline(*store_, latency_, std::move(o));
+      }
       break;
     case Pipeline::kStoreThenPublish:
       pipeline_ = ads::MakeStoreThenPublishPipeline(*store_, *outbox_, latency_,
@@ -279,6 +300,9 @@ ReadinessReport AdService::Readiness() const {
   }
   if (worker_ && !bus_consumer_) r.validator = ConsumerReadiness{worker_->position().value(), worker_->status()};
   if (bus_consumer_) r.bus_consumer = BusConsumerReadiness{bus_consumer_->status(), bus_consumer_->assigned_partitions()};
+  if (const auto* ingest = submission_bus_ ? submission_bus_->ingest() : nullptr) {
+    r.ingest_consumer = BusConsumerReadiness{ingest->status(), ingest->assigned_partitions()};
+  }
   if (bus_relay_) r.bus_relay = BusRelayReadiness{bus_relay_->status(), bus_relay_->leader(), bus_relay_->published().value()};
   return r;
 }
@@ -339,9 +363,11 @@ void AdService::Stop() {
   pool_.reset();
   outbox_relay_.reset();
   if (worker_) worker_->RequestStop();  // in-flight bus events give up their waits
+  if (submission_bus_) submission_bus_->StopIngest();
   bus_consumer_.reset();                 // commits what is done, leaves the group
   bus_relay_.reset();
   worker_.reset();
+  submission_bus_.reset();
   if (read_side_) read_side_->Stop();
   store_.reset();
 }

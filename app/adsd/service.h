@@ -29,6 +29,7 @@
 #include "app/adsd/options.h"
 #include "app/adsd/read_api.h"
 #include "app/adsd/read_side.h"
+#include "app/adsd/submission_bus.h"
 #include "app/adsd/write_api.h"
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
@@ -61,6 +62,8 @@ class AdService {
   cqrs::Status OpenReadSide();
   cqrs::Status OpenWorker();
   cqrs::Status OpenBusRelay();
+  // The submissions topic, opened by whichever of the write and worker sides needs it first.
+  cqrs::Result<SubmissionBus*> OpenSubmissionBus();
   cqrs::Status OpenCommands();
   void AddGauges();
   void AddRoutes();
@@ -84,6 +87,9 @@ class AdService {
   std::unique_ptr<ads::ExternalValidator> external_;
   std::unique_ptr<ads::ValidationWorker> worker_;
   std::unique_ptr<cqrs::kafka::BusConsumer> bus_consumer_;
+  // The optimized pipeline on Kafka (--pipeline async with --bus): the write side publishes
+  // submissions, the worker side stores and judges them.
+  std::unique_ptr<SubmissionBus> submission_bus_;
   // Store -> Kafka (with --bus, on write and worker processes).
   std::unique_ptr<cqrs::kafka::BusRelay> bus_relay_;
   // The command side (serves_writes()); the outbox and its relay (SQLite outbox -> store) exist

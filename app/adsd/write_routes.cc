@@ -11,7 +11,8 @@ namespace adsd::app {
 
 namespace {
 
-// {"ad_id", "status", "version", "position"}: what an accepted write answers.
+// {"ad_id", "status", "version", "position"}: what an accepted write answers (no position when
+// the event is not stored yet: see docs/api.md, "Positions").
 std::string AcceptedJson(const ads::Accepted& a) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -22,8 +23,10 @@ std::string AcceptedJson(const ads::Accepted& a) {
   w.String(a.status.c_str());
   w.Key("version");
   w.Uint64(a.version.value());
-  w.Key("position");
-  w.Uint64(a.position.value());
+  if (a.position) {
+    w.Key("position");
+    w.Uint64(a.position->value());
+  }
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

@@ -91,6 +91,19 @@ Status EnsureTopic(const BusOptions& bus) {
   rd_kafka_metadata_destroy(md);
   c.topic = rd_kafka_NewTopic_new(bus.topic.c_str(), bus.partitions, replication, err, sizeof err);
   if (c.topic == nullptr) return InvalidArgument(std::string("bus: topic: ") + err);
+  if (replication == 3) {
+    // With acks=all, a write is acknowledged once every in-sync replica has it; without this
+    // setting the in-sync set may shrink to the leader alone (the brokers' default is 1) and an
+    // acknowledged event would then live on one broker. With 2, a write needs two copies or
+    // fails (NOT_ENOUGH_REPLICAS, retried by the producer), so losing any one broker loses
+    // nothing acknowledged. Unclean election stays off: an out-of-sync replica never leads.
+    for (const auto& [name, value] : {std::pair{"min.insync.replicas", "2"},
+                                      std::pair{"unclean.leader.election.enable", "false"}}) {
+      if (rd_kafka_NewTopic_set_config(c.topic, name, value) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return Internal(std::string("bus: topic config ") + name);
+      }
+    }
+  }
   c.q = rd_kafka_queue_new(rk);
   c.options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(c.options, 10'000, err, sizeof err);

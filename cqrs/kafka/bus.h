@@ -29,8 +29,11 @@ struct BusOptions {
 // `defaults` (an application's topic name, its partition count).
 Result<BusOptions> ParseBusUrl(std::string_view url, const BusOptions& defaults = {});
 
-// Creates the topic with `partitions` partitions (replication 1 on a single broker, else 3),
-// or leaves it as it is if it exists.
+// Creates the topic with `partitions` partitions, or leaves it as it is if it exists. On a
+// cluster whose metadata shows 3 or more live brokers: replication 3, min.insync.replicas=2 and
+// unclean.leader.election.enable=false as topic configs, so that an event acknowledged under
+// acks=all is on two brokers at least and survives the loss of any one. Otherwise replication 1
+// (a single broker; README.md says what an acknowledgement means then).
 Status EnsureTopic(const BusOptions& bus);
 
 // A configuration with bootstrap.servers and `settings` set; the error names the bad setting.

@@ -5,6 +5,7 @@
 #
 #   scripts/servers/kafka.sh start DIR   # data, logs and pid in DIR; prints the bootstrap address
 #   scripts/servers/kafka.sh stop DIR    # stops the broker started in DIR (by its PID)
+#   scripts/servers/kafka.sh libs        # fetches the jars if needed; prints their directory
 #
 # Starting again in the same DIR restarts the same broker, data and port (fault tests).
 #
@@ -13,22 +14,34 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 libs=$root/build/kafka/libs
-cmd=${1:?start or stop}
-dir=${2:?a directory}
+cmd=${1:?start, stop or libs}
+[[ $cmd == libs ]] || dir=${2:?a directory}
+
+# The jars are complete when .complete holds the pom they were fetched for.
+fetched() { cmp -s "$libs/.complete" "$here/kafka-pom.xml"; }
 
 fetch() {
-  [[ -f $libs/.complete ]] && return
+  fetched && return
   mkdir -p "$libs"
-  command -v mvn > /dev/null || { echo "maven is not installed: scripts/install-deps.sh --servers" >&2; exit 1; }
-  if ! mvn -q -B -Dstyle.color=never -f "$here/kafka-pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$libs" > "$libs/../fetch.log" 2>&1; then
-    cat "$libs/../fetch.log" >&2
-    exit 1
-  fi
-  touch "$libs/.complete"
+  # One fetch at a time: ctest may start the single broker and the cluster fixtures at once.
+  (
+    flock 9
+    fetched && exit 0
+    command -v mvn > /dev/null || { echo "maven is not installed: scripts/install-deps.sh --servers" >&2; exit 1; }
+    if ! mvn -q -B -Dstyle.color=never -f "$here/kafka-pom.xml" dependency:copy-dependencies \
+        -DoutputDirectory="$libs" > "$libs/../fetch.log" 2>&1; then
+      cat "$libs/../fetch.log" >&2
+      exit 1
+    fi
+    cp "$here/kafka-pom.xml" "$libs/.complete"
+  ) 9> "$libs/../fetch.lock" || exit 1
 }
 
 case $cmd in
+  libs)
+    fetch
+    echo "$libs"
+    ;;
   start)
     fetch
     mkdir -p "$dir"
@@ -81,7 +94,7 @@ PROPS
     rm -f "$dir/pid" "$dir/bootstrap"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop DIR, or $0 libs" >&2
     exit 2
     ;;
 esac

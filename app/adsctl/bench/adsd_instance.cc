@@ -1,5 +1,7 @@
 #include "app/adsctl/bench/adsd_instance.h"
 
+#include "cqrs/sql/sqlite.h"
+
 #include <signal.h>
 #include <simdjson.h>
 
@@ -70,6 +72,30 @@ cqrs::Status AdsdInstance::WaitCaughtUp(bool validator, std::chrono::millisecond
       return cqrs::DeadlineExceeded("consumers did not catch up with position " + std::to_string(target.log_head));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling /readyz
+  }
+}
+
+cqrs::Status AdsdInstance::WaitForAcknowledgedAds(bool decided, std::chrono::milliseconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  ASSIGN_OR_RETURN(auto metrics, Metrics());
+  double acknowledged = 0;
+  for (const auto& [series, value] : metrics) {
+    if (series.starts_with("adsd_http_requests_total{") && series.find("route=\"/v1/ads\"") != std::string::npos &&
+        series.find("method=\"POST\"") != std::string::npos && series.find("status=\"2") != std::string::npos) {
+      acknowledged += value;
+    }
+  }
+  ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(data_dir_ / "read.db", {.read_only = true}));
+  while (true) {
+    ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT count(*), count(decided_us) FROM ads"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    const double held = row ? static_cast<double>(q.Int(0)) : 0, judged = row ? static_cast<double>(q.Int(1)) : 0;
+    if (held >= acknowledged && (!decided || judged >= acknowledged)) return cqrs::Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return cqrs::DeadlineExceeded("the read model holds " + std::to_string(held) + " of " +
+                                    std::to_string(acknowledged) + " acknowledged ads");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the read model
   }
 }
 

@@ -36,6 +36,11 @@ class AdsdInstance {
   // Waits until the read model (and, with `validator`, the validation consumer) has caught up
   // with the log head as it is now.
   cqrs::Status WaitCaughtUp(bool validator, std::chrono::milliseconds within);
+  // Waits until the read model holds every ad this instance acknowledged (POST /v1/ads answered
+  // 2xx, from its metrics) and, with `decided`, their verdicts too. Unlike WaitCaughtUp it needs
+  // no log positions: it serves the optimized pipeline on Kafka, whose acknowledged ads reach the
+  // store after the answer.
+  cqrs::Status WaitForAcknowledgedAds(bool decided, std::chrono::milliseconds within);
   // The /metrics exposition, parsed: "name{labels}" -> value.
   cqrs::Result<std::map<std::string, double>> Metrics();
   // A GET or POST with the bench retailer's (or admin's) token.

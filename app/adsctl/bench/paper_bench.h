@@ -21,6 +21,11 @@ struct PaperOptions {
   std::filesystem::path model;              // paper-model.json
   std::filesystem::path work_dir;           // data directories of the runs (emptied)
   std::filesystem::path json;               // results; empty: none
+  // The distributed shape: a PostgreSQL server (a URL whose database may create databases: each
+  // run gets a fresh one) and a Kafka bus (kafka://HOST:PORT; each run gets a fresh topic).
+  // Empty: the embedded log.
+  std::string store_url;
+  std::string bus_url;
   std::vector<std::string> pipelines = {"sync", "cqrs", "async"};  // sync first: the others compare to it
   double scale = 20;
   int clients = 25;
