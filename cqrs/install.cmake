@@ -41,7 +41,7 @@ _cqrs_public(cqrs_store_postgres store/postgres_store.h store/postgres_verify.h)
 _cqrs_public(cqrs_projection_pg projection/pg_projection.h)
 _cqrs_public(cqrs_snapshot snapshot/snapshot_store.h snapshot/aggregate.h)
 _cqrs_public(cqrs_snapshot_pg snapshot/postgres_snapshot_store.h)
-_cqrs_public(cqrs_kafka kafka/bus.h kafka/event_codec.h kafka/publisher.h kafka/consumer.h kafka/relay.h)
+_cqrs_public(cqrs_kafka kafka/bus.h kafka/event_codec.h kafka/publisher.h kafka/async_publisher.h kafka/consumer.h kafka/relay.h)
 
 # The umbrella targets a user links.
 add_library(cqrs INTERFACE)
