@@ -50,19 +50,23 @@ fresh_db() { # a new database; its URL
 }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 rows=()
+row() { # one line of the table, also kept as it comes (a run that fails later keeps what it measured)
+  rows+=("$1")
+  echo "$1" >> "$out/rows.md"
+}
 
 # --- PostgreSQL: pgbench single-row INSERTs beside event-store appends, direct and through a
 # delay proxy (bench/pg-append-bench.sh; set OLD_PG_APPEND_BENCH to a pg_append_bench built from
 # another commit to run it side by side) ---
 PG_URL=$pg bench/pg-append-bench.sh "$seconds" "${OLD_PG_APPEND_BENCH:-}" > /dev/null
-while IFS= read -r line; do rows+=("$line"); done < <(tail -n +3 build/bench/pg-append/results.md)
+while IFS= read -r line; do row "$line"; done < <(tail -n +3 build/bench/pg-append/results.md)
 
 # --- Kafka: the broker's own producer benchmark ---
 pp=$(java -cp "build/kafka/libs/*" org.apache.kafka.tools.ProducerPerformance --topic perf --num-records 300000 \
        --record-size 450 --throughput -1 \
        --producer-props bootstrap.servers="$kafka" acks=all enable.idempotence=true 2>/dev/null | tail -n 1)
 echo "$pp" > "$out/producer-performance.txt"
-rows+=("| Kafka ProducerPerformance (acks=all, idempotent, 450 B) | $(echo "$pp" | sed -n 's/.* \([0-9.]*\) records\/sec.*/\1/p' | xargs printf '%.0f') records per s | $(echo "$pp" | sed -n 's/.*records\/sec (\([^)]*\)).*/\1/p') |")
+row "| Kafka ProducerPerformance (acks=all, idempotent, 450 B) | $(echo "$pp" | sed -n 's/.* \([0-9.]*\) records\/sec.*/\1/p' | xargs printf '%.0f') records per s | $(echo "$pp" | sed -n 's/.*records\/sec (\([^)]*\)).*/\1/p') |"
 
 # --- adsd: Kafka mode beside the embedded log, under the same wrk ---
 token=bench-token-0123456789abcdef
@@ -73,6 +77,7 @@ run_adsd() { # name, extra args...; prints the port
   local name=$1
   shift
   mkdir -p "$out/$name"
+  : > "$out/$name/stdout"  # before the process opens it: the wait below reads it at once
   build/ci/app/adsd/adsd --data-dir "$out/$name/data" --listen 127.0.0.1:0 --api-keys "$out/keys.toml" \
     --threads 2 "$@" > "$out/$name/stdout" 2> "$out/$name/stderr" &
   echo $! > "$out/$name/pid"  # this runs in a subshell: the caller takes the PID from the file
@@ -91,32 +96,57 @@ wrk_post() { # port; prints the WRK_JSON object
 embedded_port=$(run_adsd embedded --consumers 4)
 pids+=("$(cat "$out/embedded/pid")")
 w=$(wrk_post "$embedded_port")
-rows+=("| adsd on the embedded log: POST /v1/ads (async, 64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms |")
+row "| adsd on the embedded log: POST /v1/ads (async, 64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms |"
 stop_pid "${pids[-1]}"
 
+# Split as deployed: write processes (the optimized pipeline: publish to Kafka, answer on the
+# acknowledgement) and worker processes (store, judge, store the verdict). Each tier alone
+# first (its own bound), then both at once on one database and topic.
+acknowledged_by() { # port: POST /v1/ads answered 2xx, from its metrics
+  curl -s "http://127.0.0.1:$1/metrics" |
+    awk '/^adsd_http_requests_total\{/ && /route="\/v1\/ads"/ && /method="POST"/ && /status="2/ {n += $2} END {print n + 0}'
+}
+count_events() { # database, SQL condition on type
+  psql -At "$1" -c "SELECT count(*) FROM events WHERE $2"
+}
+wait_decided() { # database, acknowledged: until every acknowledged ad is stored and decided
+  for _ in $(seq 1 2400); do
+    submitted=$(count_events "$1" "type = 'AdSubmitted'")
+    decided=$(count_events "$1" "type IN ('AdApproved', 'AdRejected')")
+    [[ $submitted -ge $2 && $decided -ge $submitted ]] && return
+    sleep 0.25
+  done
+}
+
+adb=$(fresh_db kafkaalone)
+abus="kafka://$kafka?partitions=8&topic=bench-alone"
+alone_port=$(run_adsd kafka-write-alone --role write --store "$adb" --bus "$abus")
+pids+=("$(cat "$out/kafka-write-alone/pid")")
+w=$(wrk_post "$alone_port")
+row "| adsd on PostgreSQL + Kafka: POST /v1/ads, a write process alone (async: publish first, 64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms |"
+backlog=$(acknowledged_by "$alone_port")
+stop_pid "${pids[-1]}"
+t0=$(date +%s.%N)
+run_adsd kafka-worker-alone --role worker --consumers 32 --store "$adb" --bus "$abus" > /dev/null
+pids+=("$(cat "$out/kafka-worker-alone/pid")")
+wait_decided "$adb" "$backlog"
+t1=$(date +%s.%N)
+stop_pid "${pids[-1]}"
+row "| adsd on PostgreSQL + Kafka: a worker process alone drains that backlog (stored and decided, 32 lanes) | $(python3 -c "print(round($backlog / ($t1 - $t0)))") per s | $backlog ads in $(python3 -c "print(round($t1 - $t0, 1))") s, worker start included |"
+
 kdb=$(fresh_db kafkamode)
-# Split as deployed: a write process (the optimized pipeline: publish to Kafka, answer on the
-# acknowledgement) and a worker process (store, judge, store the verdict).
 kbus="kafka://$kafka?partitions=8&topic=bench"
 kafka_port=$(run_adsd kafka-write --role write --store "$kdb" --bus "$kbus")
 pids+=("$(cat "$out/kafka-write/pid")")
 run_adsd kafka-worker --role worker --consumers 32 --store "$kdb" --bus "$kbus" > /dev/null
 pids+=("$(cat "$out/kafka-worker/pid")")
 w=$(wrk_post "$kafka_port")
-rows+=("| adsd on PostgreSQL + Kafka: POST /v1/ads (async: publish first, 64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms |")
+row "| adsd on PostgreSQL + Kafka: POST /v1/ads, write and worker processes at once (64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms |"
 # End to end: every acknowledged ad stored and decided; the rate from the first submission to
 # the last verdict.
-acknowledged=$(curl -s "http://127.0.0.1:$kafka_port/metrics" |
-  awk '/^adsd_http_requests_total\{/ && /route="\/v1\/ads"/ && /method="POST"/ && /status="2/ {n += $2} END {print n + 0}')
-for _ in $(seq 1 1200); do
-  submitted=$(psql -At "$kdb" -c "SELECT count(*) FROM events WHERE type = 'AdSubmitted'")
-  decided=$(psql -At "$kdb" -c "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')")
-  [[ $submitted -ge $acknowledged && $decided -ge $submitted ]] && break
-  sleep 0.5
-done
+wait_decided "$kdb" "$(acknowledged_by "$kafka_port")"
 span=$(psql -At "$kdb" -c "SELECT (max(timestamp_us) - min(timestamp_us)) / 1e6 FROM events")
-rows+=("| adsd on PostgreSQL + Kafka: submitted and decided end to end (write and worker processes) | $(python3 -c "print(round($submitted / $span))") per s | $submitted ads in $(printf '%.1f' "$span") s |")
-
+row "| adsd on PostgreSQL + Kafka: submitted and decided end to end (write and worker processes at once) | $(python3 -c "print(round($submitted / $span))") per s | $submitted ads in $(printf '%.1f' "$span") s |"
 stop_pid "${pids[-1]}"
 stop_pid "${pids[-2]}"
 
@@ -136,12 +166,12 @@ for model in sqlite postgresql; do
     sleep 0.05
   done
   t1=$(date +%s.%N)
-  rows+=("| read model in $model: catch up from empty (process start included) | $(python3 -c "print(round($head / ($t1 - $t0)))") events per s | $head events in $(python3 -c "print(round($t1 - $t0, 2))") s |")
+  row "| read model in $model: catch up from empty (process start included) | $(python3 -c "print(round($head / ($t1 - $t0)))") events per s | $head events in $(python3 -c "print(round($t1 - $t0, 2))") s |"
   r=$(curl -s -X POST -H "Authorization: Bearer $admin" "http://127.0.0.1:$port/v1/admin/rebuild")
-  rows+=("| read model in $model: rebuild | $(echo "$r" | json '["events"] / '"$(echo "$r" | json '["seconds"]')" | xargs printf '%.0f') events per s | $(echo "$r" | json '["events"]') events in $(echo "$r" | json '["seconds"]' | xargs printf '%.2f') s |")
+  row "| read model in $model: rebuild | $(echo "$r" | json '["events"] / '"$(echo "$r" | json '["seconds"]')" | xargs printf '%.0f') events per s | $(echo "$r" | json '["events"]') events in $(echo "$r" | json '["seconds"]' | xargs printf '%.2f') s |"
   w=$(ADSD_TOKEN=$token ADSD_IDS_FILE=$out/ids ADSD_WRK_DIR=bench/wrk wrk -t2 -c64 -d"${seconds}s" --timeout 30s \
         -s bench/wrk/get_ad.lua "http://127.0.0.1:$port" | sed -n 's/^WRK_JSON //p')
-  rows+=("| read model in $model: GET /v1/ads/{id} (64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms, $(echo "$w" | python3 -c "import json,sys; print(sum(json.load(sys.stdin)['errors'].values()))") errors |")
+  row "| read model in $model: GET /v1/ads/{id} (64 conns) | $(echo "$w" | json '["requests"]/'"$seconds"' ' | xargs printf '%.0f') per s | p99 $(echo "$w" | json '["p99_ms"]') ms, $(echo "$w" | python3 -c "import json,sys; print(sum(json.load(sys.stdin)['errors'].values()))") errors |"
   stop_pid "${pids[-1]}"
 done
 
