@@ -6,7 +6,7 @@
 #   scripts/ci-venv.sh BUILD_DIR      # -> BUILD_DIR/ci-venv
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build_dir=${1:?usage: ci-venv.sh BUILD_DIR}
+build_dir=$(realpath -m "${1:?usage: ci-venv.sh BUILD_DIR}")
 venv=$build_dir/ci-venv
 requirements=$src/scripts/ci-requirements.txt
 mkdir -p "$build_dir"
