@@ -44,16 +44,29 @@ hash = "$(hash "$admin_token")"
 role = "admin"
 KEYS
 
-"$adsd" --data-dir "$tmp/data" --api-keys "$tmp/keys.toml" --listen 127.0.0.1:0 >"$tmp/adsd.log" 2>&1 &
-adsd_pid=$!
-base=
-for _ in $(seq 1 300); do  # up to 30 s for the "listening" line
-  base=$(grep -o -m1 'listening on http://127\.0\.0\.1:[0-9]*' "$tmp/adsd.log" | sed 's/listening on //' || true)
-  [[ -n $base ]] && break
-  kill -0 "$adsd_pid" 2>/dev/null || { cat "$tmp/adsd.log" >&2; echo "adsd exited" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $base ]] || { cat "$tmp/adsd.log" >&2; echo "adsd did not start listening" >&2; exit 1; }
+# Starts adsd with the given flags; sets adsd_pid and base (http://127.0.0.1:PORT).
+start_adsd() {
+  local name=$1
+  shift
+  "$adsd" --data-dir "$tmp/$name" --api-keys "$tmp/keys.toml" --listen 127.0.0.1:0 "$@" >"$tmp/$name.log" 2>&1 &
+  adsd_pid=$!
+  base=
+  for _ in $(seq 1 300); do  # up to 30 s for the "listening" line
+    base=$(grep -o -m1 'listening on http://127\.0\.0\.1:[0-9]*' "$tmp/$name.log" | sed 's/listening on //' || true)
+    [[ -n $base ]] && return 0
+    kill -0 "$adsd_pid" 2>/dev/null || { cat "$tmp/$name.log" >&2; echo "adsd exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  cat "$tmp/$name.log" >&2
+  echo "adsd did not start listening" >&2
+  exit 1
+}
+stop_adsd() {
+  kill "$adsd_pid" && wait "$adsd_pid" || true
+  adsd_pid=
+}
+
+start_adsd async
 
 # The served contract is the repository's.
 curl -sf "$base/v1/openapi.json" -o "$tmp/served.json"
@@ -73,3 +86,10 @@ run "$retailer_token"
 # Admin: the operator routes, and the retailer routes as an admin sees them (a `retailer=`).
 echo "== admin token"
 run "$admin_token" --phases examples,coverage,fuzzing --include-path-regex '^/v1/(admin|ads$|reports)'
+stop_adsd
+
+# The sync pipeline answers a submission with the decided ad (201), another schema.
+echo "== sync pipeline, retailer token"
+start_adsd sync --pipeline sync
+run "$retailer_token" --include-path-regex '^/v1/ads'
+stop_adsd
