@@ -2,7 +2,8 @@
 # The running server against its contract (docs/openapi.json), with schemathesis: a property-based
 # fuzzer that derives requests from the document (its examples, its boundaries, random and invalid
 # inputs, and chains of calls through its links) and checks every answer: no 5xx, a documented
-# status, a documented content type, a body and headers that match their schemas.
+# status, a documented content type, a body and headers that match their schemas; and that the
+# token is enforced and undocumented methods are refused with a correct Allow.
 #
 #   api_contract_test.sh ADSD_BINARY SOURCE_DIR BUILD_DIR
 #
@@ -84,7 +85,10 @@ for path, item in json.load(open(sys.argv[1]))["paths"].items():
 PY
 )
 
-checks=no_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+# Besides conformance: a request without the token is refused (401), a method the document does
+# not name for a path is 405 with an Allow header that lists exactly the documented ones.
+checks=no_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+checks+=,response_headers_conformance,ignored_auth,unsupported_method,allow_header_conformance
 run() {
   local token=$1
   shift
