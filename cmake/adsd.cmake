@@ -102,3 +102,18 @@ function(adsd_fuzz_target)
   target_compile_options(${A_NAME} PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(${A_NAME} PRIVATE -fsanitize=fuzzer,address,undefined)
 endfunction()
+
+#   adsd_embed_file(TARGET adsd_service INPUT docs/openapi.json FUNCTION adsd::app::OpenApiDocument)
+# Adds to TARGET a source, generated at build time from INPUT (relative to the project root), that
+# defines `std::string_view FUNCTION()` returning INPUT's bytes; it is regenerated when INPUT changes.
+function(adsd_embed_file)
+  cmake_parse_arguments(A "" "TARGET;INPUT;FUNCTION" "" ${ARGN})
+  get_filename_component(_name ${A_INPUT} NAME_WE)
+  set(_out ${CMAKE_CURRENT_BINARY_DIR}/${_name}_embedded.cc)
+  add_custom_command(OUTPUT ${_out}
+    COMMAND ${CMAKE_COMMAND} -DINPUT=${PROJECT_SOURCE_DIR}/${A_INPUT} -DOUTPUT=${_out} -DFUNCTION=${A_FUNCTION}
+            -P ${PROJECT_SOURCE_DIR}/cmake/embed_file.cmake
+    DEPENDS ${PROJECT_SOURCE_DIR}/${A_INPUT} ${PROJECT_SOURCE_DIR}/cmake/embed_file.cmake
+    COMMENT "Embedding ${A_INPUT}" VERBATIM)
+  target_sources(${A_TARGET} PRIVATE ${_out})
+endfunction()

@@ -2,12 +2,15 @@
 # Installs every Debian package adsd needs to build, run and test.
 # Idempotent: packages already present are skipped by apt-get.
 #
-#   scripts/install-deps.sh [--bench] [--servers]
+#   scripts/install-deps.sh [--bench] [--servers] [--ci]
 #     --bench     also the benchmark's load generator and the HTTP server it measures against
 #                 (wrk, nginx)
 #     --servers   also what scripts/servers/ runs: PostgreSQL 15, and Java 17 with Maven for
 #                 the Apache Kafka broker (its jars come from Maven Central); kcat, a stock Kafka
 #                 client the tests read the topic with
+#     --ci        also promtool (package prometheus), which checks the alert rules (without it
+#                 that test is skipped); the API contract tests' Python tools come from PyPI
+#                 into a venv (scripts/ci-venv.sh), hence python3-venv above
 set -euo pipefail
 
 packages=(
@@ -15,13 +18,14 @@ packages=(
   libboost-dev libsimdjson-dev rapidjson-dev libsqlite3-dev sqlite3 libpq-dev librdkafka-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libxxhash-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  curl python3
+  curl python3 python3-venv
   systemd   # systemd-analyze, which checks the package's unit (packaging/test-deb.sh); nothing is started
 )
 for option in "$@"; do
   case $option in
     --bench) packages+=(wrk nginx-light) ;;
     --servers) packages+=(postgresql-15 openjdk-17-jre-headless maven kcat) ;;
+    --ci) packages+=(prometheus) ;;
     *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
   esac
 done

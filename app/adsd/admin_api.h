@@ -1,5 +1,6 @@
-// AdminApi: the operator's routes — /healthz, /readyz, /metrics, and on processes with a read
-// model the parked streams, their replay, and the online rebuild (admin token only).
+// AdminApi: the operator's routes — /healthz, /readyz, /metrics, the API contract
+// (/v1/openapi.json), and on processes with a read model the parked streams, their replay, and
+// the online rebuild (admin token only).
 #pragma once
 
 #include <functional>

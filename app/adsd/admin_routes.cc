@@ -1,9 +1,11 @@
-// The operator's routes: health, readiness, metrics, parked streams, replay, rebuild.
+// The operator's routes: health, readiness, metrics, the API contract, parked streams, replay,
+// rebuild.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "app/adsd/admin_api.h"
 #include "app/adsd/authorize.h"
+#include "app/adsd/openapi_document.h"
 #include "http/problem.h"
 
 namespace adsd::app {
@@ -50,6 +52,10 @@ void AdminApi::AddRoutes() {
   });
   router_.Add("GET", "/metrics", [this](Request&, Responder respond) {
     respond(Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
+  });
+  // The contract needs no token and is not rate limited: tools read it before they have a key.
+  router_.Add("GET", "/v1/openapi.json", [](Request&, Responder respond) {
+    respond(Response::Json(200, std::string(OpenApiDocument())));
   });
   if (read_side_ != nullptr) AddReadModelRoutes();
 }
