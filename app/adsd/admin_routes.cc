@@ -49,7 +49,7 @@ void AdminApi::AddRoutes() {
     respond(Response::Json(IsReady(report) ? 200 : 503, ReadinessJson(report)));
   });
   router_.Add("GET", "/metrics", [this](Request&, Responder respond) {
-    respond(Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
+    respond(Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}, {}});
   });
   if (read_side_ != nullptr) AddReadModelRoutes();
 }
