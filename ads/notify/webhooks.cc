@@ -38,6 +38,10 @@ struct WebhookService::Lane {
   }
 };
 
+WebhookService::WebhookService(cqrs::EventStore& store, StatusChanges& changes, WebhookStore& webhooks,
+                               WebhookOptions options)
+    : store_(store), changes_(changes), webhooks_(webhooks), options_(std::move(options)) {}
+
 cqrs::Result<std::unique_ptr<WebhookService>> WebhookService::Start(cqrs::EventStore& store,
                                                                     cqrs::log::ConsumerOffsets& offsets,
                                                                     StatusChanges& changes, WebhookStore& webhooks,

@@ -77,8 +77,7 @@ class WebhookService {
 
  private:
   struct Lane;
-  WebhookService(cqrs::EventStore& store, StatusChanges& changes, WebhookStore& webhooks, WebhookOptions options)
-      : store_(store), changes_(changes), webhooks_(webhooks), options_(std::move(options)) {}
+  WebhookService(cqrs::EventStore& store, StatusChanges& changes, WebhookStore& webhooks, WebhookOptions options);
   cqrs::Status FanOut(const cqrs::RecordedEvent& e);
   void StartLane(const std::string& endpoint_id) EXCLUDES(mu_);
   void Wake(const std::string& endpoint_id) EXCLUDES(mu_);
