@@ -268,6 +268,13 @@ cqrs::Status WebhookStore::Retry(const std::string& endpoint_id, const std::stri
   return st.Bind(1, id).Bind(2, now_us).Run();
 }
 
+cqrs::Status WebhookStore::PruneDelivered(const std::string& endpoint_id, std::int64_t before_us) {
+  cqrs::MutexLock lock(mu_);
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ?1 AND "
+                                         "state = 'delivered' AND delivered_us < ?2"));
+  return st.Bind(1, endpoint_id).Bind(2, before_us).Run();
+}
+
 cqrs::Result<WebhookStore::Counts> WebhookStore::CountStates() const {
   cqrs::MutexLock lock(mu_);
   ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT coalesce(sum(state = 'pending'), 0), "

@@ -92,6 +92,9 @@ class WebhookStore {
   // NotFound when the endpoint has no such delivery, AlreadyExists when it was delivered.
   cqrs::Status Retry(const std::string& endpoint_id, const std::string& id, std::int64_t now_us) EXCLUDES(mu_);
 
+  // Forgets the endpoint's deliveries delivered before `before_us` (a retention bound).
+  cqrs::Status PruneDelivered(const std::string& endpoint_id, std::int64_t before_us) EXCLUDES(mu_);
+
   // Deliveries by state, for the metrics: pending, failed, parked.
   struct Counts {
     std::int64_t pending = 0, failed = 0, parked = 0;

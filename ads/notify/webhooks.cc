@@ -207,7 +207,13 @@ void WebhookService::Wake(const std::string& endpoint_id) {
 
 void WebhookService::RunLane(Lane& lane) {
   using Clock = std::chrono::steady_clock;
+  Clock::time_point next_prune = Clock::now();
   while (true) {
+    if (Clock::now() >= next_prune) {
+      const auto keep = std::chrono::duration_cast<std::chrono::microseconds>(options_.keep_delivered).count();
+      (void)webhooks_.PruneDelivered(lane.endpoint_id, NowUs() - keep);  // failing: next time
+      next_prune = Clock::now() + std::chrono::minutes(10);
+    }
     {
       cqrs::MutexLock lock(lane.mu);
       if (lane.stop) return;
@@ -220,8 +226,8 @@ void WebhookService::RunLane(Lane& lane) {
     if (!next.ok()) {
       deadline = Clock::now() + std::chrono::seconds(1);  // the database is busy: look again soon
     } else if (next->due) {
-      Attempt(*endpoint, *next->due);
-      continue;
+      if (Attempt(*endpoint, *next->due)) continue;
+      deadline = Clock::now() + std::chrono::seconds(1);  // the outcome was not recorded: pause
     } else if (next->earliest_us) {
       deadline = std::min(deadline, Clock::now() + std::chrono::microseconds(std::max<std::int64_t>(
                                                        0, *next->earliest_us - NowUs())));
@@ -244,7 +250,7 @@ std::chrono::milliseconds WebhookService::Backoff(int failed_attempts) {
   return std::chrono::milliseconds(jitter(rng));
 }
 
-void WebhookService::Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d) {
+bool WebhookService::Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d) {
   const std::int64_t now_us = NowUs();
   const std::string timestamp = std::to_string(now_us / 1'000'000);
   std::optional<int> status;
@@ -263,10 +269,9 @@ void WebhookService::Attempt(const WebhookEndpoint& endpoint, const WebhookDeliv
     if (!answer.ok()) {
       error = answer.status().ToString();
     } else if (answer->status >= 200 && answer->status < 300) {
-      if (webhooks_.MarkDelivered(d.id, answer->status, NowUs()).ok() && options_.on_attempt) {
-        options_.on_attempt("delivered", static_cast<double>(NowUs() - d.occurred_at_us) / 1e6);
-      }
-      return;
+      if (!webhooks_.MarkDelivered(d.id, answer->status, NowUs()).ok()) return false;  // sent again later
+      if (options_.on_attempt) options_.on_attempt("delivered", static_cast<double>(NowUs() - d.occurred_at_us) / 1e6);
+      return true;
     } else {
       status = answer->status;
       error = "HTTP " + std::to_string(answer->status);
@@ -277,9 +282,9 @@ void WebhookService::Attempt(const WebhookEndpoint& endpoint, const WebhookDeliv
   if (failed < options_.max_attempts) {
     next = NowUs() + std::chrono::duration_cast<std::chrono::microseconds>(Backoff(failed)).count();
   }
-  if (webhooks_.MarkFailed(d.id, status, error, next).ok() && options_.on_attempt) {
-    options_.on_attempt(next ? "failed" : "parked", 0);
-  }
+  if (!webhooks_.MarkFailed(d.id, status, error, next).ok()) return false;
+  if (options_.on_attempt) options_.on_attempt(next ? "failed" : "parked", 0);
+  return true;
 }
 
 }  // namespace adsd::ads::notify

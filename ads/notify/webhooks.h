@@ -42,6 +42,8 @@ struct WebhookOptions {
   std::chrono::milliseconds backoff_first{1000};
   std::chrono::milliseconds backoff_max{std::chrono::minutes(10)};
   std::size_t max_endpoints_per_retailer = 10;
+  // Delivered deliveries are kept this long (listed with ?status=delivered), then forgotten.
+  std::chrono::hours keep_delivered{24 * 7};
   // Called after each attempt, from a lane: the outcome ("delivered", "failed", "parked") and,
   // when delivered, the seconds from the change to its delivery.
   std::function<void(std::string_view outcome, double lag_seconds)> on_attempt;
@@ -82,7 +84,8 @@ class WebhookService {
   void StartLane(const std::string& endpoint_id) EXCLUDES(mu_);
   void Wake(const std::string& endpoint_id) EXCLUDES(mu_);
   void RunLane(Lane& lane);
-  void Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d);
+  // False when its outcome could not be recorded (the lane pauses: it would only repeat it).
+  bool Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d);
   std::chrono::milliseconds Backoff(int failed_attempts);
 
   cqrs::EventStore& store_;

@@ -25,12 +25,17 @@ cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOp
   } else {
     n->AddUnsupportedWebhookRoutes();
   }
-  if (options.serves_reads()) {
+  if (options.store_url.empty()) {
     StatusStreamOptions so;
     so.heartbeat = options.notify.stream_heartbeat;
     so.per_retailer = options.notify.streams_per_retailer;
     ASSIGN_OR_RETURN(n->streams_, StatusStreamHub::Start(deps.store, *n->changes_, deps.pool, so));
     n->AddStreamRoute();
+  } else {
+    deps.router.Add("GET", "/v1/ads/stream", [](Request&, Responder respond) {
+      respond(Problem(501, "stream-unsupported", "The live stream is not supported in this deployment",
+                      "the live stream runs on the embedded event log; with a PostgreSQL store it is not available yet"));
+    }, {.body_content_type = ""});
   }
   n->AddMetrics();
   return n;

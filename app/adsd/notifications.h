@@ -2,9 +2,8 @@
 // (ads/notify/webhooks.h, routes in webhook_routes.cc) and the live stream (status_stream.h,
 // GET /v1/ads/stream). AdService opens it in one step (OpenNotifications) and stops it first.
 //
-// Shapes: on the embedded log (the default), both. With a PostgreSQL store, webhooks are not
-// supported yet (their routes answer 501; --webhooks-allow-private is refused at start) and the
-// live stream is served by the processes that serve reads.
+// Shapes: on the embedded log (the default), both. With a PostgreSQL store neither is supported
+// yet: their routes answer 501 and --webhooks-allow-private is refused at start (docs/api.md).
 //
 // Lifecycle: Open() starts the webhook fan-out and lanes and the stream hub and adds the routes;
 // Stop() closes the streams and stops the webhooks. Thread-safety: as its parts.

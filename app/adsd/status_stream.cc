@@ -72,13 +72,21 @@ struct StatusStreamHub::State : std::enable_shared_from_this<State> {
         anyone = !subscribers.empty();
       }
       std::optional<StatusChange> change;
+      bool undecodable = false;
       if (anyone) {
         auto decoded = changes.Decode(e);
-        if (!decoded.ok() && decoded.status().code() == cqrs::StatusCode::kUnavailable) return decoded.status();
+        undecodable = !decoded.ok();
         if (decoded.ok()) change = std::move(*decoded);
       }
       cqrs::MutexLock lock(mu);
       live = e.position;
+      if (undecodable) {
+        // Whose change it is cannot be told now (its owner could not be read): no stream may
+        // miss it silently, so every stream ends here and its client resumes with Last-Event-ID
+        // (the replay reads the log again). An error would end the subscription for good.
+        for (auto& [id, s] : subscribers) s->writer->Close();
+        continue;
+      }
       if (!change) continue;
       const std::string frame = SseFrame(*change);
       for (auto& [id, s] : subscribers) {
