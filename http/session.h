@@ -40,38 +40,6 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-// What every connection of one server shares. Thread-safety: atomics, and mu_ for the drain.
-struct ServerState {
-  ServerState(const ServerOptions& o, const Router& r, Metrics* m) : options(o), router(r), metrics(m) {}
-  const ServerOptions options;
-  const Router& router;
-  Metrics* metrics;
-  std::atomic<bool> stopping{false};
-  std::atomic<int> inflight{0};     // requests being handled (drained by Stop)
-  std::atomic<int> connections{0};  // open connections (bounded by options.max_connections)
-  std::mutex mu;
-  std::condition_variable drained;
-
-  void RequestDone() {
-    if (inflight.fetch_sub(1) == 1) {
-      std::lock_guard lock(mu);  // so that a Stop() about to wait cannot miss it
-      drained.notify_all();
-    }
-  }
-};
-
-// Checks a request's header before its body is read; an answer when it must be refused.
-std::optional<Response> CheckHeader(const bhttp::request_parser<bhttp::string_body>& parser);
-// The Request handlers see, or the 400 answer for a target that cannot be routed.
-std::optional<Response> ToRequest(bhttp::request<bhttp::string_body>& msg, Request& req);
-// The answer to write, after the edge's rules: unsafe header values turn it into a 500;
-// X-Content-Type-Options everywhere, Cache-Control: no-store on authenticated requests.
-bhttp::response<bhttp::string_body> ToMessage(Response response, bool authenticated);
-// A metrics label for a method: the known methods as they are, anything else "other".
-std::string MethodLabel(std::string_view method);
-// Whether the client expects 100 Continue before it sends the body.
-bool ExpectsContinue(const bhttp::request_parser<bhttp::string_body>& parser);
-
 // The writer of one streamed answer (stream.h). `Pump` is the connection's side: it takes what is
 // queued and writes it on the connection's thread. Thread-safety: mu guards the queue and state.
 class StreamChannel : public StreamWriter {
@@ -178,6 +146,54 @@ class StreamChannel : public StreamWriter {
   bool ended_ = false;                   // guarded by mu_
   std::vector<std::function<void()>> on_close_;  // guarded by mu_
 };
+
+// What every connection of one server shares. Thread-safety: atomics, and mu_ for the drain.
+struct ServerState {
+  ServerState(const ServerOptions& o, const Router& r, Metrics* m) : options(o), router(r), metrics(m) {}
+  const ServerOptions options;
+  const Router& router;
+  Metrics* metrics;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> inflight{0};     // requests being handled (drained by Stop)
+  std::atomic<int> connections{0};  // open connections (bounded by options.max_connections)
+  std::mutex mu;
+  std::condition_variable drained;
+  // Open streamed answers, so that Stop() can end them (their connections hold no request).
+  std::vector<std::weak_ptr<StreamChannel>> streams;  // guarded by mu
+
+  void AddStream(const std::shared_ptr<StreamChannel>& c) {
+    std::lock_guard lock(mu);
+    std::erase_if(streams, [](const auto& w) { return w.expired(); });
+    streams.push_back(c);
+  }
+  std::vector<std::shared_ptr<StreamChannel>> OpenStreams() {
+    std::lock_guard lock(mu);
+    std::vector<std::shared_ptr<StreamChannel>> out;
+    for (const auto& w : streams) {
+      if (auto c = w.lock()) out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  void RequestDone() {
+    if (inflight.fetch_sub(1) == 1) {
+      std::lock_guard lock(mu);  // so that a Stop() about to wait cannot miss it
+      drained.notify_all();
+    }
+  }
+};
+
+// Checks a request's header before its body is read; an answer when it must be refused.
+std::optional<Response> CheckHeader(const bhttp::request_parser<bhttp::string_body>& parser);
+// The Request handlers see, or the 400 answer for a target that cannot be routed.
+std::optional<Response> ToRequest(bhttp::request<bhttp::string_body>& msg, Request& req);
+// The answer to write, after the edge's rules: unsafe header values turn it into a 500;
+// X-Content-Type-Options everywhere, Cache-Control: no-store on authenticated requests.
+bhttp::response<bhttp::string_body> ToMessage(Response response, bool authenticated);
+// A metrics label for a method: the known methods as they are, anything else "other".
+std::string MethodLabel(std::string_view method);
+// Whether the client expects 100 Continue before it sends the body.
+bool ExpectsContinue(const bhttp::request_parser<bhttp::string_body>& parser);
 
 // One connection: reads a request, dispatches it, writes the answer, and again while kept alive.
 // `Stream` is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
@@ -308,6 +324,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       self->channel_ = std::make_shared<StreamChannel>(self->server_.options.stream_buffer_limit, [weak] {
         if (auto s = weak.lock()) net::post(s->stream_.get_executor(), [s] { s->PumpStream(); });
       });
+      self->server_.AddStream(self->channel_);
       self->WatchPeer();
       start(self->channel_);
     });
