@@ -411,6 +411,23 @@ TEST_F(NotifyE2E, RegistrationRefusesWhatItCannotDeliver) {
   }
 }
 
+// Webhooks run on the embedded log only, for now: the flag that only they use is refused with a
+// PostgreSQL store, at start, before anything is created.
+TEST(NotifyOptions, TheDistributedShapeRefusesTheWebhookFlag) {
+  cqrs::testing::TempDir dir;
+  const std::string cmd = std::string(ADSD_BINARY) + " --data-dir " + (dir.path() / "data").string() +
+                          " --listen 127.0.0.1:0 --store postgresql://u@127.0.0.1:1/db --webhooks-allow-private 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int status = pclose(p);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("webhooks are not supported yet with --store"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "data"));
+}
+
 // The live stream: changes as they happen (id = log position), resumable with Last-Event-ID,
 // heartbeats, a bounded number per retailer.
 TEST_F(NotifyE2E, TheLiveStreamShowsChangesAndResumes) {
