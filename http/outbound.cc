@@ -7,8 +7,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <charconv>
+#include <memory>
 #include <optional>
 
 #include "http/outbound.h"
@@ -60,15 +62,24 @@ cqrs::Result<tcp::resolver::results_type> Allowed(const tcp::resolver::results_t
   return found;
 }
 
-ssl::context& ClientTls() {
-  static ssl::context* ctx = [] {
-    auto* c = new ssl::context(ssl::context::tls_client);
-    c->set_default_verify_paths();
-    c->set_verify_mode(ssl::verify_peer);
-    SSL_CTX_set_min_proto_version(c->native_handle(), TLS1_2_VERSION);
-    return c;
-  }();
-  return *ctx;
+std::unique_ptr<ssl::context> MakeClientTls(const std::string& ca_file) {
+  auto c = std::make_unique<ssl::context>(ssl::context::tls_client);
+  beast::error_code ec;
+  if (ca_file.empty()) {
+    c->set_default_verify_paths(ec);
+  } else {
+    c->load_verify_file(ca_file, ec);
+  }
+  c->set_verify_mode(ssl::verify_peer);
+  SSL_CTX_set_min_proto_version(c->native_handle(), TLS1_2_VERSION);
+  return c;
+}
+
+// The system's trust store, loaded once; a context of its own for a `ca_file`.
+std::shared_ptr<ssl::context> ClientTls(const std::string& ca_file) {
+  static std::shared_ptr<ssl::context> system = MakeClientTls("");
+  if (ca_file.empty()) return system;
+  return MakeClientTls(ca_file);
 }
 
 cqrs::Status Failure(const beast::error_code& ec, std::string_view step, const OutboundUrl& url) {
@@ -206,11 +217,19 @@ cqrs::Result<OutboundResponse> PostOutbound(const OutboundUrl& url, const std::s
   beast::error_code result;
   std::string_view step = "connect to";
   if (url.tls) {
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, ClientTls());
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
-      return cqrs::InvalidArgument("the host " + url.host + " cannot be sent as TLS SNI");
+    const auto tls = ClientTls(options.ca_file);
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, *tls);
+    beast::error_code ip_ec;
+    net::ip::make_address(url.host, ip_ec);
+    if (!ip_ec) {
+      // An IP literal: no SNI (RFC 6066 §3), and the certificate must name that address.
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream.native_handle()), url.host.c_str());
+    } else {
+      if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+        return cqrs::InvalidArgument("the host " + url.host + " cannot be sent as TLS SNI");
+      }
+      stream.set_verify_callback(ssl::host_name_verification(url.host));
     }
-    stream.set_verify_callback(ssl::host_name_verification(url.host));
     beast::get_lowest_layer(stream).expires_after(options.connect_timeout);
     beast::get_lowest_layer(stream).async_connect(allowed, [&](beast::error_code cec, const tcp::endpoint&) {
       if (cec) {

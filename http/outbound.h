@@ -46,6 +46,8 @@ struct OutboundOptions {
   std::chrono::milliseconds response_timeout{10000}; // TLS handshake, request, whole response
   PrivateAddresses private_addresses = PrivateAddresses::kRefuse;
   std::size_t max_response_bytes = 16 * 1024;  // more is cut off (the answer's body is only logged)
+  // PEM file of the certificate authorities to trust; empty: the system's.
+  std::string ca_file;
 };
 
 struct OutboundResponse {

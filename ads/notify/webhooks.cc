@@ -91,6 +91,7 @@ cqrs::Status WebhookService::FanOut(const cqrs::RecordedEvent& e) {
   if (!change) return cqrs::Status::Ok();
   std::vector<WebhookDelivery> ds;
   std::string body;
+  cqrs::MutexLock registering(registration_mu_);
   for (const auto& endpoint : webhooks_.Endpoints()) {
     if (endpoint.retailer != change->retailer || !endpoint.Wants(change->type) || e.position <= endpoint.after) {
       continue;
@@ -136,11 +137,15 @@ cqrs::Result<WebhookEndpoint> WebhookService::Register(const std::string& retail
   e.url = url;
   e.events = events;
   ASSIGN_OR_RETURN(e.secret, NewWebhookSecret());
-  // Changes after this point are delivered: the fan-out may still be behind the head, and
-  // whatever it has not reached yet that is older than the registration is not for this endpoint.
-  e.after = store_.Head();
   e.created_us = NowUs();
-  RETURN_IF_ERROR(webhooks_.AddEndpoint(e));
+  {
+    // Changes after this point are delivered: the fan-out may still be behind the head, and
+    // whatever it has not reached yet that is older than the registration is not for this
+    // endpoint. The fan-out waits meanwhile, so no change falls between the two.
+    cqrs::MutexLock registering(registration_mu_);
+    e.after = store_.Head();
+    RETURN_IF_ERROR(webhooks_.AddEndpoint(e));
+  }
   StartLane(e.id);
   return e;
 }

@@ -64,7 +64,7 @@ class WebhookService {
   // Registers an endpoint for `retailer`: checks the URL (address policy), the event types and the
   // retailer's limit. The endpoint returned holds the secret (shown once).
   cqrs::Result<WebhookEndpoint> Register(const std::string& retailer, const std::string& url,
-                                         const std::vector<std::string>& events) EXCLUDES(mu_);
+                                         const std::vector<std::string>& events) EXCLUDES(mu_, registration_mu_);
   // `retailer` empty: an admin (any endpoint).
   cqrs::Status Remove(const std::string& id, const std::string& retailer) EXCLUDES(mu_);
   std::vector<WebhookEndpoint> List(const std::string& retailer) const;
@@ -80,7 +80,7 @@ class WebhookService {
  private:
   struct Lane;
   WebhookService(cqrs::EventStore& store, StatusChanges& changes, WebhookStore& webhooks, WebhookOptions options);
-  cqrs::Status FanOut(const cqrs::RecordedEvent& e);
+  cqrs::Status FanOut(const cqrs::RecordedEvent& e) EXCLUDES(registration_mu_);
   void StartLane(const std::string& endpoint_id) EXCLUDES(mu_);
   void Wake(const std::string& endpoint_id) EXCLUDES(mu_);
   void RunLane(Lane& lane);
@@ -93,6 +93,11 @@ class WebhookService {
   WebhookStore& webhooks_;
   const WebhookOptions options_;
   std::unique_ptr<cqrs::consumer::StoreConsumer> consumer_;  // set by Start, reset by Stop
+
+  // Held by the fan-out for each event and by Register() from reading the head to adding the
+  // endpoint: a change either was fanned out before (its position is at or below the endpoint's
+  // `after`) or sees the endpoint. Never taken with mu_ held.
+  cqrs::Mutex registration_mu_;
 
   mutable cqrs::Mutex mu_;
   bool stopped_ GUARDED_BY(mu_) = false;

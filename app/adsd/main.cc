@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3'600'000))->capture_default_str();
   app.add_option("--webhook-backoff-max-ms", webhook_backoff_max_ms, "longest pause between webhook retries")
       ->check(CLI::Range(1, 86'400'000))->capture_default_str();
+  app.add_option("--webhook-ca-file", options.notify.webhook_ca_file,
+                 "PEM certificate authorities to trust for https webhook endpoints (default: the system's)")
+      ->check(CLI::ExistingFile);
   app.add_option("--stream-heartbeat-ms", stream_heartbeat_ms, "heartbeat of the live stream (GET /v1/ads/stream)")
       ->check(CLI::Range(10, 600'000))->capture_default_str();
   app.add_option("--streams-per-retailer", options.notify.streams_per_retailer,

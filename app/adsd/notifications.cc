@@ -56,6 +56,7 @@ cqrs::Status Notifications::OpenWebhooks() {
   wo.outbound.response_timeout = no.webhook_response_timeout;
   wo.outbound.private_addresses =
       no.webhooks_allow_private ? http::PrivateAddresses::kAllow : http::PrivateAddresses::kRefuse;
+  wo.outbound.ca_file = no.webhook_ca_file;
   wo.max_attempts = no.webhook_max_attempts;
   wo.backoff_first = no.webhook_backoff;
   wo.backoff_max = no.webhook_backoff_max;

@@ -35,6 +35,7 @@ struct NotifyOptions {
   int webhook_max_attempts = 8;  // then parked
   std::chrono::milliseconds webhook_backoff{1000};      // the first retry's pause (doubling, jittered)
   std::chrono::milliseconds webhook_backoff_max{600'000};
+  std::string webhook_ca_file;  // PEM authorities to trust for https endpoints; empty: the system's
   std::chrono::milliseconds stream_heartbeat{15'000};
   int streams_per_retailer = 5;
 };
