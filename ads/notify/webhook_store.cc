@@ -167,6 +167,11 @@ std::vector<WebhookEndpoint> WebhookStore::Endpoints() const {
   return out;
 }
 
+bool WebhookStore::HasEndpoints() const {
+  cqrs::MutexLock lock(mu_);
+  return !endpoints_.empty();
+}
+
 std::optional<WebhookEndpoint> WebhookStore::Endpoint(const std::string& id) const {
   cqrs::MutexLock lock(mu_);
   auto it = endpoints_.find(id);

@@ -69,6 +69,7 @@ class WebhookStore {
   // Removes the endpoint and its deliveries; NotFound when `retailer` (empty: any) has no such one.
   cqrs::Status RemoveEndpoint(const std::string& id, const std::string& retailer) EXCLUDES(mu_);
   std::vector<WebhookEndpoint> Endpoints() const EXCLUDES(mu_);
+  bool HasEndpoints() const EXCLUDES(mu_);
   std::optional<WebhookEndpoint> Endpoint(const std::string& id) const EXCLUDES(mu_);
 
   // Inserts deliveries not already there, in one transaction.

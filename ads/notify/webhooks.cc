@@ -86,7 +86,7 @@ cqrs::Status WebhookService::status() const {
 }
 
 cqrs::Status WebhookService::FanOut(const cqrs::RecordedEvent& e) {
-  if (!e.stream.starts_with(events::kStreamPrefix)) return cqrs::Status::Ok();
+  if (!e.stream.starts_with(events::kStreamPrefix) || !webhooks_.HasEndpoints()) return cqrs::Status::Ok();
   ASSIGN_OR_RETURN(auto change, changes_.Decode(e));
   if (!change) return cqrs::Status::Ok();
   std::vector<WebhookDelivery> ds;
@@ -119,12 +119,12 @@ cqrs::Status WebhookService::FanOut(const cqrs::RecordedEvent& e) {
 
 cqrs::Result<WebhookEndpoint> WebhookService::Register(const std::string& retailer, const std::string& url,
                                                        const std::vector<std::string>& events) {
-  ASSIGN_OR_RETURN(auto parsed, http::ParseOutboundUrl(url, options_.outbound.private_addresses));
-  RETURN_IF_ERROR(http::CheckOutboundHost(parsed, options_.outbound.private_addresses));
   if (events.empty()) return cqrs::InvalidArgument("events: name at least one status change type");
   for (const auto& t : events) {
     if (!IsChangeType(t)) return cqrs::InvalidArgument("events: unknown type '" + t + "'");
   }
+  ASSIGN_OR_RETURN(auto parsed, http::ParseOutboundUrl(url, options_.outbound.private_addresses));
+  RETURN_IF_ERROR(http::CheckOutboundHost(parsed, options_.outbound.private_addresses));
   std::size_t mine = 0;
   for (const auto& e : webhooks_.Endpoints()) mine += e.retailer == retailer ? 1 : 0;
   if (mine >= options_.max_endpoints_per_retailer) {
