@@ -162,112 +162,193 @@ cqrs::Status CheckOutboundHost(const OutboundUrl& url, PrivateAddresses policy) 
 
 namespace {
 
-// One exchange on `stream` (tcp_stream or ssl_stream) once connected: write, read the answer.
-template <class Stream>
-void Exchange(Stream& stream, bhttp::request<bhttp::string_body>& req, bhttp::response_parser<bhttp::string_body>& parser,
-              beast::flat_buffer& buffer, beast::error_code& result) {
-  bhttp::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
-    if (ec) {
-      result = ec;
-      return;
-    }
-    bhttp::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) { result = rec; });
-  });
+using Clock = std::chrono::steady_clock;
+
+// A kept-alive connection idle for longer than this is not reused: servers close theirs after a
+// few seconds to a minute, and a request on a connection the server is closing is wasted.
+constexpr auto kReuseIdle = std::chrono::seconds(4);
+
+bool IsIpLiteral(const std::string& host) {
+  beast::error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+// The failures of a reused connection that mean the server had closed it before reading the
+// request: it is sent again on a fresh one (at most once).
+bool ClosedByPeer(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == ssl::error::stream_truncated;
 }
 
 }  // namespace
 
-cqrs::Result<OutboundResponse> PostOutbound(const OutboundUrl& url, const std::string& body,
-                                            const std::vector<std::pair<std::string, std::string>>& headers,
-                                            const OutboundOptions& options) {
+struct OutboundConnection::Impl {
   net::io_context ioc;
-  tcp::resolver resolver(ioc);
-  // Resolution has no timeout of its own: a timer cancels it.
-  net::steady_timer resolve_timer(ioc);
-  resolve_timer.expires_after(options.connect_timeout);
-  resolve_timer.async_wait([&](beast::error_code ec) {
-    if (!ec) resolver.cancel();
-  });
-  beast::error_code ec;
-  tcp::resolver::results_type found;
-  resolver.async_resolve(url.host, std::to_string(url.port), [&](beast::error_code rec, tcp::resolver::results_type r) {
-    resolve_timer.cancel();
-    ec = rec;
-    found = std::move(r);
-  });
-  ioc.run();
-  if (ec) return Failure(ec, "resolve", url);
-  ASSIGN_OR_RETURN(auto allowed, Allowed(found, url, options.private_addresses));
+  std::shared_ptr<ssl::context> tls;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::string peer;  // the open connection's scheme, host, port and trust; empty: none
+  Clock::time_point last_used;
+  beast::flat_buffer buffer;
 
+  void Run() {
+    ioc.restart();
+    ioc.run();
+  }
+
+  beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  void Close() {
+    if (plain || secure) {
+      beast::error_code ec;
+      Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+      Lowest().close();
+    }
+    secure.reset();
+    plain.reset();
+    peer.clear();
+    buffer.clear();
+  }
+
+  // Resolves (the address policy applies to every address), connects, and for https shakes
+  // hands (the certificate verified for the host name or IP literal).
+  cqrs::Status Connect(const OutboundUrl& url, const OutboundOptions& options) {
+    Close();
+    tcp::resolver resolver(ioc);
+    // Resolution has no timeout of its own: a timer cancels it.
+    net::steady_timer resolve_timer(ioc);
+    resolve_timer.expires_after(options.connect_timeout);
+    resolve_timer.async_wait([&](beast::error_code ec) {
+      if (!ec) resolver.cancel();
+    });
+    beast::error_code ec;
+    tcp::resolver::results_type found;
+    resolver.async_resolve(url.host, std::to_string(url.port),
+                           [&](beast::error_code rec, tcp::resolver::results_type r) {
+                             resolve_timer.cancel();
+                             ec = rec;
+                             found = std::move(r);
+                           });
+    Run();
+    if (ec) return Failure(ec, "resolve", url);
+    ASSIGN_OR_RETURN(auto allowed, Allowed(found, url, options.private_addresses));
+    if (url.tls) {
+      tls = ClientTls(options.ca_file);
+      secure.emplace(ioc, *tls);
+      if (IsIpLiteral(url.host)) {
+        // An IP literal: no SNI (RFC 6066 §3), and the certificate must name that address.
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(secure->native_handle()), url.host.c_str());
+      } else {
+        if (!SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str())) {
+          Close();
+          return cqrs::InvalidArgument("the host " + url.host + " cannot be sent as TLS SNI");
+        }
+        secure->set_verify_callback(ssl::host_name_verification(url.host));
+      }
+    } else {
+      plain.emplace(ioc);
+    }
+    Lowest().expires_after(options.connect_timeout);
+    Lowest().async_connect(allowed, [&](beast::error_code cec, const tcp::endpoint&) { ec = cec; });
+    Run();
+    if (ec) {
+      Close();
+      return Failure(ec, "connect to", url);
+    }
+    if (secure) {
+      Lowest().expires_after(options.response_timeout);
+      secure->async_handshake(ssl::stream_base::client, [&](beast::error_code hec) { ec = hec; });
+      Run();
+      if (ec) {
+        Close();
+        return Failure(ec, "TLS handshake with", url);
+      }
+    }
+    return cqrs::Status::Ok();
+  }
+
+  // One request and its answer on the open connection. `ec` is the transport's error, if any.
+  template <class Stream>
+  void Exchange(Stream& stream, bhttp::request<bhttp::string_body>& req,
+                bhttp::response_parser<bhttp::string_body>& parser, beast::error_code& ec) {
+    bhttp::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+      if (wec) {
+        ec = wec;
+        return;
+      }
+      bhttp::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) { ec = rec; });
+    });
+    Run();
+  }
+
+  cqrs::Result<OutboundResponse> Call(const OutboundUrl& url, bhttp::request<bhttp::string_body>& req,
+                                      const OutboundOptions& options, bool& nothing_back) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(options.max_response_bytes);
+    beast::error_code ec;
+    Lowest().expires_after(options.response_timeout);
+    if (secure) {
+      Exchange(*secure, req, parser, ec);
+    } else {
+      Exchange(*plain, req, parser, ec);
+    }
+    nothing_back = !parser.got_some() && ClosedByPeer(ec);
+    // An answer longer than we keep still counts by its status.
+    if ((ec && ec != bhttp::error::body_limit) || !parser.is_header_done()) {
+      Close();
+      return Failure(ec ? ec : beast::error_code(net::error::eof), "call", url);
+    }
+    OutboundResponse out;
+    out.status = static_cast<int>(parser.get().result_int());
+    out.body = parser.get().body().substr(0, options.max_response_bytes);
+    if (ec || !parser.get().keep_alive()) Close();  // a cut body leaves the connection unusable
+    return out;
+  }
+};
+
+OutboundConnection::OutboundConnection() : impl_(std::make_unique<Impl>()) {}
+OutboundConnection::~OutboundConnection() { impl_->Close(); }
+
+cqrs::Result<OutboundResponse> OutboundConnection::Post(const OutboundUrl& url, const std::string& body,
+                                                        const std::vector<std::pair<std::string, std::string>>& headers,
+                                                        const OutboundOptions& options) {
   bhttp::request<bhttp::string_body> req(bhttp::verb::post, url.target, 11);
   const bool default_port = url.port == (url.tls ? 443 : 80);
   const bool v6 = url.host.find(':') != std::string::npos;
   req.set(bhttp::field::host, (v6 ? "[" + url.host + "]" : url.host) + (default_port ? "" : ":" + std::to_string(url.port)));
   req.set(bhttp::field::user_agent, "adsd-webhooks/1");
   req.set(bhttp::field::content_type, "application/json");
-  req.set(bhttp::field::connection, "close");
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = body;
+  req.keep_alive(true);
   req.prepare_payload();
 
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(options.max_response_bytes);
-  beast::flat_buffer buffer;
-  ioc.restart();
-  beast::error_code result;
-  std::string_view step = "connect to";
-  if (url.tls) {
-    const auto tls = ClientTls(options.ca_file);
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, *tls);
-    beast::error_code ip_ec;
-    net::ip::make_address(url.host, ip_ec);
-    if (!ip_ec) {
-      // An IP literal: no SNI (RFC 6066 §3), and the certificate must name that address.
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream.native_handle()), url.host.c_str());
-    } else {
-      if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
-        return cqrs::InvalidArgument("the host " + url.host + " cannot be sent as TLS SNI");
-      }
-      stream.set_verify_callback(ssl::host_name_verification(url.host));
-    }
-    beast::get_lowest_layer(stream).expires_after(options.connect_timeout);
-    beast::get_lowest_layer(stream).async_connect(allowed, [&](beast::error_code cec, const tcp::endpoint&) {
-      if (cec) {
-        result = cec;
-        return;
-      }
-      step = "call";
-      beast::get_lowest_layer(stream).expires_after(options.response_timeout);
-      stream.async_handshake(ssl::stream_base::client, [&](beast::error_code hec) {
-        if (hec) {
-          result = hec;
-          return;
-        }
-        Exchange(stream, req, parser, buffer, result);
-      });
-    });
-    ioc.run();
-  } else {
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(options.connect_timeout);
-    stream.async_connect(allowed, [&](beast::error_code cec, const tcp::endpoint&) {
-      if (cec) {
-        result = cec;
-        return;
-      }
-      step = "call";
-      stream.expires_after(options.response_timeout);
-      Exchange(stream, req, parser, buffer, result);
-    });
-    ioc.run();
+  const std::string peer = std::string(url.tls ? "https://" : "http://") + url.host + ":" + std::to_string(url.port) +
+                           " " + options.ca_file + (options.private_addresses == PrivateAddresses::kAllow ? " any" : "");
+  Impl& c = *impl_;
+  const bool reused = c.peer == peer && Clock::now() - c.last_used < kReuseIdle;
+  if (!reused) {
+    RETURN_IF_ERROR(c.Connect(url, options));
+    c.peer = peer;
   }
-  // An answer longer than we keep still counts by its status.
-  if (result && result != bhttp::error::body_limit) return Failure(result, step, url);
-  if (!parser.is_header_done()) return Failure(result ? result : beast::error_code(net::error::eof), step, url);
-  OutboundResponse out;
-  out.status = static_cast<int>(parser.get().result_int());
-  out.body = parser.get().body().substr(0, options.max_response_bytes);
-  return out;
+  bool nothing_back = false;
+  auto answer = c.Call(url, req, options, nothing_back);
+  if (!answer.ok() && reused && nothing_back) {
+    // The server had closed the idle connection: the request never reached it.
+    RETURN_IF_ERROR(c.Connect(url, options));
+    c.peer = peer;
+    answer = c.Call(url, req, options, nothing_back);
+  }
+  c.last_used = Clock::now();
+  return answer;
+}
+
+cqrs::Result<OutboundResponse> PostOutbound(const OutboundUrl& url, const std::string& body,
+                                            const std::vector<std::pair<std::string, std::string>>& headers,
+                                            const OutboundOptions& options) {
+  OutboundConnection connection;
+  return connection.Post(url, body, headers, options);
 }
 
 }  // namespace adsd::http

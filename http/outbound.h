@@ -7,11 +7,12 @@
 // registered and again at every call (a name may resolve differently later). The operator may
 // allow such addresses, and plain http, for development and tests (PrivateAddresses::kAllow).
 //
-// Thread-safety: pure functions; each PostOutbound call uses its own I/O context and connection.
+// Thread-safety: the functions are pure; an OutboundConnection is used by one thread at a time.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,5 +62,27 @@ struct OutboundResponse {
 cqrs::Result<OutboundResponse> PostOutbound(const OutboundUrl& url, const std::string& body,
                                             const std::vector<std::pair<std::string, std::string>>& headers,
                                             const OutboundOptions& options);
+
+// One endpoint's keep-alive connection, reused by consecutive calls (a webhook lane's): it saves a
+// TCP and TLS handshake per call. A new connection is made for another scheme, host or port,
+// after an answer that closes, after an error, and after 4 s idle; the address policy applies to
+// each new connection. A request that finds its reused connection closed by the server (nothing
+// came back) is sent once more on a fresh one. Lifecycle: the connection closes with the object.
+class OutboundConnection {
+ public:
+  OutboundConnection();
+  ~OutboundConnection();
+  OutboundConnection(const OutboundConnection&) = delete;
+  OutboundConnection& operator=(const OutboundConnection&) = delete;
+
+  // As PostOutbound.
+  cqrs::Result<OutboundResponse> Post(const OutboundUrl& url, const std::string& body,
+                                      const std::vector<std::pair<std::string, std::string>>& headers,
+                                      const OutboundOptions& options);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace adsd::http

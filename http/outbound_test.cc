@@ -132,6 +132,34 @@ TEST_F(OutboundCall, TimesOutAndReportsRefusedConnections) {
   EXPECT_EQ(PostOutbound(*closed, "{}", {}, o).status().code(), cqrs::StatusCode::kUnavailable);
 }
 
+// Consecutive calls share one connection; one the server closed meanwhile is replaced without
+// losing the call.
+TEST_F(OutboundCall, AConnectionIsKeptAliveAndReplacedWhenClosed) {
+  StartServer();
+  OutboundOptions o;
+  o.private_addresses = PrivateAddresses::kAllow;
+  OutboundConnection c;
+  const auto url = Url("http", "127.0.0.1", "/ok");
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.Post(url, "{}", {}, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 202);
+  }
+  // The server goes away and comes back (its idle connections closed): the next call connects again.
+  const auto port = server_->port();
+  server_->Stop();
+  server_.reset();
+  ServerOptions so;
+  so.port = port;
+  so.drain_timeout = 50ms;
+  auto s = Server::Start(so, router_, nullptr);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  server_ = std::move(*s);
+  auto again = c.Post(url, "{}", {}, o);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->status, 202);
+}
+
 int Shell(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
 
 TEST_F(OutboundCall, HttpsVerifiesTheCertificate) {

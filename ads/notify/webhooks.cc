@@ -25,6 +25,7 @@ struct WebhookService::Lane {
   bool wake GUARDED_BY(mu) = false;
   bool stop GUARDED_BY(mu) = false;
   std::thread thread;
+  http::OutboundConnection connection;  // the lane thread's: kept alive between deliveries
 
   void Stop() {
     {
@@ -231,7 +232,7 @@ void WebhookService::RunLane(Lane& lane) {
     if (!next.ok()) {
       deadline = Clock::now() + std::chrono::seconds(1);  // the database is busy: look again soon
     } else if (next->due) {
-      if (Attempt(*endpoint, *next->due)) continue;
+      if (Attempt(*endpoint, *next->due, lane.connection)) continue;
       deadline = Clock::now() + std::chrono::seconds(1);  // the outcome was not recorded: pause
     } else if (next->earliest_us) {
       deadline = std::min(deadline, Clock::now() + std::chrono::microseconds(std::max<std::int64_t>(
@@ -255,7 +256,8 @@ std::chrono::milliseconds WebhookService::Backoff(int failed_attempts) {
   return std::chrono::milliseconds(jitter(rng));
 }
 
-bool WebhookService::Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d) {
+bool WebhookService::Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d,
+                             http::OutboundConnection& connection) {
   const std::int64_t now_us = NowUs();
   const std::string timestamp = std::to_string(now_us / 1'000'000);
   std::optional<int> status;
@@ -267,7 +269,7 @@ bool WebhookService::Attempt(const WebhookEndpoint& endpoint, const WebhookDeliv
   } else if (!signature.ok()) {
     error = signature.status().message();
   } else {
-    auto answer = http::PostOutbound(*url, d.body,
+    auto answer = connection.Post(*url, d.body,
                                      {{"webhook-id", d.id}, {"webhook-timestamp", timestamp},
                                       {"webhook-signature", *signature}},
                                      options_.outbound);

@@ -85,7 +85,7 @@ class WebhookService {
   void Wake(const std::string& endpoint_id) EXCLUDES(mu_);
   void RunLane(Lane& lane);
   // False when its outcome could not be recorded (the lane pauses: it would only repeat it).
-  bool Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d);
+  bool Attempt(const WebhookEndpoint& endpoint, const WebhookDelivery& d, http::OutboundConnection& connection);
   std::chrono::milliseconds Backoff(int failed_attempts);
 
   cqrs::EventStore& store_;
