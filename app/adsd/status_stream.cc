@@ -50,7 +50,9 @@ struct StatusStreamHub::State : std::enable_shared_from_this<State> {
   std::unique_ptr<cqrs::Subscription> subscription;     // set by Start, reset by Stop
   std::thread heartbeat;
 
-  static std::string Key(const std::string& retailer) { return retailer.empty() ? "*" : retailer; }
+  // A retailer's streams count under its name; an admin's streams of every retailer under "" (no
+  // retailer is named "").
+  static const std::string& Key(const std::string& retailer) { return retailer; }
 
   void Release(const std::string& retailer) {
     cqrs::MutexLock lock(mu);

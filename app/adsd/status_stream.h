@@ -9,8 +9,8 @@
 // holds no thread while idle: writes are queued on the connection (http/stream.h), and a client
 // that does not read is cut off there.
 //
-// Streams are bounded per retailer (`per_retailer`); an admin's stream of every retailer counts
-// under the name "*".
+// Streams are bounded per retailer (`per_retailer`); an admin's streams of every retailer count
+// together as one more.
 //
 // Lifecycle: Start() subscribes at the log's head; Stop() closes every stream and ends the
 // subscription. Thread-safety: every method is safe from any thread.
