@@ -55,7 +55,7 @@ Response Problem(int status, std::string_view slug, std::string_view title, std:
     w.EndArray();
   }
   w.EndObject();
-  return Response{status, "application/problem+json", std::string(buf.GetString(), buf.GetSize()), {}};
+  return Response{status, "application/problem+json", std::string(buf.GetString(), buf.GetSize()), {}, {}};
 }
 
 Response Overloaded(std::string_view detail, int retry_after_seconds) {

@@ -1,7 +1,9 @@
 // Request and Response as handlers see them: plain values, no Beast types.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +11,8 @@
 #include <vector>
 
 namespace adsd::http {
+
+class StreamWriter;  // stream.h
 
 struct Request {
   std::string method;                              // "GET"
@@ -29,9 +33,13 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A streamed answer (stream.h): when set, `body` is ignored, the head is written with a chunked
+  // body, and `stream` is called with the writer the route pushes the body to. Never called when
+  // the head could not be written (the client went away first): the function is just destroyed.
+  std::function<void(std::shared_ptr<StreamWriter>)> stream;
 
   static Response Json(int status, std::string body) {
-    return Response{status, "application/json", std::move(body), {}};
+    return Response{status, "application/json", std::move(body), {}, {}};
   }
 };
 

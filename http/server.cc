@@ -207,6 +207,8 @@ class ServerImpl final : public Server {
       acceptor_->close(ec);
       backoff_timer_->cancel();
     });
+    // Streamed answers end with their last chunk; they hold no request, so the drain does not wait.
+    for (auto& stream : state_.OpenStreams()) stream->Close();
     {
       std::unique_lock lock(state_.mu);
       state_.drained.wait_for(lock, state_.options.drain_timeout, [&] { return state_.inflight.load() == 0; });
@@ -218,6 +220,8 @@ class ServerImpl final : public Server {
     for (auto& c : contexts_) {
       if (c->thread.joinable()) c->thread.join();
     }
+    // Whatever the I/O threads did not finish: the routes learn that their streams are over.
+    for (auto& stream : state_.OpenStreams()) stream->End();
   }
 
  private:

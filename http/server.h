@@ -43,6 +43,10 @@ struct ServerOptions {
   std::chrono::milliseconds drain_timeout{10'000};
   bool reuse_port = false;  // SO_REUSEPORT: several processes may serve one port
   int max_connections = 1024;  // open connections at once; more are answered 503 and closed
+  // Streamed answers (stream.h): bytes queued for a client that does not read before it is cut
+  // off, and the longest one write may wait for the client.
+  std::size_t stream_buffer_limit = 256 * 1024;
+  std::chrono::milliseconds stream_write_timeout{10'000};
   // PEM files; both set: TLS only on this listener. The key file must not be readable by others.
   std::string tls_cert;
   std::string tls_key;

@@ -17,6 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +28,7 @@
 #include "http/problem.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/stream.h"
 #include "http/target.h"
 
 namespace adsd::http::detail {
@@ -36,6 +39,113 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
+
+// The writer of one streamed answer (stream.h). `Pump` is the connection's side: it takes what is
+// queued and writes it on the connection's thread. Thread-safety: mu guards the queue and state.
+class StreamChannel : public StreamWriter {
+ public:
+  // `start_write` is called (under no lock) when bytes are queued and no write is in progress:
+  // it must make the connection take them (post to its thread).
+  StreamChannel(std::size_t limit, std::function<void()> start_write)
+      : limit_(limit), start_write_(std::move(start_write)) {}
+
+  bool Write(std::string bytes) override {
+    bool start = false;
+    {
+      std::lock_guard lock(mu_);
+      if (ended_ || closing_) return false;
+      if (queued_bytes_ + bytes.size() > limit_) {
+        slow_ = true;  // the connection cuts the client off when it looks next
+        start = !writing_;
+        writing_ = true;
+      } else {
+        queued_bytes_ += bytes.size();
+        queue_.push_back(std::move(bytes));
+        start = !writing_;
+        writing_ = true;
+      }
+    }
+    if (start) start_write_();
+    return !slow();
+  }
+
+  void Close() override {
+    bool start = false;
+    {
+      std::lock_guard lock(mu_);
+      if (ended_ || closing_) return;
+      closing_ = true;
+      start = !writing_;
+      writing_ = true;
+    }
+    if (start) start_write_();
+  }
+
+  void OnClose(std::function<void()> f) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!ended_) {
+        on_close_.push_back(std::move(f));
+        return;
+      }
+    }
+    f();
+  }
+
+  bool closed() const override {
+    std::lock_guard lock(mu_);
+    return ended_;
+  }
+
+  // The connection's side. What to write next: the queued bytes (empty when none), whether the
+  // route closed the stream, whether the client is too slow. When there is nothing, the channel
+  // is marked idle (the next Write starts a write again).
+  struct Next {
+    std::string bytes;
+    bool close = false;
+    bool slow = false;
+  };
+  Next Take() {
+    std::lock_guard lock(mu_);
+    Next n;
+    n.slow = slow_;
+    for (auto& b : queue_) n.bytes += b;
+    queue_.clear();
+    queued_bytes_ = 0;
+    n.close = closing_;
+    if (n.bytes.empty() && !n.close && !n.slow) writing_ = false;
+    return n;
+  }
+  // The stream is over: refuse writes, run the callbacks (once).
+  void End() {
+    std::vector<std::function<void()>> callbacks;
+    {
+      std::lock_guard lock(mu_);
+      if (ended_) return;
+      ended_ = true;
+      callbacks.swap(on_close_);
+      queue_.clear();
+    }
+    for (auto& f : callbacks) f();
+  }
+
+ private:
+  bool slow() const {
+    std::lock_guard lock(mu_);
+    return slow_;
+  }
+
+  const std::size_t limit_;
+  const std::function<void()> start_write_;
+  mutable std::mutex mu_;
+  std::deque<std::string> queue_;        // guarded by mu_
+  std::size_t queued_bytes_ = 0;         // guarded by mu_
+  bool writing_ = false;                 // guarded by mu_: a write is posted or in progress
+  bool closing_ = false;                 // guarded by mu_: Close() was called
+  bool slow_ = false;                    // guarded by mu_: the client fell behind by more than limit_
+  bool ended_ = false;                   // guarded by mu_
+  std::vector<std::function<void()>> on_close_;  // guarded by mu_
+};
 
 // What every connection of one server shares. Thread-safety: atomics, and mu_ for the drain.
 struct ServerState {
@@ -48,6 +158,22 @@ struct ServerState {
   std::atomic<int> connections{0};  // open connections (bounded by options.max_connections)
   std::mutex mu;
   std::condition_variable drained;
+  // Open streamed answers, so that Stop() can end them (their connections hold no request).
+  std::vector<std::weak_ptr<StreamChannel>> streams;  // guarded by mu
+
+  void AddStream(const std::shared_ptr<StreamChannel>& c) {
+    std::lock_guard lock(mu);
+    std::erase_if(streams, [](const auto& w) { return w.expired(); });
+    streams.push_back(c);
+  }
+  std::vector<std::shared_ptr<StreamChannel>> OpenStreams() {
+    std::lock_guard lock(mu);
+    std::vector<std::shared_ptr<StreamChannel>> out;
+    for (const auto& w : streams) {
+      if (auto c = w.lock()) out.push_back(std::move(c));
+    }
+    return out;
+  }
 
   void RequestDone() {
     if (inflight.fetch_sub(1) == 1) {
@@ -76,7 +202,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <class... Args>
   Session(ServerState& server, Args&&... args) : stream_(std::forward<Args>(args)...), server_(server) {}
-  ~Session() { server_.connections.fetch_sub(1); }
+  ~Session() {
+    server_.connections.fetch_sub(1);
+    if (channel_) channel_->End();  // the server stopped with the stream open
+  }
 
   void Start() {
     if constexpr (kTls) {
@@ -152,6 +281,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Write(Response response, bool keep_alive, bool authenticated, const std::string& route,
              const std::string& method, Clock::time_point started) {
+    if (response.stream) return StartStream(std::move(response), authenticated, route, method, started);
     keep_alive = keep_alive && !server_.stopping.load();
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(ToMessage(std::move(response), authenticated));
     res->keep_alive(keep_alive);
@@ -167,6 +297,72 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (ec || !keep_alive) return self->Close();
       self->Read();
     });
+  }
+
+  // A streamed answer: the head with a chunked body, then the chunks the route queues on the
+  // channel, until the route closes it, the client goes away or falls behind, or the server stops.
+  // The request counts as done once the head is written (a stream must not hold up a drain).
+  void StartStream(Response response, bool authenticated, const std::string& route, const std::string& method,
+                   Clock::time_point started) {
+    auto start = std::move(response.stream);
+    auto head = std::make_shared<bhttp::response<bhttp::string_body>>(ToMessage(std::move(response), authenticated));
+    head->body().clear();
+    head->keep_alive(false);
+    head->chunked(true);
+    if (server_.metrics != nullptr) {
+      server_.metrics->ObserveRequest(route, method, static_cast<int>(head->result_int()),
+                                      std::chrono::duration<double>(Clock::now() - started).count());
+    }
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*head);
+    beast::get_lowest_layer(stream_).expires_after(server_.options.stream_write_timeout);
+    bhttp::async_write_header(stream_, *sr, [self = this->shared_from_this(), head, sr, start = std::move(start)](
+                                                beast::error_code ec, std::size_t) mutable {
+      self->server_.RequestDone();
+      beast::get_lowest_layer(self->stream_).expires_never();
+      if (ec) return self->Close();
+      std::weak_ptr<Session> weak = self;
+      self->channel_ = std::make_shared<StreamChannel>(self->server_.options.stream_buffer_limit, [weak] {
+        if (auto s = weak.lock()) net::post(s->stream_.get_executor(), [s] { s->PumpStream(); });
+      });
+      self->server_.AddStream(self->channel_);
+      self->WatchPeer();
+      start(self->channel_);
+    });
+  }
+
+  // Reads from the client while streaming, only to learn when it goes away.
+  void WatchPeer() {
+    stream_.async_read_some(net::buffer(peer_byte_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->EndStream();
+      self->WatchPeer();  // a client may send anything; it is not a request
+    });
+  }
+
+  void PumpStream() {
+    if (!channel_ || channel_->closed()) return;
+    StreamChannel::Next next = channel_->Take();
+    if (next.slow) return EndStream();
+    if (next.bytes.empty() && !next.close) return;
+    auto frame = std::make_shared<std::string>();
+    if (!next.bytes.empty()) {
+      char size[20];
+      std::snprintf(size, sizeof size, "%zx\r\n", next.bytes.size());
+      *frame = size + next.bytes + "\r\n";
+    }
+    if (next.close) *frame += "0\r\n\r\n";
+    beast::get_lowest_layer(stream_).expires_after(server_.options.stream_write_timeout);
+    net::async_write(stream_, net::buffer(*frame), [self = this->shared_from_this(), frame, close = next.close](
+                                                       beast::error_code ec, std::size_t) {
+      beast::get_lowest_layer(self->stream_).expires_never();
+      if (ec || close) return self->EndStream();
+      self->PumpStream();
+    });
+  }
+
+  void EndStream() {
+    if (!channel_ || channel_->closed()) return;
+    channel_->End();
+    Close();
   }
 
   void Close() {
@@ -190,6 +386,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   ServerState& server_;
+  std::shared_ptr<StreamChannel> channel_;  // a streamed answer's, once its head is written
+  char peer_byte_[64];                      // WatchPeer's buffer
 };
 
 template <class Stream>

@@ -27,6 +27,11 @@ targets=(
   # The outbox alone, not the ads_write library: that would build the whole service and the
   # HTTP layer (Beast) first, which is most of the cost and has no annotations yet.
   ads/CMakeFiles/ads_write.dir/write/outbox.cc.o
+  # Webhooks and the live stream: their annotated classes, object by object for the same reason.
+  ads/CMakeFiles/ads_notify.dir/notify/status_change.cc.o
+  ads/CMakeFiles/ads_notify.dir/notify/webhook_store.cc.o
+  ads/CMakeFiles/ads_notify.dir/notify/webhooks.cc.o
+  app/adsd/CMakeFiles/adsd_service.dir/status_stream.cc.o
 )
 
 cmake --preset thread-safety >/dev/null

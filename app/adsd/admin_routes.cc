@@ -51,7 +51,7 @@ void AdminApi::AddRoutes() {
     respond(Response::Json(IsReady(report) ? 200 : 503, ReadinessJson(report)));
   });
   router_.Add("GET", "/metrics", [this](Request&, Responder respond) {
-    respond(Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}});
+    respond(Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}, {}});
   });
   // The contract needs no token and is not rate limited: tools read it before they have a key.
   router_.Add("GET", "/v1/openapi.json", [](Request&, Responder respond) {

@@ -96,7 +96,37 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS only (TLS 1.2+); needs --tls-key")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  // Webhooks and the live stream (docs/api.md).
+  int webhook_connect_ms = 3000, webhook_response_ms = 10000, webhook_backoff_ms = 1000,
+      webhook_backoff_max_ms = 600'000, stream_heartbeat_ms = 15'000;
+  app.add_flag("--webhooks-allow-private", options.notify.webhooks_allow_private,
+               "let webhook endpoints be on loopback, private or link-local addresses, and plain http "
+               "(development and tests only)");
+  app.add_option("--webhook-connect-timeout-ms", webhook_connect_ms, "resolve and connect to a webhook endpoint")
+      ->check(CLI::Range(1, 60'000))->capture_default_str();
+  app.add_option("--webhook-response-timeout-ms", webhook_response_ms, "a webhook endpoint's whole answer")
+      ->check(CLI::Range(1, 120'000))->capture_default_str();
+  app.add_option("--webhook-max-attempts", options.notify.webhook_max_attempts,
+                 "attempts of one webhook delivery before it is parked")
+      ->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--webhook-backoff-ms", webhook_backoff_ms, "pause before a webhook delivery's first retry (doubling)")
+      ->check(CLI::Range(1, 3'600'000))->capture_default_str();
+  app.add_option("--webhook-backoff-max-ms", webhook_backoff_max_ms, "longest pause between webhook retries")
+      ->check(CLI::Range(1, 86'400'000))->capture_default_str();
+  app.add_option("--webhook-ca-file", options.notify.webhook_ca_file,
+                 "PEM certificate authorities to trust for https webhook endpoints (default: the system's)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--stream-heartbeat-ms", stream_heartbeat_ms, "heartbeat of the live stream (GET /v1/ads/stream)")
+      ->check(CLI::Range(10, 600'000))->capture_default_str();
+  app.add_option("--streams-per-retailer", options.notify.streams_per_retailer,
+                 "live streams one retailer may have open at once")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  options.notify.webhook_connect_timeout = std::chrono::milliseconds(webhook_connect_ms);
+  options.notify.webhook_response_timeout = std::chrono::milliseconds(webhook_response_ms);
+  options.notify.webhook_backoff = std::chrono::milliseconds(webhook_backoff_ms);
+  options.notify.webhook_backoff_max = std::chrono::milliseconds(webhook_backoff_max_ms);
+  options.notify.stream_heartbeat = std::chrono::milliseconds(stream_heartbeat_ms);
   if (repair_ahead) options.consumers_ahead = adsd::app::AheadPolicy::kRepair;
   if (tls_cert.empty() != tls_key.empty()) {
     fmt::print(stderr, "adsd: --tls-cert and --tls-key go together\n");

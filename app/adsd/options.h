@@ -26,6 +26,20 @@ enum class Role { kAll, kWrite, kRead, kWorker };
 
 std::string_view RoleName(Role role);
 
+// Webhooks and the live stream (app/adsd/notifications.h).
+struct NotifyOptions {
+  // Endpoints on loopback, private and link-local addresses, and plain http: development and tests.
+  bool webhooks_allow_private = false;
+  std::chrono::milliseconds webhook_connect_timeout{3000};
+  std::chrono::milliseconds webhook_response_timeout{10000};
+  int webhook_max_attempts = 8;  // then parked
+  std::chrono::milliseconds webhook_backoff{1000};      // the first retry's pause (doubling, jittered)
+  std::chrono::milliseconds webhook_backoff_max{600'000};
+  std::string webhook_ca_file;  // PEM authorities to trust for https endpoints; empty: the system's
+  std::chrono::milliseconds stream_heartbeat{15'000};
+  int streams_per_retailer = 5;
+};
+
 struct ServiceOptions {
   std::filesystem::path data_dir = "./data";
   http::ServerOptions http;
@@ -49,6 +63,7 @@ struct ServiceOptions {
   // The paper benchmark: inject these step latencies (divided by `latency_scale`) into the real
   // code path. Disabled by default.
   ads::LatencyModel latency;
+  NotifyOptions notify;
 
   bool serves_writes() const { return role == Role::kAll || role == Role::kWrite; }
   bool serves_reads() const { return role == Role::kAll || role == Role::kRead; }

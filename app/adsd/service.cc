@@ -45,6 +45,7 @@ cqrs::Status AdService::Open() {
   if (options_.runs_worker()) RETURN_IF_ERROR(OpenWorker());
   if (options_.serves_writes()) RETURN_IF_ERROR(OpenCommands());
   if (!options_.bus_url.empty() && options_.role != Role::kRead) RETURN_IF_ERROR(OpenBusRelay());
+  RETURN_IF_ERROR(OpenNotifications());
   AddGauges();
   AddRoutes();
   options_.http.reuse_port = options_.role == Role::kWrite || options_.role == Role::kRead;
@@ -359,6 +360,7 @@ void AdService::ObserveReadModelLag(std::span<const cqrs::RecordedEvent> events)
 void AdService::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (notifications_) notifications_->Stop();  // closes the live streams, so the drain need not wait
   if (server_) server_->Stop();  // in-flight requests finish first
   pool_.reset();
   outbox_relay_.reset();
@@ -369,6 +371,7 @@ void AdService::Stop() {
   worker_.reset();
   submission_bus_.reset();
   if (read_side_) read_side_->Stop();
+  notifications_.reset();
   store_.reset();
 }
 

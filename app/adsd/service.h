@@ -26,6 +26,7 @@
 #include "ads/write/pipeline.h"
 #include "app/adsd/admin_api.h"
 #include "app/adsd/blocking_pool.h"
+#include "app/adsd/notifications.h"
 #include "app/adsd/options.h"
 #include "app/adsd/read_api.h"
 #include "app/adsd/read_side.h"
@@ -65,6 +66,8 @@ class AdService {
   // The submissions topic, opened by whichever of the write and worker sides needs it first.
   cqrs::Result<SubmissionBus*> OpenSubmissionBus();
   cqrs::Status OpenCommands();
+  // Webhooks and the live stream (notifications.h); defined in notifications.cc.
+  cqrs::Status OpenNotifications();
   void AddGauges();
   void AddRoutes();
   ReadinessReport Readiness() const;
@@ -103,6 +106,7 @@ class AdService {
   std::unique_ptr<WriteApi> write_api_;
   std::unique_ptr<ReadApi> read_api_;
   std::unique_ptr<AdminApi> admin_api_;
+  std::unique_ptr<Notifications> notifications_;  // adds its own routes (before AddRoutes)
   std::unique_ptr<http::Server> server_;
   bool stopped_ = false;
 };

@@ -1,0 +1,156 @@
+#include "app/adsd/notifications.h"
+
+#include <charconv>
+
+#include "app/adsd/authorize.h"
+#include "app/adsd/service.h"
+#include "app/common/data_dir.h"
+#include "http/problem.h"
+#include "http/target.h"
+
+namespace adsd::app {
+
+cqrs::Status AdService::OpenNotifications() {
+  ASSIGN_OR_RETURN(notifications_, Notifications::Open(options_, Notifications::Deps{*store_, offsets_.get(), metrics_,
+                                                                                     router_, keys_, *pool_}));
+  return cqrs::Status::Ok();
+}
+
+cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOptions& options, Deps deps) {
+  std::unique_ptr<Notifications> n(new Notifications(options, deps));
+  n->changes_ = std::make_unique<ads::notify::StatusChanges>(deps.store);
+  // Webhooks run where the embedded log is (the default shape); see notifications.h.
+  if (options.store_url.empty() && deps.offsets != nullptr) {
+    RETURN_IF_ERROR(n->OpenWebhooks());
+  } else {
+    n->AddUnsupportedWebhookRoutes();
+  }
+  if (options.store_url.empty()) {
+    StatusStreamOptions so;
+    so.heartbeat = options.notify.stream_heartbeat;
+    so.per_retailer = options.notify.streams_per_retailer;
+    ASSIGN_OR_RETURN(n->streams_, StatusStreamHub::Start(deps.store, *n->changes_, deps.pool, so));
+    n->AddStreamRoute();
+  } else {
+    deps.router.Add("GET", "/v1/ads/stream", [](Request&, Responder respond) {
+      respond(Problem(501, "stream-unsupported", "The live stream is not supported in this deployment",
+                      "the live stream runs on the embedded event log; with a PostgreSQL store it is not available yet"));
+    }, {.body_content_type = ""});
+  }
+  n->AddMetrics();
+  return n;
+}
+
+Notifications::~Notifications() { Stop(); }
+
+void Notifications::Stop() {
+  if (streams_) streams_->Stop();
+  if (webhooks_) webhooks_->Stop();
+}
+
+cqrs::Status Notifications::OpenWebhooks() {
+  ASSIGN_OR_RETURN(webhook_store_, ads::notify::WebhookStore::Open(options_.data_dir / "webhooks.db"));
+  const NotifyOptions& no = options_.notify;
+  ads::notify::WebhookOptions wo;
+  wo.outbound.connect_timeout = no.webhook_connect_timeout;
+  wo.outbound.response_timeout = no.webhook_response_timeout;
+  wo.outbound.private_addresses =
+      no.webhooks_allow_private ? http::PrivateAddresses::kAllow : http::PrivateAddresses::kRefuse;
+  wo.outbound.ca_file = no.webhook_ca_file;
+  wo.max_attempts = no.webhook_max_attempts;
+  wo.backoff_first = no.webhook_backoff;
+  wo.backoff_max = no.webhook_backoff_max;
+  deps_.metrics.AddHistogram("adsd_webhook_delivery_lag_seconds",
+                             "Time from a status change's append to the endpoint's 2xx answer.",
+                             {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
+  wo.on_attempt = [this](std::string_view outcome, double lag) {
+    if (outcome == "delivered") {
+      ++delivered_;
+      deps_.metrics.Observe("adsd_webhook_delivery_lag_seconds", std::span(&lag, 1));
+    } else if (outcome == "failed") {
+      ++failed_;
+    } else {
+      ++failed_;
+      ++parked_;
+    }
+  };
+  ASSIGN_OR_RETURN(webhooks_, ads::notify::WebhookService::Start(deps_.store, *deps_.offsets, *changes_,
+                                                                 *webhook_store_, std::move(wo)));
+  webhook_api_ = std::make_unique<WebhookApi>(deps_.router, deps_.keys, *webhooks_, deps_.pool);
+  webhook_api_->AddRoutes();
+  return cqrs::Status::Ok();
+}
+
+void Notifications::AddMetrics() {
+  using Samples = std::vector<http::Metrics::Sample>;
+  if (webhooks_) {
+    deps_.metrics.AddGauge("adsd_webhook_attempts_total",
+                           "Webhook delivery attempts since start, by outcome (delivered, failed, parked).", [this] {
+                             return Samples{{{{"outcome", "delivered"}}, static_cast<double>(delivered_.load())},
+                                            {{{"outcome", "failed"}}, static_cast<double>(failed_.load())},
+                                            {{{"outcome", "parked"}}, static_cast<double>(parked_.load())}};
+                           });
+    deps_.metrics.AddGauge("adsd_webhook_deliveries", "Webhook deliveries not delivered yet, by state.", [this] {
+      auto c = webhook_store_->CountStates();
+      if (!c.ok()) return Samples{};
+      return Samples{{{{"state", "pending"}}, static_cast<double>(c->pending)},
+                     {{{"state", "failed"}}, static_cast<double>(c->failed)},
+                     {{{"state", "parked"}}, static_cast<double>(c->parked)}};
+    });
+    deps_.metrics.AddGauge("adsd_webhook_fanout_lag_events",
+                           "Log head minus the webhook fan-out's position (changes not yet queued).", [this] {
+                             return Samples{{{}, static_cast<double>(deps_.store.Head().value()) -
+                                                     static_cast<double>(webhooks_->position().value())}};
+                           });
+  }
+  if (streams_) {
+    deps_.metrics.AddGauge("adsd_status_streams_open", "Open live streams (GET /v1/ads/stream).", [this] {
+      return Samples{{{}, static_cast<double>(streams_->open_streams())}};
+    });
+  }
+}
+
+void Notifications::AddUnsupportedWebhookRoutes() {
+  auto unsupported = [](Request&, Responder respond) {
+    respond(Problem(501, "webhooks-unsupported", "Webhooks are not supported in this deployment",
+                    "webhooks run on the embedded event log; with a PostgreSQL store they are not available yet"));
+  };
+  for (const char* pattern : {"/v1/webhooks", "/v1/webhooks/{id}", "/v1/webhooks/{id}/deliveries",
+                              "/v1/webhooks/{id}/deliveries/{delivery_id}/retry"}) {
+    for (const char* method : {"GET", "POST", "DELETE"}) deps_.router.Add(method, pattern, unsupported, {.body_content_type = ""});
+  }
+}
+
+void Notifications::AddStreamRoute() {
+  deps_.router.Add("GET", "/v1/ads/stream", [this](Request& req, Responder respond) {
+    auto who = Authorize(*this, req, respond);
+    if (!who) return;
+    std::string retailer = who->retailer;
+    if (who->admin) {
+      auto r = req.Query("retailer");
+      if (r && (r->empty() || r->size() > 128 || !http::IsValidUtf8(*r) || http::PrintableUtf8(*r) != *r)) {
+        return respond(Problem(400, "bad-parameter", "Bad query parameter", "retailer must be 1-128 bytes of text",
+                               {{"retailer", "invalid", "retailer must be 1-128 bytes of text"}}));
+      }
+      retailer = r ? std::string(*r) : "";  // none: every retailer's changes
+    }
+    std::optional<cqrs::Position> last;
+    // Last-Event-ID (sent by a reconnecting EventSource), or ?last_event_id= for clients that
+    // cannot set headers.
+    auto text = req.Header("Last-Event-ID");
+    if (!text) text = req.Query("last_event_id");
+    if (text && !text->empty()) {
+      std::uint64_t v = 0;
+      auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+      if (ec != std::errc() || p != text->data() + text->size()) {
+        return respond(Problem(400, "bad-last-event-id", "Bad Last-Event-ID",
+                               "Last-Event-ID must be the id of an event of this stream (a log position)",
+                               {{"Last-Event-ID", "invalid", "expected a log position (integer)"}}));
+      }
+      last = cqrs::Position(v);
+    }
+    respond(streams_->Open(retailer, last));
+  }, {.body_content_type = ""});
+}
+
+}  // namespace adsd::app
