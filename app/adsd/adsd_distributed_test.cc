@@ -29,6 +29,7 @@
 
 #include "app/adsd/adsd_process.h"
 #include "app/adsd/json_field.h"
+#include "app/adsd/sse_client.h"
 #include "app/adsd/submit_load.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/kafka/testing/test_cluster.h"
@@ -209,6 +210,10 @@ TEST_F(Distributed, WriteReadAndWorkerProcessesServeTogetherAndTwoWritersShareAP
   EXPECT_NE(reader.Call("GET", "/readyz", "").body.find("projection_position"), std::string::npos);
 
   // Many connections to the shared port: the kernel spreads them over both writers.
+  // The live stream is a read process's: it follows the store's global order.
+  testing::SseClient live(reader.port(), kAcme);
+  ASSERT_TRUE(live.ReadUntil(": stream open")) << live.data();
+  EXPECT_EQ(writer1.Call("GET", "/v1/ads/stream", kAcme).status, 501);
   // The optimized pipeline answers once Kafka has the submission: before the store gives it a
   // position, so the answer has none; a read waits on the ad's version instead.
   std::vector<std::string> ids;
@@ -230,6 +235,11 @@ TEST_F(Distributed, WriteReadAndWorkerProcessesServeTogetherAndTwoWritersShareAP
   EXPECT_EQ(r.status, 200) << r.body;
   for (const auto& [id, status] : FinalStatuses(reader, ids, 60s)) EXPECT_EQ(status, "approved") << id;
   ExpectEachAdDecidedOnce(url_, 60);
+  // Each ad's approval reached the stream.
+  EXPECT_TRUE(live.ReadUntil("\"ad_id\":\"" + ids.back() + "\",\"status\":\"approved\"")) << live.data().substr(0, 2000);
+  for (const std::string& id : ids) {
+    EXPECT_NE(live.data().find("\"ad_id\":\"" + id + "\",\"status\":\"approved\""), std::string::npos) << id;
+  }
   // Both workers have a share of the partitions.
   auto partitions = [](const AdsdProcess& p) {
     const std::string n = Field(p.Call("GET", "/readyz", "").body, "bus_partitions");

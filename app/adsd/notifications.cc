@@ -25,7 +25,9 @@ cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOp
   } else {
     n->AddUnsupportedWebhookRoutes();
   }
-  if (options.store_url.empty()) {
+  // The live stream is served wherever reads are: the embedded shape, and read processes on
+  // PostgreSQL (it follows the store's global order as their read model does).
+  if (options.serves_reads()) {
     StatusStreamOptions so;
     so.heartbeat = options.notify.stream_heartbeat;
     so.per_retailer = options.notify.streams_per_retailer;
@@ -33,8 +35,8 @@ cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOp
     n->AddStreamRoute();
   } else {
     deps.router.Add("GET", "/v1/ads/stream", [](Request&, Responder respond) {
-      respond(Problem(501, "stream-unsupported", "The live stream is not supported in this deployment",
-                      "the live stream runs on the embedded event log; with a PostgreSQL store it is not available yet"));
+      respond(Problem(501, "stream-unsupported", "The live stream is not served by this process",
+                      "the live stream is served by read processes (--role read or all)"));
     }, {.body_content_type = ""});
   }
   n->AddMetrics();

@@ -2,7 +2,8 @@
 // (ads/notify/webhooks.h, routes in webhook_routes.cc) and the live stream (status_stream.h,
 // GET /v1/ads/stream). AdService opens it in one step (OpenNotifications) and stops it first.
 //
-// Shapes: on the embedded log (the default), both. With a PostgreSQL store neither is supported
+// Shapes: on the embedded log (the default), both. With a PostgreSQL store the live stream is
+// served by read processes (write and worker processes answer 501); webhooks are not supported
 // yet: their routes answer 501 and --webhooks-allow-private is refused at start (docs/api.md).
 //
 // Lifecycle: Open() starts the webhook fan-out and lanes and the stream hub and adds the routes;
