@@ -2,12 +2,14 @@
 # Installs every Debian package adsd needs to build, run and test.
 # Idempotent: packages already present are skipped by apt-get.
 #
-#   scripts/install-deps.sh [--bench] [--servers]
+#   scripts/install-deps.sh [--bench] [--servers] [--browser]
 #     --bench     also the benchmark's load generator and the HTTP server it measures against
 #                 (wrk, nginx)
 #     --servers   also what scripts/servers/ runs: PostgreSQL 15, and Java 17 with Maven for
 #                 the Apache Kafka broker (its jars come from Maven Central); kcat, a stock Kafka
 #                 client the tests read the topic with
+#     --browser   also the headless browser the web UI's test drives (Chromium and its WebDriver),
+#                 and python3-venv for the test's pinned Selenium (from PyPI)
 set -euo pipefail
 
 packages=(
@@ -22,6 +24,7 @@ for option in "$@"; do
   case $option in
     --bench) packages+=(wrk nginx-light) ;;
     --servers) packages+=(postgresql-15 openjdk-17-jre-headless maven kcat) ;;
+    --browser) packages+=(chromium chromium-driver python3-venv) ;;
     *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
   esac
 done
