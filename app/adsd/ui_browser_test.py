@@ -34,15 +34,17 @@ from selenium.webdriver.support.ui import WebDriverWait
 ACME = "acme-token-0123456789abcdef"
 ADMIN = "admin-token-0123456789abcdef"
 XSS_TITLE = "<img src=x onerror=alert(1)>"
-HOLD = "[hold]"
+HOLD = "[hold]"   # held while the page polls
+WAIT = "[wait]"   # held while the page follows the stream
 
 
 class Validator:
     """A stand-in for the external validation API: approves everything, but answers 503 for an
-    ad whose title contains HOLD until release() (adsd keeps such an ad pending and retries)."""
+    ad whose title contains a held marker until that marker is released (adsd keeps such an ad
+    pending and retries)."""
 
-    def __init__(self):
-        self.released = threading.Event()
+    def __init__(self, markers):
+        self.holds = {m: threading.Event() for m in markers}
         validator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,7 +54,7 @@ class Validator:
                     title = json.loads(body).get("ad", {}).get("title", "")
                 except ValueError:
                     title = ""
-                if HOLD in title and not validator.released.is_set():
+                if any(m in title and not released.is_set() for m, released in validator.holds.items()):
                     self.send_response(503)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -70,6 +72,9 @@ class Validator:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def release(self, marker):
+        self.holds[marker].set()
 
     @property
     def url(self):
@@ -133,6 +138,156 @@ class Adsd:
             self.proc.wait()
 
 
+class Front:
+    """adsd behind a small proxy that serves GET /v1/ads/stream itself, as the live stream's
+    contract says (text/event-stream; id = log position, event = type, data = the change as JSON;
+    comment lines as heartbeats; resumable with Last-Event-ID), so that the page's stream client is
+    tested before adsd has the route. The test says what the stream sends, in which pieces, and
+    when it ends; the proxy records the Last-Event-ID of every connection."""
+
+    def __init__(self, adsd_base):
+        self.connections = []  # the Last-Event-ID header of each stream connection (None: none)
+        self.paths = []        # every other request's path and query, in order
+        self.queue = None      # what the open stream is to send next
+        self.lock = threading.Lock()
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def stream(self):
+                if self.headers.get("Authorization") != "Bearer " + ACME:
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                import queue
+                q = queue.Queue()
+                with front.lock:
+                    front.queue = q
+                    front.connections.append(self.headers.get("Last-Event-ID"))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()  # HTTP/1.0: the body ends when the connection closes
+                self.wfile.write(b": connected\n\n")
+                while True:
+                    try:
+                        item = q.get(timeout=2)
+                    except queue.Empty:
+                        self.wfile.write(b": heartbeat\r\n\r\n")
+                        continue
+                    if item is None:
+                        return
+                    for piece in item:
+                        self.wfile.write(piece)
+                        time.sleep(0.02)  # separate reads on the page's side
+
+            def forward(self):
+                if self.command == "GET" and self.path.split("?")[0] == "/v1/ads/stream":
+                    return self.stream()
+                with front.lock:
+                    front.paths.append(self.path)
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length) if length else None
+                req = urllib.request.Request(adsd_base + self.path, data=body, method=self.command)
+                for name in ("Authorization", "Content-Type", "If-None-Match", "If-Match", "Accept"):
+                    if self.headers.get(name):
+                        req.add_header(name, self.headers.get(name))
+                try:
+                    res = urllib.request.urlopen(req, timeout=15)
+                except urllib.error.HTTPError as e:
+                    res = e
+                data = res.read()
+                self.send_response(res.status)
+                for name, value in res.headers.items():
+                    if name.lower() not in ("content-length", "connection", "server", "date", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def await_connections(self, n, seconds=20):
+        deadline = time.monotonic() + seconds
+        while True:
+            with self.lock:
+                if len(self.connections) >= n:
+                    return list(self.connections)
+            if time.monotonic() > deadline:
+                raise AssertionError("the page opened %d stream connections, not %d" % (len(self.connections), n))
+            time.sleep(0.02)
+
+    def send(self, pieces):
+        with self.lock:
+            self.queue.put(pieces)
+
+    def close_stream(self):
+        with self.lock:
+            self.queue.put(None)
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def sse_event(change):
+    """One event as the contract has it, cut into awkward pieces: a CRLF and a multi-byte
+    character are split between two writes."""
+    data = json.dumps(change, ensure_ascii=False).encode()
+    text = b"id: %d\r\nevent: %s\r\ndata: " % (change["position"], change["type"].encode()) + data + b"\r\n\r\n"
+    cut = text.index(b"\r\n") + 1          # between the CR and the LF
+    accent = text.find("\u00e9".encode())   # inside a two-byte character
+    pieces = sorted({cut, accent + 1} - {0})
+    out, at = [], 0
+    for p in pieces:
+        out.append(text[at:p])
+        at = p
+    out.append(text[at:])
+    return out
+
+
+def check_headers(base):
+    """The UI's files: no token needed, their types, revalidation, and the policy that keeps a
+    hostile field from running."""
+    def get(path, headers=None):
+        req = urllib.request.Request(base + path, headers=headers or {})
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(req, timeout=10) as res:
+                return res.status, res.headers, res.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    status, headers, _ = get("/ui")
+    assert status == 308 and headers["Location"] == "/ui/", (status, dict(headers))
+    for path, kind in (("/ui/", "text/html"), ("/ui/index.html", "text/html"), ("/ui/app.js", "text/javascript"),
+                       ("/ui/app.css", "text/css"), ("/ui/favicon.svg", "image/svg+xml")):
+        status, headers, body = get(path)
+        assert status == 200 and headers["Content-Type"].startswith(kind), (path, status, dict(headers))
+        assert headers["X-Content-Type-Options"] == "nosniff", dict(headers)
+        assert headers["Cache-Control"] == "no-cache", dict(headers)
+        policy = headers["Content-Security-Policy"]
+        for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"):
+            assert directive in policy, policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, policy
+        again, _, empty = get(path, {"If-None-Match": headers["ETag"]})
+        assert again == 304 and empty == b"", (path, again)
+    status, _, _ = get("/ui/nothing.js")
+    assert status == 404, status
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+
+
 def browser(download_dir):
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
@@ -189,8 +344,9 @@ def sign_in(driver, token):
 
 def run(binary):
     root = tempfile.mkdtemp(prefix="adsd-ui-test-")
-    validator = Validator()
+    validator = Validator([HOLD, WAIT])
     adsd = Adsd(binary, root, validator.url)
+    front = Front(adsd.base)
     driver = None
     try:
         # Ads submitted before the page opens: a good one, a bad one, one with a hostile title.
@@ -202,6 +358,7 @@ def run(binary):
         assert len(rejected["reasons"]) >= 2, rejected
         adsd.await_status(xss, {"approved", "rejected"})
 
+        check_headers(adsd.base)
         downloads = os.path.join(root, "downloads")
         driver = browser(downloads)
         driver.get(adsd.base + "/ui/")
@@ -258,7 +415,7 @@ def run(binary):
         # A pending ad turns approved while the page is open.
         held = adsd.submit(HOLD + " Spring jackets")
         wait_for(driver, "the held ad, pending", lambda d: ad_item(d, held["ad_id"], "pending"))
-        validator.released.set()
+        validator.release(HOLD)
         wait_for(driver, "the held ad, approved", lambda d: ad_item(d, held["ad_id"], "approved"), seconds=30)
         wait_for(driver, "the announcement", lambda d: "now approved" in d.find_element(By.ID, "announce").text)
         assert ad_item(driver, held["ad_id"], "pending") is None
@@ -292,6 +449,37 @@ def run(binary):
         assert re.search(r"Rebuilt the ads read model: \d+ events", driver.find_element(By.ID, "rebuild-result").text)
         screenshot(driver, "operator", full_height=True)
 
+        # Live: the same page behind a front that serves the stream. A change arrives as an
+        # event and moves the ad; no polling meanwhile. When the stream ends, the page
+        # reconnects and resumes from the last event's id.
+        driver.find_element(By.ID, "signout").click()
+        driver.get(front.base + "/ui/")
+        sign_in(driver, ACME)
+        wait_for(driver, "the live indicator", lambda d: d.find_element(By.ID, "live-text").text == "live")
+        assert front.await_connections(1) == [None]
+        wait_for(driver, "the list", lambda d: ad_item(d, held["ad_id"], "approved"))
+        waiting = adsd.submit(WAIT + " Autumn scarves")
+        front.send(sse_event({"type": "ad.pending", "ad_id": waiting["ad_id"], "status": "pending", "reasons": [],
+                              "version": waiting["version"], "position": waiting["position"],
+                              "occurred_at": "2026-01-01T00:00:00.000Z"}))
+        wait_for(driver, "the waiting ad, pending (from the stream)", lambda d: ad_item(d, waiting["ad_id"], "pending"))
+        # It came from the event: the page read that ad at the event's position.
+        assert "/v1/ads/%s?min_position=%d&wait_ms=5000" % (waiting["ad_id"], waiting["position"]) in front.paths
+        validator.release(WAIT)
+        approved = adsd.await_status(waiting, {"approved"})
+        assert driver.execute_script("return document.body.dataset.live") == "live"
+        assert ad_item(driver, waiting["ad_id"], "pending") is not None  # no poll has moved it
+        front.send(sse_event({"type": "ad.approved", "ad_id": waiting["ad_id"], "status": "approved", "reasons": [],
+                              "version": approved["version"], "position": approved["position"],
+                              "occurred_at": approved["decided_at"]}))
+        wait_for(driver, "the waiting ad, approved (from the stream)", lambda d: ad_item(d, waiting["ad_id"], "approved"))
+        wait_for(driver, "the live announcement",
+                 lambda d: d.find_element(By.ID, "announce").text == '"%s Autumn scarves" is now approved' % WAIT)
+        front.close_stream()
+        resumed = front.await_connections(2)
+        assert resumed[1] == str(approved["position"]), resumed
+        wait_for(driver, "live again", lambda d: d.find_element(By.ID, "live-text").text == "live")
+
         # Nothing the page did was refused by the Content-Security-Policy, and nothing failed.
         # The expected refusals are answers the page asked for: the wrong token (401), the
         # retailer's token on the admin-only route (403, how the page tells the roles apart), and
@@ -300,11 +488,12 @@ def run(binary):
         problems = [e for e in driver.get_log("browser")
                     if e["level"] == "SEVERE" and not (e["source"] == "network" and expected.search(e["message"]))]
         assert problems == [], problems
-        print("ui browser test: ok (updates by %s)" % mode)
+        print("ui browser test: ok (without a stream: %s; with one: live)" % mode)
         return 0
     finally:
         if driver is not None:
             driver.quit()
+        front.stop()
         adsd.stop()
         validator.stop()
         shutil.rmtree(root, ignore_errors=True)
