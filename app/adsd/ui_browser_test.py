@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -148,6 +149,10 @@ class Front:
     def __init__(self, adsd_base):
         self.connections = []  # the Last-Event-ID header of each stream connection (None: none)
         self.paths = []        # every other request's path and query, in order
+        # When a list: the parked streams an admin is shown (adsd has no way to make one on
+        # purpose), and the replays asked for, each of which unparks its stream.
+        self.parked = None
+        self.replayed = []
         self.queue = None      # what the open stream is to send next
         self.lock = threading.Lock()
         front = self
@@ -181,9 +186,36 @@ class Front:
                         self.wfile.write(piece)
                         time.sleep(0.02)  # separate reads on the page's side
 
+            def answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def admin(self):
+                """The parked-stream routes as docs/api.md has them, for an admin token."""
+                path = self.path.split("?")[0]
+                with front.lock:
+                    if self.command == "GET" and path == "/v1/admin/parked":
+                        return self.answer(200, {"parked": front.parked})
+                    m = re.fullmatch(r"/v1/admin/parked/([^/]+)/replay", path)
+                    if self.command == "POST" and m:
+                        stream = urllib.parse.unquote(m.group(1))
+                        front.replayed.append(stream)
+                        if not any(p["stream"] == stream for p in front.parked):
+                            return self.answer(404, {"title": "Not parked", "status": 404})
+                        front.parked = [p for p in front.parked if p["stream"] != stream]
+                        return self.answer(200, {"replayed": True})
+                return None
+
             def forward(self):
                 if self.command == "GET" and self.path.split("?")[0] == "/v1/ads/stream":
                     return self.stream()
+                if front.parked is not None and self.headers.get("Authorization") == "Bearer " + ADMIN \
+                        and self.path.startswith("/v1/admin/parked"):
+                    return self.admin()
                 with front.lock:
                     front.paths.append(self.path)
                 length = int(self.headers.get("Content-Length", "0"))
@@ -479,6 +511,20 @@ def run(binary):
         resumed = front.await_connections(2)
         assert resumed[1] == str(approved["position"]), resumed
         wait_for(driver, "live again", lambda d: d.find_element(By.ID, "live-text").text == "live")
+
+        # An operator replays a parked stream; its error (hostile too) is text.
+        stream = "ad-" + bad["ad_id"]
+        front.parked = [{"stream": stream, "first_position": bad["position"], "events": 2,
+                         "error": "<img src=x onerror=alert(2)> the handler failed"}]
+        driver.find_element(By.ID, "signout").click()
+        sign_in(driver, ADMIN)
+        row = wait_for(driver, "the parked stream", lambda d: css(d, '#parked-table tr[data-stream="%s"]' % stream))
+        assert row.find_elements(By.TAG_NAME, "td")[3].text == "<img src=x onerror=alert(2)> the handler failed"
+        assert driver.find_elements(By.CSS_SELECTOR, "#operator img") == []
+        row.find_element(By.TAG_NAME, "button").click()
+        wait_for(driver, "the replay's result", lambda d: d.find_element(By.ID, "parked-result").text == "Replayed %s." % stream)
+        assert front.replayed == [stream], front.replayed
+        wait_for(driver, "no parked stream left", lambda d: d.find_element(By.ID, "parked-empty").is_displayed())
 
         # Nothing the page did was refused by the Content-Security-Policy, and nothing failed.
         # The expected refusals are answers the page asked for: the wrong token (401), the
