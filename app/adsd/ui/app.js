@@ -178,8 +178,8 @@
   function showAds() {
     $('ads').hidden = false;
     setText('ads-h', state.admin ? 'Ads of ' + state.retailer : 'Your ads');
-    $('ads-h').tabIndex = -1;
     buildGroups();
+    $('ads-h').focus();  // where the keyboard and a screen reader go on from the sign-in form
     refreshAll().then(() => {
       if (!state.admin) startLive();
       else setMode('polling');
