@@ -16,6 +16,7 @@
   ];
   const PAGE = 20;
   const POLL_MS = 3000;          // list refresh while no live stream is available
+  const LIVE_REFRESH_MS = 30000; // and while there is one: new ads submitted elsewhere show up
   const OPS_MS = 5000;           // operator view refresh
   const STREAM_IDLE_MS = 60000;  // no byte (not even a heartbeat) for this long: reconnect
   const MAX_BACKOFF_MS = 30000;
@@ -370,6 +371,7 @@
   // ---- live updates: SSE over fetch, else polling -------------------------------------------
 
   function setMode(mode) {
+    const changed = state.mode !== mode;
     state.mode = mode;
     document.body.dataset.live = mode;
     const live = $('live');
@@ -378,18 +380,22 @@
     setText('live-text', mode === 'live' ? 'live' : mode === 'polling' ? 'polling' : 'offline');
     live.title = mode === 'live' ? 'Status changes arrive as they happen'
       : mode === 'polling' ? 'The list is refreshed every few seconds' : '';
-    if (mode === 'polling') schedulePoll();
-    else clearTimeout(state.pollTimer);
+    if (mode === 'offline') {
+      clearTimeout(state.pollTimer);
+      state.pollTimer = null;
+    } else if (changed || !state.pollTimer) schedulePoll();  // not again at every reconnect attempt
   }
 
+  // The next full look: soon while polling, now and then while the stream brings the changes.
   function schedulePoll() {
     clearTimeout(state.pollTimer);
     const generation = state.generation;
+    const mode = state.mode;
     state.pollTimer = setTimeout(async () => {
-      if (generation !== state.generation || state.mode !== 'polling') return;
+      if (generation !== state.generation || state.mode !== mode) return;
       await refreshAll();
-      if (generation === state.generation && state.mode === 'polling') schedulePoll();
-    }, POLL_MS);
+      if (generation === state.generation && state.mode === mode) schedulePoll();
+    }, mode === 'live' ? LIVE_REFRESH_MS : POLL_MS);
   }
 
   // A Server-Sent Events parser (the WHATWG "event stream interpretation"), fed text as it
@@ -746,6 +752,8 @@
       const retailer = $('as-retailer').value.trim();
       if (!retailer) return;
       state.generation++;  // answers for the previous retailer are dropped
+      clearTimeout(state.pollTimer);
+      state.pollTimer = null;
       startOps();
       state.retailer = retailer;
       showAds();
