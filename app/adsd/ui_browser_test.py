@@ -398,6 +398,23 @@ def run(binary):
         wait_for(driver, "focus on the token field", lambda d: d.switch_to.active_element.get_attribute("id") == "token")
         screenshot(driver, "signin", height=520)
 
+        # The stream parser on its own, in this browser: line ends CRLF, LF and CR, fed one
+        # character at a time (a CRLF split between reads), comments, a field without a colon, and
+        # an id that carries over to the next event.
+        parsed = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            import('/ui/sse.js').then(({ sseParser }) => {
+              const got = [];
+              const feed = sseParser((e) => got.push(e));
+              const text = ': hello\\r\\nid: 7\\r\\nevent: ad.approved\\r\\ndata: {"a":1}\\r\\ndata:  x\\r\\n\\r\\n' +
+                           'id: 8\\rdata:y\\r\\r:heartbeat\\n\\ndata\\n\\nevent: e\\n\\n';
+              for (const c of text) feed(c);
+              done(got);
+            }, (e) => done(String(e)));""")
+        assert parsed == [{"type": "ad.approved", "data": '{"a":1}\n x', "id": "7"},
+                          {"type": "message", "data": "y", "id": "8"},
+                          {"type": "message", "data": "", "id": "8"}], parsed
+
         # A wrong token is refused on the page.
         sign_in(driver, "not-a-token")
         wait_for(driver, "the refusal", lambda d: "not known" in d.find_element(By.ID, "signin-error").text)
