@@ -52,8 +52,13 @@ export function openHistory(adId, title, opener) {
 export function initHistory() {
   $('history-close').addEventListener('click', () => $('history').close());
   $('history').addEventListener('close', () => {
+    // Back to the button that opened it, or to the same ad's button if a refresh redrew the list.
+    let opener = current.opener;
+    if (opener && !opener.isConnected && current.adId) {
+      opener = document.querySelector(`#by-status li[data-ad-id="${CSS.escape(current.adId)}"] .history-button`);
+    }
     current.adId = null;
-    if (current.opener && current.opener.isConnected) current.opener.focus();
+    if (opener && opener.isConnected) opener.focus();
   });
   $('history-more').addEventListener('click', () => loadHistory(true));
 }
