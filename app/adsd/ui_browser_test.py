@@ -30,6 +30,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ACME = "acme-token-0123456789abcdef"
@@ -457,7 +458,7 @@ def run(binary):
             assert re.fullmatch(r"[0-9a-f]{64}", c[4]), c
         screenshot(driver, "history")
         if mode == "polling":  # a refresh redraws the list under the dialog: focus still finds the ad
-            wait_for(driver, "a refresh under the dialog", lambda d: d.execute_script("return !arguments[0].isConnected", button))
+            wait_for(driver, "a refresh under the dialog", lambda d: EC.staleness_of(button)(d))
         driver.switch_to.active_element.send_keys(Keys.ESCAPE)
         wait_for(driver, "the history to close", lambda d: not d.find_element(By.ID, "history").is_displayed())
         wait_for(driver, "focus back on the History button",
