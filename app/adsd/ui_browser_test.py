@@ -558,7 +558,7 @@ def run(binary):
         # The expected refusals are answers the page asked for: the wrong token (401), the
         # retailer's token on the admin-only route (403, how the page tells the roles apart), and
         # the stream this server does not have yet (404).
-        expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream - .* 404")
+        expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream(\?\S*)? - .* 404")
         problems = [e for e in driver.get_log("browser")
                     if e["level"] == "SEVERE" and not (e["source"] == "network" and expected.search(e["message"]))]
         assert problems == [], problems

@@ -113,10 +113,8 @@ function showAds() {
   setText('ads-h', session.admin ? 'Ads of ' + session.retailer : 'Your ads');
   buildGroups();
   $('ads-h').focus();  // where the keyboard and a screen reader go on from the sign-in form
-  refreshAll().then(() => {
-    if (!session.admin) startLive();
-    else setMode('polling');
-  });
+  $('live').hidden = false;
+  refreshAll().then(() => startLive());  // an operator's stream names the retailer
 }
 
 function buildGroups() {
@@ -354,14 +352,21 @@ async function startLive() {
     try {
       const headers = { Accept: 'text/event-stream' };
       if (state.lastEventId !== null) headers['Last-Event-ID'] = state.lastEventId;
-      res = await api('/v1/ads/stream', { headers, signal: controller.signal });
+      res = await api('/v1/ads/stream' + query({}), { headers, signal: controller.signal });
     } catch (_) {
       res = null;  // network error: retry below
     }
     if (generation !== session.generation) return;
     if (res && res.status === 401) return signOut();
-    if (res && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
-      setMode('polling');  // no stream on this server: polling for the rest of the session
+    if (res && res.status === 400 && state.lastEventId !== null) {
+      state.lastEventId = null;  // a position the server does not take: start afresh (and look again)
+      continue;
+    }
+    if (res && ((res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) ||
+                res.status === 501)) {
+      // No stream here (404: not this version or role; 501: not on this store): poll instead,
+      // for the rest of the session.
+      setMode('polling');
       return;
     }
     const type = res ? res.headers.get('Content-Type') || '' : '';
@@ -437,6 +442,8 @@ function init() {
     const retailer = $('as-retailer').value.trim();
     if (!retailer) return;
     session.generation++;  // answers for the previous retailer are dropped
+    if (state.streamAbort) state.streamAbort.abort();
+    state.lastEventId = null;
     clearTimeout(state.pollTimer);
     state.pollTimer = null;
     startOps();
