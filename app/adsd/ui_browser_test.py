@@ -154,6 +154,10 @@ class Front:
         # purpose), and the replays asked for, each of which unparks its stream.
         self.parked = None
         self.replayed = []
+        # The same for webhooks (another part of the API): when a list, the endpoints, each with
+        # its "deliveries"; a retry makes a delivery pending with no failed attempt.
+        self.webhooks = None
+        self.retried = []
         self.queue = None      # what the open stream is to send next
         self.lock = threading.Lock()
         front = self
@@ -211,9 +215,35 @@ class Front:
                         return self.answer(200, {"replayed": True})
                 return None
 
+            def hooks(self):
+                """The webhook routes an operator's and a retailer's page read, as documented."""
+                path = self.path.split("?")[0]
+                admin = self.headers.get("Authorization") == "Bearer " + ADMIN
+                with front.lock:
+                    mine = [e for e in front.webhooks if admin or e["retailer"] == "acme"]
+                    if self.command == "GET" and path == "/v1/webhooks":
+                        return self.answer(200, {"webhooks": [{k: v for k, v in e.items() if k != "deliveries"} for e in mine]})
+                    m = re.fullmatch(r"/v1/webhooks/([^/]+)/deliveries(?:/([^/]+)/retry)?", path)
+                    e = next((e for e in mine if m and e["id"] == urllib.parse.unquote(m.group(1))), None)
+                    if e is None:
+                        return self.answer(404, {"title": "Not found", "status": 404})
+                    if self.command == "GET" and not m.group(2):
+                        state = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)["status"][0]
+                        chosen = [d for d in e["deliveries"] if d["state"] == state or
+                                  (state == "failed" and d["state"] == "pending" and d["attempts"] > 0)]
+                        return self.answer(200, {"deliveries": chosen})
+                    if self.command == "POST" and m.group(2):
+                        d = next(d for d in e["deliveries"] if d["id"] == urllib.parse.unquote(m.group(2)))
+                        front.retried.append(d["id"])
+                        d.update(state="pending", attempts=0)
+                        return self.answer(202, {"id": d["id"], "state": "pending"})
+                return self.answer(405, {"title": "Method not allowed", "status": 405})
+
             def forward(self):
                 if self.command == "GET" and self.path.split("?")[0] == "/v1/ads/stream":
                     return self.stream()
+                if front.webhooks is not None and self.path.startswith("/v1/webhooks"):
+                    return self.hooks()
                 if front.parked is not None and self.headers.get("Authorization") == "Bearer " + ADMIN \
                         and self.path.startswith("/v1/admin/parked"):
                     return self.admin()
@@ -439,6 +469,8 @@ def run(binary):
         assert hostile is not None
         assert hostile.find_element(By.CSS_SELECTOR, ".ad-title").text == XSS_TITLE
         assert driver.find_elements(By.CSS_SELECTOR, "#by-status img") == []
+        # No webhooks on this server: their panel stays hidden.
+        assert not driver.find_element(By.ID, "webhooks").is_displayed()
 
         # No live stream on this server: the page says so and polls.
         wait_for(driver, "the polling indicator", lambda d: d.find_element(By.ID, "live-text").text in ("polling", "live"))
@@ -540,6 +572,17 @@ def run(binary):
         assert resumed[1] == str(approved["position"]), resumed
         wait_for(driver, "live again", lambda d: d.find_element(By.ID, "live-text").text == "live")
 
+        # Failed webhook deliveries: the retailer sees its parked one; an operator retries it.
+        delivery = {"id": "msg_0001", "type": "ad.rejected", "ad_id": bad["ad_id"], "position": 5, "state": "parked",
+                    "attempts": 8, "last_status": 503, "last_error": "<b>HTTP 503</b>"}
+        front.webhooks = [{"id": "ep_1", "url": "https://hooks.example.com/adsd?<i>x</i>", "events": ["ad.rejected"],
+                           "retailer": "acme", "created_at": "2026-01-01T00:00:00.000Z", "deliveries": [delivery]}]
+        driver.find_element(By.ID, "refresh").click()
+        row = wait_for(driver, "the parked delivery", lambda d: css(d, '#webhooks tr[data-delivery="msg_0001"]'))
+        assert row.get_attribute("data-state") == "parked"
+        assert "<b>HTTP 503</b>" in row.text and driver.find_elements(By.CSS_SELECTOR, "#webhooks b, #webhooks i") == []
+        assert driver.find_element(By.CSS_SELECTOR, "#webhooks .wh-url").text == "https://hooks.example.com/adsd?<i>x</i>"
+
         # An operator replays a parked stream; its error (hostile too) is text.
         stream = "ad-" + bad["ad_id"]
         front.parked = [{"stream": stream, "first_position": bad["position"], "events": 2,
@@ -553,12 +596,19 @@ def run(binary):
         wait_for(driver, "the replay's result", lambda d: d.find_element(By.ID, "parked-result").text == "Replayed %s." % stream)
         assert front.replayed == [stream], front.replayed
         wait_for(driver, "no parked stream left", lambda d: d.find_element(By.ID, "parked-empty").is_displayed())
+        row = wait_for(driver, "the parked delivery, for the operator", lambda d: css(d, '#ops-webhooks tr[data-delivery="msg_0001"]'))
+        assert "Retailer acme" in driver.find_element(By.ID, "ops-webhooks").text
+        row.find_element(By.TAG_NAME, "button").click()
+        wait_for(driver, "the retry's result",
+                 lambda d: d.find_element(By.CSS_SELECTOR, "#ops-webhooks .wh-result").text == "Delivery msg_0001 is due again.")
+        assert front.retried == ["msg_0001"], front.retried
+        wait_for(driver, "no failed delivery left", lambda d: "No failed delivery." in d.find_element(By.ID, "ops-webhooks").text)
 
         # Nothing the page did was refused by the Content-Security-Policy, and nothing failed.
         # The expected refusals are answers the page asked for: the wrong token (401), the
         # retailer's token on the admin-only route (403, how the page tells the roles apart), and
         # the stream this server does not have yet (404).
-        expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream(\?\S*)? - .* 404")
+        expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream(\?\S*)? - .* 404|/v1/webhooks(\?\S*)? - .* 404")
         problems = [e for e in driver.get_log("browser")
                     if e["level"] == "SEVERE" and not (e["source"] == "network" and expected.search(e["message"]))]
         assert problems == [], problems

@@ -1,6 +1,6 @@
 // adsd web UI: plain JavaScript modules, no build step, no external asset. This one signs in,
 // shows a retailer's ads by status and keeps them current (the live stream, else polling), and
-// fetches the daily CSV; common.js, sse.js, history.js and ops.js hold the rest.
+// fetches the daily CSV; common.js, sse.js, history.js, webhooks.js and ops.js hold the rest.
 //
 // Every value that comes from the API is hostile input: it reaches the page only as text. The
 // server's Content-Security-Policy allows no inline script or style, so nothing here uses them.
@@ -8,6 +8,7 @@ import {
   $, HttpError, adPath, announce, api, apiJson, el, jitter, problemText, query, session, setText, sleep,
 } from './common.js';
 import { initHistory, openHistory } from './history.js';
+import { loadWebhooks } from './webhooks.js';
 import { initOps, startOps, stopOps } from './ops.js';
 import { readStream } from './sse.js';
 
@@ -98,7 +99,7 @@ function signOut() {
   state.groups.clear();
   state.known.clear();
   setMode('offline');
-  for (const id of ['operator', 'ads', 'signout', 'who', 'live']) $(id).hidden = true;
+  for (const id of ['operator', 'ads', 'signout', 'who', 'live', 'webhooks', 'ops-webhooks']) $(id).hidden = true;
   $('by-status').replaceChildren();
   $('signin').hidden = false;
   delete document.body.dataset.role;
@@ -115,6 +116,7 @@ function showAds() {
   $('ads-h').focus();  // where the keyboard and a screen reader go on from the sign-in form
   $('live').hidden = false;
   refreshAll().then(() => startLive());  // an operator's stream names the retailer
+  loadWebhooks('webhooks');
 }
 
 function buildGroups() {
@@ -429,7 +431,10 @@ function init() {
     signIn(token);
   });
   $('signout').addEventListener('click', signOut);
-  $('refresh').addEventListener('click', () => refreshAll());
+  $('refresh').addEventListener('click', () => {
+    refreshAll();
+    loadWebhooks('webhooks');
+  });
   $('csv-date').value = new Date().toISOString().slice(0, 10);
   $('csv-form').addEventListener('submit', (e) => {
     e.preventDefault();

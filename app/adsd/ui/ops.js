@@ -1,5 +1,7 @@
-// The operator's view: readiness and positions, consumer lag, parked streams with replay, rebuild.
+// The operator's view: readiness and positions, consumer lag, parked streams with replay, failed
+// webhook deliveries with retry (webhooks.js), rebuild.
 import { $, HttpError, api, apiJson, el, problemText, session, setText } from './common.js';
+import { loadWebhooks } from './webhooks.js';
 
 const OPS_MS = 5000;  // refresh
 let timer = null;
@@ -7,9 +9,12 @@ let timer = null;
 export function startOps() {
   clearTimeout(timer);
   const generation = session.generation;
+  let ticks = 0;
   const tick = async () => {
     if (generation !== session.generation) return;
-    await Promise.allSettled([loadReadiness(), loadLag(), loadParked()]);
+    // Webhook deliveries of every retailer cost a request per endpoint: every 6th tick.
+    const webhooks = ticks++ % 6 === 0 ? [loadWebhooks('ops-webhooks')] : [];
+    await Promise.allSettled([loadReadiness(), loadLag(), loadParked(), ...webhooks]);
     if (generation === session.generation) timer = setTimeout(tick, OPS_MS);
   };
   tick();
