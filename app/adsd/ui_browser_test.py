@@ -11,19 +11,13 @@ ADSD_UI_SCREENSHOTS=DIR it also saves ui-signin.png, ui-ads.png, ui-history.png 
 ui-operator.png into DIR (docs/img/ in the repository).
 """
 
-import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import urllib.error
-import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -33,287 +27,11 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-ACME = "acme-token-0123456789abcdef"
-ADMIN = "admin-token-0123456789abcdef"
+from ui_test_servers import ACME, ADMIN, Adsd, Front, Validator, sse_event
+
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 HOLD = "[hold]"   # held while the page polls
 WAIT = "[wait]"   # held while the page follows the stream
-
-
-class Validator:
-    """A stand-in for the external validation API: approves everything, but answers 503 for an
-    ad whose title contains a held marker until that marker is released (adsd keeps such an ad
-    pending and retries)."""
-
-    def __init__(self, markers):
-        self.holds = {m: threading.Event() for m in markers}
-        validator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                try:
-                    title = json.loads(body).get("ad", {}).get("title", "")
-                except ValueError:
-                    title = ""
-                if any(m in title and not released.is_set() for m, released in validator.holds.items()):
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                answer = b'{"verdict":"approve","reasons":[]}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def release(self, marker):
-        self.holds[marker].set()
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d/v1/validate" % self.server.server_address[1]
-
-    def stop(self):
-        self.server.shutdown()
-
-
-class Adsd:
-    def __init__(self, binary, root, validator_url):
-        keys = os.path.join(root, "keys.toml")
-        with open(keys, "w") as f:  # plaintext tokens: adsd migrates them to hashes at start
-            f.write('[[key]]\ntoken = "%s"\nretailer = "acme"\nunlimited = true\n' % ACME)
-            f.write('[[key]]\ntoken = "%s"\nrole = "admin"\n' % ADMIN)
-        self.proc = subprocess.Popen(
-            [binary, "--data-dir", os.path.join(root, "data"), "--api-keys", keys, "--listen", "127.0.0.1:0",
-             "--validator-url", validator_url, "--validator-timeout-ms", "1000", "--validator-breaker-open-ms", "100"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()  # "adsd listening on http://127.0.0.1:PORT (…"
-        m = re.search(r"127\.0\.0\.1:(\d+)", line)
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("adsd did not start: " + line)
-        self.base = "http://127.0.0.1:" + m.group(1)
-
-    def call(self, method, path, token, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Authorization", "Bearer " + token)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=15) as res:
-                return res.status, json.loads(res.read() or b"null")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def submit(self, title, landing_url="https://shop.example.com/boots"):
-        status, body = self.call("POST", "/v1/ads", ACME, {
-            "title": title, "landing_url": landing_url, "category": "apparel", "bid_cents": 120,
-            "currency": "USD", "countries": ["US", "CA"]})
-        assert status == 202, (status, body)
-        return body
-
-    def await_status(self, ad, want, seconds=20):
-        deadline = time.monotonic() + seconds
-        while True:
-            status, body = self.call("GET", "/v1/ads/%s?min_position=%d&wait_ms=2000" % (ad["ad_id"], ad["position"]), ACME)
-            if status == 200 and body["status"] in want:
-                return body
-            if time.monotonic() > deadline:
-                raise AssertionError("ad %s is %r, not %r" % (ad["ad_id"], body, want))
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-class Front:
-    """adsd behind a small proxy that serves GET /v1/ads/stream itself, as the live stream's
-    contract says (text/event-stream; id = log position, event = type, data = the change as JSON;
-    comment lines as heartbeats; resumable with Last-Event-ID), so that the page's stream client is
-    tested before adsd has the route. The test says what the stream sends, in which pieces, and
-    when it ends; the proxy records the Last-Event-ID of every connection."""
-
-    def __init__(self, adsd_base):
-        self.connections = []  # the Last-Event-ID header of each stream connection (None: none)
-        self.paths = []        # every other request's path and query, in order
-        # When a list: the parked streams an admin is shown (adsd has no way to make one on
-        # purpose), and the replays asked for, each of which unparks its stream.
-        self.parked = None
-        self.replayed = []
-        # The same for webhooks (another part of the API): when a list, the endpoints, each with
-        # its "deliveries"; a retry makes a delivery pending with no failed attempt.
-        self.webhooks = None
-        self.retried = []
-        self.queue = None      # what the open stream is to send next
-        self.lock = threading.Lock()
-        front = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def stream(self):
-                if self.headers.get("Authorization") != "Bearer " + ACME:
-                    self.send_response(401)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                import queue
-                q = queue.Queue()
-                with front.lock:
-                    front.queue = q
-                    front.connections.append(self.headers.get("Last-Event-ID"))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()  # HTTP/1.0: the body ends when the connection closes
-                self.wfile.write(b": connected\n\n")
-                while True:
-                    try:
-                        item = q.get(timeout=2)
-                    except queue.Empty:
-                        self.wfile.write(b": heartbeat\r\n\r\n")
-                        continue
-                    if item is None:
-                        return
-                    for piece in item:
-                        self.wfile.write(piece)
-                        time.sleep(0.02)  # separate reads on the page's side
-
-            def answer(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def admin(self):
-                """The parked-stream routes as docs/api.md has them, for an admin token."""
-                path = self.path.split("?")[0]
-                with front.lock:
-                    if self.command == "GET" and path == "/v1/admin/parked":
-                        return self.answer(200, {"parked": front.parked})
-                    m = re.fullmatch(r"/v1/admin/parked/([^/]+)/replay", path)
-                    if self.command == "POST" and m:
-                        stream = urllib.parse.unquote(m.group(1))
-                        front.replayed.append(stream)
-                        if not any(p["stream"] == stream for p in front.parked):
-                            return self.answer(404, {"title": "Not parked", "status": 404})
-                        front.parked = [p for p in front.parked if p["stream"] != stream]
-                        return self.answer(200, {"replayed": True})
-                return None
-
-            def hooks(self):
-                """The webhook routes an operator's and a retailer's page read, as documented."""
-                path = self.path.split("?")[0]
-                admin = self.headers.get("Authorization") == "Bearer " + ADMIN
-                with front.lock:
-                    mine = [e for e in front.webhooks if admin or e["retailer"] == "acme"]
-                    if self.command == "GET" and path == "/v1/webhooks":
-                        return self.answer(200, {"webhooks": [{k: v for k, v in e.items() if k != "deliveries"} for e in mine]})
-                    m = re.fullmatch(r"/v1/webhooks/([^/]+)/deliveries(?:/([^/]+)/retry)?", path)
-                    e = next((e for e in mine if m and e["id"] == urllib.parse.unquote(m.group(1))), None)
-                    if e is None:
-                        return self.answer(404, {"title": "Not found", "status": 404})
-                    if self.command == "GET" and not m.group(2):
-                        state = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)["status"][0]
-                        chosen = [d for d in e["deliveries"] if d["state"] == state or
-                                  (state == "failed" and d["state"] == "pending" and d["attempts"] > 0)]
-                        return self.answer(200, {"deliveries": chosen})
-                    if self.command == "POST" and m.group(2):
-                        d = next(d for d in e["deliveries"] if d["id"] == urllib.parse.unquote(m.group(2)))
-                        front.retried.append(d["id"])
-                        d.update(state="pending", attempts=0)
-                        return self.answer(202, {"id": d["id"], "state": "pending"})
-                return self.answer(405, {"title": "Method not allowed", "status": 405})
-
-            def forward(self):
-                if self.command == "GET" and self.path.split("?")[0] == "/v1/ads/stream":
-                    return self.stream()
-                if front.webhooks is not None and self.path.startswith("/v1/webhooks"):
-                    return self.hooks()
-                if front.parked is not None and self.headers.get("Authorization") == "Bearer " + ADMIN \
-                        and self.path.startswith("/v1/admin/parked"):
-                    return self.admin()
-                with front.lock:
-                    front.paths.append(self.path)
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length) if length else None
-                req = urllib.request.Request(adsd_base + self.path, data=body, method=self.command)
-                for name in ("Authorization", "Content-Type", "If-None-Match", "If-Match", "Accept"):
-                    if self.headers.get(name):
-                        req.add_header(name, self.headers.get(name))
-                try:
-                    res = urllib.request.urlopen(req, timeout=15)
-                except urllib.error.HTTPError as e:
-                    res = e
-                data = res.read()
-                self.send_response(res.status)
-                for name, value in res.headers.items():
-                    if name.lower() not in ("content-length", "connection", "server", "date", "transfer-encoding"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = forward
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
-
-    def await_connections(self, n, seconds=20):
-        deadline = time.monotonic() + seconds
-        while True:
-            with self.lock:
-                if len(self.connections) >= n:
-                    return list(self.connections)
-            if time.monotonic() > deadline:
-                raise AssertionError("the page opened %d stream connections, not %d" % (len(self.connections), n))
-            time.sleep(0.02)
-
-    def send(self, pieces):
-        with self.lock:
-            self.queue.put(pieces)
-
-    def close_stream(self):
-        with self.lock:
-            self.queue.put(None)
-
-    def stop(self):
-        self.server.shutdown()
-
-
-def sse_event(change):
-    """One event as the contract has it, cut into awkward pieces: a CRLF and a multi-byte
-    character are split between two writes."""
-    data = json.dumps(change, ensure_ascii=False).encode()
-    text = b"id: %d\r\nevent: %s\r\ndata: " % (change["position"], change["type"].encode()) + data + b"\r\n\r\n"
-    cut = text.index(b"\r\n") + 1          # between the CR and the LF
-    accent = text.find("\u00e9".encode())   # inside a two-byte character
-    pieces = sorted({cut, accent + 1} - {0})
-    out, at = [], 0
-    for p in pieces:
-        out.append(text[at:p])
-        at = p
-    out.append(text[at:])
-    return out
 
 
 def check_headers(base):
@@ -405,6 +123,209 @@ def sign_in(driver, token):
     box.send_keys(Keys.ENTER)  # the keyboard submits the form
 
 
+def check_parser(driver):
+    # The stream parser on its own, in this browser: line ends CRLF, LF and CR, fed one
+    # character at a time (a CRLF split between reads), comments, a field without a colon, and
+    # an id that carries over to the next event.
+    parsed = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/ui/sse.js').then(({ sseParser }) => {
+          const got = [];
+          const feed = sseParser((e) => got.push(e));
+          const text = ': hello\\r\\nid: 7\\r\\nevent: ad.approved\\r\\ndata: {"a":1}\\r\\ndata:  x\\r\\n\\r\\n' +
+                       'id: 8\\rdata:y\\r\\r:heartbeat\\n\\ndata\\n\\nevent: e\\n\\n';
+          for (const c of text) feed(c);
+          done(got);
+        }, (e) => done(String(e)));""")
+    assert parsed == [{"type": "ad.approved", "data": '{"a":1}\n x', "id": "7"},
+                      {"type": "message", "data": "y", "id": "8"},
+                      {"type": "message", "data": "", "id": "8"}], parsed
+
+
+def retailer_without_stream(driver, adsd, validator, ads, downloads):
+    """A retailer on adsd as it is: its ads, a history, a pending ad approved, the CSV."""
+    good, bad, xss, rejected = ads["good"], ads["bad"], ads["xss"], ads["rejected"]
+    # A wrong token is refused on the page.
+    sign_in(driver, "not-a-token")
+    wait_for(driver, "the refusal", lambda d: "not known" in d.find_element(By.ID, "signin-error").text)
+
+    # The retailer: the failed ad first, with every reason.
+    sign_in(driver, ACME)
+    wait_for(driver, "the rejected ad", lambda d: ad_item(d, bad["ad_id"], "rejected"))
+    wait_for(driver, "the approved ad", lambda d: ad_item(d, good["ad_id"], "approved"))
+    groups = [g.get_attribute("data-status") for g in driver.find_elements(By.CSS_SELECTOR, "#by-status .status-group")]
+    assert groups[0] == "rejected", groups
+    item = ad_item(driver, bad["ad_id"])
+    shown = [li.text for li in item.find_elements(By.CSS_SELECTOR, ".reasons li")]
+    assert len(shown) == len(rejected["reasons"]), (shown, rejected["reasons"])
+    for reason, text in zip(rejected["reasons"], shown):
+        assert reason["code"] in text and reason["message"] in text, (reason, text)
+    assert item.find_element(By.CSS_SELECTOR, ".ad-title").text == "GUARANTEED winter boots!!!"
+    assert driver.execute_script("return sessionStorage.getItem('adsd.token')") == ACME
+
+    # A hostile title is text, never markup.
+    hostile = ad_item(driver, xss["ad_id"])
+    assert hostile is not None
+    assert hostile.find_element(By.CSS_SELECTOR, ".ad-title").text == XSS_TITLE
+    assert driver.find_elements(By.CSS_SELECTOR, "#by-status img") == []
+    # No webhooks on this server: their panel stays hidden.
+    assert not driver.find_element(By.ID, "webhooks").is_displayed()
+
+    # No live stream on this server: the page says so and polls.
+    wait_for(driver, "the polling indicator", lambda d: d.find_element(By.ID, "live-text").text in ("polling", "live"))
+    mode = driver.find_element(By.ID, "live-text").text
+    screenshot(driver, "ads", full_height=True)
+
+    # The failed ad's history: its events with positions and hash-chain links; Escape closes it
+    # and gives the focus back to the button that opened it.
+    button = item.find_element(By.CSS_SELECTOR, ".history-button")
+    button.click()
+    wait_for(driver, "the history rows", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history-table tbody tr")) >= 2)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#history-table tbody tr")
+    cells = [[td.text for td in r.find_elements(By.TAG_NAME, "td")] for r in rows]
+    assert cells[0][2] == "AdSubmitted" and cells[-1][2] == "AdRejected", cells
+    assert cells[0][0] == str(bad["position"]), (cells[0], bad)
+    for c in cells:
+        assert re.fullmatch(r"[0-9a-f]{64}", c[4]), c
+    screenshot(driver, "history")
+    if mode == "polling":  # a refresh redraws the list under the dialog: focus still finds the ad
+        wait_for(driver, "a refresh under the dialog", lambda d: EC.staleness_of(button)(d))
+    driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait_for(driver, "the history to close", lambda d: not d.find_element(By.ID, "history").is_displayed())
+    wait_for(driver, "focus back on the History button",
+             lambda d: d.switch_to.active_element.get_attribute("aria-label") == "History of GUARANTEED winter boots!!!")
+
+    # A pending ad turns approved while the page is open.
+    # (Refresh, as a user would: with a live stream that sends no ad.pending, nothing else
+    # would show a new ad at once; the verdict then arrives by polling or by the stream.)
+    held = adsd.submit(HOLD + " Spring jackets")
+    driver.find_element(By.ID, "refresh").click()
+    wait_for(driver, "the held ad, pending", lambda d: ad_item(d, held["ad_id"], "pending"))
+    validator.release(HOLD)
+    wait_for(driver, "the held ad, approved", lambda d: ad_item(d, held["ad_id"], "approved"), seconds=30)
+    wait_for(driver, "the announcement", lambda d: "now approved" in d.find_element(By.ID, "announce").text)
+    assert ad_item(driver, held["ad_id"], "pending") is None
+
+    # The daily CSV, fetched with the token and offered as a Blob link.
+    driver.find_element(By.CSS_SELECTOR, "#csv-form button").click()
+    link = wait_for(driver, "the CSV link", lambda d: css(d, "#csv-link"))
+    assert link.get_attribute("href").startswith("blob:"), link.get_attribute("href")
+    assert re.fullmatch(r"ads-acme-\d{4}-\d{2}-\d{2}\.csv", link.get_attribute("download")), link.get_attribute("download")
+    # The page saved it too (the link was clicked for the user): the browser's download.
+    saved = os.path.join(downloads, link.get_attribute("download"))
+    wait_for(driver, "the downloaded CSV", lambda d: os.path.exists(saved))
+    with open(saved, newline="") as f:
+        csv = f.read()
+    assert csv.startswith("ad_id,status,decided_at,title,landing_url,reasons"), csv[:80]
+    assert bad["ad_id"] in csv and held["ad_id"] in csv
+    ads["held"] = held
+    return mode
+
+
+def operator_view(driver, ads):
+    bad = ads["bad"]
+    # The operator: positions and lag, parked streams, rebuild with its result.
+    driver.find_element(By.ID, "signout").click()
+    wait_for(driver, "signed out", lambda d: d.find_element(By.ID, "signin").is_displayed())
+    assert driver.execute_script("return sessionStorage.getItem('adsd.token')") is None
+    sign_in(driver, ADMIN)
+    wait_for(driver, "the operator view", lambda d: d.find_element(By.ID, "operator").is_displayed())
+    wait_for(driver, "the log head", lambda d: css(d, '#ready-table tr[data-key="log_head"]'))
+    wait_for(driver, "the projection's lag", lambda d: css(d, '#lag-table tr[data-consumer="projection:ads"]'))
+    wait_for(driver, "the parked streams", lambda d: d.find_element(By.ID, "parked-empty").text == "No parked stream.")
+    assert not driver.find_element(By.ID, "ads").is_displayed()
+    driver.find_element(By.ID, "rebuild").click()
+    wait_for(driver, "the rebuild's result",
+             lambda d: d.find_element(By.ID, "rebuild-result").get_attribute("data-outcome") == "ok")
+    assert re.search(r"Rebuilt the ads read model: \d+ events", driver.find_element(By.ID, "rebuild-result").text)
+    screenshot(driver, "operator", full_height=True)
+
+    # An operator looks at one retailer's ads (admins name the retailer).
+    driver.find_element(By.ID, "as-retailer").send_keys("acme", Keys.ENTER)
+    wait_for(driver, "acme's rejected ad, for the operator", lambda d: ad_item(d, bad["ad_id"], "rejected"))
+    assert driver.find_element(By.ID, "ads-h").text == "Ads of acme"
+
+
+def live_through_front(driver, adsd, validator, front, ads):
+    held = ads["held"]
+    # Live: the same page behind a front that serves the stream. A change arrives as an
+    # event and moves the ad; no polling meanwhile. When the stream ends, the page
+    # reconnects and resumes from the last event's id.
+    driver.find_element(By.ID, "signout").click()
+    driver.get(front.base + "/ui/")
+    sign_in(driver, ACME)
+    wait_for(driver, "the live indicator", lambda d: d.find_element(By.ID, "live-text").text == "live")
+    assert front.await_connections(1) == [None]
+    wait_for(driver, "the list", lambda d: ad_item(d, held["ad_id"], "approved"))
+    waiting = adsd.submit(WAIT + " Autumn scarves")
+    front.send(sse_event({"type": "ad.pending", "ad_id": waiting["ad_id"], "status": "pending", "reasons": [],
+                          "version": waiting["version"], "position": waiting["position"],
+                          "occurred_at": "2026-01-01T00:00:00.000Z"}))
+    wait_for(driver, "the waiting ad, pending (from the stream)", lambda d: ad_item(d, waiting["ad_id"], "pending"))
+    # It came from the event: the page read that ad at the event's position.
+    assert "/v1/ads/%s?min_position=%d&wait_ms=5000" % (waiting["ad_id"], waiting["position"]) in front.paths
+    validator.release(WAIT)
+    approved = adsd.await_status(waiting, {"approved"})
+    assert driver.execute_script("return document.body.dataset.live") == "live"
+    assert ad_item(driver, waiting["ad_id"], "pending") is not None  # no poll has moved it
+    front.send(sse_event({"type": "ad.approved", "ad_id": waiting["ad_id"], "status": "approved", "reasons": [],
+                          "version": approved["version"], "position": approved["position"],
+                          "occurred_at": approved["decided_at"]}))
+    wait_for(driver, "the waiting ad, approved (from the stream)", lambda d: ad_item(d, waiting["ad_id"], "approved"))
+    wait_for(driver, "the live announcement",
+             lambda d: d.find_element(By.ID, "announce").text == '"%s Autumn scarves" is now approved' % WAIT)
+    front.close_stream()
+    resumed = front.await_connections(2)
+    assert resumed[1] == str(approved["position"]), resumed
+    wait_for(driver, "live again", lambda d: d.find_element(By.ID, "live-text").text == "live")
+
+
+def repairs_through_front(driver, front, ads):
+    bad = ads["bad"]
+    # Failed webhook deliveries: the retailer sees its parked one; an operator retries it.
+    delivery = {"id": "msg_0001", "type": "ad.rejected", "ad_id": bad["ad_id"], "position": 5, "state": "parked",
+                "attempts": 8, "last_status": 503, "last_error": "<b>HTTP 503</b>"}
+    front.webhooks = [{"id": "ep_1", "url": "https://hooks.example.com/adsd?<i>x</i>", "events": ["ad.rejected"],
+                       "retailer": "acme", "created_at": "2026-01-01T00:00:00.000Z", "deliveries": [delivery]}]
+    driver.find_element(By.ID, "refresh").click()
+    row = wait_for(driver, "the parked delivery", lambda d: css(d, '#webhooks tr[data-delivery="msg_0001"]'))
+    assert row.get_attribute("data-state") == "parked"
+    assert "<b>HTTP 503</b>" in row.text and driver.find_elements(By.CSS_SELECTOR, "#webhooks b, #webhooks i") == []
+    assert driver.find_element(By.CSS_SELECTOR, "#webhooks .wh-url").text == "https://hooks.example.com/adsd?<i>x</i>"
+
+    # An operator replays a parked stream; its error (hostile too) is text.
+    stream = "ad-" + bad["ad_id"]
+    front.parked = [{"stream": stream, "first_position": bad["position"], "events": 2,
+                     "error": "<img src=x onerror=alert(2)> the handler failed"}]
+    driver.find_element(By.ID, "signout").click()
+    sign_in(driver, ADMIN)
+    row = wait_for(driver, "the parked stream", lambda d: css(d, '#parked-table tr[data-stream="%s"]' % stream))
+    assert row.find_elements(By.TAG_NAME, "td")[3].text == "<img src=x onerror=alert(2)> the handler failed"
+    assert driver.find_elements(By.CSS_SELECTOR, "#operator img") == []
+    row.find_element(By.TAG_NAME, "button").click()
+    wait_for(driver, "the replay's result", lambda d: d.find_element(By.ID, "parked-result").text == "Replayed %s." % stream)
+    assert front.replayed == [stream], front.replayed
+    wait_for(driver, "no parked stream left", lambda d: d.find_element(By.ID, "parked-empty").is_displayed())
+    row = wait_for(driver, "the parked delivery, for the operator", lambda d: css(d, '#ops-webhooks tr[data-delivery="msg_0001"]'))
+    assert "Retailer acme" in driver.find_element(By.ID, "ops-webhooks").text
+    row.find_element(By.TAG_NAME, "button").click()
+    wait_for(driver, "the retry's result",
+             lambda d: d.find_element(By.CSS_SELECTOR, "#ops-webhooks .wh-result").text == "Delivery msg_0001 is due again.")
+    assert front.retried == ["msg_0001"], front.retried
+    wait_for(driver, "no failed delivery left", lambda d: "No failed delivery." in d.find_element(By.ID, "ops-webhooks").text)
+
+
+def check_console(driver):
+    # Nothing the page did was refused by the Content-Security-Policy, and nothing failed.
+    # The expected refusals are answers the page asked for: the wrong token (401), the
+    # retailer's token on the admin-only route (403, how the page tells the roles apart), and
+    # the stream this server does not have yet (404).
+    expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream(\?\S*)? - .* 404|/v1/webhooks(\?\S*)? - .* 404")
+    problems = [e for e in driver.get_log("browser")
+                if e["level"] == "SEVERE" and not (e["source"] == "network" and expected.search(e["message"]))]
+    assert problems == [], problems
+
+
 def run(binary):
     root = tempfile.mkdtemp(prefix="adsd-ui-test-")
     validator = Validator([HOLD, WAIT])
@@ -428,190 +349,14 @@ def run(binary):
         assert driver.title == "adsd"
         wait_for(driver, "focus on the token field", lambda d: d.switch_to.active_element.get_attribute("id") == "token")
         screenshot(driver, "signin", height=520)
+        ads = {"good": good, "bad": bad, "xss": xss, "rejected": rejected}
 
-        # The stream parser on its own, in this browser: line ends CRLF, LF and CR, fed one
-        # character at a time (a CRLF split between reads), comments, a field without a colon, and
-        # an id that carries over to the next event.
-        parsed = driver.execute_async_script("""
-            const done = arguments[arguments.length - 1];
-            import('/ui/sse.js').then(({ sseParser }) => {
-              const got = [];
-              const feed = sseParser((e) => got.push(e));
-              const text = ': hello\\r\\nid: 7\\r\\nevent: ad.approved\\r\\ndata: {"a":1}\\r\\ndata:  x\\r\\n\\r\\n' +
-                           'id: 8\\rdata:y\\r\\r:heartbeat\\n\\ndata\\n\\nevent: e\\n\\n';
-              for (const c of text) feed(c);
-              done(got);
-            }, (e) => done(String(e)));""")
-        assert parsed == [{"type": "ad.approved", "data": '{"a":1}\n x', "id": "7"},
-                          {"type": "message", "data": "y", "id": "8"},
-                          {"type": "message", "data": "", "id": "8"}], parsed
-
-        # A wrong token is refused on the page.
-        sign_in(driver, "not-a-token")
-        wait_for(driver, "the refusal", lambda d: "not known" in d.find_element(By.ID, "signin-error").text)
-
-        # The retailer: the failed ad first, with every reason.
-        sign_in(driver, ACME)
-        wait_for(driver, "the rejected ad", lambda d: ad_item(d, bad["ad_id"], "rejected"))
-        wait_for(driver, "the approved ad", lambda d: ad_item(d, good["ad_id"], "approved"))
-        groups = [g.get_attribute("data-status") for g in driver.find_elements(By.CSS_SELECTOR, "#by-status .status-group")]
-        assert groups[0] == "rejected", groups
-        item = ad_item(driver, bad["ad_id"])
-        shown = [li.text for li in item.find_elements(By.CSS_SELECTOR, ".reasons li")]
-        assert len(shown) == len(rejected["reasons"]), (shown, rejected["reasons"])
-        for reason, text in zip(rejected["reasons"], shown):
-            assert reason["code"] in text and reason["message"] in text, (reason, text)
-        assert item.find_element(By.CSS_SELECTOR, ".ad-title").text == "GUARANTEED winter boots!!!"
-        assert driver.execute_script("return sessionStorage.getItem('adsd.token')") == ACME
-
-        # A hostile title is text, never markup.
-        hostile = ad_item(driver, xss["ad_id"])
-        assert hostile is not None
-        assert hostile.find_element(By.CSS_SELECTOR, ".ad-title").text == XSS_TITLE
-        assert driver.find_elements(By.CSS_SELECTOR, "#by-status img") == []
-        # No webhooks on this server: their panel stays hidden.
-        assert not driver.find_element(By.ID, "webhooks").is_displayed()
-
-        # No live stream on this server: the page says so and polls.
-        wait_for(driver, "the polling indicator", lambda d: d.find_element(By.ID, "live-text").text in ("polling", "live"))
-        mode = driver.find_element(By.ID, "live-text").text
-        screenshot(driver, "ads", full_height=True)
-
-        # The failed ad's history: its events with positions and hash-chain links; Escape closes it
-        # and gives the focus back to the button that opened it.
-        button = item.find_element(By.CSS_SELECTOR, ".history-button")
-        button.click()
-        wait_for(driver, "the history rows", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history-table tbody tr")) >= 2)
-        rows = driver.find_elements(By.CSS_SELECTOR, "#history-table tbody tr")
-        cells = [[td.text for td in r.find_elements(By.TAG_NAME, "td")] for r in rows]
-        assert cells[0][2] == "AdSubmitted" and cells[-1][2] == "AdRejected", cells
-        assert cells[0][0] == str(bad["position"]), (cells[0], bad)
-        for c in cells:
-            assert re.fullmatch(r"[0-9a-f]{64}", c[4]), c
-        screenshot(driver, "history")
-        if mode == "polling":  # a refresh redraws the list under the dialog: focus still finds the ad
-            wait_for(driver, "a refresh under the dialog", lambda d: EC.staleness_of(button)(d))
-        driver.switch_to.active_element.send_keys(Keys.ESCAPE)
-        wait_for(driver, "the history to close", lambda d: not d.find_element(By.ID, "history").is_displayed())
-        wait_for(driver, "focus back on the History button",
-                 lambda d: d.switch_to.active_element.get_attribute("aria-label") == "History of GUARANTEED winter boots!!!")
-
-        # A pending ad turns approved while the page is open.
-        # (Refresh, as a user would: with a live stream that sends no ad.pending, nothing else
-        # would show a new ad at once; the verdict then arrives by polling or by the stream.)
-        held = adsd.submit(HOLD + " Spring jackets")
-        driver.find_element(By.ID, "refresh").click()
-        wait_for(driver, "the held ad, pending", lambda d: ad_item(d, held["ad_id"], "pending"))
-        validator.release(HOLD)
-        wait_for(driver, "the held ad, approved", lambda d: ad_item(d, held["ad_id"], "approved"), seconds=30)
-        wait_for(driver, "the announcement", lambda d: "now approved" in d.find_element(By.ID, "announce").text)
-        assert ad_item(driver, held["ad_id"], "pending") is None
-
-        # The daily CSV, fetched with the token and offered as a Blob link.
-        driver.find_element(By.CSS_SELECTOR, "#csv-form button").click()
-        link = wait_for(driver, "the CSV link", lambda d: css(d, "#csv-link"))
-        assert link.get_attribute("href").startswith("blob:"), link.get_attribute("href")
-        assert re.fullmatch(r"ads-acme-\d{4}-\d{2}-\d{2}\.csv", link.get_attribute("download")), link.get_attribute("download")
-        # The page saved it too (the link was clicked for the user): the browser's download.
-        saved = os.path.join(downloads, link.get_attribute("download"))
-        wait_for(driver, "the downloaded CSV", lambda d: os.path.exists(saved))
-        with open(saved, newline="") as f:
-            csv = f.read()
-        assert csv.startswith("ad_id,status,decided_at,title,landing_url,reasons"), csv[:80]
-        assert bad["ad_id"] in csv and held["ad_id"] in csv
-
-        # The operator: positions and lag, parked streams, rebuild with its result.
-        driver.find_element(By.ID, "signout").click()
-        wait_for(driver, "signed out", lambda d: d.find_element(By.ID, "signin").is_displayed())
-        assert driver.execute_script("return sessionStorage.getItem('adsd.token')") is None
-        sign_in(driver, ADMIN)
-        wait_for(driver, "the operator view", lambda d: d.find_element(By.ID, "operator").is_displayed())
-        wait_for(driver, "the log head", lambda d: css(d, '#ready-table tr[data-key="log_head"]'))
-        wait_for(driver, "the projection's lag", lambda d: css(d, '#lag-table tr[data-consumer="projection:ads"]'))
-        wait_for(driver, "the parked streams", lambda d: d.find_element(By.ID, "parked-empty").text == "No parked stream.")
-        assert not driver.find_element(By.ID, "ads").is_displayed()
-        driver.find_element(By.ID, "rebuild").click()
-        wait_for(driver, "the rebuild's result",
-                 lambda d: d.find_element(By.ID, "rebuild-result").get_attribute("data-outcome") == "ok")
-        assert re.search(r"Rebuilt the ads read model: \d+ events", driver.find_element(By.ID, "rebuild-result").text)
-        screenshot(driver, "operator", full_height=True)
-
-        # An operator looks at one retailer's ads (admins name the retailer).
-        driver.find_element(By.ID, "as-retailer").send_keys("acme", Keys.ENTER)
-        wait_for(driver, "acme's rejected ad, for the operator", lambda d: ad_item(d, bad["ad_id"], "rejected"))
-        assert driver.find_element(By.ID, "ads-h").text == "Ads of acme"
-
-        # Live: the same page behind a front that serves the stream. A change arrives as an
-        # event and moves the ad; no polling meanwhile. When the stream ends, the page
-        # reconnects and resumes from the last event's id.
-        driver.find_element(By.ID, "signout").click()
-        driver.get(front.base + "/ui/")
-        sign_in(driver, ACME)
-        wait_for(driver, "the live indicator", lambda d: d.find_element(By.ID, "live-text").text == "live")
-        assert front.await_connections(1) == [None]
-        wait_for(driver, "the list", lambda d: ad_item(d, held["ad_id"], "approved"))
-        waiting = adsd.submit(WAIT + " Autumn scarves")
-        front.send(sse_event({"type": "ad.pending", "ad_id": waiting["ad_id"], "status": "pending", "reasons": [],
-                              "version": waiting["version"], "position": waiting["position"],
-                              "occurred_at": "2026-01-01T00:00:00.000Z"}))
-        wait_for(driver, "the waiting ad, pending (from the stream)", lambda d: ad_item(d, waiting["ad_id"], "pending"))
-        # It came from the event: the page read that ad at the event's position.
-        assert "/v1/ads/%s?min_position=%d&wait_ms=5000" % (waiting["ad_id"], waiting["position"]) in front.paths
-        validator.release(WAIT)
-        approved = adsd.await_status(waiting, {"approved"})
-        assert driver.execute_script("return document.body.dataset.live") == "live"
-        assert ad_item(driver, waiting["ad_id"], "pending") is not None  # no poll has moved it
-        front.send(sse_event({"type": "ad.approved", "ad_id": waiting["ad_id"], "status": "approved", "reasons": [],
-                              "version": approved["version"], "position": approved["position"],
-                              "occurred_at": approved["decided_at"]}))
-        wait_for(driver, "the waiting ad, approved (from the stream)", lambda d: ad_item(d, waiting["ad_id"], "approved"))
-        wait_for(driver, "the live announcement",
-                 lambda d: d.find_element(By.ID, "announce").text == '"%s Autumn scarves" is now approved' % WAIT)
-        front.close_stream()
-        resumed = front.await_connections(2)
-        assert resumed[1] == str(approved["position"]), resumed
-        wait_for(driver, "live again", lambda d: d.find_element(By.ID, "live-text").text == "live")
-
-        # Failed webhook deliveries: the retailer sees its parked one; an operator retries it.
-        delivery = {"id": "msg_0001", "type": "ad.rejected", "ad_id": bad["ad_id"], "position": 5, "state": "parked",
-                    "attempts": 8, "last_status": 503, "last_error": "<b>HTTP 503</b>"}
-        front.webhooks = [{"id": "ep_1", "url": "https://hooks.example.com/adsd?<i>x</i>", "events": ["ad.rejected"],
-                           "retailer": "acme", "created_at": "2026-01-01T00:00:00.000Z", "deliveries": [delivery]}]
-        driver.find_element(By.ID, "refresh").click()
-        row = wait_for(driver, "the parked delivery", lambda d: css(d, '#webhooks tr[data-delivery="msg_0001"]'))
-        assert row.get_attribute("data-state") == "parked"
-        assert "<b>HTTP 503</b>" in row.text and driver.find_elements(By.CSS_SELECTOR, "#webhooks b, #webhooks i") == []
-        assert driver.find_element(By.CSS_SELECTOR, "#webhooks .wh-url").text == "https://hooks.example.com/adsd?<i>x</i>"
-
-        # An operator replays a parked stream; its error (hostile too) is text.
-        stream = "ad-" + bad["ad_id"]
-        front.parked = [{"stream": stream, "first_position": bad["position"], "events": 2,
-                         "error": "<img src=x onerror=alert(2)> the handler failed"}]
-        driver.find_element(By.ID, "signout").click()
-        sign_in(driver, ADMIN)
-        row = wait_for(driver, "the parked stream", lambda d: css(d, '#parked-table tr[data-stream="%s"]' % stream))
-        assert row.find_elements(By.TAG_NAME, "td")[3].text == "<img src=x onerror=alert(2)> the handler failed"
-        assert driver.find_elements(By.CSS_SELECTOR, "#operator img") == []
-        row.find_element(By.TAG_NAME, "button").click()
-        wait_for(driver, "the replay's result", lambda d: d.find_element(By.ID, "parked-result").text == "Replayed %s." % stream)
-        assert front.replayed == [stream], front.replayed
-        wait_for(driver, "no parked stream left", lambda d: d.find_element(By.ID, "parked-empty").is_displayed())
-        row = wait_for(driver, "the parked delivery, for the operator", lambda d: css(d, '#ops-webhooks tr[data-delivery="msg_0001"]'))
-        assert "Retailer acme" in driver.find_element(By.ID, "ops-webhooks").text
-        row.find_element(By.TAG_NAME, "button").click()
-        wait_for(driver, "the retry's result",
-                 lambda d: d.find_element(By.CSS_SELECTOR, "#ops-webhooks .wh-result").text == "Delivery msg_0001 is due again.")
-        assert front.retried == ["msg_0001"], front.retried
-        wait_for(driver, "no failed delivery left", lambda d: "No failed delivery." in d.find_element(By.ID, "ops-webhooks").text)
-
-        # Nothing the page did was refused by the Content-Security-Policy, and nothing failed.
-        # The expected refusals are answers the page asked for: the wrong token (401), the
-        # retailer's token on the admin-only route (403, how the page tells the roles apart), and
-        # the stream this server does not have yet (404).
-        expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream(\?\S*)? - .* 404|/v1/webhooks(\?\S*)? - .* 404")
-        problems = [e for e in driver.get_log("browser")
-                    if e["level"] == "SEVERE" and not (e["source"] == "network" and expected.search(e["message"]))]
-        assert problems == [], problems
+        check_parser(driver)
+        mode = retailer_without_stream(driver, adsd, validator, ads, downloads)
+        operator_view(driver, ads)
+        live_through_front(driver, adsd, validator, front, ads)
+        repairs_through_front(driver, front, ads)
+        check_console(driver)
         print("ui browser test: ok (without a stream: %s; with one: live)" % mode)
         return 0
     finally:
