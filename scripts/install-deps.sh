@@ -2,7 +2,7 @@
 # Installs every Debian package adsd needs to build, run and test.
 # Idempotent: packages already present are skipped by apt-get.
 #
-#   scripts/install-deps.sh [--bench] [--servers] [--ci]
+#   scripts/install-deps.sh [--bench] [--servers] [--ci] [--browser]
 #     --bench     also the benchmark's load generator and the HTTP server it measures against
 #                 (wrk, nginx)
 #     --servers   also what scripts/servers/ runs: PostgreSQL 15, and Java 17 with Maven for
@@ -11,6 +11,8 @@
 #     --ci        also promtool (package prometheus), which checks the alert rules (without it
 #                 that test is skipped); the API contract tests' Python tools come from PyPI
 #                 into a venv (scripts/ci-venv.sh), hence python3-venv above
+#     --browser   also the headless browser the web UI's test drives (Chromium and its WebDriver),
+#                 and python3-venv for the test's pinned Selenium (from PyPI)
 set -euo pipefail
 
 packages=(
@@ -26,6 +28,7 @@ for option in "$@"; do
     --bench) packages+=(wrk nginx-light) ;;
     --servers) packages+=(postgresql-15 openjdk-17-jre-headless maven kcat) ;;
     --ci) packages+=(prometheus) ;;
+    --browser) packages+=(chromium chromium-driver python3-venv) ;;
     *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
   esac
 done

@@ -6,6 +6,7 @@
 
 #include "ads/bus_submission.h"
 #include "app/adsd/failpoint.h"
+#include "app/adsd/ui_routes.h"
 #include "app/common/data_dir.h"
 #include "cqrs/store/embedded_store.h"
 #include "cqrs/store/postgres_store.h"
@@ -288,6 +289,7 @@ void AdService::AddRoutes() {
   admin_api_ = std::make_unique<AdminApi>(router_, keys_, metrics_, read_side_.get(), *pool_,
                                           [this] { return Readiness(); });
   admin_api_->AddRoutes();
+  AddUiRoutes(router_);  // the web UI (/ui/), ui_routes.h
 }
 
 ReadinessReport AdService::Readiness() const {
