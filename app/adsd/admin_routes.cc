@@ -1,7 +1,6 @@
 // The operator's routes: health, readiness, metrics, parked streams, replay, rebuild.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
+#include "ads/json_writer.h"
 #include "app/adsd/admin_api.h"
 #include "app/adsd/authorize.h"
 #include "http/problem.h"
@@ -11,8 +10,7 @@ namespace adsd::app {
 namespace {
 
 std::string ParkedJson(const std::vector<cqrs::projection::ParkedStream>& parked) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  ads::JsonWriter w;
   w.StartObject();
   w.Key("parked");
   w.StartArray();
@@ -30,7 +28,7 @@ std::string ParkedJson(const std::vector<cqrs::projection::ParkedStream>& parked
   }
   w.EndArray();
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 // A read model shared in PostgreSQL is written by one process: elsewhere, say where to go.

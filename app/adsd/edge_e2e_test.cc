@@ -10,6 +10,7 @@
 
 #include "app/adsd/adsd_process.h"
 #include "app/adsd/json_field.h"
+#include "app/adsd/test_ads.h"
 #include "cqrs/core/testing/temp_dir.h"
 
 namespace adsd::app {
@@ -17,19 +18,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::AdsdProcess;
+using testing::AdTitled;
+using testing::kGoodAd;
 using testing::Field;
 using testing::kAcme;
 using testing::kAdmin;
 using testing::kGlobex;
 
-constexpr const char* kGoodAd =
-    R"({"title":"Winter boots","description":"Warm and dry.","landing_url":"https://shop.example.com/boots",)"
-    R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US","CA"]})";
-
-std::string AdTitled(const std::string& title) {
-  std::string ad = kGoodAd;
-  return ad.replace(ad.find("Winter boots"), 12, title);
-}
 
 // Runs a shell command; its exit status and standard output.
 std::pair<int, std::string> Shell(const std::string& command) {

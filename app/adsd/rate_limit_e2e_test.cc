@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "app/adsd/adsd_process.h"
+#include "app/adsd/test_ads.h"
 #include "cqrs/core/testing/temp_dir.h"
 
 namespace adsd::app {
@@ -110,9 +111,7 @@ TEST(RateLimitE2E, SuccessfulAnswersCarryTheRateLimitHeadersOfLimitedKeysOnly) {
   EXPECT_LE(remaining[0], 19);
   EXPECT_GE(remaining[0], 17);
   // A write, and an answer that is not a success, carry them too.
-  auto posted = adsd.Call("POST", "/v1/ads", kCalm,
-                          R"({"title":"Calm boots","description":"Warm.","landing_url":"https://shop.example.com/b",)"
-                          R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US"]})");
+  auto posted = adsd.Call("POST", "/v1/ads", kCalm, testing::kGoodAd);
   EXPECT_EQ(posted.status, 201) << posted.body;
   EXPECT_EQ(HeaderValue(posted.head, "RateLimit-Limit"), "20") << posted.head;
   auto missing = adsd.Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000", kCalm);

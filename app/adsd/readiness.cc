@@ -1,11 +1,10 @@
 #include "app/adsd/readiness.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <string_view>
 #include <vector>
+
+#include "ads/json_writer.h"
 
 namespace adsd::app {
 
@@ -64,8 +63,7 @@ bool IsReady(const ReadinessReport& r) {
 }
 
 std::string ReadinessJson(const ReadinessReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  ads::JsonWriter w;
   const std::string_view role = RoleName(r.role);
   w.StartObject();
   w.Key("role");
@@ -122,7 +120,7 @@ std::string ReadinessJson(const ReadinessReport& r) {
     w.String(reason.data(), static_cast<rapidjson::SizeType>(reason.size()));
   }
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 }  // namespace adsd::app
