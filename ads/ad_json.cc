@@ -1,13 +1,13 @@
 #include "ads/ad_json.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <simdjson.h>
 
 #include <algorithm>
 #include <cctype>
 #include <optional>
 #include <set>
+
+#include "ads/json_writer.h"
 
 namespace adsd::ads {
 
@@ -207,12 +207,8 @@ ParsedAd ParseAd(std::string_view json) { return Parse(json, Ad{}, Mode::kComple
 ParsedAd ParseAdPatch(std::string_view json, const Ad& base) { return Parse(json, base, Mode::kPatch); }
 
 std::string AdToJson(const Ad& ad) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](const char* key, const std::string& v) {
-    w.Key(key);
-    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-  };
+  JsonWriter w;
+  auto str = [&](const char* key, const std::string& v) { w.Field(key, v); };
   w.StartObject();
   str("title", ad.title);
   str("description", ad.description);
@@ -223,7 +219,7 @@ std::string AdToJson(const Ad& ad) {
   str("currency", ad.currency);
   w.Key("countries");
   w.StartArray();
-  for (const auto& c : ad.countries) w.String(c.data(), static_cast<rapidjson::SizeType>(c.size()));
+  for (const auto& c : ad.countries) w.String(std::string_view(c));
   w.EndArray();
   if (ad.min_age) {
     w.Key("min_age");
@@ -232,7 +228,7 @@ std::string AdToJson(const Ad& ad) {
   if (ad.starts_at) str("starts_at", *ad.starts_at);
   if (ad.ends_at) str("ends_at", *ad.ends_at);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 }  // namespace adsd::ads

@@ -1,10 +1,9 @@
 #include "ads/ad_queries.h"
 
 #include <limits>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <simdjson.h>
 
+#include "ads/json_writer.h"
 #include "ads/read_model.h"
 
 namespace adsd::ads {
@@ -26,12 +25,8 @@ std::optional<AdQueries::Cursor> ParseCursor(std::string_view text) {
 }
 
 std::string AdRowJson(const AdRow& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](const char* key, const std::string& v) {
-    w.Key(key);
-    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-  };
+  JsonWriter w;
+  auto str = [&](const char* key, const std::string& v) { w.Field(key, v); };
   w.StartObject();
   str("ad_id", r.ad_id);
   str("retailer", r.retailer);
@@ -46,15 +41,14 @@ std::string AdRowJson(const AdRow& r) {
   str("updated_at", Rfc3339(r.updated_us));
   w.Key("decided_at");
   if (r.decided_us) {
-    const std::string d = Rfc3339(*r.decided_us);
-    w.String(d.data(), static_cast<rapidjson::SizeType>(d.size()));
+    w.String(std::string_view(Rfc3339(*r.decided_us)));
   } else {
     w.Null();
   }
   w.Key("ad");
   w.RawValue(r.ad_json.data(), r.ad_json.size(), rapidjson::kObjectType);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 namespace {

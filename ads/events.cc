@@ -1,21 +1,12 @@
 #include "ads/events.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <simdjson.h>
 
 #include "ads/ad_json.h"
+#include "ads/json_writer.h"
 #include "cqrs/core/sha256.h"
 
 namespace adsd::ads::events {
-
-namespace {
-
-void String(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-}  // namespace
 
 std::optional<cqrs::Uuid> AdIdOf(std::string_view stream) {
   if (!stream.starts_with(kStreamPrefix)) return std::nullopt;
@@ -23,16 +14,14 @@ std::optional<cqrs::Uuid> AdIdOf(std::string_view stream) {
 }
 
 std::string ContentPayload(const std::string& retailer, const Ad& ad) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  JsonWriter w;
   const std::string ad_json = AdToJson(ad);
   w.StartObject();
-  w.Key("retailer");
-  String(w, retailer);
+  w.Field("retailer", retailer);
   w.Key("ad");
   w.RawValue(ad_json.data(), ad_json.size(), rapidjson::kObjectType);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 cqrs::Result<AdContent> ParseContent(std::string_view payload) {
@@ -51,24 +40,20 @@ cqrs::Result<AdContent> ParseContent(std::string_view payload) {
 }
 
 std::string VerdictPayload(const std::vector<Finding>& reasons) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  JsonWriter w;
   w.StartObject();
   w.Key("reasons");
   w.StartArray();
   for (const Finding& f : reasons) {
     w.StartObject();
-    w.Key("code");
-    String(w, f.code);
-    w.Key("field");
-    String(w, f.field);
-    w.Key("message");
-    String(w, f.message);
+    w.Field("code", f.code);
+    w.Field("field", f.field);
+    w.Field("message", f.message);
     w.EndObject();
   }
   w.EndArray();
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 cqrs::Result<RawContent> ParseRawContent(std::string_view payload) {
@@ -96,13 +81,11 @@ cqrs::Result<std::string> ReasonsJson(std::string_view payload) {
 }
 
 std::string WithdrawnPayload(const std::string& retailer) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  JsonWriter w;
   w.StartObject();
-  w.Key("retailer");
-  String(w, retailer);
+  w.Field("retailer", retailer);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 cqrs::Uuid DerivedId(const cqrs::Uuid& source, std::string_view purpose) {

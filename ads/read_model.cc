@@ -1,5 +1,6 @@
 #include "ads/read_model.h"
 
+#include <cstdio>
 #include <ctime>
 
 #include "ads/ad_row_change.h"
@@ -8,21 +9,28 @@ namespace adsd::ads {
 
 using cqrs::Status;
 
-std::string UtcDay(cqrs::TimestampUs us) {
+namespace {
+
+// `us` (microseconds since the epoch) as UTC calendar time, formatted by strftime's `format`.
+template <std::size_t N>
+void FormatUtc(cqrs::TimestampUs us, const char* format, char (&out)[N]) {
   const std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
+  std::strftime(out, N, format, &tm);
+}
+
+}  // namespace
+
+std::string UtcDay(cqrs::TimestampUs us) {
   char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  FormatUtc(us, "%Y-%m-%d", buf);
   return buf;
 }
 
 std::string Rfc3339(cqrs::TimestampUs us) {
-  const std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
   char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  FormatUtc(us, "%Y-%m-%dT%H:%M:%S", buf);
   char out[48];
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((us / 1000) % 1000));
   return out;
@@ -76,39 +84,32 @@ Status AdsReadModel::Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& e
   ASSIGN_OR_RETURN(std::optional<AdRowChange> change, AdRowChangeOf(e));
   if (!change) return Status::Ok();
   const AdRowChange& c = *change;
-  cqrs::sql::Statement* st = nullptr;
+  // One statement a kind of change, in the order of AdRowChange::Kind, prepared once (ids 2 to 5).
+  static constexpr std::string_view kSql[] = {
+      "INSERT INTO ads(ad_id, retailer, status, ad_json, version, position, created_us, updated_us) "
+      "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT(ad_id) DO NOTHING",
+      "UPDATE ads SET status = 'pending', ad_json = ?, reasons_json = '[]', version = ?, position = ?, "
+      "updated_us = ?, decided_us = NULL, decided_day = NULL WHERE ad_id = ? AND version < ?",
+      "UPDATE ads SET status = ?, reasons_json = ?, version = ?, position = ?, updated_us = ?, "
+      "decided_us = ?, decided_day = ? WHERE ad_id = ? AND version < ?",
+      "UPDATE ads SET status = 'withdrawn', version = ?, position = ?, updated_us = ? "
+      "WHERE ad_id = ? AND version < ?",
+  };
+  const auto kind = static_cast<std::size_t>(c.kind);
+  ASSIGN_OR_RETURN(cqrs::sql::Statement* st, Statement(db, 2 + static_cast<int>(kind), kSql[kind]));
   switch (c.kind) {
-    case AdRowChange::Kind::kSubmitted: {
-      ASSIGN_OR_RETURN(st, Statement(db, 2,
-          "INSERT INTO ads(ad_id, retailer, status, ad_json, version, position, created_us, updated_us) "
-          "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT(ad_id) DO NOTHING"));
-      st->Bind(1, c.ad_id).Bind(2, c.retailer).Bind(3, c.ad_json).Bind(4, c.version).Bind(5, c.position)
-          .Bind(6, c.at_us).Bind(7, c.at_us);
+    case AdRowChange::Kind::kSubmitted:
+      st->BindAll(c.ad_id, c.retailer, c.ad_json, c.version, c.position, c.at_us, c.at_us);
       break;
-    }
-    case AdRowChange::Kind::kChanged: {
-      ASSIGN_OR_RETURN(st, Statement(db, 3,
-          "UPDATE ads SET status = 'pending', ad_json = ?, reasons_json = '[]', version = ?, position = ?, "
-          "updated_us = ?, decided_us = NULL, decided_day = NULL WHERE ad_id = ? AND version < ?"));
-      st->Bind(1, c.ad_json).Bind(2, c.version).Bind(3, c.position).Bind(4, c.at_us).Bind(5, c.ad_id)
-          .Bind(6, c.version);
+    case AdRowChange::Kind::kChanged:
+      st->BindAll(c.ad_json, c.version, c.position, c.at_us, c.ad_id, c.version);
       break;
-    }
-    case AdRowChange::Kind::kDecided: {
-      ASSIGN_OR_RETURN(st, Statement(db, 4,
-          "UPDATE ads SET status = ?, reasons_json = ?, version = ?, position = ?, updated_us = ?, "
-          "decided_us = ?, decided_day = ? WHERE ad_id = ? AND version < ?"));
-      st->Bind(1, c.status).Bind(2, c.reasons_json).Bind(3, c.version).Bind(4, c.position).Bind(5, c.at_us)
-          .Bind(6, c.at_us).Bind(7, c.decided_day).Bind(8, c.ad_id).Bind(9, c.version);
+    case AdRowChange::Kind::kDecided:
+      st->BindAll(c.status, c.reasons_json, c.version, c.position, c.at_us, c.at_us, c.decided_day, c.ad_id, c.version);
       break;
-    }
-    case AdRowChange::Kind::kWithdrawn: {
-      ASSIGN_OR_RETURN(st, Statement(db, 5,
-          "UPDATE ads SET status = 'withdrawn', version = ?, position = ?, updated_us = ? "
-          "WHERE ad_id = ? AND version < ?"));
-      st->Bind(1, c.version).Bind(2, c.position).Bind(3, c.at_us).Bind(4, c.ad_id).Bind(5, c.version);
+    case AdRowChange::Kind::kWithdrawn:
+      st->BindAll(c.version, c.position, c.at_us, c.ad_id, c.version);
       break;
-    }
   }
   return st->Run();
 }

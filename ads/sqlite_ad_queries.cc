@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include <sqlite3.h>
+
 #include "cqrs/sql/sqlite.h"
 
 namespace adsd::ads {
@@ -97,6 +99,22 @@ cqrs::Result<std::vector<AdRow>> SqliteAdQueries::DecidedOn(const std::string& r
                                 " FROM ads WHERE retailer = ? AND decided_day = ? ORDER BY decided_us, ad_id"));
   st->Bind(1, retailer).Bind(2, day);
   return All(*st);
+}
+
+cqrs::Status SqliteAdQueries::Probe() const {
+  if (!std::filesystem::exists(db_)) return cqrs::NotFound("the file is missing");
+  cqrs::sql::OpenOptions o;
+  o.read_only = true;
+  o.busy_timeout_ms = 10;  // /readyz answers on a network thread
+  auto db = cqrs::sql::Database::Open(db_, o);
+  if (!db.ok()) return cqrs::IoError("cannot open the file");
+  // Reads the schema (page 1) and the table's first page: what any query needs first.
+  auto st = (*db)->Prepare("SELECT ad_id FROM ads LIMIT 1");
+  if (st.ok()) {
+    auto row = st->Step();
+    if (row.ok()) return cqrs::Status::Ok();
+  }
+  return cqrs::IoError(sqlite3_errmsg((*db)->raw()));
 }
 
 }  // namespace adsd::ads

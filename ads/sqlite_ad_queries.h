@@ -17,6 +17,11 @@ class SqliteAdQueries final : public AdQueries {
   // Makes every thread open a new connection at its next query: after the file was replaced.
   void Reopen() { generation_.fetch_add(1); }
 
+  // Whether the file can be read now, on a connection of its own (the threads' connections keep
+  // pages cached, and would not see a file damaged under them). The error is SQLite's own words,
+  // without the path or the SQL: /readyz shows it to anyone.
+  cqrs::Status Probe() const;
+
   cqrs::Result<std::optional<AdRow>> Get(const std::string& ad_id) const override;
   cqrs::Result<std::vector<AdRow>> List(const std::string& retailer, const std::optional<std::string>& status,
                                         int limit, const std::optional<Cursor>& after) const override;

@@ -13,6 +13,7 @@
 
 #include "cqrs/core/sha256.h"
 #include "http/problem.h"
+#include "http/toml_parse.h"
 
 namespace adsd::http {
 
@@ -122,14 +123,7 @@ std::string ApiKeys::HashText(std::string_view token) {
 }
 
 cqrs::Result<ApiKeys> ApiKeys::Parse(std::string_view text, std::string_view source) {
-  toml::table t;
-  try {  // toml++ reports syntax errors by exception: convert at this edge
-    t = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream m;
-    m << source << ":" << e.source().begin.line << ": " << e.description();
-    return cqrs::InvalidArgument(m.str());
-  }
+  ASSIGN_OR_RETURN(toml::table t, ParseToml(text, source));
   const toml::array* arr = t["key"].as_array();
   if (arr == nullptr) return cqrs::InvalidArgument(std::string(source) + ": needs [[key]] entries");
   ApiKeys keys;

@@ -3,7 +3,8 @@
 // A key may make `burst` requests at once and `per_second` more every second after that; a
 // request that finds its bucket empty is answered 429 at once, before any work is done for it,
 // with Retry-After and the RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset headers of
-// the IETF httpapi draft (docs/api.md). Each key has its own bucket and its own lock, so one
+// the IETF httpapi draft (docs/api.md); an admitted request's answer carries the same RateLimit-*
+// headers (app/adsd/authorize.cc). Each key has its own bucket and its own lock, so one
 // tenant's flood costs the others nothing but the CPU of turning it away.
 //
 // Thread-safety: Admit may be called from any thread; buckets are independent.

@@ -2,16 +2,11 @@
 
 #include <cctype>
 
+#include "cqrs/core/hex.h"
+
 namespace adsd::http {
 
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -63,7 +58,7 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
     const char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return std::nullopt;
-      const int h = HexValue(in[i + 1]), l = HexValue(in[i + 2]);
+      const int h = cqrs::HexDigitValue(in[i + 1]), l = cqrs::HexDigitValue(in[i + 2]);
       if (h < 0 || l < 0) return std::nullopt;
       out += static_cast<char>(h << 4 | l);
       i += 2;
@@ -133,13 +128,17 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-std::string ReplaceInvalidUtf8(std::string_view s) {
-  if (IsValidUtf8(s)) return std::string(s);
+namespace {
+
+// `s` with U+FFFD in place of each byte that starts no valid UTF-8 sequence, and of each
+// sequence `refused(first byte, length)` names.
+template <typename Refused>
+std::string WithReplacementCharacters(std::string_view s, Refused refused) {
   std::string out;
   out.reserve(s.size() + 8);
   while (!s.empty()) {
     const std::size_t n = Utf8SequenceLength(s);
-    if (n == 0) {
+    if (n == 0 || refused(static_cast<unsigned char>(s.front()), n)) {
       out += "\xEF\xBF\xBD";  // U+FFFD
       s.remove_prefix(1);
       continue;
@@ -150,21 +149,16 @@ std::string ReplaceInvalidUtf8(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
+std::string ReplaceInvalidUtf8(std::string_view s) {
+  if (IsValidUtf8(s)) return std::string(s);
+  return WithReplacementCharacters(s, [](unsigned char, std::size_t) { return false; });
+}
+
 std::string PrintableUtf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  while (!s.empty()) {
-    const std::size_t n = Utf8SequenceLength(s);
-    const auto c = static_cast<unsigned char>(s.front());
-    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F))) {
-      out += "\xEF\xBF\xBD";  // U+FFFD
-      s.remove_prefix(1);
-      continue;
-    }
-    out.append(s.substr(0, n));
-    s.remove_prefix(n);
-  }
-  return out;
+  // C0 controls and DEL as well: they are bytes of valid UTF-8, but not text to show.
+  return WithReplacementCharacters(s, [](unsigned char c, std::size_t n) { return n == 1 && (c < 0x20 || c == 0x7F); });
 }
 
 std::string AttachmentDisposition(std::string_view filename) {

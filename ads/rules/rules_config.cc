@@ -5,6 +5,7 @@
 
 #include "ads/catalog.h"
 #include "ads/rules/rules.h"
+#include "http/toml_parse.h"
 
 namespace adsd::ads {
 
@@ -92,14 +93,7 @@ Status Restricted(const toml::table& t, std::vector<RestrictedCategory>& out) {
 }  // namespace
 
 cqrs::Result<RuleEngine> RuleEngine::FromToml(std::string_view text, std::string_view source) {
-  toml::table t;
-  try {  // toml++ reports syntax errors by exception: convert at this edge
-    t = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream m;
-    m << source << ":" << e.source().begin.line << ": " << e.description();
-    return InvalidArgument(m.str());
-  }
+  ASSIGN_OR_RETURN(toml::table t, http::ParseToml(text, source));
   for (const auto& [key, node] : t) {
     const std::string k(key.str());
     if (k != "sanity" && k != "policy" && k != "fraud" && k != "regulatory") {

@@ -1,8 +1,7 @@
 // The operator's routes: health, readiness, metrics, the API contract, parked streams, replay,
 // rebuild.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
+#include "ads/json_writer.h"
 #include "app/adsd/admin_api.h"
 #include "app/adsd/authorize.h"
 #include "app/adsd/openapi_document.h"
@@ -13,8 +12,7 @@ namespace adsd::app {
 namespace {
 
 std::string ParkedJson(const std::vector<cqrs::projection::ParkedStream>& parked) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  ads::JsonWriter w;
   w.StartObject();
   w.Key("parked");
   w.StartArray();
@@ -32,7 +30,7 @@ std::string ParkedJson(const std::vector<cqrs::projection::ParkedStream>& parked
   }
   w.EndArray();
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 // A read model shared in PostgreSQL is written by one process: elsewhere, say where to go.

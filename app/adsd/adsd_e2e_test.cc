@@ -11,6 +11,7 @@
 
 #include "app/adsd/adsd_process.h"
 #include "app/adsd/json_field.h"
+#include "app/adsd/test_ads.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/sql/sqlite.h"
 #ifdef ADSD_E2E_DISTRIBUTED
@@ -25,17 +26,8 @@ using testing::AdsdProcess;
 using testing::kAcme;
 using testing::kAdmin;
 using testing::kGlobex;
-
-constexpr const char* kGoodAd =
-    R"({"title":"Winter boots","description":"Warm and dry.","landing_url":"https://shop.example.com/boots",)"
-    R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US","CA"]})";
-// A good ad with its own title: identical ads in a burst would trip the duplicate-flood rule.
-std::string UniqueGoodAd() {
-  static std::atomic<int> n{0};
-  std::string ad = kGoodAd;
-  ad.replace(ad.find("Winter boots"), 12, "Winter boots no. " + std::to_string(++n));
-  return ad;
-}
+using testing::kGoodAd;
+using testing::UniqueGoodAd;
 
 constexpr const char* kBadAd =
     R"({"title":"Guaranteed winter boots","landing_url":"https://bit.ly/boots","category":"apparel",)"

@@ -1,11 +1,12 @@
 #include "app/adsd/authorize.h"
 
 #include "http/problem.h"
+#include "http/rate_limit.h"
 
 namespace adsd::app {
 
 std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req,
-                                         const http::Responder& respond, Access access) {
+                                         http::Responder& respond, Access access) {
   auto p = keys.Authenticate(req);
   if (!p) {
     respond(http::Unauthorized());
@@ -16,9 +17,16 @@ std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::
     return std::nullopt;
   }
   // Before any work for the request: a flood is turned away at the cost of a hash and a lock.
-  if (const auto d = keys.Admit(*p); !d.allowed) {
+  const auto d = keys.Admit(*p);
+  if (!d.allowed) {
     respond(http::TooManyRequests(d));
     return std::nullopt;
+  }
+  if (d.limited) {
+    respond = http::Responder([inner = respond, d](http::Response r) {
+      http::AddRateLimitHeaders(r, d);
+      inner(std::move(r));
+    });
   }
   return p;
 }

@@ -1,4 +1,7 @@
-// Authorize: the principal of a request, or the 401/403 answer already sent.
+// Authorize: the principal of a request, or the 401/403/429 answer already sent.
+//
+// For a key with a rate limit, `respond` is wrapped so that whatever the route answers carries
+// the RateLimit-* headers of the request's admission (docs/api.md); unlimited keys get none.
 #pragma once
 
 #include <optional>
@@ -18,7 +21,7 @@ using http::Response;
 enum class Access { kAnyKey, kAdminOnly };
 
 std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req,
-                                         const http::Responder& respond, Access access = Access::kAnyKey);
+                                         http::Responder& respond, Access access = Access::kAnyKey);
 
 }  // namespace adsd::app
 
@@ -26,7 +29,7 @@ namespace adsd::app {
 
 // The same, for an API object that holds the keys.
 template <typename Api>
-std::optional<http::Principal> Authorize(const Api& api, const http::Request& req, const http::Responder& respond,
+std::optional<http::Principal> Authorize(const Api& api, const http::Request& req, http::Responder& respond,
                                          Access access = Access::kAnyKey) {
   return Authorize(api.keys(), req, respond, access);
 }

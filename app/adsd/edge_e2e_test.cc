@@ -1,14 +1,16 @@
 // The HTTP edge of a real adsd, end to end: waiting reads that hold no thread, header injection
 // through the report's file name, canonical ids, raw-path routing, cursors, and TLS with a real
-// client (curl, against a certificate made by openssl for the test).
+// client (curl, against a certificate made by openssl for the test); /readyz on a damaged read model.
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "app/adsd/adsd_process.h"
 #include "app/adsd/json_field.h"
+#include "app/adsd/test_ads.h"
 #include "cqrs/core/testing/temp_dir.h"
 
 namespace adsd::app {
@@ -16,19 +18,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::AdsdProcess;
+using testing::AdTitled;
+using testing::kGoodAd;
 using testing::Field;
 using testing::kAcme;
 using testing::kAdmin;
 using testing::kGlobex;
 
-constexpr const char* kGoodAd =
-    R"({"title":"Winter boots","description":"Warm and dry.","landing_url":"https://shop.example.com/boots",)"
-    R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US","CA"]})";
-
-std::string AdTitled(const std::string& title) {
-  std::string ad = kGoodAd;
-  return ad.replace(ad.find("Winter boots"), 12, title);
-}
 
 // Runs a shell command; its exit status and standard output.
 std::pair<int, std::string> Shell(const std::string& command) {
@@ -260,6 +256,51 @@ TEST_P(EdgeE2E, ConnectionsBeyondMaxConnectionsAreShed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Pipelines, EdgeE2E, ::testing::Values("async", "cqrs", "sync"));
+
+// A damaged read model file (a bad disk, a careless copy): /readyz once said ready:false and no
+// more. It must say why, and the process must go on serving what it can.
+TEST(ReadModelDamage, ReadyzSaysTheReadModelFileIsUnreadable) {
+  cqrs::testing::TempDir dir;
+  const auto read_db = dir.path() / "read.db";
+  AdsdProcess adsd(dir.path() / "data", "sync", {}, {"--read-db", "sqlite:" + read_db.string()});
+  ASSERT_TRUE(adsd.started());
+  auto posted = adsd.Call("POST", "/v1/ads", kAcme, AdTitled("Acme boots"));
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  auto ready = adsd.Call("GET", "/readyz", "");
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(Field(ready.body, "read_model"), "ok");
+  EXPECT_EQ(Field(ready.body, "reason"), "");
+
+  // Every byte of the file overwritten. The service's own checkpoints may write pages back
+  // between two attempts, so the damage is repeated until seen (bounded).
+  const auto size = std::filesystem::file_size(read_db);
+  ASSERT_GT(size, 0u);
+  for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
+    {
+      std::fstream f(read_db, std::ios::in | std::ios::out | std::ios::binary);
+      for (std::uintmax_t i = 0; i < size; ++i) f.put(static_cast<char>(0xA5 ^ (i & 0xFF)));
+    }
+    ready = adsd.Call("GET", "/readyz", "");
+    if (ready.status == 503) break;
+  }
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(Field(ready.body, "ready"), "false");
+  EXPECT_EQ(Field(ready.body, "read_model"), "unavailable");
+  const std::string reason = Field(ready.body, "reason");
+  EXPECT_NE(reason.find("read model database unreadable: "), std::string::npos) << ready.body;
+  EXPECT_EQ(reason.find(read_db.string()), std::string::npos) << "no path to anyone: " << reason;
+  EXPECT_EQ(reason.find("SELECT"), std::string::npos) << "no SQL to anyone: " << reason;
+
+  // A file cut to nothing says why too, and writes and reads on it do not bring the process down.
+  std::filesystem::resize_file(read_db, 0);
+  adsd.Call("POST", "/v1/ads", kGlobex, AdTitled("Globex boots"));
+  adsd.Call("GET", "/v1/ads/" + Field(posted.body, "ad_id"), kAcme);
+  ready = adsd.Call("GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(Field(ready.body, "reason").find("read model database unreadable: "), std::string::npos) << ready.body;
+  EXPECT_EQ(adsd.Ended(), "");
+  EXPECT_EQ(adsd.Call("GET", "/healthz", "").status, 200);
+}
 
 }  // namespace
 }  // namespace adsd::app

@@ -1,11 +1,12 @@
 // Per-key rate limits over real HTTP: one retailer flooding is turned away with 429s while
-// another retailer's requests all succeed.
+// another retailer's requests all succeed; the RateLimit-* headers on every limited answer.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
 #include "app/adsd/adsd_process.h"
+#include "app/adsd/test_ads.h"
 #include "cqrs/core/testing/temp_dir.h"
 
 namespace adsd::app {
@@ -86,6 +87,44 @@ TEST(RateLimitE2E, AFloodingRetailerGets429sWhileAnotherRetailersRequestsAllSucc
   EXPECT_EQ(bad_429.load(), 0) << "every 429 carries Retry-After, RateLimit-* and a problem body";
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(ok + limited, 800);
+}
+
+// Not only a 429: every answer to a key with a limit says where it stands, so a client can slow
+// down before it is refused. Unlimited keys get no RateLimit-* headers at all.
+TEST(RateLimitE2E, SuccessfulAnswersCarryTheRateLimitHeadersOfLimitedKeysOnly) {
+  cqrs::testing::TempDir dir;
+  AdsdProcess adsd(dir / "data", "sync");
+  ASSERT_TRUE(adsd.started());
+
+  std::vector<long> remaining;
+  for (int i = 0; i < 3; ++i) {
+    auto r = adsd.Call("GET", "/v1/ads", kCalm);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(HeaderValue(r.head, "RateLimit-Limit"), "20") << r.head;
+    EXPECT_FALSE(HeaderValue(r.head, "RateLimit-Reset").empty()) << r.head;
+    EXPECT_TRUE(HeaderValue(r.head, "Retry-After").empty()) << r.head;
+    const std::string left = HeaderValue(r.head, "RateLimit-Remaining");
+    ASSERT_FALSE(left.empty()) << r.head;
+    remaining.push_back(std::stol(left));
+  }
+  // 20 at once, one taken a request (the bucket refills by 20 a second: at most a few back).
+  EXPECT_LE(remaining[0], 19);
+  EXPECT_GE(remaining[0], 17);
+  // A write, and an answer that is not a success, carry them too.
+  auto posted = adsd.Call("POST", "/v1/ads", kCalm, testing::kGoodAd);
+  EXPECT_EQ(posted.status, 201) << posted.body;
+  EXPECT_EQ(HeaderValue(posted.head, "RateLimit-Limit"), "20") << posted.head;
+  auto missing = adsd.Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000", kCalm);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(HeaderValue(missing.head, "RateLimit-Limit"), "20") << missing.head;
+
+  // Unlimited keys (the admin's by default, a key marked unlimited): none.
+  for (const char* token : {kAdmin, testing::kAcme}) {
+    auto r = adsd.Call("GET", "/v1/ads?retailer=calm", token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_TRUE(HeaderValue(r.head, "RateLimit-Limit").empty()) << r.head;
+    EXPECT_TRUE(HeaderValue(r.head, "RateLimit-Remaining").empty()) << r.head;
+  }
 }
 
 }  // namespace

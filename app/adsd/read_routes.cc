@@ -1,11 +1,10 @@
 // The Read API: an ad and its verdict, a retailer's ads by status, an ad's history, the report.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <charconv>
 
 #include "ads/events.h"
 #include "ads/ad_json.h"
+#include "ads/json_writer.h"
 #include "ads/read_model.h"
 #include "app/adsd/authorize.h"
 #include "app/adsd/read_api.h"
@@ -184,8 +183,7 @@ void ReadApi::AddRoutes() {
     if (!rows.ok()) return respond(ReadError(rows.status()));
     const bool more = static_cast<int>(rows->size()) > limit;
     if (more) rows->pop_back();
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    ads::JsonWriter w;
     w.StartObject();
     w.Key("items");
     w.StartArray();
@@ -201,7 +199,7 @@ void ReadApi::AddRoutes() {
       w.Null();
     }
     w.EndObject();
-    respond(Response::Json(200, std::string(buf.GetString(), buf.GetSize())));
+    respond(Response::Json(200, w.Text()));
   });
 
   router_.Add("GET", "/v1/ads/{id}/events", [this](Request& req, Responder respond) {
@@ -234,11 +232,9 @@ void ReadApi::AddRoutes() {
     if (!events.ok()) return respond(ReadError(events.status()));
     const bool more = events->size() > limit;
     if (more) events->pop_back();
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    ads::JsonWriter w;
     w.StartObject();
-    w.Key("ad_id");
-    w.String(id.c_str());
+    w.Field("ad_id", id);
     w.Key("events");
     w.StartArray();
     for (const auto& e : *events) {
@@ -247,16 +243,11 @@ void ReadApi::AddRoutes() {
       w.Uint64(e.position.value());
       w.Key("version");
       w.Uint64(e.version.value());
-      w.Key("type");
-      w.String(e.type.c_str());
-      w.Key("event_id");
-      w.String(e.event_id.ToString().c_str());
-      w.Key("causation_id");
-      w.String(e.causation_id.ToString().c_str());
-      w.Key("recorded_at");
-      w.String(ads::Rfc3339(e.timestamp_us).c_str());
-      w.Key("hash");
-      w.String(cqrs::ToHex(e.hash).c_str());
+      w.Field("type", e.type);
+      w.Field("event_id", e.event_id.ToString());
+      w.Field("causation_id", e.causation_id.ToString());
+      w.Field("recorded_at", ads::Rfc3339(e.timestamp_us));
+      w.Field("hash", cqrs::ToHex(e.hash));
       w.Key("data");
       w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
       w.EndObject();
@@ -269,7 +260,7 @@ void ReadApi::AddRoutes() {
       w.Null();
     }
     w.EndObject();
-    respond(Response::Json(200, std::string(buf.GetString(), buf.GetSize())));
+    respond(Response::Json(200, w.Text()));
   });
 
   router_.Add("GET", "/v1/reports/daily", [this](Request& req, Responder respond) {

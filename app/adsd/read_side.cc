@@ -70,6 +70,11 @@ cqrs::Status ReadSide::OpenPostgres() {
   return cqrs::Status::Ok();
 }
 
+std::optional<cqrs::Status> ReadSide::ProbeDatabase() const {
+  if (sqlite_queries_ == nullptr) return std::nullopt;
+  return sqlite_queries_->Probe();
+}
+
 cqrs::Result<cqrs::projection::RebuildStats> ReadSide::Rebuild() {
   std::lock_guard lock(rebuild_mu_);
   if (pg_runner_ == nullptr) return RebuildSqlite();

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ class ReadSide {
   // The PostgreSQL runner, or null for SQLite (`leader()` says whether this process applies).
   const cqrs::projection::PgProjectionRunner* shared_runner() const { return pg_runner_; }
   cqrs::Result<cqrs::projection::RebuildStats> Rebuild();
+  // Whether the SQLite model's file can be read now (a damaged or missing file says why); none
+  // for a model in PostgreSQL, whose server's health the runner's status carries.
+  std::optional<cqrs::Status> ProbeDatabase() const;
   void Stop();
 
  private:

@@ -1,7 +1,8 @@
 // Readiness (/readyz): whether this process can do its role's work now, and why not.
 //
 // Ready when the store answers and every consumer this role runs is healthy and within a bound
-// of the log's head. The answer lists each part, so an operator sees which one holds it back.
+// of the log's head. The answer lists each part, so an operator sees which one holds it back, and
+// when not ready a `reason` in words (a damaged read model file, a consumer stopped or behind).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,7 @@ struct ReadinessReport {
   cqrs::Status store;
   std::uint64_t log_head = 0;
   std::optional<ConsumerReadiness> projection;
+  std::optional<cqrs::Status> read_model;  // the read model's database answers a query (SQLite)
   std::optional<bool> projection_leader;  // a read model shared in PostgreSQL
   std::optional<ConsumerReadiness> validator;  // the worker following the store
   std::optional<BusConsumerReadiness> bus_consumer;
@@ -45,6 +47,8 @@ struct ReadinessReport {
 inline constexpr std::uint64_t kMaxReadyLag = 10'000;
 
 bool IsReady(const ReadinessReport& r);
+// Why not ready, part by part ("; " between them); empty when ready.
+std::string NotReadyReason(const ReadinessReport& r);
 std::string ReadinessJson(const ReadinessReport& r);
 
 }  // namespace adsd::app

@@ -299,6 +299,7 @@ ReadinessReport AdService::Readiness() const {
   r.log_head = store_->Head().value();
   if (read_side_) {
     if (auto runner = read_side_->runner()) r.projection = ConsumerReadiness{runner->position().value(), runner->status()};
+    r.read_model = read_side_->ProbeDatabase();
     if (const auto* shared = read_side_->shared_runner()) r.projection_leader = shared->leader();
   }
   if (worker_ && !bus_consumer_) r.validator = ConsumerReadiness{worker_->position().value(), worker_->status()};

@@ -11,16 +11,9 @@
 
 #include "app/adsd/adsd_process.h"
 #include "app/adsd/json_field.h"
+#include "app/adsd/test_ads.h"
 
 namespace adsd::app::testing {
-
-// A good ad with its own title: identical ads in a burst would trip the duplicate-flood rule.
-inline std::string UniqueGoodAd() {
-  static std::atomic<int> n{0};
-  return R"({"title":"Winter boots no. )" + std::to_string(++n) +
-         R"(","description":"Warm and dry.","landing_url":"https://shop.example.com/boots",)"
-         R"("category":"apparel","bid_cents":120,"currency":"USD","countries":["US","CA"]})";
-}
 
 // Clients that submit ads until stopped, and remember which were acknowledged.
 class Load {

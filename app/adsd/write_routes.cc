@@ -1,8 +1,7 @@
 // The Write API's routes: HTTP in, commands out, outcomes back as answers.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "ads/ad_json.h"
+#include "ads/json_writer.h"
 #include "app/adsd/authorize.h"
 #include "app/adsd/write_api.h"
 #include "http/problem.h"
@@ -14,13 +13,10 @@ namespace {
 // {"ad_id", "status", "version", "position"}: what an accepted write answers (no position when
 // the event is not stored yet: see docs/api.md, "Positions").
 std::string AcceptedJson(const ads::Accepted& a) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  ads::JsonWriter w;
   w.StartObject();
-  w.Key("ad_id");
-  w.String(a.ad_id.c_str());
-  w.Key("status");
-  w.String(a.status.c_str());
+  w.Field("ad_id", a.ad_id);
+  w.Field("status", a.status);
   w.Key("version");
   w.Uint64(a.version.value());
   if (a.position) {
@@ -28,7 +24,7 @@ std::string AcceptedJson(const ads::Accepted& a) {
     w.Uint64(a.position->value());
   }
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return w.Text();
 }
 
 std::vector<http::FieldProblem> FieldProblems(const std::vector<ads::FieldError>& errors) {
@@ -37,41 +33,44 @@ std::vector<http::FieldProblem> FieldProblems(const std::vector<ads::FieldError>
   return fields;
 }
 
+// The problem each rejection is answered with: status, type and title.
+struct RejectionProblem {
+  int status;
+  std::string_view type, title;
+};
+
+RejectionProblem ProblemOf(ads::RejectionCode code) {
+  using enum ads::RejectionCode;
+  switch (code) {
+    case kInvalid: return {400, "validation", "The ad is not valid"};
+    case kBadIdempotencyKey: return {400, "bad-idempotency-key", "Bad Idempotency-Key"};
+    case kIdempotencyKeyReused: return {422, "idempotency-key-reused", "Idempotency-Key reused"};
+    case kIdempotencyKeyExpired: return {422, "idempotency-key-expired", "Idempotency-Key expired"};
+    case kForbidden: return {403, "forbidden", "Forbidden"};
+    case kNotFound: return {404, "not-found", "No such ad"};
+    case kWithdrawn: return {409, "withdrawn", "The ad is withdrawn"};
+    case kStaleVersion: return {412, "stale-version", "The ad has changed"};
+    case kOverloaded: return {503, "overloaded", "Too many requests are waiting"};
+    case kValidatorUnavailable: return {503, "validator-unavailable", "Detailed validation is unavailable"};
+    case kReadModelBehind: return {503, "unavailable", "Read model behind"};
+    case kUnavailable: break;
+  }
+  return {503, "unavailable", "The event log is unavailable"};
+}
+
 Response RejectionAnswer(const ads::Rejection& r) {
   using ads::RejectionCode;
-  switch (r.code) {
-    case RejectionCode::kInvalid: {
-      const std::string detail =
-          std::to_string(r.fields.size()) + (r.fields.size() == 1 ? " field is" : " fields are") + " invalid";
-      return Problem(400, "validation", "The ad is not valid", detail, FieldProblems(r.fields));
-    }
-    case RejectionCode::kBadIdempotencyKey:
-      return Problem(400, "bad-idempotency-key", "Bad Idempotency-Key", r.detail, FieldProblems(r.fields));
-    case RejectionCode::kIdempotencyKeyReused:
-      return Problem(422, "idempotency-key-reused", "Idempotency-Key reused", r.detail);
-    case RejectionCode::kIdempotencyKeyExpired:
-      return Problem(422, "idempotency-key-expired", "Idempotency-Key expired", r.detail);
-    case RejectionCode::kForbidden:
-      return Problem(403, "forbidden", "Forbidden", r.detail);
-    case RejectionCode::kNotFound:
-      return Problem(404, "not-found", "No such ad", r.detail);
-    case RejectionCode::kWithdrawn:
-      return Problem(409, "withdrawn", "The ad is withdrawn", r.detail);
-    case RejectionCode::kStaleVersion:
-      return Problem(412, "stale-version", "The ad has changed", r.detail);
-    case RejectionCode::kOverloaded: {
-      Response res = Problem(503, "overloaded", "Too many requests are waiting", r.detail);
-      res.headers.emplace_back("Retry-After", "1");
-      return res;
-    }
-    case RejectionCode::kValidatorUnavailable:
-      return Problem(503, "validator-unavailable", "Detailed validation is unavailable", r.detail);
-    case RejectionCode::kReadModelBehind:
-      return Problem(503, "unavailable", "Read model behind", r.detail);
-    case RejectionCode::kUnavailable:
-      break;
-  }
-  return Problem(503, "unavailable", "The event log is unavailable", r.detail);
+  const RejectionProblem p = ProblemOf(r.code);
+  // Field by field for a bad ad or a bad key; the ad's count of bad fields as the detail.
+  const bool fields = r.code == RejectionCode::kInvalid || r.code == RejectionCode::kBadIdempotencyKey;
+  const std::string detail =
+      r.code != RejectionCode::kInvalid
+          ? r.detail
+          : std::to_string(r.fields.size()) + (r.fields.size() == 1 ? " field is" : " fields are") + " invalid";
+  Response res = Problem(p.status, p.type, p.title, detail,
+                         fields ? FieldProblems(r.fields) : std::vector<http::FieldProblem>{});
+  if (r.code == RejectionCode::kOverloaded) res.headers.emplace_back("Retry-After", "1");
+  return res;
 }
 
 Response Answer(const ads::CommandResult& result) {

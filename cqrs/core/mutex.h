@@ -1,7 +1,8 @@
-// Mutex, MutexLock, MutexUnlock and CondVar: std::mutex and std::condition_variable with clang's
-// thread-safety attributes (thread_annotations.h), so that GUARDED_BY / REQUIRES on a class's
-// members are checked by -Wthread-safety (scripts/thread-safety.sh). libstdc++'s own types carry
-// no attributes. Everything is inline over the std types: no cost beyond theirs.
+// Mutex, MutexLock, MutexUnlock, CondVar and SharedMutex: std::mutex, std::condition_variable
+// and std::shared_mutex with clang's thread-safety attributes (thread_annotations.h), so that
+// GUARDED_BY / REQUIRES on a class's members are checked by -Wthread-safety
+// (scripts/thread-safety.sh). libstdc++'s own types carry no attributes. Everything is inline over
+// the std types: no cost beyond theirs.
 //
 //   mutable Mutex mu_;
 //   CondVar changed_;                        // signalled when count_ changes
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <shared_mutex>
 
 #include "cqrs/core/thread_annotations.h"
 
@@ -85,6 +87,48 @@ class SCOPED_CAPABILITY MutexUnlock {
 
  private:
   Mutex& mu_;
+};
+
+// std::shared_mutex with the attributes: many readers (ReaderMutexLock) or one writer
+// (WriterMutexLock). A member GUARDED_BY it may be read under either and written under the
+// writer's lock only.
+class CAPABILITY("mutex") SharedMutex {
+ public:
+  SharedMutex() = default;
+  SharedMutex(const SharedMutex&) = delete;
+  SharedMutex& operator=(const SharedMutex&) = delete;
+
+  void Lock() ACQUIRE() { mu_.lock(); }
+  void Unlock() RELEASE() { mu_.unlock(); }
+  void LockShared() ACQUIRE_SHARED() { mu_.lock_shared(); }
+  void UnlockShared() RELEASE_SHARED() { mu_.unlock_shared(); }
+
+ private:
+  std::shared_mutex mu_;
+};
+
+// Holds a SharedMutex exclusively from construction to destruction.
+class SCOPED_CAPABILITY WriterMutexLock {
+ public:
+  explicit WriterMutexLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
+  ~WriterMutexLock() RELEASE() { mu_.Unlock(); }
+  WriterMutexLock(const WriterMutexLock&) = delete;
+  WriterMutexLock& operator=(const WriterMutexLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
+};
+
+// Holds a SharedMutex shared (with other readers) from construction to destruction.
+class SCOPED_CAPABILITY ReaderMutexLock {
+ public:
+  explicit ReaderMutexLock(SharedMutex& mu) ACQUIRE_SHARED(mu) : mu_(mu) { mu_.LockShared(); }
+  ~ReaderMutexLock() RELEASE() { mu_.UnlockShared(); }
+  ReaderMutexLock(const ReaderMutexLock&) = delete;
+  ReaderMutexLock& operator=(const ReaderMutexLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
 };
 
 // A condition variable over a Mutex the caller holds. Wakeups may be spurious: wait in a loop

@@ -5,15 +5,10 @@
 #include <mutex>
 #include <random>
 
+#include "cqrs/core/hex.h"
+
 namespace cqrs {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // UUIDv7 with the "monotonic random" method of RFC 9562 §6.2: within one millisecond the
 // 74 random bits are incremented, so ids from one process never go backwards.
@@ -71,7 +66,7 @@ std::optional<Uuid> Uuid::Parse(std::string_view t) {
       ++i;
       continue;
     }
-    const int h = HexValue(t[i]), l = HexValue(t[i + 1]);
+    const int h = HexDigitValue(t[i]), l = HexDigitValue(t[i + 1]);
     if (h < 0 || l < 0) return std::nullopt;
     u.bytes[j++] = static_cast<std::uint8_t>(h << 4 | l);
     i += 2;

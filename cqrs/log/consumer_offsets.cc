@@ -54,6 +54,7 @@ Result<std::unique_ptr<ConsumerOffsets>> ConsumerOffsets::Open(const fs::path& d
     if (got != sizeof buf || format::Load<std::uint32_t>(buf + 8) != crc32c::Value(buf, 8)) {
       return Corruption("consumer offset file " + entry.path().string() + " is damaged");
     }
+    MutexLock lock(offsets->mu_);  // not shared yet: for the analysis
     offsets->offsets_[group] = Position(format::Load<std::uint64_t>(buf));
   }
   if (ec) return ErrnoError("list " + dir.string(), ec.value());
@@ -61,14 +62,14 @@ Result<std::unique_ptr<ConsumerOffsets>> ConsumerOffsets::Open(const fs::path& d
 }
 
 Position ConsumerOffsets::Load(const std::string& group) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = offsets_.find(group);
   return it == offsets_.end() ? Position(0) : it->second;
 }
 
 Status ConsumerOffsets::Commit(const std::string& group, Position processed) {
   if (!ValidGroupName(group)) return InvalidArgument("group: must match [A-Za-z0-9._-]{1,128}");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Write a new file and rename it over the old one: a crash leaves either the old or the new
   // offset, never a torn one.
   const fs::path final_path = dir_ / (group + std::string(kSuffix));

@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/status.h"
 #include "cqrs/core/types.h"
 
@@ -24,15 +24,15 @@ class ConsumerOffsets {
   static Result<std::unique_ptr<ConsumerOffsets>> Open(const std::filesystem::path& dir);
 
   // Last committed position of `group`, 0 if it never committed.
-  Position Load(const std::string& group) const;
+  Position Load(const std::string& group) const EXCLUDES(mu_);
   // Group names: [A-Za-z0-9._-]{1,128}.
-  Status Commit(const std::string& group, Position processed);
+  Status Commit(const std::string& group, Position processed) EXCLUDES(mu_);
 
  private:
   explicit ConsumerOffsets(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::filesystem::path dir_;
-  mutable std::mutex mu_;
-  std::map<std::string, Position> offsets_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Position> offsets_ GUARDED_BY(mu_);
 };
 
 }  // namespace cqrs::log

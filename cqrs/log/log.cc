@@ -15,23 +15,23 @@ namespace fs = std::filesystem;
 
 Log::Impl::~Impl() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  work_cv_.notify_all();
-  space_cv_.notify_all();
+  work_cv_.SignalAll();
+  space_cv_.SignalAll();
   if (writer_.joinable()) writer_.join();
   {
-    std::lock_guard lock(spare_mu_);
+    MutexLock lock(spare_mu_);
     spare_stopping_ = true;
   }
-  spare_cv_.notify_all();
+  spare_cv_.SignalAll();
   if (preparer_.joinable()) preparer_.join();
   {
-    std::lock_guard lock(done_mu_);
+    MutexLock lock(done_mu_);
     done_stopping_ = true;
   }
-  done_cv_.notify_all();
+  done_cv_.SignalAll();
   if (completer_.joinable()) completer_.join();
 }
 
@@ -39,8 +39,8 @@ void Log::Impl::CompleterLoop() {
   while (true) {
     std::vector<Completion> work;
     {
-      std::unique_lock lock(done_mu_);
-      done_cv_.wait(lock, [&] { return !done_queue_.empty() || done_stopping_; });
+      MutexLock lock(done_mu_);
+      while (done_queue_.empty() && !done_stopping_) done_cv_.Wait(done_mu_);
       if (done_queue_.empty()) return;  // stopping, and every acknowledgement delivered
       work.swap(done_queue_);
     }
@@ -57,7 +57,7 @@ Segment* Log::Impl::AddSegmentLocked(Position first) {
   seg->index = SparseIndex(opt_.index_interval_bytes);
   seg->durable_bytes = format::kSegmentHeaderBytes;
   Segment* raw = seg.get();
-  std::unique_lock table(table_mu_);
+  WriterMutexLock table(table_mu_);
   segments_.push_back(std::move(seg));
   return raw;
 }
@@ -70,9 +70,8 @@ Result<PositionRange> Log::Impl::Stage(std::span<const RecordDraft> drafts) {
     total += EncodedSize(d);
   }
 
-  std::unique_lock lock(mu_);
-  space_cv_.wait(lock,
-                 [&] { return queued_bytes_ < kMaxQueuedBytes || !poison_.ok() || stopping_; });
+  MutexLock lock(mu_);
+  while (queued_bytes_ >= kMaxQueuedBytes && poison_.ok() && !stopping_) space_cv_.Wait(mu_);
   if (!poison_.ok()) return Poisoned("log writer failed earlier: " + poison_.message());
   if (stopping_) return Unavailable("log is closing");
 
@@ -108,7 +107,7 @@ Result<PositionRange> Log::Impl::Stage(std::span<const RecordDraft> drafts) {
   queued_bytes_ += total;
   {
     // Index entries for records not yet durable are harmless: readers never look past the head.
-    std::unique_lock table(table_mu_);
+    WriterMutexLock table(table_mu_);
     for (const auto& e : index_adds) {
       // Find the segment holding e.position: almost always the last one.
       for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
@@ -119,8 +118,8 @@ Result<PositionRange> Log::Impl::Stage(std::span<const RecordDraft> drafts) {
       }
     }
   }
-  lock.unlock();
-  work_cv_.notify_one();
+  lock.Unlock();
+  work_cv_.Signal();
   return range;
 }
 
@@ -129,14 +128,14 @@ void Log::Impl::WriterLoop() {
     std::vector<Chunk> batch;
     Status failed;
     {
-      std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      MutexLock lock(mu_);
+      while (queue_.empty() && !stopping_) work_cv_.Wait(mu_);
       if (queue_.empty()) return;  // stopping, and everything staged has been written
       batch.swap(queue_);
       queued_bytes_ = 0;
       failed = poison_;
     }
-    space_cv_.notify_all();
+    space_cv_.SignalAll();
     Finish(batch, failed.ok() ? WriteBatch(batch) : failed);
   }
 }
@@ -157,7 +156,7 @@ Status Log::Impl::CreateSegment(Segment* segment) {
   segment->state = from_spare ? SegmentFileState::kPreallocated : SegmentFileState::kAppending;
   ASSIGN_OR_RETURN(Fd rfd, OpenFile(segment->path, O_RDONLY));
   {
-    std::unique_lock table(table_mu_);
+    WriterMutexLock table(table_mu_);
     segment->read_fd = std::move(rfd);
   }
   active_fd_ = std::move(fd);
@@ -195,10 +194,10 @@ void Log::Impl::Finish(const std::vector<Chunk>& batch, Status status) {
   std::vector<DurableCallback> ready;
   Status outcome;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (status.ok()) {
       {
-        std::unique_lock table(table_mu_);
+        WriterMutexLock table(table_mu_);
         for (const Chunk& c : batch) c.segment->durable_bytes = c.end_offset;
       }
       ++stats_.batches;
@@ -209,10 +208,10 @@ void Log::Impl::Finish(const std::vector<Chunk>& batch, Status status) {
           stats_.bytes >= std::min<std::uint64_t>(opt_.segment_bytes / 16, 4u << 20)) {
         spare_requested_ = true;
         {
-          std::lock_guard spare_lock(spare_mu_);
+          MutexLock spare_lock(spare_mu_);
           spare_wanted_ = true;
         }
-        spare_cv_.notify_all();
+        spare_cv_.SignalAll();
       }
       stats_.records += batch.back().last - durable_head();
       durable_hash_ = batch.back().last_hash;
@@ -229,14 +228,14 @@ void Log::Impl::Finish(const std::vector<Chunk>& batch, Status status) {
       waiters_.clear();
     }
   }
-  durable_cv_.notify_all();
-  if (!status.ok()) space_cv_.notify_all();
+  durable_cv_.SignalAll();
+  if (!status.ok()) space_cv_.SignalAll();
   if (ready.empty()) return;
   {
-    std::lock_guard lock(done_mu_);
+    MutexLock lock(done_mu_);
     done_queue_.push_back({std::move(ready), std::move(outcome)});
   }
-  done_cv_.notify_one();
+  done_cv_.Signal();
 }
 
 Status Log::Impl::AwaitDurable(Position last) {
@@ -245,26 +244,26 @@ Status Log::Impl::AwaitDurable(Position last) {
   // made durable: a broadcast would wake every appender to re-check, and with dozens of
   // appenders that convoy on the mutex costs more than the fdatasync they share.
   struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    Status status;
+    Mutex mu;
+    CondVar cv;
+    bool done GUARDED_BY(mu) = false;
+    Status status GUARDED_BY(mu);
   } w;
   OnDurable(last, [&w](const Status& st) {
-    std::lock_guard lock(w.mu);
+    MutexLock lock(w.mu);
     w.status = st;
     w.done = true;
-    w.cv.notify_one();  // under the lock: `w` lives on the waiter's stack
+    w.cv.Signal();  // under the lock: `w` lives on the waiter's stack
   });
-  std::unique_lock lock(w.mu);
-  w.cv.wait(lock, [&w] { return w.done; });
+  MutexLock lock(w.mu);
+  while (!w.done) w.cv.Wait(w.mu);
   return w.status;
 }
 
 void Log::Impl::OnDurable(Position last, DurableCallback done) {
   Status now;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (durable_head() < last) {
       if (poison_.ok()) {
         waiters_.emplace(last, std::move(done));
@@ -278,8 +277,10 @@ void Log::Impl::OnDurable(Position last, DurableCallback done) {
 
 bool Log::Impl::WaitForDurable(Position p, std::chrono::steady_clock::time_point deadline) const {
   if (durable_head() >= p) return true;
-  std::unique_lock lock(mu_);
-  durable_cv_.wait_until(lock, deadline, [&] { return durable_head() >= p || !poison_.ok(); });
+  MutexLock lock(mu_);
+  while (durable_head() < p && poison_.ok()) {
+    if (!durable_cv_.WaitUntil(mu_, deadline)) break;
+  }
   return durable_head() >= p;
 }
 
@@ -294,7 +295,7 @@ Status Log::Impl::Scan(Position from, std::size_t max,
     fs::path path;
     std::uint64_t start = 0, end = 0;
     {
-      std::shared_lock table(table_mu_);
+      ReaderMutexLock table(table_mu_);
       auto it = std::upper_bound(
           segments_.begin(), segments_.end(), want,
           [](Position p, const std::unique_ptr<Segment>& s) { return p < s->first; });

@@ -3,13 +3,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
-#include <mutex>
-#include <shared_mutex>
 #include <thread>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/thread_name.h"
 #include "cqrs/log/format.h"
 #include "cqrs/log/log.h"
@@ -36,6 +34,8 @@ struct Segment {
   Position first;
   fs::path path;
   std::atomic<SegmentFileState> state{SegmentFileState::kPending};
+  // The three below are guarded by the log's table_mu_ (Log::Impl): a member of another object
+  // the analysis cannot name here.
   Fd read_fd;  // opened by recovery or by the writer when it creates the file
   SparseIndex index;
   std::uint64_t durable_bytes = 0;  // records below this offset are durable
@@ -65,9 +65,9 @@ using log_internal::SegmentFileState;
 class Log::Impl {
  public:
   explicit Impl(LogOptions options) : opt_(std::move(options)) {}
-  ~Impl();
+  ~Impl() EXCLUDES(mu_, spare_mu_, done_mu_);
 
-  Status Recover();
+  Status Recover() EXCLUDES(mu_, table_mu_);
   void StartWriter() {
     if (opt_.preallocate) preparer_ = std::thread([this] {
       NameThisThread("log-prealloc");
@@ -83,39 +83,39 @@ class Log::Impl {
     });
   }
 
-  Result<PositionRange> Stage(std::span<const RecordDraft> drafts);
-  Status AwaitDurable(Position last);
-  void OnDurable(Position last, DurableCallback done);
+  Result<PositionRange> Stage(std::span<const RecordDraft> drafts) EXCLUDES(mu_);
+  Status AwaitDurable(Position last) EXCLUDES(mu_);
+  void OnDurable(Position last, DurableCallback done) EXCLUDES(mu_);
   Status Scan(Position from, std::size_t max,
-              const std::function<bool(const RecordView&)>& visit) const;
-  bool WaitForDurable(Position p, std::chrono::steady_clock::time_point deadline) const;
+              const std::function<bool(const RecordView&)>& visit) const EXCLUDES(table_mu_);
+  bool WaitForDurable(Position p, std::chrono::steady_clock::time_point deadline) const EXCLUDES(mu_);
 
   Position durable_head() const { return Position(durable_head_.load(std::memory_order_acquire)); }
-  Sha256Digest head_hash() const {
-    std::lock_guard lock(mu_);
+  Sha256Digest head_hash() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return durable_hash_;
   }
-  Position staged_head() const {
-    std::lock_guard lock(mu_);
+  Position staged_head() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return staged_head_;
   }
-  Status writer_status() const {
-    std::lock_guard lock(mu_);
+  Status writer_status() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return poison_;
   }
   const RecoveryReport& recovery() const { return report_; }
-  LogStats stats() const {
-    std::lock_guard lock(mu_);
+  LogStats stats() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return stats_;
   }
 
  private:
-  void WriterLoop();
-  Status WriteBatch(std::vector<Chunk>& batch);
-  Status WriteAndSync(std::vector<Chunk>& batch);
-  Status CreateSegment(Segment* segment);
-  void Finish(const std::vector<Chunk>& batch, Status status);
-  Segment* AddSegmentLocked(Position first);
+  void WriterLoop() EXCLUDES(mu_);
+  Status WriteBatch(std::vector<Chunk>& batch) EXCLUDES(mu_);
+  Status WriteAndSync(std::vector<Chunk>& batch) EXCLUDES(mu_);
+  Status CreateSegment(Segment* segment) EXCLUDES(mu_, table_mu_);
+  void Finish(const std::vector<Chunk>& batch, Status status) EXCLUDES(mu_, done_mu_);
+  Segment* AddSegmentLocked(Position first) REQUIRES(mu_) EXCLUDES(table_mu_);
 
   const LogOptions opt_;
   RecoveryReport report_;
@@ -131,28 +131,28 @@ class Log::Impl {
   // segment creation; readers take only table_mu_ (shared).
 
   // Sequencing and durability state.
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;   // the writer waits for staged bytes
-  std::condition_variable space_cv_;  // stagers wait for queue space
-  mutable std::condition_variable durable_cv_;
-  Position staged_head_;                    // guarded by mu_
-  Sha256Digest staged_hash_{};              // guarded by mu_
-  Segment* staged_segment_ = nullptr;       // guarded by mu_: where the next record goes
-  std::uint64_t staged_segment_bytes_ = 0;  // guarded by mu_: its size once all staged bytes land
-  std::vector<Chunk> queue_;                // guarded by mu_
-  std::size_t queued_bytes_ = 0;            // guarded by mu_
-  Sha256Digest durable_hash_{};             // guarded by mu_
-  Status poison_;                           // guarded by mu_; once set, never cleared
-  LogStats stats_;                          // guarded by mu_
-  bool spare_requested_ = false;            // guarded by mu_
-  bool stopping_ = false;                   // guarded by mu_
-  std::multimap<Position, DurableCallback> waiters_;  // guarded by mu_
-  std::atomic<std::uint64_t> durable_head_{0};        // written under mu_, read lock-free
+  mutable Mutex mu_;
+  CondVar work_cv_;   // the writer waits for staged bytes
+  CondVar space_cv_;  // stagers wait for queue space
+  mutable CondVar durable_cv_;
+  Position staged_head_ GUARDED_BY(mu_);
+  Sha256Digest staged_hash_ GUARDED_BY(mu_) = {};
+  Segment* staged_segment_ GUARDED_BY(mu_) = nullptr;       // where the next record goes
+  std::uint64_t staged_segment_bytes_ GUARDED_BY(mu_) = 0;  // its size once all staged bytes land
+  std::vector<Chunk> queue_ GUARDED_BY(mu_);
+  std::size_t queued_bytes_ GUARDED_BY(mu_) = 0;
+  Sha256Digest durable_hash_ GUARDED_BY(mu_) = {};
+  Status poison_ GUARDED_BY(mu_);  // once set, never cleared
+  LogStats stats_ GUARDED_BY(mu_);
+  bool spare_requested_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::multimap<Position, DurableCallback> waiters_ GUARDED_BY(mu_);
+  std::atomic<std::uint64_t> durable_head_{0};  // written under mu_, read lock-free
 
   // The segment table: appended by Stage (new segment) and the writer (file descriptors, durable
   // sizes), read by readers.
-  mutable std::shared_mutex table_mu_;
-  std::vector<std::unique_ptr<Segment>> segments_;  // guarded by table_mu_
+  mutable SharedMutex table_mu_ ACQUIRED_AFTER(mu_);
+  std::vector<std::unique_ptr<Segment>> segments_ GUARDED_BY(table_mu_);
 
   // Acknowledgements run on their own thread: waking dozens of appenders costs a syscall each,
   // and the writer should be writing and syncing the next batch meanwhile.
@@ -160,21 +160,21 @@ class Log::Impl {
     std::vector<DurableCallback> callbacks;
     Status status;
   };
-  void CompleterLoop();
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  std::vector<Completion> done_queue_;  // guarded by done_mu_
-  bool done_stopping_ = false;          // guarded by done_mu_
+  void CompleterLoop() EXCLUDES(done_mu_);
+  Mutex done_mu_;
+  CondVar done_cv_;
+  std::vector<Completion> done_queue_ GUARDED_BY(done_mu_);
+  bool done_stopping_ GUARDED_BY(done_mu_) = false;
   std::thread completer_;
 
   // The spare segment: a zero-filled file prepared in the background, taken by the writer when
   // it starts a new segment.
-  void PreparerLoop();
-  Result<bool> TakeSpare(Segment* segment);
-  std::mutex spare_mu_;
-  std::condition_variable spare_cv_;
-  bool spare_stopping_ = false;  // guarded by spare_mu_
-  bool spare_wanted_ = false;    // guarded by spare_mu_: set once the log sees real traffic
+  void PreparerLoop() EXCLUDES(spare_mu_);
+  Result<bool> TakeSpare(Segment* segment) EXCLUDES(spare_mu_);
+  Mutex spare_mu_ ACQUIRED_AFTER(table_mu_);
+  CondVar spare_cv_;
+  bool spare_stopping_ GUARDED_BY(spare_mu_) = false;
+  bool spare_wanted_ GUARDED_BY(spare_mu_) = false;  // set once the log sees real traffic
   std::atomic<bool> spare_ready_{false};
   std::thread preparer_;
 

@@ -18,13 +18,12 @@ void Log::Impl::PreparerLoop() {
   const fs::path spare = opt_.dir / kSpareName;
   while (true) {
     {
-      std::unique_lock lock(spare_mu_);
-      spare_cv_.wait(lock,
-                     [&] { return spare_stopping_ || (spare_wanted_ && !spare_ready_.load()); });
+      MutexLock lock(spare_mu_);
+      while (!spare_stopping_ && !(spare_wanted_ && !spare_ready_.load())) spare_cv_.Wait(spare_mu_);
       if (spare_stopping_) return;
     }
     Status st = CreateZeroFilledFile(tmp, opt_.segment_bytes, [this] {
-      std::lock_guard lock(spare_mu_);
+      MutexLock lock(spare_mu_);
       return spare_stopping_;
     });
     if (st.ok()) st = RenameFile(tmp, spare);
@@ -51,10 +50,10 @@ Result<bool> Log::Impl::TakeSpare(Segment* segment) {
   }
   RETURN_IF_ERROR(RenameFile(spare, segment->path));
   {
-    std::lock_guard lock(spare_mu_);
+    MutexLock lock(spare_mu_);
     spare_ready_.store(false);
   }
-  spare_cv_.notify_all();
+  spare_cv_.SignalAll();
   return true;
 }
 
@@ -78,6 +77,7 @@ Status Log::Impl::Recover() {
 
   Position expected(1);
   Sha256Digest hash{};
+  std::vector<std::unique_ptr<Segment>> found;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const SegmentFile& file = files[i];
     const SegmentRole role = i + 1 == files.size() ? SegmentRole::kLast : SegmentRole::kSealed;
@@ -109,22 +109,28 @@ Status Log::Impl::Recover() {
     expected = scan.last.next();
     report_.records += scan.records;
     ++report_.segments;
-    segments_.push_back(std::move(seg));
+    found.push_back(std::move(seg));
   }
 
-  staged_head_ = Position(expected.value() - 1);
-  staged_hash_ = durable_hash_ = hash;
-  durable_head_.store(staged_head_.value(), std::memory_order_release);
-  if (!segments_.empty()) {
-    Segment* last = segments_.back().get();
+  Segment* last = found.empty() ? nullptr : found.back().get();
+  if (last != nullptr) {
     ASSIGN_OR_RETURN(active_fd_, OpenFile(last->path, O_WRONLY));
     // What is served from now on must be durable, whether recovery cut a tail or not: after a
     // kill the last batch may be in the page cache only, never synced.
     RETURN_IF_ERROR(SyncData(active_fd_.get(), last->path));
     active_ = last;
+  }
+  // No other thread runs yet: the locks are for the analysis, and cost nothing here.
+  MutexLock lock(mu_);
+  staged_head_ = Position(expected.value() - 1);
+  staged_hash_ = durable_hash_ = hash;
+  durable_head_.store(staged_head_.value(), std::memory_order_release);
+  if (last != nullptr) {
     staged_segment_ = last;
     staged_segment_bytes_ = last->durable_bytes;
   }
+  WriterMutexLock table(table_mu_);
+  segments_ = std::move(found);
   return Status::Ok();
 }
 

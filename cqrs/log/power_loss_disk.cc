@@ -75,7 +75,7 @@ struct PowerLossDisk::Model {
 };
 
 void PowerLossDisk::Record(Op op) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ops_.push_back(std::move(op));
 }
 
@@ -87,7 +87,7 @@ bool PowerLossDisk::Relative(const fs::path& p, std::string& out) const {
 }
 
 std::size_t PowerLossDisk::ops() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return ops_.size();
 }
 
@@ -121,7 +121,7 @@ void PowerLossDisk::Removed(const fs::path& path) {
 }
 
 PowerLossDisk::Model PowerLossDisk::Replay(std::size_t n) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Model m;
   for (std::size_t i = 0; i < n && i < ops_.size(); ++i) {
     const Op& op = ops_[i];

@@ -20,10 +20,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/status.h"
 #include "cqrs/log/file_observer.h"
 
@@ -37,7 +37,7 @@ class PowerLossDisk : public FileObserver {
   explicit PowerLossDisk(std::filesystem::path root) : root_(std::move(root)) {}
 
   // Operations recorded so far: a power cut may follow any prefix 0..ops().
-  std::size_t ops() const;
+  std::size_t ops() const EXCLUDES(mu_);
 
   // One way the unsynced state may have reached the disk.
   struct Variant {
@@ -69,13 +69,13 @@ class PowerLossDisk : public FileObserver {
     std::string bytes;
   };
   struct Model;  // the disk after a prefix of ops, with what is still pending
-  Model Replay(std::size_t n) const;
+  Model Replay(std::size_t n) const EXCLUDES(mu_);
   bool Relative(const std::filesystem::path& p, std::string& out) const;
-  void Record(Op op);
+  void Record(Op op) EXCLUDES(mu_);
 
   const std::filesystem::path root_;
-  mutable std::mutex mu_;
-  std::vector<Op> ops_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<Op> ops_ GUARDED_BY(mu_);
 };
 
 }  // namespace cqrs::log::testing

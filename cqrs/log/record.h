@@ -11,7 +11,7 @@
 
 namespace cqrs::log {
 
-// What a writer hands to the log. Position and hash are assigned by the log.
+// What a writer hands to the log. Position and hash are assigned by the log (RecordView).
 struct RecordDraft {
   Uuid event_id;
   std::string_view stream;
@@ -25,20 +25,11 @@ struct RecordDraft {
   std::string_view payload;
 };
 
-// A record as read back. The string views point into a buffer owned by the reader and are valid
-// only until the callback that received the view returns.
-struct RecordView {
+// A record as read back: the draft's fields, and what the log assigned. The string views point
+// into a buffer owned by the reader and are valid only until the callback that received the
+// view returns.
+struct RecordView : RecordDraft {
   Position position;
-  Uuid event_id;
-  std::string_view stream;
-  StreamVersion version;
-  std::string_view type;
-  std::uint32_t schema_version = 1;
-  TimestampUs timestamp_us = 0;
-  Uuid correlation_id;
-  Uuid causation_id;
-  std::string_view metadata;
-  std::string_view payload;
   // SHA-256(previous record's hash || this record's body without this field).
   Sha256Digest hash{};
 };

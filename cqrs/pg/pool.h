@@ -5,11 +5,12 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/pg/connection.h"
 
 namespace cqrs::pg {
@@ -19,11 +20,11 @@ class Pool {
   Pool(std::string url, int max_idle) : url_(std::move(url)), max_idle_(max_idle) {}
 
   // Runs f(Connection&) on a pooled connection; f returns a Status or a Result.
-  template <typename F>
-  auto With(F&& f) const -> decltype(f(std::declval<Connection&>())) {
+  template <typename F, typename R = std::invoke_result_t<F&, Connection&>>
+  R With(F&& f) const EXCLUDES(mu_) {
     std::unique_ptr<Connection> c;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!idle_.empty()) {
         c = std::move(idle_.back());
         idle_.pop_back();
@@ -36,7 +37,7 @@ class Pool {
     }
     auto result = f(*c);
     if (c->healthy()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (static_cast<int>(idle_.size()) < max_idle_) idle_.push_back(std::move(c));
     }
     return result;
@@ -47,8 +48,8 @@ class Pool {
  private:
   const std::string url_;
   const int max_idle_;
-  mutable std::mutex mu_;
-  mutable std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  mutable Mutex mu_;
+  mutable std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace cqrs::pg

@@ -19,10 +19,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <span>
 #include <string>
@@ -30,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/pg/connection.h"
 #include "cqrs/pg/migrations.h"
 #include "cqrs/pg/pool.h"
@@ -80,45 +79,47 @@ class PgProjectionRunner final : public Runner {
 
   void Stop() override;
   Position position() const override { return Position(position_.load(std::memory_order_acquire)); }
-  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override;
+  bool WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const override EXCLUDES(mu_);
   Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
                   std::function<void(bool reached)> done) override;
   // Ok while the read-model database answers; the last error while it does not.
-  Status status() const override;
+  Status status() const override EXCLUDES(mu_);
   // Whether this process applies the events now (holds the projection's lock).
   bool leader() const { return leader_.load(std::memory_order_acquire); }
 
   Result<std::vector<ParkedStream>> ListParked() override;
   // Only on the leader (kFailedPrecondition elsewhere: the leader owns the parked set).
-  Status ReplayParked(std::string_view stream) override;
+  Status ReplayParked(std::string_view stream) override EXCLUDES(db_mu_);
   // Empties the read model and applies the whole log again, in one transaction: readers keep
   // seeing the old rows until it commits, then the new ones. Only on the leader. Returns the
   // number of events applied.
-  Result<std::uint64_t> Rebuild();
+  Result<std::uint64_t> Rebuild() EXCLUDES(db_mu_);
 
  private:
   PgProjectionRunner(EventStore& store, const PgProjection& projection, PgRunnerOptions options);
-  void Run();
+  void Run() EXCLUDES(db_mu_);
+  // Whether conn_ is open and usable.
+  bool Connected() EXCLUDES(db_mu_);
   // Opens conn_, prepares statements and LISTENs. Not leader afterwards.
-  Status Connect();
-  void Disconnect();
+  Status Connect() EXCLUDES(db_mu_);
+  void Disconnect() EXCLUDES(db_mu_);
   // Takes the lock if free; as leader, loads the checkpoint and the parked set.
-  Status TryLead();
+  Status TryLead() EXCLUDES(db_mu_);
   // A follower's wait: notifications for up to `wait`, and the committed checkpoint.
-  Status Follow(std::chrono::milliseconds wait);
-  Status RefreshFromCheckpoint();
-  Status ApplyBatch(std::span<const RecordedEvent> events);
+  Status Follow(std::chrono::milliseconds wait) EXCLUDES(db_mu_);
+  Status RefreshFromCheckpoint() EXCLUDES(db_mu_);
+  Status ApplyBatch(std::span<const RecordedEvent> events) REQUIRES(db_mu_);
   // Inside an open transaction: applies `events` after `done`, whole when it can, else event by
   // event with retries, parking what keeps failing. `last` becomes the last position covered.
   Status ApplyInTransaction(std::span<const RecordedEvent> events, Position done, Position& last,
-                            std::vector<std::string>& newly_parked);
+                            std::vector<std::string>& newly_parked) REQUIRES(db_mu_);
   // Applies one event in a savepoint, retried. `failure` is Ok when it applied, else the event's
   // error (park it); the returned Status is a database failure (nothing to park: retry later).
-  Status ApplyWithRetry(const RecordedEvent& e, Status& failure);
+  Status ApplyWithRetry(const RecordedEvent& e, Status& failure) REQUIRES(db_mu_);
   // The statements that record `last` as the checkpoint, tell the followers, and commit.
   std::vector<pg::Statement> CommitStatements(Position last) const;
-  void Advance(Position p);
-  void SetStatus(Status st);
+  void Advance(Position p) EXCLUDES(mu_);
+  void SetStatus(Status st) EXCLUDES(mu_);
   void Pause(std::chrono::milliseconds d) const;
 
   EventStore& store_;               // outlives the runner
@@ -127,16 +128,16 @@ class PgProjectionRunner final : public Runner {
   const std::int64_t lock_key_;
   pg::Pool reads_;  // ListParked
 
-  std::mutex db_mu_;                       // conn_, parked_: the runner thread and the admin calls
-  std::unique_ptr<pg::Connection> conn_;   // the session holding the lock when leader
-  std::set<std::string, std::less<>> parked_;
+  Mutex db_mu_;  // the runner thread and the admin calls
+  std::unique_ptr<pg::Connection> conn_ GUARDED_BY(db_mu_);  // the session holding the lock when leader
+  std::set<std::string, std::less<>> parked_ GUARDED_BY(db_mu_);
 
   std::atomic<bool> leader_{false};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> position_{0};
-  mutable std::mutex mu_;
-  mutable std::condition_variable advanced_;
-  Status status_;  // guarded by mu_
+  mutable Mutex mu_ ACQUIRED_AFTER(db_mu_);
+  mutable CondVar advanced_;
+  Status status_ GUARDED_BY(mu_);
   PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::thread thread_;
 };

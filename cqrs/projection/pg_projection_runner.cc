@@ -67,13 +67,13 @@ PgProjectionRunner::~PgProjectionRunner() { Stop(); }
 void PgProjectionRunner::Stop() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
-  advanced_.notify_all();
+  advanced_.SignalAll();
 }
 
 void PgProjectionRunner::Run() {
   auto next_attempt = std::chrono::steady_clock::now();
   while (!stop_.load()) {
-    if (!conn_ || !conn_->healthy()) {
+    if (!Connected()) {
       Disconnect();
       if (Status st = Connect(); !st.ok()) {
         SetStatus(st);
@@ -109,7 +109,7 @@ void PgProjectionRunner::Run() {
     }
     Status st;
     {
-      std::lock_guard lock(db_mu_);
+      MutexLock lock(db_mu_);
       st = ApplyBatch(*batch);
     }
     SetStatus(st);
@@ -123,23 +123,28 @@ void PgProjectionRunner::Run() {
   Disconnect();
 }
 
+bool PgProjectionRunner::Connected() {
+  MutexLock lock(db_mu_);
+  return conn_ && conn_->healthy();
+}
+
 Status PgProjectionRunner::Connect() {
   ASSIGN_OR_RETURN(auto c, pg::Connection::Open(options_.url));
   for (const auto& [name, sql] : projection_.PreparedStatements()) RETURN_IF_ERROR(c->Prepare(name, sql));
   RETURN_IF_ERROR(c->Exec(std::string("LISTEN ") + kChannel));
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   conn_ = std::move(c);
   return Status::Ok();
 }
 
 void PgProjectionRunner::Disconnect() {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   leader_.store(false, std::memory_order_release);
   conn_.reset();  // ends the session: the lock, if held, goes to another process
 }
 
 Status PgProjectionRunner::TryLead() {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   ASSIGN_OR_RETURN(bool got, pg::TryAdvisoryLock(*conn_, lock_key_));
   if (!got) return Status::Ok();
   // The leader announces, it does not follow: its own notifications would pile up in the session.
@@ -153,18 +158,22 @@ Status PgProjectionRunner::TryLead() {
   for (int i = 0; i < parked.size(); ++i) parked_.emplace(parked.Text(i, 0));
   // The committed checkpoint is the truth, whatever this process saw before.
   position_.store(committed.value(), std::memory_order_release);
-  advanced_.notify_all();
+  advanced_.SignalAll();
   waiters_.Notify();
   leader_.store(true, std::memory_order_release);
   return Status::Ok();
 }
 
 Status PgProjectionRunner::Follow(std::chrono::milliseconds wait) {
-  pollfd pfd{conn_->socket(), POLLIN, 0};
+  pollfd pfd{-1, POLLIN, 0};
+  {
+    MutexLock lock(db_mu_);  // only this thread replaces conn_, but the admin calls use it too
+    pfd.fd = conn_->socket();
+  }
   ::poll(&pfd, 1, static_cast<int>(wait.count()));
   std::vector<std::string> notes;
   {
-    std::lock_guard lock(db_mu_);
+    MutexLock lock(db_mu_);
     ASSIGN_OR_RETURN(notes, conn_->TakeNotifications());
   }
   const std::string prefix = std::string(projection_.name()) + " ";
@@ -178,7 +187,7 @@ Status PgProjectionRunner::Follow(std::chrono::milliseconds wait) {
 }
 
 Status PgProjectionRunner::RefreshFromCheckpoint() {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   ASSIGN_OR_RETURN(Position committed, ReadCheckpoint(*conn_, projection_.name()));
   Advance(committed);
   return Status::Ok();
@@ -216,6 +225,7 @@ Status PgProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
 Status PgProjectionRunner::ApplyInTransaction(std::span<const RecordedEvent> events, Position done, Position& last,
                                               std::vector<std::string>& newly_parked) {
   auto is_parked = [&](const std::string& s) {
+    db_mu_.AssertHeld();  // called where the caller holds it
     return parked_.contains(s) || std::find(newly_parked.begin(), newly_parked.end(), s) != newly_parked.end();
   };
   // Almost always every event applies: then the batch is one pipeline. Only when an event fails,
@@ -288,8 +298,8 @@ void PgProjectionRunner::Advance(Position p) {
   while (p.value() > seen && !position_.compare_exchange_weak(seen, p.value(), std::memory_order_acq_rel)) {
   }
   {
-    std::lock_guard lock(mu_);
-    advanced_.notify_all();
+    MutexLock lock(mu_);
+    advanced_.SignalAll();
   }
   waiters_.Notify();
 }
@@ -301,18 +311,20 @@ Status PgProjectionRunner::NotifyAt(Position p, std::chrono::steady_clock::time_
 
 bool PgProjectionRunner::WaitFor(Position p, std::chrono::steady_clock::time_point deadline) const {
   if (position() >= p) return true;
-  std::unique_lock lock(mu_);
-  advanced_.wait_until(lock, deadline, [&] { return position() >= p || stop_.load(); });
+  MutexLock lock(mu_);
+  while (position() < p && !stop_.load()) {
+    if (!advanced_.WaitUntil(mu_, deadline)) break;
+  }
   return position() >= p;
 }
 
 Status PgProjectionRunner::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return status_;
 }
 
 void PgProjectionRunner::SetStatus(Status st) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   status_ = std::move(st);
 }
 
@@ -348,7 +360,7 @@ Status NotLeader() {
 }  // namespace
 
 Status PgProjectionRunner::ReplayParked(std::string_view stream) {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   if (!leader() || !conn_) return NotLeader();
   if (!parked_.contains(stream)) return NotFound("stream " + std::string(stream) + " is not parked");
   ASSIGN_OR_RETURN(pg::Rows at, conn_->Query("SELECT position FROM parked_events WHERE projection = $1 "
@@ -357,6 +369,7 @@ Status PgProjectionRunner::ReplayParked(std::string_view stream) {
                                               Param::Text(std::string(stream))}));
   RETURN_IF_ERROR(conn_->Exec("BEGIN"));
   auto replay = [&]() -> Status {
+    db_mu_.AssertHeld();  // called where the caller holds it
     for (int i = 0; i < at.size(); ++i) {
       const Position p(static_cast<std::uint64_t>(at.Int(i, 0)));
       ASSIGN_OR_RETURN(auto events, store_.ReadAll(p, 1));
@@ -380,13 +393,14 @@ Status PgProjectionRunner::ReplayParked(std::string_view stream) {
 }
 
 Result<std::uint64_t> PgProjectionRunner::Rebuild() {
-  std::lock_guard lock(db_mu_);
+  MutexLock lock(db_mu_);
   if (!leader() || !conn_) return NotLeader();
   std::set<std::string, std::less<>> before = std::move(parked_);
   parked_.clear();
   std::vector<std::string> newly_parked;
   Position last(0);
   auto rebuild = [&]() -> Status {
+    db_mu_.AssertHeld();  // called where the caller holds it
     std::vector<pg::Statement> reset{{"BEGIN"}};
     for (std::string& sql : projection_.Reset()) reset.emplace_back(std::move(sql));
     reset.push_back({"DELETE FROM parked_events WHERE projection = $1", {Param::Text(std::string(projection_.name()))}});
@@ -407,7 +421,7 @@ Result<std::uint64_t> PgProjectionRunner::Rebuild() {
   }
   for (auto& s : newly_parked) parked_.insert(std::move(s));
   position_.store(last.value(), std::memory_order_release);
-  advanced_.notify_all();
+  advanced_.SignalAll();
   waiters_.Notify();
   return last.value();
 }

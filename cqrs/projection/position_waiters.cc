@@ -14,10 +14,10 @@ PositionWaiters::PositionWaiters(const std::atomic<std::uint64_t>& position, std
 
 PositionWaiters::~PositionWaiters() {
   {
-    std::lock_guard lock(state_->mu);
+    MutexLock lock(state_->mu);
     state_->closing = true;
   }
-  state_->wake.notify_all();
+  state_->wake.SignalAll();
   if (thread_.get_id() == std::this_thread::get_id()) {
     thread_.detach();  // a callback dropped the runner: the thread ends after it, on its own
   } else {
@@ -28,7 +28,7 @@ PositionWaiters::~PositionWaiters() {
 Status PositionWaiters::Add(Position p, Clock::time_point deadline, Done done) {
   State& s = *state_;
   {
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     if (s.closing) return Unavailable("the read model's runner is stopping");
     if (s.entries.size() + s.ready.size() >= s.capacity) {
       return Unavailable(std::to_string(s.capacity) + " reads are waiting for the read model already");
@@ -43,27 +43,27 @@ Status PositionWaiters::Add(Position p, Clock::time_point deadline, Done done) {
     }
   }
   // Also when only a new, earlier deadline arrived: the thread re-arms its timer.
-  s.wake.notify_one();
+  s.wake.Signal();
   return Status::Ok();
 }
 
 void PositionWaiters::Notify() {
   State& s = *state_;
   {
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     if (s.by_position.empty() || s.by_position.begin()->first > s.position.load(std::memory_order_acquire)) return;
   }
-  s.wake.notify_one();
+  s.wake.Signal();
 }
 
 std::size_t PositionWaiters::waiting() const {
-  std::lock_guard lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->entries.size() + state_->ready.size();
 }
 
 void PositionWaiters::Run(const std::shared_ptr<State>& state) {
   State& s = *state;
-  std::unique_lock lock(s.mu);
+  MutexLock lock(s.mu);
   while (true) {
     // Move what is due to `ready`: reached positions, then passed deadlines (all, when closing).
     const std::uint64_t at = s.closing ? 0 : s.position.load(std::memory_order_acquire);
@@ -95,10 +95,10 @@ void PositionWaiters::Run(const std::shared_ptr<State>& state) {
     if (!s.ready.empty()) {
       auto batch = std::move(s.ready);
       s.ready.clear();
-      lock.unlock();
+      lock.Unlock();
       for (auto& [done, reached] : batch) done(reached);
       batch.clear();  // captured state is released off the lock too
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (s.closing) return;
@@ -106,9 +106,9 @@ void PositionWaiters::Run(const std::shared_ptr<State>& state) {
     // re-checks everything (a new earlier deadline re-arms the timer). Both signal after taking
     // the lock, so a wake-up between the checks above and this wait cannot be lost.
     if (s.by_deadline.empty()) {
-      s.wake.wait(lock);
+      s.wake.Wait(s.mu);
     } else {
-      s.wake.wait_until(lock, s.by_deadline.begin()->first);
+      s.wake.WaitUntil(s.mu, s.by_deadline.begin()->first);
     }
   }
 }

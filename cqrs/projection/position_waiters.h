@@ -15,15 +15,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/status.h"
 #include "cqrs/core/types.h"
 
@@ -66,15 +65,15 @@ class PositionWaiters {
     State(const std::atomic<std::uint64_t>& p, std::size_t c) : position(p), capacity(c) {}
     const std::atomic<std::uint64_t>& position;  // read only while !closing
     const std::size_t capacity;
-    mutable std::mutex mu;
-    std::condition_variable wake;
+    mutable Mutex mu;
+    CondVar wake;
     // Entries by id; two indexes over them: by position (what Notify answers) and by deadline.
-    std::map<std::uint64_t, Entry> entries;                     // guarded by mu
-    std::multimap<std::uint64_t, std::uint64_t> by_position;    // position -> id, guarded by mu
-    std::multimap<Clock::time_point, std::uint64_t> by_deadline;  // deadline -> id, guarded by mu
-    std::vector<std::pair<Done, bool>> ready;                   // to call on the thread, guarded by mu
-    std::uint64_t next_id = 0;                                  // guarded by mu
-    bool closing = false;                                       // guarded by mu
+    std::map<std::uint64_t, Entry> entries GUARDED_BY(mu);
+    std::multimap<std::uint64_t, std::uint64_t> by_position GUARDED_BY(mu);      // position -> id
+    std::multimap<Clock::time_point, std::uint64_t> by_deadline GUARDED_BY(mu);  // deadline -> id
+    std::vector<std::pair<Done, bool>> ready GUARDED_BY(mu);                     // to call on the thread
+    std::uint64_t next_id GUARDED_BY(mu) = 0;
+    bool closing GUARDED_BY(mu) = false;
   };
   static void Run(const std::shared_ptr<State>& state);
 

@@ -77,6 +77,13 @@ class Statement {
   Statement& Bind(int index, const std::optional<std::string>& value) {
     return value ? Bind(index, std::string_view(*value)) : BindNull(index);
   }
+  // Binds `values` to parameters 1, 2, ... in order.
+  template <typename... T>
+  Statement& BindAll(const T&... values) {
+    int index = 0;
+    (Bind(++index, values), ...);
+    return *this;
+  }
 
   // True while a row is available; false when done.
   Result<bool> Step();

@@ -28,11 +28,11 @@ void IndexBuilder::Add(const log::RecordView& r) {
 }
 
 void IndexBuilder::Submit() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return queue_.size() < kMaxQueuedBatches; });
+  MutexLock lock(mu_);
+  while (queue_.size() >= kMaxQueuedBatches) cv_.Wait(mu_);
   queue_.push_back(std::move(current_));
-  lock.unlock();
-  cv_.notify_all();
+  lock.Unlock();
+  cv_.SignalAll();
   current_ = Batch{};
   current_.items.reserve(kBatchRecords);
 }
@@ -41,10 +41,10 @@ void IndexBuilder::Finish() {
   if (!worker_.joinable()) return;
   if (!current_.items.empty()) Submit();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     done_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   worker_.join();
 }
 
@@ -52,13 +52,13 @@ void IndexBuilder::Run() {
   while (true) {
     Batch batch;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+      MutexLock lock(mu_);
+      while (queue_.empty() && !done_) cv_.Wait(mu_);
       if (queue_.empty()) return;
       batch = std::move(queue_.front());
       queue_.pop_front();
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (const Item& it : batch.items) {
       index_.Add(std::string_view(batch.names).substr(it.name_offset, it.name_size), it.position,
                  it.event_id);

@@ -6,13 +6,12 @@
 // thread applies full batches in order. Used by one opening thread; not otherwise thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/log/record.h"
 #include "cqrs/store/stream_index.h"
 
@@ -26,7 +25,7 @@ class IndexBuilder {
   // Called for each recovered record, in log order.
   void Add(const log::RecordView& record);
   // Applies everything added and stops the worker. After this the index is complete.
-  void Finish();
+  void Finish() EXCLUDES(mu_);
 
  private:
   struct Item {
@@ -40,15 +39,15 @@ class IndexBuilder {
     std::vector<Item> items;
   };
 
-  void Run();
-  void Submit();
+  void Run() EXCLUDES(mu_);
+  void Submit() EXCLUDES(mu_);
 
   StreamIndex& index_;
-  Batch current_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Batch> queue_;  // guarded by mu_
-  bool done_ = false;        // guarded by mu_
+  Batch current_;  // the feeding thread's
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Batch> queue_ GUARDED_BY(mu_);
+  bool done_ GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
 

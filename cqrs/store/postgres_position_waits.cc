@@ -20,7 +20,7 @@ void PositionWaits::Add(Placement placement, Done done) {
   std::vector<Reply> answers;
   std::uint64_t head = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto w = std::make_shared<Waiting>();
     w->since = std::chrono::steady_clock::now();
     for (std::size_t k = 0; k < placement.positions.size(); ++k) {
@@ -44,7 +44,7 @@ void PositionWaits::Add(Placement placement, Done done) {
     } else {
       w->placement = std::move(placement);
       w->done = std::move(done);
-      pending_cv_.notify_all();
+      pending_cv_.SignalAll();
     }
   }
   Answer(answers, head);
@@ -67,7 +67,7 @@ void PositionWaits::Numbered(std::span<const NumberedEvent> events) {
   std::vector<Reply> answers;
   std::uint64_t head = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [seq, position] : events) Place(seq, position, answers, head);
   }
   Answer(answers, head);
@@ -75,7 +75,7 @@ void PositionWaits::Numbered(std::span<const NumberedEvent> events) {
 
 void PositionWaits::NumberedBySequencer(std::span<const NumberedEvent> events) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     previous_ = std::move(recent_);
     recent_.clear();
     recent_.reserve(events.size());
@@ -91,7 +91,7 @@ void PositionWaits::Answer(std::vector<Reply>& answers, std::uint64_t head) {
 }
 
 std::vector<std::int64_t> PositionWaits::PendingSeqs(std::chrono::steady_clock::time_point* oldest) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::int64_t> out;
   out.reserve(by_seq_.size());
   *oldest = std::chrono::steady_clock::time_point::max();
@@ -103,19 +103,21 @@ std::vector<std::int64_t> PositionWaits::PendingSeqs(std::chrono::steady_clock::
 }
 
 void PositionWaits::WaitUntilPending(std::chrono::steady_clock::time_point deadline) const {
-  std::unique_lock lock(mu_);
-  pending_cv_.wait_until(lock, deadline, [&] { return !by_seq_.empty(); });
+  MutexLock lock(mu_);
+  while (by_seq_.empty()) {
+    if (!pending_cv_.WaitUntil(mu_, deadline)) break;
+  }
 }
 
 bool PositionWaits::empty() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return by_seq_.empty();
 }
 
 void PositionWaits::FailAll(const Status& status) {
   std::vector<Done> failed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [seq, w] : by_seq_) {
       if (w.first->done) failed.push_back(std::move(w.first->done));  // once per append
     }

@@ -12,15 +12,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/store/postgres_appender.h"
 #include "cqrs/store/postgres_sequencer.h"
 
@@ -34,20 +33,20 @@ class PositionWaits {
   explicit PositionWaits(BeforeAnswer before_answer) : before_answer_(std::move(before_answer)) {}
 
   // Answers `done` now if every position is known, else when Numbered() has given them all.
-  void Add(Placement placement, Done done);
+  void Add(Placement placement, Done done) EXCLUDES(mu_);
   // Positions of numbered events; answers the appends they complete.
-  void Numbered(std::span<const NumberedEvent> events);
+  void Numbered(std::span<const NumberedEvent> events) EXCLUDES(mu_);
   // Keeps `events` as the latest batch of this process's sequencer (see Add), then Numbered().
-  void NumberedBySequencer(std::span<const NumberedEvent> events);
+  void NumberedBySequencer(std::span<const NumberedEvent> events) EXCLUDES(mu_);
 
   // The seqs still waiting, and when the oldest waiting append was added.
-  std::vector<std::int64_t> PendingSeqs(std::chrono::steady_clock::time_point* oldest) const;
-  bool empty() const;
+  std::vector<std::int64_t> PendingSeqs(std::chrono::steady_clock::time_point* oldest) const EXCLUDES(mu_);
+  bool empty() const EXCLUDES(mu_);
   // Waits until an append waits for positions, or the deadline passes (or Wake()).
-  void WaitUntilPending(std::chrono::steady_clock::time_point deadline) const;
-  void Wake() const { pending_cv_.notify_all(); }
+  void WaitUntilPending(std::chrono::steady_clock::time_point deadline) const EXCLUDES(mu_);
+  void Wake() const { pending_cv_.SignalAll(); }
   // Answers every waiting append with `status` (the store closes).
-  void FailAll(const Status& status);
+  void FailAll(const Status& status) EXCLUDES(mu_);
 
  private:
   struct Waiting {
@@ -58,17 +57,18 @@ class PositionWaits {
   };
   using Reply = std::pair<Done, Result<AppendResult>>;
   static AppendResult ResultOf(const Placement& p);
-  // Records one position; appends completed by it go to `answers`. Requires mu_.
-  void Place(std::int64_t seq, std::uint64_t position, std::vector<Reply>& answers, std::uint64_t& head);
-  void Answer(std::vector<Reply>& answers, std::uint64_t head);
+  // Records one position; appends completed by it go to `answers`.
+  void Place(std::int64_t seq, std::uint64_t position, std::vector<Reply>& answers, std::uint64_t& head)
+      REQUIRES(mu_);
+  void Answer(std::vector<Reply>& answers, std::uint64_t head) EXCLUDES(mu_);
 
   const BeforeAnswer before_answer_;
-  mutable std::mutex mu_;
-  mutable std::condition_variable pending_cv_;  // by_seq_ became non-empty
-  // seq -> the waiting append and the index of the event in it. Guarded by mu_.
-  std::unordered_map<std::int64_t, std::pair<std::shared_ptr<Waiting>, std::size_t>> by_seq_;
-  // The sequencer's last two batches, seq -> position. Guarded by mu_.
-  std::unordered_map<std::int64_t, std::uint64_t> recent_, previous_;
+  mutable Mutex mu_;
+  mutable CondVar pending_cv_;  // by_seq_ became non-empty
+  // seq -> the waiting append and the index of the event in it.
+  std::unordered_map<std::int64_t, std::pair<std::shared_ptr<Waiting>, std::size_t>> by_seq_ GUARDED_BY(mu_);
+  // The sequencer's last two batches, seq -> position.
+  std::unordered_map<std::int64_t, std::uint64_t> recent_ GUARDED_BY(mu_), previous_ GUARDED_BY(mu_);
 };
 
 }  // namespace cqrs

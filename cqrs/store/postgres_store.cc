@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <mutex>
 #include <thread>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/thread_name.h"
 #include "cqrs/pg/connection.h"
 #include "cqrs/pg/pool.h"
@@ -69,13 +68,13 @@ class PostgresEventStore final : public EventStore {
         reads_(options_.url, options_.read_connections),
         waits_([this](std::uint64_t head) { AdvanceHead(head); }) {}
 
-  ~PostgresEventStore() override {
+  ~PostgresEventStore() override EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
     }
-    queued_.notify_all();
-    queued_first_.notify_all();
+    queued_.SignalAll();
+    queued_first_.SignalAll();
     for (std::thread& w : writers_) w.join();  // they finish the queue first
     // Committed appends are answered once numbered: give the sequencers a moment, then say so.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -141,21 +140,21 @@ class PostgresEventStore final : public EventStore {
 
   Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
                               std::span<const EventData> events) override {
-    std::mutex m;
-    std::condition_variable cv;
-    std::optional<Result<AppendResult>> out;
+    Mutex m;
+    CondVar cv;
+    std::optional<Result<AppendResult>> out;  // under m
     AppendAsync(stream, expected, events, [&](Result<AppendResult> r) {
-      std::lock_guard lock(m);
+      MutexLock lock(m);
       out = std::move(r);
-      cv.notify_one();
+      cv.Signal();
     });
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return out.has_value(); });
+    MutexLock lock(m);
+    while (!out.has_value()) cv.Wait(m);
     return std::move(*out);
   }
 
   void AppendAsync(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events,
-                   std::function<void(Result<AppendResult>)> done) override {
+                   std::function<void(Result<AppendResult>)> done) override EXCLUDES(mu_) {
     if (options_.read_only) {
       return done(Unavailable("postgres store: opened read-only (a read process, or a read replica): appends go to "
                               "a write process"));
@@ -171,12 +170,12 @@ class PostgresEventStore final : public EventStore {
       if (e.timestamp_us == 0) e.timestamp_us = now;
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!stopping_) {
         queue_.push_back(std::move(p));
         // Wake only a writer that may take it (see WriteLoop): writer 0 always may.
-        queued_first_.notify_one();
-        if (!NumbersOwnAppends()) queued_.notify_one();
+        queued_first_.Signal();
+        if (!NumbersOwnAppends()) queued_.Signal();
         return;
       }
     }
@@ -231,9 +230,13 @@ class PostgresEventStore final : public EventStore {
     return reachable_.load() ? Status::Ok() : Unavailable("postgres: the server does not answer");
   }
 
-  bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const override {
-    std::unique_lock lock(head_mu_);
-    return head_cv_.wait_until(lock, deadline, [&] { return head_.load() >= p.value(); });
+  bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const override
+      EXCLUDES(head_mu_) {
+    MutexLock lock(head_mu_);
+    while (head_.load() < p.value()) {
+      if (!head_cv_.WaitUntil(head_mu_, deadline)) return head_.load() >= p.value();
+    }
+    return true;
   }
 
   Result<std::unique_ptr<Subscription>> Subscribe(Position from, std::size_t max_batch,
@@ -242,13 +245,13 @@ class PostgresEventStore final : public EventStore {
   }
 
  private:
-  void AdvanceHead(std::uint64_t p) const {
+  void AdvanceHead(std::uint64_t p) const EXCLUDES(head_mu_) {
     std::uint64_t cur = head_.load();
     while (p > cur && !head_.compare_exchange_weak(cur, p)) {
     }
     if (p > cur) {
-      std::lock_guard lock(head_mu_);
-      head_cv_.notify_all();
+      MutexLock lock(head_mu_);
+      head_cv_.SignalAll();
     }
   }
 
@@ -259,15 +262,14 @@ class PostgresEventStore final : public EventStore {
   // this process numbers its own appends, only writer 0 takes batches: such transactions take
   // turns on the head row from their numbering through their commit, so one transaction with
   // every pending append beats several smaller ones queued on the lock.
-  void WriteLoop(int writer) {
+  void WriteLoop(int writer) EXCLUDES(mu_) {
     PgAppender appender(options_.url, options_.head_channel, options_.wake_channel);
     while (true) {
       std::vector<PendingAppend> batch;
       {
-        std::unique_lock lock(mu_);
-        (writer == 0 ? queued_first_ : queued_).wait(lock, [&] {
-          return stopping_ || (!queue_.empty() && (writer == 0 || !NumbersOwnAppends()));
-        });
+        MutexLock lock(mu_);
+        CondVar& queued = writer == 0 ? queued_first_ : queued_;
+        while (!stopping_ && (queue_.empty() || (writer != 0 && NumbersOwnAppends()))) queued.Wait(mu_);
         if (queue_.empty()) return;  // stopping, nothing left
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(std::move(queue_.front()));
@@ -381,17 +383,17 @@ class PostgresEventStore final : public EventStore {
   std::unique_ptr<Sequencer> sequencer_;         // writable stores: this process's candidate
   PositionWaits waits_;                          // committed appends waiting for their positions
 
-  std::mutex mu_;
-  std::condition_variable queued_first_;  // writer 0 waits here
-  std::condition_variable queued_;        // the other writers
-  std::deque<PendingAppend> queue_;  // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_: no new appends; writers finish the queue
+  Mutex mu_;
+  CondVar queued_first_;  // writer 0 waits here
+  CondVar queued_;        // the other writers
+  std::deque<PendingAppend> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;  // no new appends; writers finish the queue
   std::atomic<bool> closed_{false};  // the resolver and the listener stop
 
   std::atomic<bool> reachable_{true};  // the listener's view of the server
   mutable std::atomic<std::uint64_t> head_{0};
-  mutable std::mutex head_mu_;
-  mutable std::condition_variable head_cv_;
+  mutable Mutex head_mu_;  // for head_cv_ only: head_ is atomic
+  mutable CondVar head_cv_;
   std::vector<std::thread> writers_;
   std::thread resolver_;
   std::thread listener_;

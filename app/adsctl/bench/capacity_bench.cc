@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <initializer_list>
 #include <thread>
 
 #include "app/adsctl/bench/adsd_instance.h"
@@ -27,22 +28,24 @@ namespace rj = rapidjson;
 using Writer = rj::PrettyWriter<rj::StringBuffer>;
 constexpr const char* kLag = "adsd_read_model_lag_seconds";
 
+// "key": number, for each field, in order.
+void Doubles(Writer& w, std::initializer_list<std::pair<const char*, double>> fields) {
+  for (const auto& [key, value] : fields) {
+    w.Key(key);
+    w.Double(value);
+  }
+}
+
 void WriteWrk(Writer& w, const WrkResult& r) {
   w.StartObject();
   w.Key("connections");
   w.Int(r.connections);
-  w.Key("rate");
-  w.Double(r.rate());
-  w.Key("p50_ms");
-  w.Double(r.p50_ms);
-  w.Key("p99_ms");
-  w.Double(r.p99_ms);
-  w.Key("p999_ms");
-  w.Double(r.p999_ms);
-  w.Key("max_ms");
-  w.Double(r.max_ms);
-  w.Key("errors");
-  w.Double(r.errors);
+  Doubles(w, {{"rate", r.rate()},
+              {"p50_ms", r.p50_ms},
+              {"p99_ms", r.p99_ms},
+              {"p999_ms", r.p999_ms},
+              {"max_ms", r.max_ms},
+              {"errors", r.errors}});
   w.EndObject();
 }
 
@@ -281,20 +284,13 @@ cqrs::Status RunCapacityBench(const CapacityOptions& o) {
                half, paced->rate(), p50, p99, paced->p50_ms, paced->p99_ms, paced->p999_ms);
     w.Key("lag");
     w.StartObject();
-    w.Key("rate");
-    w.Double(half);
-    w.Key("achieved_rate");
-    w.Double(paced->rate());
-    w.Key("p50_ms");
-    w.Double(p50);
-    w.Key("p99_ms");
-    w.Double(p99);
-    w.Key("post_p50_ms");
-    w.Double(paced->p50_ms);
-    w.Key("post_p99_ms");
-    w.Double(paced->p99_ms);
-    w.Key("post_p999_ms");
-    w.Double(paced->p999_ms);
+    Doubles(w, {{"rate", half},
+                {"achieved_rate", paced->rate()},
+                {"p50_ms", p50},
+                {"p99_ms", p99},
+                {"post_p50_ms", paced->p50_ms},
+                {"post_p99_ms", paced->p99_ms},
+                {"post_p999_ms", paced->p999_ms}});
     w.Key("series");
     w.StartArray();
     for (const auto& [t, a, b] : series) {
@@ -335,14 +331,10 @@ cqrs::Status RunCapacityBench(const CapacityOptions& o) {
                s.accepted, s.decided, s.slope, s.how);
     w.Key("sustained");
     w.StartObject();
-    w.Key("accepted_per_s");
-    w.Double(s.accepted);
-    w.Key("decided_per_s");
-    w.Double(s.decided);
-    w.Key("backlog_slope_per_s");
-    w.Double(s.slope);
-    w.Key("rate");
-    w.Double(s.rate);
+    Doubles(w, {{"accepted_per_s", s.accepted},
+                {"decided_per_s", s.decided},
+                {"backlog_slope_per_s", s.slope},
+                {"rate", s.rate}});
     w.Key("how");
     w.String(s.how.c_str());
     w.EndObject();
@@ -365,22 +357,17 @@ cqrs::Status RunCapacityBench(const CapacityOptions& o) {
                seconds, events / seconds);
     w.Key("rebuild");
     w.StartObject();
-    w.Key("events");
-    w.Double(events);
-    w.Key("seconds");
-    w.Double(seconds);
-    w.Key("events_per_s");
-    w.Double(events / seconds);
+    Doubles(w, {{"events", events},
+                {"seconds", seconds},
+                {"events_per_s", events / seconds}});
     w.EndObject();
   }
   async->Stop();
 
   w.Key("ratios");
   w.StartObject();
-  w.Key("async_post_vs_nginx");
-  w.Double(post["async"][top].rate() / nginx_post[top].rate());
-  w.Key("get_vs_nginx");
-  w.Double(get.rate() / nginx_get.rate());
+  Doubles(w, {{"async_post_vs_nginx", post["async"][top].rate() / nginx_post[top].rate()},
+              {"get_vs_nginx", get.rate() / nginx_get.rate()}});
   w.EndObject();
   w.EndObject();
   if (!o.json.empty()) return WriteJsonFile(o.json, buf);
