@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <cstring>
-#include <mutex>
 #include <random>
 
 #include "cqrs/core/hex.h"
+#include "cqrs/core/mutex.h"
 
 namespace cqrs {
 namespace {
@@ -19,7 +19,7 @@ class V7Generator {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (now_ms > last_ms_) {
       last_ms_ = now_ms;
       hi_ = rng_() & 0xFFF;                  // 12 bits rand_a
@@ -41,11 +41,11 @@ class V7Generator {
   }
 
  private:
-  std::mutex mu_;
-  std::mt19937_64 rng_{std::random_device{}()};
-  std::uint64_t last_ms_ = 0;
-  std::uint64_t hi_ = 0;
-  std::uint64_t lo_ = 0;
+  Mutex mu_;
+  std::mt19937_64 rng_ GUARDED_BY(mu_){std::random_device{}()};
+  std::uint64_t last_ms_ GUARDED_BY(mu_) = 0;
+  std::uint64_t hi_ GUARDED_BY(mu_) = 0;
+  std::uint64_t lo_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace

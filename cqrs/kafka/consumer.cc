@@ -122,13 +122,13 @@ Status BusConsumer::status() const {
   // being set up, a topic's metadata not there yet) and gets over them by itself.
   constexpr auto kLasting = std::chrono::seconds(5);
   if (Status st = dispatcher_->status(); !st.ok()) return st;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!transient_.ok() && std::chrono::steady_clock::now() - transient_since_ >= kLasting) return transient_;
   return Status::Ok();
 }
 
 void BusConsumer::SetTransient(Status st) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (transient_.ok()) transient_since_ = std::chrono::steady_clock::now();
   transient_ = std::move(st);
 }
@@ -139,7 +139,7 @@ void BusConsumer::Run() {
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
     if (m->err() == RdKafka::ERR_NO_ERROR || m->err() == RdKafka::ERR__TIMED_OUT) {
       if (m->err() == RdKafka::ERR_NO_ERROR) Take(*m);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       transient_ = Status::Ok();  // the bus answers (a quiet bus times out without an error)
     } else {
       SetTransient(Unavailable("bus: " + m->errstr()));  // librdkafka reconnects by itself

@@ -24,11 +24,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "cqrs/consumer/dispatcher.h"
 #include "cqrs/consumer/offset_ledger.h"
+#include "cqrs/core/mutex.h"
 #include "cqrs/kafka/bus.h"
 
 namespace cqrs::kafka {
@@ -58,7 +58,7 @@ class BusConsumer {
   ~BusConsumer();  // settles in-flight events, commits, leaves the group
 
   // Ok while consuming; the handler's permanent error, or a bus error that has lasted 5 s.
-  Status status() const;
+  Status status() const EXCLUDES(mu_);
   std::uint64_t handled() const { return dispatcher_->handled(); }
   int assigned_partitions() const { return assigned_.load(); }
 
@@ -73,7 +73,7 @@ class BusConsumer {
   // taken is settled (unless the dispatcher stopped; at most kDrainLimit), then waits for the
   // broker's answer: partitions are given up after it.
   void Commit(CommitMode mode);
-  void SetTransient(Status st);
+  void SetTransient(Status st) EXCLUDES(mu_);
 
   const ConsumerOptions options_;
   std::unique_ptr<consumer::Dispatcher> dispatcher_;
@@ -85,9 +85,9 @@ class BusConsumer {
   std::map<std::int32_t, std::int64_t> first_new_;  // poll thread only: partition -> its end when assigned
   std::atomic<bool> stop_{false};
   std::atomic<int> assigned_{0};
-  mutable std::mutex mu_;
-  Status transient_;  // guarded by mu_: the last bus error, cleared by the next good poll
-  std::chrono::steady_clock::time_point transient_since_;  // guarded by mu_
+  mutable Mutex mu_;
+  Status transient_ GUARDED_BY(mu_);  // the last bus error, cleared by the next good poll
+  std::chrono::steady_clock::time_point transient_since_ GUARDED_BY(mu_);
   std::thread thread_;
 };
 

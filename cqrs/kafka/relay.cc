@@ -22,12 +22,12 @@ BusRelay::~BusRelay() {
 }
 
 Status BusRelay::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return status_;
 }
 
 void BusRelay::SetStatus(Status st) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   status_ = std::move(st);
 }
 
