@@ -13,8 +13,9 @@
 # a bounded number of examples per operation.
 set -euo pipefail
 adsd=${1:?usage: api_contract_test.sh ADSD_BINARY SOURCE_DIR BUILD_DIR}
-src=${2:?}
-build_dir=${3:?}
+# Absolute: schemathesis runs from a temporary directory (below), and loads hooks.py by path.
+src=$(cd "${2:?}" && pwd)
+build_dir=$(cd "${3:?}" && pwd)
 seed=${ADSD_CONTRACT_SEED:-20261202}
 examples=${ADSD_CONTRACT_EXAMPLES:-50}
 
