@@ -111,7 +111,7 @@ bhttp::response<bhttp::string_body> ToMessage(Response response, bool authentica
   }
   bhttp::response<bhttp::string_body> res(static_cast<bhttp::status>(response.status), 11);
   res.set(bhttp::field::server, "adsd");
-  res.set(bhttp::field::content_type, response.content_type);
+  if (response.status != 204) res.set(bhttp::field::content_type, response.content_type);  // 204: no content
   res.set("X-Content-Type-Options", "nosniff");
   if (authenticated) res.set(bhttp::field::cache_control, "no-store");
   for (auto& [k, v] : response.headers) res.set(k, v);

@@ -36,6 +36,7 @@ class ServerTest : public ::testing::Test {
         respond(Response::Json(200, "{}"));
       }).detach();
     });
+    router_.Add("DELETE", "/gone", [](Request&, Responder respond) { respond(Response{204, "", "", {}, {}}); });
     router_.Add("GET", "/forgotten", [](Request&, Responder) {});
     router_.Add("GET", "/throws", [](Request&, Responder) -> void { throw std::runtime_error("bug"); });
     ServerOptions o;
@@ -88,6 +89,20 @@ TEST_F(ServerTest, WrongContentTypeIs415) {
 TEST_F(ServerTest, OversizedBodyIs413AndOversizedHeadersAre431) {
   EXPECT_EQ(Roundtrip(testing::Post("/v1/ads", std::string(2000, 'x')))->status, 413);
   EXPECT_EQ(Roundtrip(testing::Get("/v1/ads/x", "X-Big: " + std::string(4000, 'h') + "\r\n"))->status, 431);
+}
+
+TEST_F(ServerTest, NoContentHasNeitherContentLengthNorContentTypeAndKeepsTheConnection) {
+  Connection c(server_->port());
+  ASSERT_TRUE(c.Send("DELETE /gone HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.Receive();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(Connection::Lower(r->head).find("\ncontent-length:"), std::string::npos) << r->head;
+  EXPECT_EQ(Connection::Lower(r->head).find("\ncontent-type:"), std::string::npos) << r->head;
+  ASSERT_TRUE(c.Send(testing::Get("/v1/ads/next")));
+  auto next = c.Receive();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
 }
 
 TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {

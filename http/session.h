@@ -286,6 +286,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(ToMessage(std::move(response), authenticated));
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    // A 204 has no content, so no Content-Length either (RFC 9110 8.6: a server MUST NOT send one).
+    if (res->result() == bhttp::status::no_content) res->content_length(boost::none);
     // Counted when the answer is ready, before it is sent: a client that has read its answer can
     // rely on seeing it in /metrics.
     if (server_.metrics != nullptr) {

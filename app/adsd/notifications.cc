@@ -1,6 +1,8 @@
 #include "app/adsd/notifications.h"
 
 #include <charconv>
+#include <utility>
+#include <vector>
 
 #include "app/adsd/authorize.h"
 #include "app/adsd/service.h"
@@ -34,7 +36,9 @@ cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOp
     ASSIGN_OR_RETURN(n->streams_, StatusStreamHub::Start(deps.store, *n->changes_, deps.pool, so));
     n->AddStreamRoute();
   } else {
-    deps.router.Add("GET", "/v1/ads/stream", [](Request&, Responder respond) {
+    // Authenticated first, as every /v1 route: without a token the answer is 401, not 501.
+    deps.router.Add("GET", "/v1/ads/stream", [&keys = deps.keys](Request& req, Responder respond) {
+      if (!Authorize(keys, req, respond)) return;
       respond(Problem(501, "stream-unsupported", "The live stream is not served by this process",
                       "the live stream is served by read processes (--role read or all)"));
     }, {.body_content_type = ""});
@@ -113,13 +117,20 @@ void Notifications::AddMetrics() {
 }
 
 void Notifications::AddUnsupportedWebhookRoutes() {
-  auto unsupported = [](Request&, Responder respond) {
+  auto unsupported = [&keys = deps_.keys](Request& req, Responder respond) {
+    if (!Authorize(keys, req, respond)) return;  // as every /v1 route: 401 before 501
     respond(Problem(501, "webhooks-unsupported", "Webhooks are not supported in this deployment",
                     "webhooks run on the embedded event log; with a PostgreSQL store they are not available yet"));
   };
-  for (const char* pattern : {"/v1/webhooks", "/v1/webhooks/{id}", "/v1/webhooks/{id}/deliveries",
-                              "/v1/webhooks/{id}/deliveries/{delivery_id}/retry"}) {
-    for (const char* method : {"GET", "POST", "DELETE"}) deps_.router.Add(method, pattern, unsupported, {.body_content_type = ""});
+  // The methods the embedded shape serves on each path, so that another method is still 405 with
+  // the same Allow as there (docs/openapi.json).
+  const std::pair<const char*, std::vector<const char*>> routes[] = {
+      {"/v1/webhooks", {"POST", "GET"}},  // in the order webhook_routes.cc adds them (Allow)
+      {"/v1/webhooks/{id}", {"DELETE"}},
+      {"/v1/webhooks/{id}/deliveries", {"GET"}},
+      {"/v1/webhooks/{id}/deliveries/{delivery_id}/retry", {"POST"}}};
+  for (const auto& [pattern, methods] : routes) {
+    for (const char* method : methods) deps_.router.Add(method, pattern, unsupported, {.body_content_type = ""});
   }
 }
 

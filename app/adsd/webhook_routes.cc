@@ -172,7 +172,7 @@ void WebhookApi::AddRoutes() {
     cqrs::Status st = webhooks_.Remove(id, who->admin ? "" : who->retailer);
     if (st.code() == cqrs::StatusCode::kNotFound) return respond(NoWebhook(id));
     if (!st.ok()) return respond(StoreError(st));
-    respond(Response{204, "application/json", "", {}, {}});
+    respond(Response{204, "", "", {}, {}});
   }, {.body_content_type = ""});
 
   router_.Add("GET", "/v1/webhooks/{id}/deliveries", [this](Request& req, Responder respond) {

@@ -29,3 +29,55 @@ def map_query(context, query):
     if query and isinstance(query.get("wait_ms"), int) and query["wait_ms"] > 100:
         query["wait_ms"] = query["wait_ms"] % 101
     return query
+
+
+# A registered webhook is called: adsd POSTs every status change of the retailer's ads to it. The
+# fuzzer must not make adsd call hosts on the internet, so before a registration is sent, a URL
+# host that could be reached (a name, which may resolve to a public address, or a public IP) is
+# replaced by 192.0.2.1 (TEST-NET-1, RFC 5737: documentation only, routed nowhere). adsd accepts
+# it, and its attempts time out (--webhook-connect-timeout-ms). Hosts that are private, loopback
+# and the like stay as generated: their refusal (422 invalid-webhook) is what is fuzzed there, as
+# are the scheme, credentials, fragments, ports and everything else in the URL.
+DOCUMENTATION_HOST = "192.0.2.1"
+
+
+def _reachable(host):
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return True  # a name (or not a host at all: adsd refuses it without calling anything)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global
+
+
+def _safe_url(url):
+    for scheme in ("https://", "http://"):
+        if url.startswith(scheme):
+            rest = url[len(scheme):]
+            break
+    else:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, target = rest[:end], rest[end:]
+    userinfo, at, hostport = authority.rpartition("@")
+    if hostport.startswith("["):
+        host, _, port = hostport.partition("]")
+        host, port = host + "]", port
+    else:
+        host, colon, port = hostport.partition(":")
+        port = colon + port
+    if not host or not _reachable(host):
+        return url
+    return scheme + userinfo + at + DOCUMENTATION_HOST + port + target
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    """Applies to every phase (coverage and stateful too): see DOCUMENTATION_HOST."""
+    if case.method.upper() != "POST" or case.path != "/v1/webhooks":
+        return
+    if isinstance(case.body, dict) and isinstance(case.body.get("url"), str):
+        case.body["url"] = _safe_url(case.body["url"])
