@@ -2,7 +2,8 @@
 # docs/openapi.json is a valid OpenAPI 3.1 document (openapi-spec-validator), and it describes
 # every route the server registers (each `….Add("METHOD", "/path", …)` on a router in app/adsd's
 # sources), and no route that does not exist; and that every problem type the sources can answer
-# with (Problem(status, "slug", …) in app/, http/ and ads/) is in the document, and no other.
+# with (Problem(status, "slug", …), or a table row {status, "slug", …}, in app/, http/ and ads/)
+# is in the document, and no other.
 #
 #   openapi_document_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -42,6 +43,8 @@ prefix = "https://adsd.dev/problems/"
 answered = set()
 for code in sources("app", "http", "ads"):
     answered.update(re.findall(r'Problem\(\s*\d+\s*,\s*"([a-z0-9-]+)"', code))
+    # a table of {status, "slug", "title"} (write_routes.cc maps rejections so)
+    answered.update(re.findall(r'\{\s*[45]\d\d\s*,\s*"([a-z0-9-]+)"\s*,', code))
     answered.update(re.findall(re.escape(prefix) + r"([a-z0-9-]+)", code))
     if re.search(r"\bOverloaded\(", code):
         answered.add("overloaded")
