@@ -30,8 +30,9 @@ bool CameThroughBus(const cqrs::RecordedEvent& e) {
   if (e.metadata.empty()) return false;
   rapidjson::Document d;
   if (d.Parse(e.metadata.data(), e.metadata.size()).HasParseError() || !d.IsObject()) return false;
-  auto it = d.FindMember(kIngestKey.data());
-  return it != d.MemberEnd() && it->value.IsString() &&
+  const rapidjson::Document& doc = d;  // const iterators: clang finds the non-const == ambiguous
+  const auto it = doc.FindMember(kIngestKey.data());
+  return it != doc.MemberEnd() && it->value.IsString() &&
          std::string_view(it->value.GetString(), it->value.GetStringLength()) == kIngestBus;
 }
 

@@ -35,8 +35,9 @@ std::optional<std::string> RequestHash(std::string_view metadata) {
   if (metadata.empty() || d.Parse(metadata.data(), metadata.size()).HasParseError() || !d.IsObject()) {
     return std::nullopt;
   }
-  auto it = d.FindMember("request_sha256");
-  if (it == d.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  const rapidjson::Document& doc = d;  // const iterators: clang finds the non-const == ambiguous
+  const auto it = doc.FindMember("request_sha256");
+  if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 

@@ -31,7 +31,7 @@ class PublishToBusPipeline final : public SubmitPipeline {
     // again, or the key refused), or published by this process moments ago.
     RunWhereItMayWait(
         may_block, options_.blocking,
-        [this, s = std::move(s), may_block, done]() mutable {
+        [this, s = std::move(s), done]() mutable {
           auto first = store_.ReadStream(s.stream, cqrs::StreamVersion(1), 1);
           if (!first.ok()) return done(StoreRejection(first.status()));
           if (!first->empty()) {
