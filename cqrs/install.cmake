@@ -27,7 +27,7 @@ function(_cqrs_public lib)
     VERSION ${PROJECT_VERSION} SOVERSION ${CQRS_SOVERSION} INSTALL_RPATH "$ORIGIN")
 endfunction()
 _cqrs_public(cqrs_core core/status.h core/types.h core/strong_int.h core/uuid.h core/sha256.h
-  core/mutex.h core/thread_annotations.h)
+  core/mutex.h core/thread_annotations.h core/loop_status.h)
 _cqrs_public(cqrs_log log/log.h log/record.h log/consumer_offsets.h log/verify.h)
 _cqrs_public(cqrs_store store/event.h store/event_store.h store/expected_version.h
   store/embedded_store.h store/polling_subscription.h store/upcasting_store.h)

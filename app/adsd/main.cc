@@ -102,22 +102,31 @@ int main(int argc, char** argv) {
   app.add_flag("--webhooks-allow-private", options.notify.webhooks_allow_private,
                "let webhook endpoints be on loopback, private or link-local addresses, and plain http "
                "(development and tests only)");
-  app.add_option("--webhook-connect-timeout-ms", webhook_connect_ms, "resolve and connect to a webhook endpoint")
-      ->check(CLI::Range(1, 60'000))->capture_default_str();
-  app.add_option("--webhook-response-timeout-ms", webhook_response_ms, "a webhook endpoint's whole answer")
-      ->check(CLI::Range(1, 120'000))->capture_default_str();
+  // The durations, in milliseconds: name, variable, help, least and most.
+  struct Millis {
+    const char* name;
+    int* ms;
+    const char* help;
+    int least, most;
+  };
+  for (const Millis& m : {Millis{"--webhook-connect-timeout-ms", &webhook_connect_ms,
+                                 "resolve and connect to a webhook endpoint", 1, 60'000},
+                          Millis{"--webhook-response-timeout-ms", &webhook_response_ms,
+                                 "a webhook endpoint's whole answer", 1, 120'000},
+                          Millis{"--webhook-backoff-ms", &webhook_backoff_ms,
+                                 "pause before a webhook delivery's first retry (doubling)", 1, 3'600'000},
+                          Millis{"--webhook-backoff-max-ms", &webhook_backoff_max_ms,
+                                 "longest pause between webhook retries", 1, 86'400'000},
+                          Millis{"--stream-heartbeat-ms", &stream_heartbeat_ms,
+                                 "heartbeat of the live stream (GET /v1/ads/stream)", 10, 600'000}}) {
+    app.add_option(m.name, *m.ms, m.help)->check(CLI::Range(m.least, m.most))->capture_default_str();
+  }
   app.add_option("--webhook-max-attempts", options.notify.webhook_max_attempts,
                  "attempts of one webhook delivery before it is parked")
       ->check(CLI::Range(1, 100))->capture_default_str();
-  app.add_option("--webhook-backoff-ms", webhook_backoff_ms, "pause before a webhook delivery's first retry (doubling)")
-      ->check(CLI::Range(1, 3'600'000))->capture_default_str();
-  app.add_option("--webhook-backoff-max-ms", webhook_backoff_max_ms, "longest pause between webhook retries")
-      ->check(CLI::Range(1, 86'400'000))->capture_default_str();
   app.add_option("--webhook-ca-file", options.notify.webhook_ca_file,
                  "PEM certificate authorities to trust for https webhook endpoints (default: the system's)")
       ->check(CLI::ExistingFile);
-  app.add_option("--stream-heartbeat-ms", stream_heartbeat_ms, "heartbeat of the live stream (GET /v1/ads/stream)")
-      ->check(CLI::Range(10, 600'000))->capture_default_str();
   app.add_option("--streams-per-retailer", options.notify.streams_per_retailer,
                  "live streams one retailer may have open at once")
       ->check(CLI::Range(1, 1000))->capture_default_str();

@@ -21,21 +21,11 @@ BusRelay::~BusRelay() {
   if (thread_.joinable()) thread_.join();
 }
 
-Status BusRelay::status() const {
-  MutexLock lock(mu_);
-  return status_;
-}
+Status BusRelay::status() const { return status_.Get(); }
 
-void BusRelay::SetStatus(Status st) {
-  MutexLock lock(mu_);
-  status_ = std::move(st);
-}
+void BusRelay::SetStatus(Status st) { status_.Set(std::move(st)); }
 
-void BusRelay::Pause(std::chrono::milliseconds d) const {
-  for (auto until = std::chrono::steady_clock::now() + d; !stop_.load() && std::chrono::steady_clock::now() < until;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
+void BusRelay::Pause(std::chrono::milliseconds d) const { PauseUnlessStopped(stop_, d); }
 
 void BusRelay::Run() {
   std::unique_ptr<pg::Connection> conn;

@@ -25,7 +25,7 @@
 #include <optional>
 #include <thread>
 
-#include "cqrs/core/mutex.h"
+#include "cqrs/core/loop_status.h"
 #include "cqrs/kafka/bus.h"
 #include "cqrs/kafka/publisher.h"
 #include "cqrs/store/event_store.h"
@@ -57,7 +57,7 @@ class BusRelay {
   // Everything at or below this position is on the bus (as far as this process knows).
   Position published() const { return Position(published_.load()); }
   // Ok, or the last error while it lasts (the relay retries on its own).
-  Status status() const EXCLUDES(mu_);
+  Status status() const;
 
  private:
   BusRelay(const EventStore& store, RelayOptions options) : store_(store), options_(std::move(options)) {}
@@ -66,7 +66,7 @@ class BusRelay {
   void Step(pg::Connection& conn, Publisher& publisher);
   // Waits for `batch`'s acknowledgements and stores the checkpoint. False: start over.
   bool Checkpoint(pg::Connection& conn, Publisher& publisher);
-  void SetStatus(Status st) EXCLUDES(mu_);
+  void SetStatus(Status st);
   void Pause(std::chrono::milliseconds d) const;
 
   const EventStore& store_;
@@ -82,8 +82,7 @@ class BusRelay {
   };
   std::optional<InFlight> in_flight_;
   bool restart_ = false;  // the producer failed: a new one, from the checkpoint
-  mutable Mutex mu_;
-  Status status_ GUARDED_BY(mu_);
+  LoopStatus status_;
   std::thread thread_;
 };
 

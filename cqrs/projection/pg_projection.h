@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "cqrs/core/loop_status.h"
 #include "cqrs/core/mutex.h"
 #include "cqrs/pg/connection.h"
 #include "cqrs/pg/migrations.h"
@@ -83,7 +84,7 @@ class PgProjectionRunner final : public Runner {
   Status NotifyAt(Position p, std::chrono::steady_clock::time_point deadline,
                   std::function<void(bool reached)> done) override;
   // Ok while the read-model database answers; the last error while it does not.
-  Status status() const override EXCLUDES(mu_);
+  Status status() const override;
   // Whether this process applies the events now (holds the projection's lock).
   bool leader() const { return leader_.load(std::memory_order_acquire); }
 
@@ -119,7 +120,7 @@ class PgProjectionRunner final : public Runner {
   // The statements that record `last` as the checkpoint, tell the followers, and commit.
   std::vector<pg::Statement> CommitStatements(Position last) const;
   void Advance(Position p) EXCLUDES(mu_);
-  void SetStatus(Status st) EXCLUDES(mu_);
+  void SetStatus(Status st);
   void Pause(std::chrono::milliseconds d) const;
 
   EventStore& store_;               // outlives the runner
@@ -137,7 +138,7 @@ class PgProjectionRunner final : public Runner {
   std::atomic<std::uint64_t> position_{0};
   mutable Mutex mu_ ACQUIRED_AFTER(db_mu_);
   mutable CondVar advanced_;
-  Status status_ GUARDED_BY(mu_);
+  LoopStatus status_;  // its own lock
   PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::thread thread_;
 };

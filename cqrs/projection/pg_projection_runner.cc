@@ -318,21 +318,11 @@ bool PgProjectionRunner::WaitFor(Position p, std::chrono::steady_clock::time_poi
   return position() >= p;
 }
 
-Status PgProjectionRunner::status() const {
-  MutexLock lock(mu_);
-  return status_;
-}
+Status PgProjectionRunner::status() const { return status_.Get(); }
 
-void PgProjectionRunner::SetStatus(Status st) {
-  MutexLock lock(mu_);
-  status_ = std::move(st);
-}
+void PgProjectionRunner::SetStatus(Status st) { status_.Set(std::move(st)); }
 
-void PgProjectionRunner::Pause(std::chrono::milliseconds d) const {
-  for (auto until = std::chrono::steady_clock::now() + d; !stop_.load() && std::chrono::steady_clock::now() < until;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
+void PgProjectionRunner::Pause(std::chrono::milliseconds d) const { PauseUnlessStopped(stop_, d); }
 
 Result<std::vector<ParkedStream>> PgProjectionRunner::ListParked() {
   return reads_.With([&](pg::Connection& c) -> Result<std::vector<ParkedStream>> {
