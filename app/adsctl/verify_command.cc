@@ -1,17 +1,14 @@
 #include "app/adsctl/verify_command.h"
 
 #include <fmt/core.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "app/common/data_dir.h"
-#include "cqrs/log/verify.h"
+#include "app/common/log_verify.h"
 #include "cqrs/store/postgres_store.h"
-#include "cqrs/store/postgres_verify.h"
 
 namespace adsd::app {
 
@@ -23,57 +20,10 @@ struct VerifyArgs {
   bool json = false;
 };
 
-// What either verifier found, in one shape for printing. The embedded log also names the
-// segment file and offset of a problem, and may end with a torn tail.
-struct Outcome {
-  std::uint64_t records = 0;
-  cqrs::Sha256Digest head_hash{};
-  std::optional<std::uint64_t> torn_tail_bytes;  // the embedded log only
-  struct Problem {
-    cqrs::Position position;
-    std::optional<std::pair<std::string, std::uint64_t>> segment_offset;  // the embedded log only
-    std::string reason;
-  };
-  std::optional<Problem> problem;
-};
-
-std::string OutcomeJson(const Outcome& o) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("records");
-  w.Uint64(o.records);
-  w.Key("head_hash");
-  w.String(cqrs::ToHex(o.head_hash).c_str());
-  if (o.torn_tail_bytes) {
-    w.Key("torn_tail_bytes");
-    w.Uint64(*o.torn_tail_bytes);
-  }
-  w.Key("problem");
-  if (o.problem) {
-    w.StartObject();
-    w.Key("position");
-    w.Uint64(o.problem->position.value());
-    if (o.problem->segment_offset) {
-      w.Key("segment");
-      w.String(o.problem->segment_offset->first.c_str());
-      w.Key("offset");
-      w.Uint64(o.problem->segment_offset->second);
-    }
-    w.Key("reason");
-    w.String(o.problem->reason.c_str());
-    w.EndObject();
-  } else {
-    w.Null();
-  }
-  w.EndObject();
-  return buf.GetString();
-}
-
 // Prints the outcome; exit codes: 0 intact (a torn tail is only a warning), 1 damage found.
-int Print(const Outcome& o, bool json) {
+int Print(const LogVerifyReport& o, bool json) {
   if (json) {
-    fmt::print("{}\n", OutcomeJson(o));
+    fmt::print("{}\n", LogVerifyJson(o));
     return o.problem ? 1 : 0;
   }
   fmt::print("records:   {}\nhead hash: {}\n", o.records, cqrs::ToHex(o.head_hash));
@@ -99,36 +49,25 @@ int RunVerifyPostgres(const VerifyArgs& args) {
     fmt::print(stderr, "adsctl verify: {}\n", store.status().ToString());
     return 2;
   }
-  auto report = cqrs::VerifyPostgresChain(**store);
+  auto report = VerifyPostgresLog(**store);
   if (!report.ok()) {
     fmt::print(stderr, "adsctl verify: {}\n", report.status().ToString());
     return 2;
   }
-  Outcome o{report->records, report->head_hash, std::nullopt, std::nullopt};
-  if (report->problem) o.problem = Outcome::Problem{report->problem->position, std::nullopt, report->problem->reason};
-  return Print(o, args.json);
+  return Print(*report, args.json);
 }
 
 // Exit codes: 0 intact (a torn tail is only a warning), 1 damage found, 2 cannot read.
 int RunVerify(const VerifyArgs& args) {
   if (!args.store.empty()) return RunVerifyPostgres(args);
-  const auto dir = LogDir(args.data_dir);
-  if (!std::filesystem::is_directory(dir)) {
-    fmt::print(stderr, "adsctl verify: no log at {}\n", dir.string());
-    return 2;
-  }
-  auto report = cqrs::log::VerifyLog(dir);
+  auto report = VerifyEmbeddedLog(LogDir(args.data_dir));
   if (!report.ok()) {
-    fmt::print(stderr, "adsctl verify: {}\n", report.status().ToString());
+    fmt::print(stderr, "adsctl verify: {}\n", report.status().code() == cqrs::StatusCode::kNotFound
+                                                  ? report.status().message()
+                                                  : report.status().ToString());
     return 2;
   }
-  const auto& r = *report;
-  Outcome o{r.records, r.head_hash, r.torn_tail_bytes, std::nullopt};
-  if (r.problem) {
-    o.problem = Outcome::Problem{r.problem->position, std::make_pair(r.problem->segment, r.problem->offset),
-                                 r.problem->reason};
-  }
-  return Print(o, args.json);
+  return Print(*report, args.json);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
-// The operator's routes: health, readiness, metrics, the API contract, parked streams, replay,
-// rebuild.
+// The operator's routes: health, readiness, metrics, the API contract, the log's verification,
+// parked streams, replay, rebuild.
+
+#include <chrono>
 
 #include "ads/json_writer.h"
 #include "app/adsd/admin_api.h"
@@ -55,7 +57,29 @@ void AdminApi::AddRoutes() {
   router_.Add("GET", "/v1/openapi.json", [](Request&, Responder respond) {
     respond(Response::Json(200, std::string(OpenApiDocument())));
   });
+  AddVerifyRoute();
   if (read_side_ != nullptr) AddReadModelRoutes();
+}
+
+void AdminApi::AddVerifyRoute() {
+  // The log's frames, positions and hash chain, walked from the start (as `adsctl verify`).
+  router_.Add("GET", "/v1/admin/verify", [this](Request& req, Responder respond) {
+    if (!Authorize(*this, req, respond, Access::kAdminOnly)) return;
+    pool_.Submit(respond, [this, respond] {
+      const auto began = std::chrono::steady_clock::now();
+      auto report = verify_log_();
+      if (!report.ok()) {
+        return respond(Problem(503, "unavailable", "The event log cannot be read",
+                               "the log could not be walked (" + std::string(cqrs::StatusCodeName(report.status().code())) +
+                                   "); retry shortly"));
+      }
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+      std::string body = LogVerifyJson(*report);
+      body.insert(body.size() - 1, ",\"intact\":" + std::string(report->problem ? "false" : "true") +
+                                       ",\"seconds\":" + std::to_string(seconds));
+      respond(Response::Json(200, std::move(body)));
+    });
+  });
 }
 
 void AdminApi::AddReadModelRoutes() {

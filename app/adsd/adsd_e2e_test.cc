@@ -155,6 +155,19 @@ TEST_P(AdsdE2E, NotificationRoutesNeedATokenAndAnswerTheDocumentedMethods) {
 #endif
 }
 
+// The operator verifies the log online: its frames, positions and hash chain, as adsctl verify.
+TEST_P(AdsdE2E, TheLogVerifiesOnline) {
+  const std::string id = Submit(kGoodAd);
+  ASSERT_NE(Field(Decided(id), "status"), "");
+  EXPECT_EQ(adsd_->Call("GET", "/v1/admin/verify", kAcme).status, 403);
+  auto r = adsd_->Call("GET", "/v1/admin/verify", kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Field(r.body, "intact"), "true") << r.body;
+  EXPECT_EQ(Field(r.body, "problem"), "null") << r.body;
+  EXPECT_GE(std::stoull(Field(r.body, "records")), 2u) << r.body;
+  EXPECT_EQ(Field(r.body, "head_hash").size(), 64u) << r.body;
+}
+
 TEST_P(AdsdE2E, BadRequestsGetClearErrorsAndChangeNothing) {
   auto r = adsd_->Call("POST", "/v1/ads", kAcme, R"({"title":"","bid_cents":"x","colour":1})");
   EXPECT_EQ(r.status, 400);

@@ -286,8 +286,12 @@ void AdService::AddRoutes() {
     read_api_ = std::make_unique<ReadApi>(router_, keys_, *read_side_, *store_, *pool_);
     read_api_->AddRoutes();
   }
-  admin_api_ = std::make_unique<AdminApi>(router_, keys_, metrics_, read_side_.get(), *pool_,
-                                          [this] { return Readiness(); });
+  admin_api_ = std::make_unique<AdminApi>(
+      router_, keys_, metrics_, read_side_.get(), *pool_, [this] { return Readiness(); },
+      [this]() -> cqrs::Result<LogVerifyReport> {
+        if (options_.store_url.empty()) return VerifyEmbeddedLog(LogDir(options_.data_dir));
+        return VerifyPostgresLog(*store_);
+      });
   admin_api_->AddRoutes();
   AddUiRoutes(router_);  // the web UI (/ui/), ui_routes.h
 }

@@ -238,6 +238,11 @@ def operator_view(driver, ads):
     wait_for(driver, "the rebuild's result",
              lambda d: d.find_element(By.ID, "rebuild-result").get_attribute("data-outcome") == "ok")
     assert re.search(r"Rebuilt the ads read model: \d+ events", driver.find_element(By.ID, "rebuild-result").text)
+    # The log verified from the page.
+    driver.find_element(By.ID, "verify").click()
+    wait_for(driver, "the verification's result",
+             lambda d: d.find_element(By.ID, "verify-result").get_attribute("data-outcome") == "intact")
+    assert re.search(r"Intact: \d+ records, head hash [0-9a-f]{64}", driver.find_element(By.ID, "verify-result").text)
     screenshot(driver, "operator", full_height=True)
 
     # An operator looks at one retailer's ads (admins name the retailer).

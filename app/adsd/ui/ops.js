@@ -1,5 +1,5 @@
 // The operator's view: readiness and positions, consumer lag, parked streams with replay, failed
-// webhook deliveries with retry (webhooks.js), rebuild.
+// webhook deliveries with retry (webhooks.js), rebuild, the log's verification.
 import { $, HttpError, api, apiJson, el, problemText, session, setText } from './common.js';
 import { loadWebhooks } from './webhooks.js';
 
@@ -131,6 +131,36 @@ async function rebuild() {
   }
 }
 
+async function verify() {
+  const button = $('verify');
+  const result = $('verify-result');
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  result.replaceChildren(el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { text: 'Verifying\u2026' }));
+  try {
+    const res = await api('/v1/admin/verify');
+    if (!res.ok) throw new HttpError(res.status, await problemText(res));
+    const r = await res.json();
+    if (r.intact) {
+      result.replaceChildren(`Intact: ${r.records} records, head hash ${r.head_hash} (${Number(r.seconds).toFixed(2)} s).`);
+      result.dataset.outcome = 'intact';
+    } else {
+      const where = r.problem.segment ? ` (${r.problem.segment} offset ${r.problem.offset})` : '';
+      result.replaceChildren(el('span', {
+        class: 'error',
+        text: `Damaged at position ${r.problem.position}${where}: ${r.problem.reason}. ${r.records} records verified before it.`,
+      }));
+      result.dataset.outcome = 'damaged';
+    }
+  } catch (e) {
+    result.replaceChildren(el('span', { class: 'error', text: 'Verification failed: ' + e.message }));
+    result.dataset.outcome = 'failed';
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
 export function stopOps() {
   clearTimeout(timer);
   timer = null;
@@ -138,4 +168,5 @@ export function stopOps() {
 
 export function initOps() {
   $('rebuild').addEventListener('click', rebuild);
+  $('verify').addEventListener('click', verify);
 }
