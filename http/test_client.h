@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace adsd::http::testing {
 
@@ -57,6 +58,17 @@ class Connection {
       if (!ReadSome(deadline)) return std::nullopt;
     }
   }
+
+  // Reads until `text` has arrived (a streamed answer, read as it comes); false at the deadline
+  // or on close. What was read stays in buffered().
+  bool ReadUntil(std::string_view text, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (buf_.find(text) == std::string::npos) {
+      if (!ReadSome(deadline)) return false;
+    }
+    return true;
+  }
+  const std::string& buffered() const { return buf_; }
 
   // Whether the server closed the connection before the deadline.
   bool ClosedByPeer(std::chrono::milliseconds timeout) {

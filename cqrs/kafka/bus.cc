@@ -57,6 +57,21 @@ Result<std::unique_ptr<RdKafka::Conf>> MakeConf(const BusOptions& bus,
   return conf;
 }
 
+Result<std::unique_ptr<RdKafka::Producer>> OpenProducer(const BusOptions& bus, RdKafka::DeliveryReportCb* reports,
+                                                        std::chrono::milliseconds linger,
+                                                        std::chrono::milliseconds message_timeout) {
+  ASSIGN_OR_RETURN(auto conf, MakeConf(bus, {{"enable.idempotence", "true"},
+                                             {"acks", "all"},
+                                             {"linger.ms", std::to_string(linger.count())},
+                                             {"partitioner", "murmur2_random"},
+                                             {"message.timeout.ms", std::to_string(message_timeout.count())}}));
+  std::string err;
+  if (conf->set("dr_cb", reports, err) != RdKafka::Conf::CONF_OK) return Internal("bus: " + err);
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  if (!producer) return Unavailable("bus: producer: " + err);
+  return producer;
+}
+
 Status EnsureTopic(const BusOptions& bus) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

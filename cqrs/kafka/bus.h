@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,13 @@ Result<BusOptions> ParseBusUrl(std::string_view url, const BusOptions& defaults 
 // acks=all is on two brokers at least and survives the loss of any one. Otherwise replication 1
 // (a single broker; README.md says what an acknowledgement means then).
 Status EnsureTopic(const BusOptions& bus);
+
+// A producer with the settings every publisher of the bus shares: idempotent, acks=all, key =
+// stream with the murmur2 partitioner (as Java clients), its delivery reports to `reports`;
+// `linger` and `message_timeout` are the publisher's own.
+Result<std::unique_ptr<RdKafka::Producer>> OpenProducer(const BusOptions& bus, RdKafka::DeliveryReportCb* reports,
+                                                        std::chrono::milliseconds linger,
+                                                        std::chrono::milliseconds message_timeout);
 
 // A configuration with bootstrap.servers and `settings` set; the error names the bad setting.
 Result<std::unique_ptr<RdKafka::Conf>> MakeConf(const BusOptions& bus,

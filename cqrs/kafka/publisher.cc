@@ -33,15 +33,8 @@ Result<std::unique_ptr<Publisher>> Publisher::Open(const BusOptions& bus) {
   std::unique_ptr<Publisher> p(new Publisher());
   p->bus_ = bus;
   p->reports_ = std::make_unique<Reports>();
-  ASSIGN_OR_RETURN(auto conf, MakeConf(bus, {{"enable.idempotence", "true"},
-                                             {"acks", "all"},
-                                             {"linger.ms", "1"},
-                                             {"partitioner", "murmur2_random"},
-                                             {"message.timeout.ms", "30000"}}));
-  std::string err;
-  if (conf->set("dr_cb", p->reports_.get(), err) != RdKafka::Conf::CONF_OK) return Internal("bus: " + err);
-  p->producer_.reset(RdKafka::Producer::create(conf.get(), err));
-  if (!p->producer_) return Unavailable("bus: producer: " + err);
+  ASSIGN_OR_RETURN(p->producer_, OpenProducer(bus, p->reports_.get(), std::chrono::milliseconds(1),
+                                              std::chrono::seconds(30)));
   return p;
 }
 
