@@ -2,7 +2,8 @@
 // with pgbench's single-row INSERTs on the same server (bench/distributed-bench.sh runs both).
 //
 //   pg_append_bench --url postgresql://... [--processes P] [--appenders N] [--seconds S]
-//                   [--append-connections C] [--numbering inline|sequencer] [--start-at UNIX_MS]
+//                   [--append-connections C] [--numbering any|inline|sequencer]
+//                   [--start-at UNIX_MS]
 //
 // P store instances (each with its own writer connection and group commit, as P adsd processes
 // would have) with N blocking appenders each; every append is one 256-byte event with expected
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   int processes = 1, appenders = 8;
   double seconds = 10;
   int append_connections = cqrs::PostgresStoreOptions{}.append_connections;
-  std::string numbering = "inline";
+  std::string numbering = "any";
   std::int64_t start_at_ms = 0;
   app.add_option("--url", url, "postgresql://USER@HOST:PORT/DB (a database of its own: it gets the schema)")->required();
   app.add_option("--processes", processes, "store instances, each with its own writer")->check(CLI::Range(1, 64));
@@ -34,18 +35,25 @@ int main(int argc, char** argv) {
   app.add_option("--append-connections", append_connections, "writer connections per store instance")
       ->check(CLI::Range(1, 64));
   app.add_option("--numbering", numbering,
-                 "inline: the leading process's appends number themselves; sequencer: only the sequencer numbers")
-      ->check(CLI::IsMember({"inline", "sequencer"}));
+                 "any: every append numbers if the head is free; inline: only the leading process's appends; "
+                 "sequencer: only the sequencer (PostgresStoreOptions::Numbering)")
+      ->check(CLI::IsMember({"any", "inline", "sequencer"}));
   app.add_option("--start-at", start_at_ms,
                  "start appending at this wall-clock time (ms since the epoch), so that several bench processes "
                  "measure the same window");
   CLI11_PARSE(app, argc, argv);
 
+  std::atomic<std::uint64_t> batches{0}, batched{0};  // append transactions, and the appends in them
   std::vector<std::unique_ptr<cqrs::EventStore>> stores;
   for (int p = 0; p < processes; ++p) {
     cqrs::PostgresStoreOptions o{url};
     o.append_connections = append_connections;
-    o.leader_numbers_own_appends = numbering == "inline";
+    using N = cqrs::PostgresStoreOptions::Numbering;
+    o.numbering = numbering == "any" ? N::kAnyFree : numbering == "inline" ? N::kLeaderInline : N::kSequencer;
+    o.on_batch = [&](std::size_t n) {
+      batches.fetch_add(1);
+      batched.fetch_add(n);
+    };
     auto s = cqrs::OpenPostgresEventStore(o);
     if (!s.ok()) {
       fmt::print(stderr, "pg_append_bench: {}\n", s.status().ToString());
@@ -91,8 +99,11 @@ int main(int argc, char** argv) {
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double q) { return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * (all.size() - 1))]; };
-  fmt::print(R"({{"processes":{},"appenders":{},"appends":{},"seconds":{:.3f},"per_second":{:.1f},"p50_us":{:.0f},"p99_us":{:.0f}}})"
-             "\n",
-             processes, appenders, all.size(), elapsed, all.size() / elapsed, pct(0.5), pct(0.99));
+  fmt::print(
+      R"({{"processes":{},"appenders":{},"appends":{},"seconds":{:.3f},"per_second":{:.1f},"p50_us":{:.0f},"p99_us":{:.0f},)"
+      R"("mean_batch":{:.2f}}})"
+      "\n",
+      processes, appenders, all.size(), elapsed, all.size() / elapsed, pct(0.5), pct(0.99),
+      batches.load() == 0 ? 0.0 : static_cast<double>(batched.load()) / batches.load());
   return 0;
 }

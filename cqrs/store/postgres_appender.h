@@ -1,18 +1,20 @@
 // The PostgreSQL store's append transaction: a batch of appends inserted without positions.
 //
-// One transaction per batch, two round trips (pipeline mode, statements prepared once per
-// session): read the streams' versions and any stored copies of the events (by id), then insert
-// the new events and commit. In processes that do not lead the sequencing nothing in it is shared
-// by every append of the database (no head row lock, no NOTIFY), so concurrent batches commit
-// independently and the server flushes their commits together; the sequencer numbers them
-// afterwards (postgres_sequencer.h). In the leading process the transaction numbers itself (see
-// Commit), which saves the sequencer's commit and a thread hop on the way to the answer.
+// One transaction per batch and one round trip: BEGIN, cqrs_append (postgres_schema.cc: reads the
+// streams' versions and any stored copies of the events by id, decides each append, inserts the
+// new events), COMMIT, pipelined with a statement prepared once per session. In processes that do
+// not lead the sequencing nothing in it is shared by every append of the database (no head row
+// lock, no NOTIFY), so concurrent batches commit independently and the server flushes their
+// commits together; the sequencer numbers them afterwards (postgres_sequencer.h). In the leading
+// process the transaction numbers itself (see Commit), which saves the sequencer's commit and a
+// thread hop on the way to the answer. The store announces what a batch did after it
+// (postgres_announcer.h).
 //
-// Optimistic concurrency stays exact: a version read here may be taken by a transaction that
-// commits first; the unique (stream, version) index then fails the insert, and the batch is
-// redone from a fresh read (where that append now conflicts, or with `any` follows the winner).
-// Rows are inserted in (stream, version) order so that two batches never wait on each other's
-// rows crosswise.
+// Optimistic concurrency stays exact: a version read in the statement may be taken by a
+// transaction that commits first; the unique (stream, version) index then fails the insert, and
+// the batch is redone (where that append now conflicts, or with `any` follows the winner). Rows
+// are inserted in (stream, version) order so that two batches never wait on each other's rows
+// crosswise.
 //
 // Thread-safety: one PgAppender per thread (it owns one connection).
 #pragma once
@@ -60,14 +62,13 @@ struct AppendCommit {
 
 class PgAppender {
  public:
-  PgAppender(std::string url, std::string head_channel, std::string wake_channel);
+  explicit PgAppender(std::string url);
 
   // Runs `batch` in one transaction. With `number_token` (the sequencer's fencing token, when
   // this process leads the sequencing) the transaction also numbers, just before its commit, every
   // unnumbered event it sees, its own included (cqrs_sequence_batch: under the head row lock,
   // fenced; the lock is held from there through the commit, on the server, never across a round
-  // trip), and announces the new head after the commit. Without, it wakes the leader on the wake
-  // channel after the commit. Both NOTIFYs run in a transaction of their own.
+  // trip).
   AppendCommit Commit(std::span<const PendingAppend> batch, std::int64_t number_token);
 
  private:
@@ -75,8 +76,6 @@ class PgAppender {
   Status TryCommit(std::span<const PendingAppend> batch, std::int64_t number_token, AppendCommit& out);
 
   const std::string url_;
-  const std::string head_channel_;
-  const std::string wake_channel_;
   std::unique_ptr<pg::Connection> conn_;
   bool prepared_ = false;  // statements prepared on conn_'s session
 };

@@ -5,7 +5,7 @@
 namespace cqrs {
 
 std::span<const pg::Migration> EventStoreMigrations() {
-  static const std::array<pg::Migration, 4> kMigrations = {{
+  static const std::array<pg::Migration, 5> kMigrations = {{
       {1, "events and the log head",
        R"sql(
 CREATE TABLE events (
@@ -173,6 +173,183 @@ SELECT position, stream, version, event_id, type, schema_version,
        cqrs_jsonb_or_null(payload) AS payload, cqrs_jsonb_or_null(metadata) AS metadata,
        payload AS payload_bytes, metadata AS metadata_bytes, hash
 FROM events WHERE position IS NOT NULL;
+)sql"},
+      {5, "an append batch in one statement (cqrs_append)",
+       R"sql(
+-- A batch of appends in one statement: one round trip, and the statement's own transaction
+-- (postgres_appender.h). Replaces cqrs_append_batch, which needed the streams' versions and the
+-- stored copies of the ids read in an earlier round trip; it stays for processes of the previous
+-- release during a rolling upgrade.
+--
+-- Appends arrive sorted by stream (stably: one stream's appends keep their order), so the rows go
+-- in in (stream, version) order and two batches never wait on each other's rows crosswise. Per
+-- append: `a_expected` is -1 any, -2 no stream, -3 exists, n >= 0 exactly n; `a_counts` its
+-- events, which follow in the per-event arrays. Outcomes: 0 appended (versions = its first
+-- version), 1 an idempotent replay (versions = the first version stored, original_* = what the
+-- first append stored), 2 a version conflict (versions = the stream's version), 3 its ids are
+-- stored elsewhere or followed by other events. event_seqs / event_positions: per event of an
+-- appended or replayed append (position 0 while unnumbered), 0 otherwise.
+--
+-- Numbering: with `token` > 0 (the sequencing leader's fence) the committed backlog is numbered
+-- first (cqrs_sequence_batch), then the batch's own rows, all under the head row lock, which the
+-- statement holds from there through its commit. With -1 the same, under the epoch of the moment,
+-- but only if the head row is free (SKIP LOCKED): an appender never waits for another's numbering,
+-- its rows go in unnumbered instead and the next numbering (an append's or the sequencer's) takes
+-- them. With 0 rows go in unnumbered and the sequencer numbers them after the commit. A lost race (another transaction took a version or an
+-- id first) fails the statement with a unique violation: the caller runs the batch again.
+--
+-- Both functions look rows up by key only. PL/pgSQL keeps a session's plan for each statement,
+-- made once while the table may still be small, where a sequential scan looks cheapest and then
+-- stays as the table grows (measured: the batch's id lookup scanning the whole table); without
+-- sequential scans every plan is an index plan, right at any size.
+ALTER FUNCTION cqrs_sequence_batch(bigint, int) SET enable_seqscan = off;
+CREATE FUNCTION cqrs_append(token bigint, max_events int, a_streams text[], a_expected bigint[], a_counts int[],
+                            ids uuid[], types text[], schemas int[], times bigint[], correlations uuid[],
+                            causations uuid[], metadatas bytea[], payloads bytea[],
+                            OUT deposed boolean, OUT head bigint, OUT seqs bigint[], OUT positions bigint[],
+                            OUT outcomes int[], OUT versions bigint[], OUT original_times bigint[],
+                            OUT original_metadatas text[], OUT event_seqs bigint[], OUT event_positions bigint[])
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+  n_events int := cardinality(ids);
+  -- rows under the batch's ids: stored before, then also the ones this batch inserts
+  p_ids uuid[]; p_streams text[]; p_versions bigint[]; p_seqs bigint[]; p_positions bigint[];
+  p_times bigint[]; p_metas bytea[];
+  -- each stream's version: committed rows (numbered or not), then as this batch moves it
+  v_streams text[]; v_versions bigint[];
+  -- the rows to insert: index into the per-event arrays, stream, version
+  n_at int[] := '{}'; n_streams text[] := '{}'; n_versions bigint[] := '{}';
+  n_positions bigint[] := '{}'; n_hashes bytea[] := '{}';
+  r_ids uuid[]; r_seqs bigint[];
+  k int := 0;
+  c int; f int; vi int; cur bigint; e bigint; same boolean; stored boolean;
+  check_ids boolean;  -- whether any id may be stored already (else no append is a retry)
+  chain bytea; sb bytea; tb bytea;
+  fence bigint;  -- the epoch this statement numbers under; NULL: it does not number
+BEGIN
+  deposed := false; seqs := '{}'; positions := '{}';
+  outcomes := '{}'; versions := '{}'; original_times := '{}'; original_metadatas := '{}';
+  event_seqs := array_fill(0::bigint, ARRAY[n_events]);
+  event_positions := array_fill(0::bigint, ARRAY[n_events]);
+  SELECT coalesce(array_agg(ev.event_id), '{}'), coalesce(array_agg(ev.stream), '{}'), coalesce(array_agg(ev.version), '{}'),
+         coalesce(array_agg(ev.seq), '{}'), coalesce(array_agg(coalesce(ev.position, 0)), '{}'),
+         coalesce(array_agg(ev.timestamp_us), '{}'), coalesce(array_agg(ev.metadata), '{}')
+    INTO p_ids, p_streams, p_versions, p_seqs, p_positions, p_times, p_metas
+    FROM events ev WHERE ev.event_id = ANY(ids);
+  -- Each stream's version by a backward index scan (max() over a long stream would read it all).
+  SELECT array_agg(s.stream), array_agg(coalesce((SELECT ev.version FROM events ev WHERE ev.stream = s.stream
+                                                  ORDER BY ev.version DESC LIMIT 1), 0))
+    INTO v_streams, v_versions FROM (SELECT DISTINCT unnest(a_streams) AS stream) s;
+  check_ids := cardinality(p_ids) > 0 OR (SELECT count(DISTINCT x) FROM unnest(ids) x) < n_events;
+
+  FOR i IN 1 .. cardinality(a_streams) LOOP
+    c := a_counts[i];
+    stored := false;
+    IF check_ids THEN
+      FOR j IN k + 1 .. k + c LOOP
+        stored := stored OR ids[j] = ANY(p_ids);
+      END LOOP;
+    END IF;
+    IF stored THEN
+      -- A retry: the same ids at consecutive versions of the same stream, or kAlreadyExists.
+      f := array_position(p_ids, ids[k + 1]);
+      same := f IS NOT NULL AND p_streams[f] = a_streams[i];
+      FOR j IN 1 .. c - 1 LOOP
+        EXIT WHEN NOT same;
+        vi := array_position(p_ids, ids[k + 1 + j]);
+        same := vi IS NOT NULL AND p_streams[vi] = a_streams[i] AND p_versions[vi] = p_versions[f] + j;
+      END LOOP;
+      IF same THEN
+        outcomes := outcomes || 1; versions := versions || p_versions[f];
+        original_times := original_times || p_times[f]; original_metadatas := original_metadatas || encode(p_metas[f], 'hex');
+        FOR j IN k + 1 .. k + c LOOP
+          vi := array_position(p_ids, ids[j]);
+          event_seqs[j] := p_seqs[vi];  -- -1: inserted by this batch, filled in below
+          event_positions[j] := p_positions[vi];
+        END LOOP;
+      ELSE
+        outcomes := outcomes || 3; versions := versions || 0::bigint;
+        original_times := original_times || 0::bigint; original_metadatas := original_metadatas || ''::text;
+      END IF;
+    ELSE
+      vi := array_position(v_streams, a_streams[i]);
+      cur := v_versions[vi];
+      e := a_expected[i];
+      IF (e = -2 AND cur <> 0) OR (e = -3 AND cur = 0) OR (e >= 0 AND cur <> e) THEN
+        outcomes := outcomes || 2; versions := versions || cur;
+        original_times := original_times || 0::bigint; original_metadatas := original_metadatas || ''::text;
+      ELSE
+        outcomes := outcomes || 0; versions := versions || (cur + 1);
+        original_times := original_times || 0::bigint; original_metadatas := original_metadatas || ''::text;
+        FOR j IN 1 .. c LOOP
+          n_at := n_at || (k + j); n_streams := n_streams || a_streams[i]; n_versions := n_versions || (cur + j);
+          p_ids := p_ids || ids[k + j]; p_streams := p_streams || a_streams[i]; p_versions := p_versions || (cur + j);
+          p_seqs := p_seqs || -1::bigint; p_positions := p_positions || 0::bigint;
+          p_times := p_times || times[k + j]; p_metas := p_metas || metadatas[k + j];
+          event_seqs[k + j] := -1;
+        END LOOP;
+        v_versions[vi] := cur + c;
+      END IF;
+    END IF;
+    k := k + c;
+  END LOOP;
+  IF cardinality(n_at) = 0 THEN
+    RETURN;  -- nothing to write (replays and conflicts only): no lock taken
+  END IF;
+
+  IF token > 0 THEN
+    fence := token;
+  ELSIF token = -1 THEN
+    -- Number only if no one else is numbering now: never wait for the head row.
+    SELECT h.epoch INTO fence FROM log_head h WHERE h.id = 1 FOR UPDATE SKIP LOCKED;
+  END IF;
+  IF fence IS NOT NULL THEN
+    SELECT b.deposed, b.head, b.seqs, b.positions INTO deposed, head, seqs, positions
+      FROM cqrs_sequence_batch(fence, max_events) b;
+    IF NOT deposed AND cardinality(seqs) < max_events THEN
+      SELECT h.position, h.hash INTO head, chain FROM log_head h WHERE h.id = 1 AND h.epoch = fence FOR UPDATE;
+      deposed := NOT FOUND;
+      IF NOT deposed THEN
+        FOR o IN 1 .. cardinality(n_at) LOOP
+          f := n_at[o];
+          head := head + 1;
+          sb := convert_to(n_streams[o], 'UTF8');
+          tb := convert_to(types[f], 'UTF8');
+          chain := sha256(chain || int8send(head) || int8send(length(sb)::bigint) || sb || int8send(n_versions[o])
+                          || uuid_send(ids[f]) || int8send(length(tb)::bigint) || tb || int8send(schemas[f]::bigint)
+                          || int8send(times[f]) || uuid_send(correlations[f]) || uuid_send(causations[f])
+                          || int8send(length(metadatas[f])::bigint) || metadatas[f]
+                          || int8send(length(payloads[f])::bigint) || payloads[f]);
+          n_positions := n_positions || head;
+          n_hashes := n_hashes || chain;
+          event_positions[f] := head;
+        END LOOP;
+        UPDATE log_head SET position = head, hash = chain WHERE id = 1;
+      END IF;
+    END IF;
+  END IF;
+
+  WITH ins AS (
+    INSERT INTO events (stream, version, event_id, type, schema_version, timestamp_us, correlation_id, causation_id,
+                        metadata, payload, position, hash)
+    SELECT n_streams[x.o], n_versions[x.o], ids[x.f], types[x.f], schemas[x.f], times[x.f], correlations[x.f],
+           causations[x.f], metadatas[x.f], payloads[x.f], n_positions[x.o], n_hashes[x.o]
+      FROM unnest(n_at) WITH ORDINALITY AS x(f, o) ORDER BY x.o
+    RETURNING event_id, seq)
+  SELECT array_agg(ins.event_id), array_agg(ins.seq) INTO r_ids, r_seqs FROM ins;
+  FOR j IN 1 .. n_events LOOP
+    IF event_seqs[j] = -1 THEN
+      event_seqs[j] := r_seqs[array_position(r_ids, ids[j])];
+      IF event_positions[j] = 0 THEN
+        -- a replay within the batch of a row numbered above
+        vi := array_position(n_at, array_position(ids, ids[j]));
+        IF vi IS NOT NULL AND vi <= cardinality(n_positions) THEN
+          event_positions[j] := n_positions[vi];
+        END IF;
+      END IF;
+    END IF;
+  END LOOP;
+END $$;
 )sql"},
   }};
   return kMigrations;

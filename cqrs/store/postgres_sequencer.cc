@@ -100,7 +100,6 @@ class Sequencer::Impl {
       ASSIGN_OR_RETURN(pg::Rows e, conn_->Query("UPDATE log_head SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch"));
       if (e.empty()) return Corruption("postgres: the log_head row is missing");
       epoch_ = e.Int(0, 0);
-      announced_ = 0;
       RETURN_IF_ERROR(conn_->Exec("LISTEN \"" + options_.wake_channel + "\""));
       return Status::Ok();
     }();
@@ -113,20 +112,16 @@ class Sequencer::Impl {
     return Status::Ok();
   }
 
-  // One batch: cqrs_sequence_batch (postgres_schema.cc) in a transaction, then the NOTIFY of the
-  // new head in a transaction of its own (NOTIFY holds a cluster-wide lock until its transaction
-  // ends, which must not cover the batch's flush). One round trip.
+  // One batch: cqrs_sequence_batch (postgres_schema.cc) in a transaction, one round trip. The new
+  // head is announced by the store (on_numbered_, postgres_announcer.h), not here: a NOTIFY is a
+  // transaction of its own, and this thread's next batch need not wait for it.
   Result<Outcome> NumberBatch() {
-    std::vector<pg::Statement> batch = {
+    const std::vector<pg::Statement> batch = {
         {"BEGIN"},
         pg::Statement("SELECT deposed, head, seqs, positions FROM cqrs_sequence_batch($1, $2)",
                       {Param::Int(epoch_), Param::Int(static_cast<std::int64_t>(options_.max_batch))}),
         {"COMMIT"},
     };
-    pg_rows::AddNotify(batch, pg::Statement("SELECT pg_notify($1, position::text) FROM log_head WHERE id = 1 AND "
-                                            "position > $2",
-                                            {Param::Text(options_.head_channel),
-                                             Param::Int(static_cast<std::int64_t>(announced_))}));
     ASSIGN_OR_RETURN(std::vector<pg::Rows> r, conn_->Pipeline(batch));
     if (r.size() != batch.size() || r[1].empty()) return Unavailable("postgres: the sequencer's batch did not answer");
     if (r[1].Text(0, 0) == "t") return Outcome::kDeposed;
@@ -134,7 +129,6 @@ class Sequencer::Impl {
     const std::vector<std::int64_t> seqs = pg_rows::ParseBigintArray(r[1].Text(0, 2));
     const std::vector<std::int64_t> positions = pg_rows::ParseBigintArray(r[1].Text(0, 3));
     if (seqs.size() != positions.size()) return Internal("postgres: the sequencer's batch answered ragged arrays");
-    announced_ = std::max(announced_, head);
     if (seqs.empty()) return Outcome::kNothing;
     std::vector<NumberedEvent> numbered;
     numbered.reserve(seqs.size());
@@ -172,8 +166,7 @@ class Sequencer::Impl {
   int wake_fd_ = -1;
   // The sequencer thread's alone:
   std::unique_ptr<pg::Connection> conn_;
-  std::int64_t epoch_ = 0;     // the fencing token while leading
-  std::uint64_t announced_ = 0;  // the last head NOTIFYed
+  std::int64_t epoch_ = 0;  // the fencing token while leading
   std::thread thread_;
 };
 

@@ -3,10 +3,10 @@
 // Appends insert their events without a position (postgres_appender.h) and commit on their own,
 // so concurrent transactions share the server's WAL flushes. One sequencer among all the store
 // instances on a database leads: it takes every committed, unnumbered event in `seq` order, gives
-// them the positions after the head and their links in the hash chain, moves the head, commits,
-// and then announces the new head (NOTIFY on the head channel). Positions are gap-free because
-// only the leader numbers, in one transaction per batch that locks the `log_head` row; readers see
-// a prefix of the order because each batch becomes visible at once.
+// them the positions after the head and their links in the hash chain, moves the head, and
+// commits; the store then announces the new head (postgres_announcer.h). Positions are gap-free
+// because only the leader numbers, in one transaction per batch that locks the `log_head` row;
+// readers see a prefix of the order because each batch becomes visible at once.
 //
 // A stream's versions are numbered in version order: version v+1 is inserted only after the
 // transaction holding version v committed (the unique (stream, version) index makes a racing
@@ -42,8 +42,7 @@ namespace cqrs {
 
 struct SequencerOptions {
   std::string url;
-  std::string head_channel;  // announces each new head (its text)
-  std::string wake_channel;  // appenders of other processes say "something to number"
+  std::string wake_channel;                      // appenders of other processes say "something to number"
   std::size_t max_batch = 4096;                  // events numbered in one transaction, at most
   std::chrono::milliseconds takeover_poll{100};  // how often a follower tries the lock
   std::chrono::milliseconds idle_poll{100};      // a leader looks for work at least this often

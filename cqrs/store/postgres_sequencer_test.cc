@@ -58,18 +58,31 @@ Status InsertUnnumbered(pg::Connection& c, const std::string& stream, std::uint6
                 Uuid::Nil().ToString() + "', '', '{}')");
 }
 
-class SequencedAppends : public ::testing::TestWithParam<bool> {
+class SequencedAppends : public ::testing::TestWithParam<PostgresStoreOptions::Numbering> {
  protected:
   PostgresStoreOptions Options() {
     PostgresStoreOptions o{url_};
-    o.leader_numbers_own_appends = GetParam();
+    o.numbering = GetParam();
     return o;
   }
   std::string url_ = testing::FreshPostgresDatabase();
 };
 
-INSTANTIATE_TEST_SUITE_P(Numbering, SequencedAppends, ::testing::Values(true, false),
-                         [](const auto& p) { return std::string(p.param ? "Inline" : "BySequencer"); });
+INSTANTIATE_TEST_SUITE_P(Numbering, SequencedAppends,
+                         ::testing::Values(PostgresStoreOptions::Numbering::kAnyFree,
+                                           PostgresStoreOptions::Numbering::kLeaderInline,
+                                           PostgresStoreOptions::Numbering::kSequencer),
+                         [](const auto& p) {
+                           switch (p.param) {
+                             case PostgresStoreOptions::Numbering::kAnyFree:
+                               return std::string("AnyFree");
+                             case PostgresStoreOptions::Numbering::kLeaderInline:
+                               return std::string("LeaderInline");
+                             case PostgresStoreOptions::Numbering::kSequencer:
+                               break;
+                           }
+                           return std::string("BySequencer");
+                         });
 
 // The gap bug, provoked with the new protocol: transaction A inserts its event and stays open;
 // B appends meanwhile. B does not wait for A (they share nothing), and gets position 1; a reader
@@ -111,7 +124,7 @@ TEST_P(SequencedAppends, AnAppendDoesNotWaitForAnUncommittedOneAndReadersSkipNot
 TEST(PostgresSequencer, ADeposedLeaderNumbersNothing) {
   const std::string url = testing::FreshPostgresDatabase();
   PostgresStoreOptions o{url};
-  o.leader_numbers_own_appends = false;  // only the sequencer numbers
+  o.numbering = PostgresStoreOptions::Numbering::kSequencer;  // only the sequencer numbers
   auto store = OpenStore(o);
   ASSERT_TRUE(store);
   EventData first = Event("1");

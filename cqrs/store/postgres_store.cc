@@ -14,6 +14,7 @@
 #include "cqrs/pg/pool.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/polling_subscription.h"
+#include "cqrs/store/postgres_announcer.h"
 #include "cqrs/store/postgres_appender.h"
 #include "cqrs/store/postgres_position_waits.h"
 #include "cqrs/store/postgres_rows.h"
@@ -112,12 +113,13 @@ class PostgresEventStore final : public EventStore {
     if (!replica_) RETURN_IF_ERROR(listen_conn_->Exec("LISTEN \"" + options_.head_channel + "\""));
     if (!options_.read_only) {
       SequencerOptions so;
+      announcer_ = std::make_unique<PgAnnouncer>(options_.url, options_.head_channel, options_.wake_channel);
       so.url = options_.url;
-      so.head_channel = options_.head_channel;
       so.wake_channel = options_.wake_channel;
       sequencer_ = std::make_unique<Sequencer>(so, [this](std::span<const NumberedEvent> events, std::uint64_t h) {
         AdvanceHead(h);
         waits_.NumberedBySequencer(events);
+        announcer_->Head(h, events);
       });
       RETURN_IF_ERROR(sequencer_->Start());
       for (int i = 0; i < std::max(1, options_.append_connections); ++i) {
@@ -255,15 +257,33 @@ class PostgresEventStore final : public EventStore {
     }
   }
 
-  // Whether this process's appends number themselves now (it leads, and the option is on).
-  bool NumbersOwnAppends() const { return options_.leader_numbers_own_appends && sequencer_->leading(); }
+  // Whether only writer 0 takes batches now (it numbers, waiting for the head row: one
+  // transaction with every pending append beats several smaller ones queued on the lock).
+  bool NumbersOwnAppends() const {
+    return options_.numbering == PostgresStoreOptions::Numbering::kAnyFree ||
+           (options_.numbering == PostgresStoreOptions::Numbering::kLeaderInline && sequencer_->leading());
+  }
+
+  // What cqrs_append numbers under (postgres_schema.cc): -1 if the head is free, the fencing
+  // token (0 when not leading), or 0: never.
+  std::int64_t NumberingToken() const {
+    switch (options_.numbering) {
+      case PostgresStoreOptions::Numbering::kAnyFree:
+        return -1;
+      case PostgresStoreOptions::Numbering::kLeaderInline:
+        return sequencer_->token();
+      case PostgresStoreOptions::Numbering::kSequencer:
+        break;
+    }
+    return 0;
+  }
 
   // One writer thread: batches from the queue, each in a transaction of its own connection. While
   // this process numbers its own appends, only writer 0 takes batches: such transactions take
   // turns on the head row from their numbering through their commit, so one transaction with
   // every pending append beats several smaller ones queued on the lock.
   void WriteLoop(int writer) EXCLUDES(mu_) {
-    PgAppender appender(options_.url, options_.head_channel, options_.wake_channel);
+    PgAppender appender(options_.url);
     while (true) {
       std::vector<PendingAppend> batch;
       {
@@ -276,13 +296,14 @@ class PostgresEventStore final : public EventStore {
           queue_.pop_front();
         }
       }
-      const std::int64_t token = options_.leader_numbers_own_appends ? sequencer_->token() : 0;
+      const std::int64_t token = NumberingToken();
       if (options_.on_batch) options_.on_batch(batch.size());
       AppendCommit commit = appender.Commit(batch, token);
       if (!commit.numbered.empty()) {
         AdvanceHead(commit.head);
         waits_.NumberedBySequencer(commit.numbered);
       }
+        announcer_->Head(commit.head, commit.numbered);
       bool waiting = false;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!commit.appends[i].ok()) {
@@ -292,18 +313,26 @@ class PostgresEventStore final : public EventStore {
         waiting = waiting || std::count(commit.appends[i]->positions.begin(), commit.appends[i]->positions.end(), 0u);
         waits_.Add(std::move(*commit.appends[i]), std::move(batch[i].done));
       }
-      // Not numbered in the transaction: this process's sequencer is woken here, another's was
-      // through NOTIFY after the commit.
-      if (waiting && sequencer_->leading()) sequencer_->Wake();
+      // Not numbered in the transaction: this process's sequencer is woken here, another's
+      // through a NOTIFY. (A leader deposed without knowing it yet finds out in its next batch;
+      // the new one numbers these rows within its idle poll.)
+      if (waiting) {
+        if (sequencer_->leading()) {
+          sequencer_->Wake();
+        } else {
+          announcer_->Wake();
+        }
+      }
     }
   }
 
-  // Answers appends numbered by another process's sequencer: when the head moves, looks up the
-  // positions of the events still waiting. This process's sequencer answers its own batches
-  // directly, so the lookup runs while it leads only for appends it has not answered for a while
-  // (leadership moved meanwhile).
+  // The fallback for positions. They reach waiting appends with this process's own numbering
+  // (the writers', the sequencer's), or with the head NOTIFY of the process that numbered them
+  // (HeadNote, in ListenLoop). Looked up here: what has waited longer than kLookupAfter (its
+  // positions did not fit in a NOTIFY, or the NOTIFY was lost with a connection), after each head
+  // move or every 50 ms.
   void ResolveLoop() {
-    constexpr auto kLocalGrace = std::chrono::milliseconds(250);
+    constexpr auto kLookupAfter = std::chrono::milliseconds(20);
     std::uint64_t checked = head_.load();
     while (!closed_.load()) {
       if (waits_.empty()) {  // nothing to look up: not woken by every head that moves
@@ -314,24 +343,21 @@ class PostgresEventStore final : public EventStore {
       WaitForPosition(Position(checked + 1), std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
       std::chrono::steady_clock::time_point oldest;
       std::vector<std::int64_t> seqs = waits_.PendingSeqs(&oldest);
-      if (seqs.empty()) {
-        checked = head_.load();
-        continue;
-      }
-      // Another process numbers: look after each head move (or every 50 ms). This one: only for
-      // appends it has not answered itself for a while.
-      const bool stale = std::chrono::steady_clock::now() - oldest > kLocalGrace;
-      if (sequencer_->leading() && !stale) continue;
       checked = head_.load();
+      if (seqs.empty() || std::chrono::steady_clock::now() - oldest < kLookupAfter) continue;
       std::vector<std::string> text;
       text.reserve(seqs.size());
       for (std::int64_t s : seqs) text.push_back(std::to_string(s));
       auto found = reads_.With([&](pg::Connection& c) -> Result<std::vector<NumberedEvent>> {
-        ASSIGN_OR_RETURN(pg::Rows rows, c.QueryPrepared("SELECT seq, position FROM events WHERE seq = ANY($1::bigint[]) "
-                                                        "AND position IS NOT NULL",
-                                                        {Param::Text(pg::ArrayLiteral(text))}));
+        // One primary-key probe per seq (a plain `seq = ANY($1)` may keep a sequential scan's plan).
+        ASSIGN_OR_RETURN(pg::Rows rows,
+                         c.QueryPrepared("SELECT s.seq, (SELECT e.position FROM events e WHERE e.seq = s.seq) "
+                                         "FROM unnest($1::bigint[]) AS s(seq)",
+                                         {Param::Text(pg::ArrayLiteral(text))}));
         std::vector<NumberedEvent> out;
-        for (int i = 0; i < rows.size(); ++i) out.emplace_back(rows.Int(i, 0), static_cast<std::uint64_t>(rows.Int(i, 1)));
+        for (int i = 0; i < rows.size(); ++i) {
+          if (!rows.IsNull(i, 1)) out.emplace_back(rows.Int(i, 0), static_cast<std::uint64_t>(rows.Int(i, 1)));
+        }
         return out;
       });
       if (found.ok()) waits_.Numbered(*found);
@@ -366,7 +392,14 @@ class PostgresEventStore final : public EventStore {
       }
       auto notes = listen_conn_->TakeNotifications();
       if (!notes.ok()) continue;  // unhealthy now: reconnects above
-      for (const std::string& n : *notes) AdvanceHead(std::strtoull(n.c_str(), nullptr, 10));
+      for (const std::string& n : *notes) {
+        // Appends of this process another one numbered are answered from the note (positions
+        // first: an answer must find the head at its positions), the rest by the resolver.
+        const std::optional<HeadNote> note = HeadNote::Parse(n);
+        if (!note) continue;
+        if (!note->numbered.empty() && !waits_.empty()) waits_.Numbered(note->numbered);
+        AdvanceHead(note->head);
+      }
     }
   }
 
@@ -382,6 +415,7 @@ class PostgresEventStore final : public EventStore {
   bool replica_ = false;                         // opened on a hot standby (set by Open)
   std::unique_ptr<Sequencer> sequencer_;         // writable stores: this process's candidate
   PositionWaits waits_;                          // committed appends waiting for their positions
+  std::unique_ptr<PgAnnouncer> announcer_;       // writable stores: NOTIFYs of heads and wake-ups
 
   Mutex mu_;
   CondVar queued_first_;  // writer 0 waits here

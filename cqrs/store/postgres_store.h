@@ -17,7 +17,7 @@
 // transactions open on purpose.
 //
 // In each process, `append_connections` writer threads batch the pending appends (one transaction
-// per batch, two round trips). Head() follows the sequencer's NOTIFY (and a slow poll as a safety
+// per batch, one round trip). Head() follows the sequencer's NOTIFY (and a slow poll as a safety
 // net), so readers wake within a round trip of a numbering anywhere. A read-only store may be
 // opened on a streaming replica: it sees the primary's global order as replicated (a prefix of
 // it, by the same argument) and polls the head, as a standby cannot LISTEN.
@@ -44,11 +44,16 @@ struct PostgresStoreOptions {
   // each new head on `head_channel`; appenders wake a leader in another process on `wake_channel`.
   std::string head_channel = "cqrs_log_head";
   std::string wake_channel = "cqrs_log_unsequenced";
-  // While this process leads the sequencing, its append transactions number themselves (and
-  // whatever else is committed) just before they commit, under the fencing token; off: every
-  // event is numbered after its commit by the sequencer's own transactions (measured against
-  // each other in docs/benchmarks.md).
-  bool leader_numbers_own_appends = true;
+  // Who numbers committed events (measured against each other in docs/benchmarks.md):
+  //   kAnyFree       every append transaction, of every process, numbers the committed backlog
+  //                  and itself just before it commits if the head row is free at that moment
+  //                  (else it commits unnumbered, for the next numbering); the sequencer numbers
+  //                  what is left when appends pause;
+  //   kLeaderInline  only the append transactions of the process that leads the sequencing
+  //                  (under its fencing token, waiting for the head row; one writer);
+  //   kSequencer     only the sequencer's own transactions, after the appends commit.
+  enum class Numbering { kAnyFree, kLeaderInline, kSequencer };
+  Numbering numbering = Numbering::kAnyFree;
   // No appends (they fail with kUnavailable): for processes that only read. The URL may then be
   // a read replica (a hot standby): the schema is checked instead of migrated, and the head is
   // polled (a standby cannot LISTEN) every `replica_poll`.
