@@ -101,22 +101,36 @@ cqrs::Status PgWebhookDeliverer::Step() {
     store_.WaitForPosition(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     return cqrs::Status::Ok();
   }
+  const cqrs::Position last = batch->back().position;
+  // No endpoint at all (most deployments most of the time): nothing to decode or insert; the
+  // checkpoint is saved once a second (a successor redoes at most that much, finding nothing).
+  ASSIGN_OR_RETURN(bool any, PgWebhookStore::AnyEndpoint(*conn_));
+  if (!any) {
+    position_.store(last.value());
+    if (std::chrono::steady_clock::now() >= next_checkpoint_) {
+      RETURN_IF_ERROR(PgWebhookStore::SaveCheckpoint(*conn_, o_.name, last));
+      next_checkpoint_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+    status_.Set(cqrs::Status::Ok());
+    return cqrs::Status::Ok();
+  }
   // Decoded before the transaction (finding a verdict's retailer may read the store), so that the
   // registration lock is held only for the inserts.
   std::vector<std::pair<const cqrs::RecordedEvent*, StatusChange>> changes;
   for (const cqrs::RecordedEvent& e : *batch) {
     if (!e.stream.starts_with(events::kStreamPrefix)) continue;
     auto change = changes_.Decode(e);
-    if (!change.ok()) {
+    if (!change.ok() && change.status().code() == cqrs::StatusCode::kUnavailable) {
       status_.Set(change.status());  // the store could not be read: the batch again, later
       cqrs::PauseUnlessStopped(stop_, std::chrono::milliseconds(200));
       return cqrs::Status::Ok();
     }
-    if (*change) changes.emplace_back(&e, std::move(**change));
+    // An event that does not say whose ad it is cannot be delivered to anyone: passed over
+    // rather than holding back every later change.
+    if (change.ok() && *change) changes.emplace_back(&e, std::move(**change));
   }
   std::vector<std::string> woken;
   const std::int64_t now_us = NowUs();
-  const cqrs::Position last = batch->back().position;
   RETURN_IF_ERROR(PgWebhookStore::CommitFanOut(*conn_, o_.name, last, [&](const std::vector<WebhookEndpoint>& eps) {
     std::vector<WebhookDelivery> ds;
     woken.clear();

@@ -81,6 +81,7 @@ class PgWebhookDeliverer {
   std::unique_ptr<cqrs::pg::Connection> conn_;
   std::unique_ptr<WebhookLanes> lanes_;
   std::chrono::steady_clock::time_point next_refresh_;
+  std::chrono::steady_clock::time_point next_checkpoint_;  // while there is no endpoint
   std::thread thread_;
 };
 

@@ -307,6 +307,29 @@ cqrs::Result<cqrs::Position> PgWebhookStore::Checkpoint(cqrs::pg::Connection& co
   return cqrs::Position(r.empty() ? 0 : static_cast<std::uint64_t>(r.Int(0, 0)));
 }
 
+cqrs::Result<bool> PgWebhookStore::AnyEndpoint(cqrs::pg::Connection& conn) {
+  // Under the lock: a registration that read the head before this but has not committed yet
+  // would otherwise be missed, and the changes between its head and this batch with it.
+  ASSIGN_OR_RETURN(auto rows, Transaction(conn, {{"BEGIN"},
+                                                 {"SELECT pg_advisory_xact_lock($1)", {Param::Int(RegistrationLock())}},
+                                                 {"SELECT EXISTS (SELECT 1 FROM webhook_endpoints)"},
+                                                 {"COMMIT"}}));
+  return rows[2].Text(0, 0) == "t";
+}
+
+namespace {
+Statement SaveCheckpointStatement(const std::string& name, cqrs::Position at) {
+  return {"INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
+          "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
+          {Param::Text(name), Param::Int(static_cast<std::int64_t>(at.value()))}};
+}
+}  // namespace
+
+cqrs::Status PgWebhookStore::SaveCheckpoint(cqrs::pg::Connection& conn, const std::string& name, cqrs::Position at) {
+  const Statement st = SaveCheckpointStatement(name, at);
+  return conn.QueryPrepared(st.text, st.params).status();
+}
+
 cqrs::Status PgWebhookStore::CommitFanOut(cqrs::pg::Connection& conn, const std::string& name, cqrs::Position last,
                                           const Derive& derive) {
   ASSIGN_OR_RETURN(auto opened,
@@ -316,9 +339,7 @@ cqrs::Status PgWebhookStore::CommitFanOut(cqrs::pg::Connection& conn, const std:
   const std::vector<WebhookDelivery> ds = derive(EndpointRows(opened[2]));
   std::vector<Statement> rest;
   if (!ds.empty()) rest.emplace_back(kInsertDeliveries, DeliveryArrays(ds));
-  rest.push_back({"INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
-                  "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
-                  {Param::Text(name), Param::Int(static_cast<std::int64_t>(last.value()))}});
+  rest.push_back(SaveCheckpointStatement(name, last));
   rest.push_back({"COMMIT"});
   return Transaction(conn, rest).status();
 }

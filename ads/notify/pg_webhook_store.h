@@ -47,6 +47,10 @@ class PgWebhookStore final : public WebhookStore {
   // The fan-out's side, on the caller's connection (the leader's session):
   // The checkpoint `name` (0 when none).
   static cqrs::Result<cqrs::Position> Checkpoint(cqrs::pg::Connection& conn, const std::string& name);
+  // Whether any endpoint is registered, asked under the registration lock: a change read before
+  // a `false` is not for any endpoint registered later (its `after` is at or above the change).
+  static cqrs::Result<bool> AnyEndpoint(cqrs::pg::Connection& conn);
+  static cqrs::Status SaveCheckpoint(cqrs::pg::Connection& conn, const std::string& name, cqrs::Position at);
   // One transaction: under the registration lock, reads the endpoints, inserts the deliveries
   // `derive` makes of them (ignoring ids already there) and sets checkpoint `name` to `last`.
   using Derive = std::function<std::vector<WebhookDelivery>(const std::vector<WebhookEndpoint>&)>;

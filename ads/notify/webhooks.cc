@@ -61,9 +61,13 @@ cqrs::Status WebhookService::status() const {
 
 cqrs::Status WebhookService::FanOut(const cqrs::RecordedEvent& e) {
   if (!e.stream.starts_with(events::kStreamPrefix)) return cqrs::Status::Ok();
-  // An endpoint registered after this look is not for `e` (its `after` is at or above it).
-  auto any = webhooks_.Endpoints();
-  if (!any.ok() || any->empty()) return any.status();
+  {
+    // Looked at under the lock: a registration in progress (its head read, its endpoint not yet
+    // added) may be for `e`; one that starts after this look reads a head at or above `e`.
+    cqrs::MutexLock registering(registration_mu_);
+    auto any = webhooks_.Endpoints();
+    if (!any.ok() || any->empty()) return any.status();
+  }
   ASSIGN_OR_RETURN(auto change, changes_->Decode(e));
   if (!change) return cqrs::Status::Ok();
   cqrs::MutexLock registering(registration_mu_);
