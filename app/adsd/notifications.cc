@@ -125,16 +125,25 @@ std::optional<cqrs::Position> Notifications::FanOutPosition() const {
 
 void Notifications::AddMetrics() {
   using Samples = std::vector<http::Metrics::Sample>;
-  // On the process that delivers: the embedded one, or the workers in the distributed shape (the
-  // standby ones report what the leader's checkpoint and the table say).
-  if (FanOutPosition()) {
+  // On the process that delivers: the embedded one, or the workers in the distributed shape. Of
+  // those, only the leader reports the deliveries and the fan-out's lag (the table and the
+  // checkpoint are shared: one series, not one per worker); every worker says whether it leads.
+  const bool delivers = FanOutPosition().has_value();
+  auto leads = [this] { return deliverer_ == nullptr || deliverer_->leader(); };
+  if (deliverer_) {
+    deps_.metrics.AddGauge("adsd_webhook_leader",
+                           "1 if this worker process delivers the webhooks (it holds the lock), 0 if it stands by.",
+                           [this] { return Samples{{{}, deliverer_->leader() ? 1.0 : 0.0}}; });
+  }
+  if (delivers) {
     deps_.metrics.AddGauge("adsd_webhook_attempts_total",
                            "Webhook delivery attempts since start, by outcome (delivered, failed, parked).", [this] {
                              return Samples{{{{"outcome", "delivered"}}, static_cast<double>(delivered_.load())},
                                             {{{"outcome", "failed"}}, static_cast<double>(failed_.load())},
                                             {{{"outcome", "parked"}}, static_cast<double>(parked_.load())}};
                            });
-    deps_.metrics.AddGauge("adsd_webhook_deliveries", "Webhook deliveries not delivered yet, by state.", [this] {
+    deps_.metrics.AddGauge("adsd_webhook_deliveries", "Webhook deliveries not delivered yet, by state.", [this, leads] {
+      if (!leads()) return Samples{};
       auto c = webhook_store_->CountStates();
       if (!c.ok()) return Samples{};
       return Samples{{{{"state", "pending"}}, static_cast<double>(c->pending)},
@@ -142,7 +151,8 @@ void Notifications::AddMetrics() {
                      {{{"state", "parked"}}, static_cast<double>(c->parked)}};
     });
     deps_.metrics.AddGauge("adsd_webhook_fanout_lag_events",
-                           "Log head minus the webhook fan-out's position (changes not yet queued).", [this] {
+                           "Log head minus the webhook fan-out's position (changes not yet queued).", [this, leads] {
+                             if (!leads()) return Samples{};
                              return Samples{{{}, static_cast<double>(deps_.store.Head().value()) -
                                                      static_cast<double>(FanOutPosition()->value())}};
                            });

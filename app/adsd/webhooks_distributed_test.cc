@@ -113,7 +113,12 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
     return CountOf(url_, "SELECT count(*) FROM webhook_deliveries") == 2 * kAds &&
            Attempts(*workers[0], "failed") + Attempts(*workers[1], "failed") >= 2 * kAds;
   }, 60s)) << CountOf(url_, "SELECT count(*) FROM webhook_deliveries") << " deliveries";
-  const int leader = Attempts(*workers[0], "failed") > 0 ? 0 : 1;
+  auto leads = [](const AdsdProcess& p) {
+    return p.Call("GET", "/metrics", "").body.find("\nadsd_webhook_leader 1\n") != std::string::npos;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return leads(*workers[0]) != leads(*workers[1]); }, 10s));
+  const int leader = leads(*workers[0]) ? 0 : 1;
+  EXPECT_GT(Attempts(*workers[leader], "failed"), 0);
   EXPECT_EQ(Attempts(*workers[1 - leader], "failed"), 0) << "two workers delivering at once";
   std::set<std::string> attempted;
   for (const auto& r : rx.received()) attempted.insert(r.id);
@@ -129,6 +134,7 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
   };
   ASSERT_TRUE(rx.WaitFor([&](const auto& got) { return delivered(got).size() >= 2 * kAds; }, 60s))
       << delivered(rx.received()).size() << " delivered";
+  EXPECT_TRUE(leads(*workers[1 - leader]));
   EXPECT_GT(Attempts(*workers[1 - leader], "delivered"), 0);
 
   // Every change once under one id, signed, the same body on every attempt, in order per ad.
