@@ -60,7 +60,8 @@ class PgWebhookStore final : public WebhookStore {
   const std::string& url() const { return pool_.url(); }
 
  private:
-  explicit PgWebhookStore(const std::string& url) : pool_(url, 4) {}
+  // Idle connections kept: the lanes (one per endpoint) and the routes borrow one per call.
+  explicit PgWebhookStore(const std::string& url) : pool_(url, 16) {}
 
   cqrs::pg::Pool pool_;
 };
