@@ -65,6 +65,7 @@ cqrs::Status PgWebhookDeliverer::TryLead() {
   ASSIGN_OR_RETURN(cqrs::Position at, PgWebhookStore::Checkpoint(*conn_, o_.name));
   position_.store(at.value());
   if (!got) return cqrs::Status::Ok();
+  saved_ = at;
   lanes_ = std::make_unique<WebhookLanes>(webhooks_, options_);
   leader_.store(true);
   next_refresh_ = {};
@@ -87,6 +88,14 @@ cqrs::Status PgWebhookDeliverer::RefreshLanes() {
   return cqrs::Status::Ok();
 }
 
+cqrs::Status PgWebhookDeliverer::SaveCheckpoint() {
+  const cqrs::Position at = position();
+  RETURN_IF_ERROR(PgWebhookStore::SaveCheckpoint(*conn_, o_.name, at));
+  saved_ = at;
+  next_checkpoint_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  return cqrs::Status::Ok();
+}
+
 cqrs::Status PgWebhookDeliverer::Step() {
   if (std::chrono::steady_clock::now() >= next_refresh_) RETURN_IF_ERROR(RefreshLanes());
   const cqrs::Position next = position().next();
@@ -98,6 +107,8 @@ cqrs::Status PgWebhookDeliverer::Step() {
     return cqrs::Status::Ok();
   }
   if (batch->empty()) {
+    // Quiet now: the position passed over without endpoints is saved, at most once a second.
+    if (saved_ < position() && std::chrono::steady_clock::now() >= next_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
     store_.WaitForPosition(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     return cqrs::Status::Ok();
   }
@@ -107,10 +118,7 @@ cqrs::Status PgWebhookDeliverer::Step() {
   ASSIGN_OR_RETURN(bool any, PgWebhookStore::AnyEndpoint(*conn_));
   if (!any) {
     position_.store(last.value());
-    if (std::chrono::steady_clock::now() >= next_checkpoint_) {
-      RETURN_IF_ERROR(PgWebhookStore::SaveCheckpoint(*conn_, o_.name, last));
-      next_checkpoint_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    }
+    if (std::chrono::steady_clock::now() >= next_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
     status_.Set(cqrs::Status::Ok());
     return cqrs::Status::Ok();
   }
@@ -144,6 +152,7 @@ cqrs::Status PgWebhookDeliverer::Step() {
     return ds;
   }));
   position_.store(last.value());
+  saved_ = last;
   status_.Set(cqrs::Status::Ok());
   if (!woken.empty()) {
     // A new endpoint's lane first, then its first deliveries.

@@ -66,6 +66,8 @@ class PgWebhookDeliverer {
   // One batch of the fan-out (or a wait for one).
   cqrs::Status Step();
   cqrs::Status RefreshLanes();
+  // Saves position() as the checkpoint (the path without endpoints, which commits nothing else).
+  cqrs::Status SaveCheckpoint();
   void Resign();
 
   const cqrs::EventStore& store_;
@@ -82,6 +84,7 @@ class PgWebhookDeliverer {
   std::unique_ptr<WebhookLanes> lanes_;
   std::chrono::steady_clock::time_point next_refresh_;
   std::chrono::steady_clock::time_point next_checkpoint_;  // while there is no endpoint
+  cqrs::Position saved_;                                   // the checkpoint as committed
   std::thread thread_;
 };
 

@@ -3,6 +3,7 @@
 // that holds the delivery lock; that worker SIGKILLed while its deliveries are failing, and the
 // standby worker delivering every change under the webhook-ids attempted before.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <atomic>
 #include <map>
@@ -57,14 +58,27 @@ double Attempts(const AdsdProcess& p, const std::string& outcome) {
   return at == std::string::npos ? 0 : std::stod(body.substr(at + key.size()));
 }
 
+// The id of the first delivery of a GET …/deliveries answer; "" when none.
+std::string FirstDeliveryId(const std::string& body) {
+  simdjson::dom::parser p;
+  simdjson::padded_string s(body);
+  simdjson::dom::element doc;
+  simdjson::dom::array list;
+  if (p.parse(s).get(doc) || doc["deliveries"].get_array().get(list) || list.size() == 0) return "";
+  std::string_view id;
+  if (list.at(0)["id"].get_string().get(id)) return "";
+  return std::string(id);
+}
+
 class DistributedWebhooks : public ::testing::Test {
  protected:
   std::filesystem::path Data(const std::string& name) { return dir_.path() / name / "data"; }
-  std::vector<std::string> Args(const std::string& role) {
+  std::vector<std::string> Args(const std::string& role, const std::string& max_attempts = "100") {
     return {"--role", role, "--store", url_, "--bus", bus_, "--webhooks-allow-private", "--webhook-backoff-ms", "50",
-            "--webhook-backoff-max-ms", "200", "--webhook-max-attempts", "100", "--webhook-response-timeout-ms",
-            "2000"};
+            "--webhook-backoff-max-ms", "200", "--webhook-max-attempts", max_attempts,
+            "--webhook-response-timeout-ms", "2000"};
   }
+  std::int64_t Count(const std::string& sql) { return CountOf(url_, sql); }
   cqrs::testing::TempDir dir_;
   std::string url_ = cqrs::testing::FreshPostgresDatabase();
   std::string bus_ = "kafka://" + cqrs::testing::TestKafkaBootstrap() + "?partitions=4&topic=t-" +
@@ -170,6 +184,53 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
     }
     return r.status == 200 && n == 2 * kAds;
   }, 30s));
+}
+
+// The routes on one process, the delivery on another: a retry asked on a read process is sent by
+// the worker within its lanes' poll; an endpoint removed on a write process gets nothing more.
+TEST_F(DistributedWebhooks, ARetryAskedOnAReadProcessIsSentAndARemovedEndpointGetsNothingMore) {
+  AdsdProcess writer(Data("w"), "async", {}, Args("write", "1"));
+  AdsdProcess reader(Data("r"), "async", {}, Args("read", "1"));
+  AdsdProcess worker(Data("k"), "async", {}, Args("worker", "1"));
+  ASSERT_TRUE(writer.started() && reader.started() && worker.started());
+  Receiver rx;
+  std::atomic<bool> up{false};
+  rx.set_answer([&](const Received&) { return up.load() ? 200 : 500; });
+  auto reg = writer.Call("POST", "/v1/webhooks", kAcme, R"({"url":")" + rx.url() + R"(","events":["ad.submitted"]})");
+  ASSERT_EQ(reg.status, 201) << reg.body;
+  const std::string hook = Field(reg.body, "id");
+  rx.set_secret(Field(reg.body, "secret"));
+  ASSERT_EQ(writer.Call("POST", "/v1/ads", kAcme, testing::UniqueGoodAd()).status, 202);
+
+  // One attempt, failed: parked, as the read process lists it.
+  std::string parked;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto r = reader.Call("GET", "/v1/webhooks/" + hook + "/deliveries?status=parked", kAcme);
+    parked = FirstDeliveryId(r.body);
+    return !parked.empty();
+  }, 30s));
+  up.store(true);
+  auto retried = reader.Call("POST", "/v1/webhooks/" + hook + "/deliveries/" + parked + "/retry", kAcme);
+  ASSERT_EQ(retried.status, 202) << retried.body;
+  ASSERT_TRUE(rx.WaitFor([&](const auto& got) {
+    for (const auto& r : got) {
+      if (r.id == parked && r.answered == 200) return true;
+    }
+    return false;
+  }, 20s));
+  for (const auto& r : rx.received()) EXPECT_TRUE(r.signature_ok) << r.id;
+
+  // Removed on the write process: its deliveries go, and a later change makes none.
+  ASSERT_EQ(writer.Call("DELETE", "/v1/webhooks/" + hook, kAcme).status, 204);
+  EXPECT_EQ(reader.Call("GET", "/v1/webhooks/" + hook + "/deliveries", kAcme).status, 404);
+  const std::size_t seen = rx.received().size();
+  ASSERT_EQ(writer.Call("POST", "/v1/ads", kAcme, testing::UniqueGoodAd()).status, 202);
+  ASSERT_TRUE(WaitUntil([&] {
+    return Count("SELECT count(*) FROM events WHERE type = 'AdSubmitted'") == 2 &&
+           Count("SELECT position FROM checkpoints WHERE name = 'webhooks'") >= Count("SELECT position FROM log_head");
+  }, 30s));
+  EXPECT_EQ(Count("SELECT count(*) FROM webhook_deliveries"), 0);
+  EXPECT_EQ(rx.received().size(), seen);
 }
 
 }  // namespace
