@@ -71,7 +71,7 @@ class PgWebhookDelivererTest : public ::testing::Test {
     e.url = "http://127.0.0.1:1/hook";  // refused
     e.events = {"ad.withdrawn"};
     e.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    EXPECT_TRUE(store_->AddEndpoint(e, [] { return cqrs::Position(); }).ok());
+    EXPECT_TRUE(store_->AddEndpoint(e, 10, [] { return cqrs::Position(); }).ok());
     return e;
   }
 

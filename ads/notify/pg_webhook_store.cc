@@ -142,19 +142,28 @@ cqrs::Result<std::unique_ptr<PgWebhookStore>> PgWebhookStore::Open(const std::st
   return std::unique_ptr<PgWebhookStore>(new PgWebhookStore(url));
 }
 
-cqrs::Status PgWebhookStore::AddEndpoint(WebhookEndpoint& e, const std::function<cqrs::Position()>&) {
+cqrs::Status PgWebhookStore::AddEndpoint(WebhookEndpoint& e, std::size_t limit, const std::function<cqrs::Position()>&) {
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Status {
     ASSIGN_OR_RETURN(
         auto rows,
         Transaction(c, {{"BEGIN"},
                         {"SELECT pg_advisory_xact_lock($1)", {Param::Int(RegistrationLock())}},
+                        {"SELECT count(*) FROM webhook_endpoints WHERE retailer = $1", {Param::Text(e.retailer)}},
+                        // Nothing inserted when the retailer is at its limit.
                         {"INSERT INTO webhook_endpoints(id, retailer, url, events, secret, after_position, created_us) "
-                         "SELECT $1, $2, $3, $4, $5, position, $6 FROM log_head WHERE id = 1 RETURNING after_position",
+                         "SELECT $1, $2, $3, $4, $5, position, $6 FROM log_head WHERE id = 1 AND "
+                         "(SELECT count(*) FROM webhook_endpoints WHERE retailer = $2) < $7 RETURNING after_position",
                          {Param::Text(e.id), Param::Text(e.retailer), Param::Text(e.url),
-                          Param::Text(JoinEventTypes(e.events)), Param::Text(e.secret), Param::Int(e.created_us)}},
+                          Param::Text(JoinEventTypes(e.events)), Param::Text(e.secret), Param::Int(e.created_us),
+                          Param::Int(static_cast<std::int64_t>(limit))}},
                         {"COMMIT"}}));
-    if (rows[2].empty()) return cqrs::Internal("webhooks: the event store's log_head row is missing");
-    e.after = cqrs::Position(static_cast<std::uint64_t>(rows[2].Int(0, 0)));
+    if (rows[3].empty()) {
+      if (rows[2].Int(0, 0) >= static_cast<std::int64_t>(limit)) {
+        return cqrs::AlreadyExists("a retailer may register at most " + std::to_string(limit) + " webhooks");
+      }
+      return cqrs::Internal("webhooks: the event store's log_head row is missing");
+    }
+    e.after = cqrs::Position(static_cast<std::uint64_t>(rows[3].Int(0, 0)));
     return cqrs::Status::Ok();
   });
 }

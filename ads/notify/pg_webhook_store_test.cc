@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/store/postgres_store.h"
 
@@ -59,7 +62,7 @@ class PgWebhookStoreTest : public ::testing::Test {
   }
 
   void Add(WebhookEndpoint e) {
-    ASSERT_TRUE(store_->AddEndpoint(e, [] { return Position(999); }).ok());
+    ASSERT_TRUE(store_->AddEndpoint(e, 10, [] { return Position(999); }).ok());
   }
 
   std::string url_ = cqrs::testing::FreshPostgresDatabase();
@@ -71,7 +74,7 @@ TEST_F(PgWebhookStoreTest, ARegistrationIsAtTheLogHeadAndSeenByEveryProcess) {
   AppendEvents(3);
   WebhookEndpoint e = Endpoint("ep_1");
   // The head is the log_head row's, not what the caller passes.
-  ASSERT_TRUE(store_->AddEndpoint(e, [] { return Position(999); }).ok());
+  ASSERT_TRUE(store_->AddEndpoint(e, 10, [] { return Position(999); }).ok());
   EXPECT_EQ(e.after, Position(3));
   auto other = PgWebhookStore::Open(url_);  // another process's store: no cache to refresh
   ASSERT_TRUE(other.ok());
@@ -87,6 +90,30 @@ TEST_F(PgWebhookStoreTest, ARegistrationIsAtTheLogHeadAndSeenByEveryProcess) {
   auto none = (*other)->Endpoint("ep_2");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(PgWebhookStoreTest, ARetailersLimitHoldsAgainstConcurrentRegistrations) {
+  // Two processes registering at once: the count and the insert are under one lock.
+  auto other = PgWebhookStore::Open(url_);
+  ASSERT_TRUE(other.ok());
+  std::atomic<int> added{0}, refused{0};
+  auto register_some = [&](PgWebhookStore& s, const std::string& prefix) {
+    for (int i = 0; i < 8; ++i) {
+      WebhookEndpoint e = Endpoint(prefix + std::to_string(i));
+      const cqrs::Status st = s.AddEndpoint(e, 10, [] { return Position(); });
+      if (st.ok()) ++added;
+      if (st.code() == cqrs::StatusCode::kAlreadyExists) ++refused;
+    }
+  };
+  std::thread a([&] { register_some(*store_, "ep_a"); });
+  std::thread b([&] { register_some(**other, "ep_b"); });
+  a.join();
+  b.join();
+  EXPECT_EQ(added.load(), 10);
+  EXPECT_EQ(refused.load(), 6);
+  EXPECT_EQ(store_->Endpoints()->size(), 10u);
+  WebhookEndpoint globex = Endpoint("ep_g", "globex");  // another retailer's count
+  EXPECT_TRUE(store_->AddEndpoint(globex, 10, [] { return Position(); }).ok());
 }
 
 TEST_F(PgWebhookStoreTest, DeliveriesAreInsertedOnceAndDueOldestFirstInOrderPerAd) {

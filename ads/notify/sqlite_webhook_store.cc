@@ -6,6 +6,10 @@ namespace adsd::ads::notify {
 
 namespace {
 
+cqrs::Status TooMany(std::size_t limit) {
+  return cqrs::AlreadyExists("a retailer may register at most " + std::to_string(limit) + " webhooks");
+}
+
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS webhook_endpoints(
   id TEXT PRIMARY KEY,
@@ -92,8 +96,12 @@ cqrs::Status SqliteWebhookStore::LoadEndpoints() {
   return cqrs::Status::Ok();
 }
 
-cqrs::Status SqliteWebhookStore::AddEndpoint(WebhookEndpoint& e, const std::function<cqrs::Position()>& head) {
+cqrs::Status SqliteWebhookStore::AddEndpoint(WebhookEndpoint& e, std::size_t limit,
+                                             const std::function<cqrs::Position()>& head) {
   cqrs::MutexLock lock(mu_);
+  std::size_t mine = 0;
+  for (const auto& [id, other] : endpoints_) mine += other.retailer == e.retailer ? 1 : 0;
+  if (mine >= limit) return TooMany(limit);
   e.after = head();
   ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO webhook_endpoints(id, retailer, url, events, secret, "
                                          "after_position, created_us) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"));

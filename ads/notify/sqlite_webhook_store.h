@@ -20,7 +20,8 @@ class SqliteWebhookStore final : public WebhookStore {
  public:
   static cqrs::Result<std::unique_ptr<SqliteWebhookStore>> Open(const std::filesystem::path& file);
 
-  cqrs::Status AddEndpoint(WebhookEndpoint& e, const std::function<cqrs::Position()>& head) override EXCLUDES(mu_);
+  cqrs::Status AddEndpoint(WebhookEndpoint& e, std::size_t limit, const std::function<cqrs::Position()>& head) override
+      EXCLUDES(mu_);
   cqrs::Status RemoveEndpoint(const std::string& id, const std::string& retailer) override EXCLUDES(mu_);
   cqrs::Result<std::vector<WebhookEndpoint>> Endpoints() const override EXCLUDES(mu_);
   cqrs::Result<std::optional<WebhookEndpoint>> Endpoint(const std::string& id) const override EXCLUDES(mu_);

@@ -69,8 +69,10 @@ class WebhookStore {
   // Adds `e` with e.after set to the event store's head now, so that the fan-out delivers every
   // later change to it and no earlier one. The embedded store takes the head from `head` (its
   // caller serializes this with the fan-out); the PostgreSQL store reads it itself, under the
-  // lock its fan-out transactions take.
-  virtual cqrs::Status AddEndpoint(WebhookEndpoint& e, const std::function<cqrs::Position()>& head) = 0;
+  // lock its fan-out transactions take. AlreadyExists when e.retailer has `limit` endpoints
+  // already (counted under the same lock: concurrent registrations cannot pass it together).
+  virtual cqrs::Status AddEndpoint(WebhookEndpoint& e, std::size_t limit,
+                                   const std::function<cqrs::Position()>& head) = 0;
   // Removes the endpoint and its deliveries; NotFound when `retailer` (empty: any) has no such one.
   virtual cqrs::Status RemoveEndpoint(const std::string& id, const std::string& retailer) = 0;
   virtual cqrs::Result<std::vector<WebhookEndpoint>> Endpoints() const = 0;

@@ -91,13 +91,6 @@ cqrs::Result<WebhookEndpoint> WebhookService::Register(const std::string& retail
   }
   ASSIGN_OR_RETURN(auto parsed, http::ParseOutboundUrl(url, options_.outbound.private_addresses));
   RETURN_IF_ERROR(http::CheckOutboundHost(parsed, options_.outbound.private_addresses));
-  ASSIGN_OR_RETURN(auto all, webhooks_.Endpoints());
-  std::size_t mine = 0;
-  for (const auto& e : all) mine += e.retailer == retailer ? 1 : 0;
-  if (mine >= options_.max_endpoints_per_retailer) {
-    return cqrs::AlreadyExists("a retailer may register at most " + std::to_string(options_.max_endpoints_per_retailer) +
-                               " webhooks");
-  }
   WebhookEndpoint e;
   e.id = "ep_" + cqrs::Uuid::V7().ToString();
   e.retailer = retailer;
@@ -111,7 +104,7 @@ cqrs::Result<WebhookEndpoint> WebhookService::Register(const std::string& retail
     // endpoint. The embedded fan-out waits meanwhile, so no change falls between the two (the
     // PostgreSQL store serializes with its fan-out itself).
     cqrs::MutexLock registering(registration_mu_);
-    RETURN_IF_ERROR(webhooks_.AddEndpoint(e, [this] { return store_.Head(); }));
+    RETURN_IF_ERROR(webhooks_.AddEndpoint(e, options_.max_endpoints_per_retailer, [this] { return store_.Head(); }));
   }
   if (lanes_) lanes_->Start(e.id);
   return e;

@@ -187,7 +187,8 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
 }
 
 // The routes on one process, the delivery on another: a retry asked on a read process is sent by
-// the worker within its lanes' poll; an endpoint removed on a write process gets nothing more.
+// the worker within its lanes' poll; an endpoint removed on a write process gets nothing more;
+// the per-retailer limit holds across processes.
 TEST_F(DistributedWebhooks, ARetryAskedOnAReadProcessIsSentAndARemovedEndpointGetsNothingMore) {
   AdsdProcess writer(Data("w"), "async", {}, Args("write", "1"));
   AdsdProcess reader(Data("r"), "async", {}, Args("read", "1"));
@@ -231,6 +232,16 @@ TEST_F(DistributedWebhooks, ARetryAskedOnAReadProcessIsSentAndARemovedEndpointGe
   }, 30s));
   EXPECT_EQ(Count("SELECT count(*) FROM webhook_deliveries"), 0);
   EXPECT_EQ(rx.received().size(), seen);
+
+  // The limit of 10 endpoints per retailer counts the registrations of every process.
+  for (int i = 0; i < 10; ++i) {
+    const AdsdProcess& p = i % 2 == 0 ? writer : reader;
+    EXPECT_EQ(p.Call("POST", "/v1/webhooks", kAcme, R"({"url":")" + rx.url() + R"(","events":["ad.changed"]})").status,
+              201);
+  }
+  auto eleventh = reader.Call("POST", "/v1/webhooks", kAcme, R"({"url":")" + rx.url() + R"(","events":["ad.changed"]})");
+  EXPECT_EQ(eleventh.status, 409);
+  EXPECT_NE(eleventh.body.find("too-many-webhooks"), std::string::npos) << eleventh.body;
 }
 
 }  // namespace
