@@ -142,7 +142,8 @@ cqrs::Result<std::unique_ptr<PgWebhookStore>> PgWebhookStore::Open(const std::st
   return std::unique_ptr<PgWebhookStore>(new PgWebhookStore(url));
 }
 
-cqrs::Status PgWebhookStore::AddEndpoint(WebhookEndpoint& e, std::size_t limit, const std::function<cqrs::Position()>&) {
+cqrs::Status PgWebhookStore::AddEndpoint(WebhookEndpoint& e, std::size_t limit,
+                                         const std::function<cqrs::Position()>&) {
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Status {
     ASSIGN_OR_RETURN(
         auto rows,

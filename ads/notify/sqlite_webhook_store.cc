@@ -206,7 +206,8 @@ cqrs::Status SqliteWebhookStore::MarkFailed(const std::string& id, std::optional
   return st.Run();
 }
 
-cqrs::Result<std::vector<WebhookDelivery>> SqliteWebhookStore::List(const std::string& endpoint_id, DeliveryFilter filter,
+cqrs::Result<std::vector<WebhookDelivery>> SqliteWebhookStore::List(const std::string& endpoint_id,
+                                                                    DeliveryFilter filter,
                                                               std::size_t limit) const {
   std::string where = "endpoint_id = ?1";
   switch (filter) {

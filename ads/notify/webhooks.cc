@@ -131,7 +131,8 @@ cqrs::Status WebhookService::CheckOwner(const std::string& id, const std::string
   return cqrs::Status::Ok();
 }
 
-cqrs::Result<std::vector<WebhookDelivery>> WebhookService::Deliveries(const std::string& id, const std::string& retailer,
+cqrs::Result<std::vector<WebhookDelivery>> WebhookService::Deliveries(const std::string& id,
+                                                                      const std::string& retailer,
                                                                       DeliveryFilter filter, std::size_t limit) const {
   RETURN_IF_ERROR(CheckOwner(id, retailer));
   return webhooks_.List(id, filter, limit);

@@ -234,12 +234,12 @@ TEST_F(DistributedWebhooks, ARetryAskedOnAReadProcessIsSentAndARemovedEndpointGe
   EXPECT_EQ(rx.received().size(), seen);
 
   // The limit of 10 endpoints per retailer counts the registrations of every process.
+  const std::string more = R"({"url":")" + rx.url() + R"(","events":["ad.changed"]})";
   for (int i = 0; i < 10; ++i) {
     const AdsdProcess& p = i % 2 == 0 ? writer : reader;
-    EXPECT_EQ(p.Call("POST", "/v1/webhooks", kAcme, R"({"url":")" + rx.url() + R"(","events":["ad.changed"]})").status,
-              201);
+    EXPECT_EQ(p.Call("POST", "/v1/webhooks", kAcme, more).status, 201);
   }
-  auto eleventh = reader.Call("POST", "/v1/webhooks", kAcme, R"({"url":")" + rx.url() + R"(","events":["ad.changed"]})");
+  auto eleventh = reader.Call("POST", "/v1/webhooks", kAcme, more);
   EXPECT_EQ(eleventh.status, 409);
   EXPECT_NE(eleventh.body.find("too-many-webhooks"), std::string::npos) << eleventh.body;
 }
