@@ -1,5 +1,7 @@
 #include "ads/notify/pg_webhook_deliverer.h"
 
+#include <set>
+
 #include "ads/events.h"
 #include "ads/notify/webhook_fanout.h"
 #include "cqrs/core/thread_name.h"
@@ -137,7 +139,7 @@ cqrs::Status PgWebhookDeliverer::Step() {
     // rather than holding back every later change.
     if (change.ok() && *change) changes.emplace_back(&e, std::move(**change));
   }
-  std::vector<std::string> woken;
+  std::set<std::string> woken;
   const std::int64_t now_us = NowUs();
   RETURN_IF_ERROR(PgWebhookStore::CommitFanOut(*conn_, o_.name, last, [&](const std::vector<WebhookEndpoint>& eps) {
     std::vector<WebhookDelivery> ds;
@@ -145,7 +147,7 @@ cqrs::Status PgWebhookDeliverer::Step() {
     if (eps.empty()) return ds;
     for (const auto& [e, change] : changes) {
       for (auto& d : DeliveriesOf(*e, change, eps, now_us)) {
-        woken.push_back(d.endpoint_id);
+        woken.insert(d.endpoint_id);
         ds.push_back(std::move(d));
       }
     }
@@ -154,8 +156,10 @@ cqrs::Status PgWebhookDeliverer::Step() {
   position_.store(last.value());
   saved_ = last;
   status_.Set(cqrs::Status::Ok());
-  if (!woken.empty()) {
-    // A new endpoint's lane first, then its first deliveries.
+  bool missing = false;
+  for (const auto& id : woken) missing |= !lanes_->Wake(id);
+  if (missing) {
+    // An endpoint registered since the last refresh: its lane now, then its first deliveries.
     RETURN_IF_ERROR(RefreshLanes());
     for (const auto& id : woken) lanes_->Wake(id);
   }

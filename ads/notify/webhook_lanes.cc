@@ -83,16 +83,17 @@ void WebhookLanes::Sync(const std::vector<WebhookEndpoint>& endpoints) {
   for (const auto& id : wanted) Start(id);
 }
 
-void WebhookLanes::Wake(const std::string& endpoint_id) {
+bool WebhookLanes::Wake(const std::string& endpoint_id) {
   cqrs::MutexLock lock(mu_);
   auto it = lanes_.find(endpoint_id);
-  if (it == lanes_.end()) return;
+  if (it == lanes_.end()) return false;
   Lane& lane = *it->second;
   {
     cqrs::MutexLock lane_lock(lane.mu);
     lane.wake = true;
   }
   lane.cv.SignalAll();
+  return true;
 }
 
 void WebhookLanes::Stop() {

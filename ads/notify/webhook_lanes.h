@@ -35,7 +35,8 @@ class WebhookLanes {
   void Retire(const std::string& endpoint_id) EXCLUDES(mu_);
   // A lane for each of `endpoints`, and none for any other.
   void Sync(const std::vector<WebhookEndpoint>& endpoints) EXCLUDES(mu_);
-  void Wake(const std::string& endpoint_id) EXCLUDES(mu_);
+  // False when the endpoint has no lane here.
+  bool Wake(const std::string& endpoint_id) EXCLUDES(mu_);
   void Stop() EXCLUDES(mu_);
 
  private:

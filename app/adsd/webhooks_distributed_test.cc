@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <thread>
@@ -137,6 +138,7 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
   std::set<std::string> attempted;
   for (const auto& r : rx.received()) attempted.insert(r.id);
 
+  const auto killed = std::chrono::steady_clock::now();
   workers[leader]->Kill(SIGKILL);
   up.store(true);
   auto delivered = [](const std::vector<Received>& got) {
@@ -148,6 +150,10 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
   };
   ASSERT_TRUE(rx.WaitFor([&](const auto& got) { return delivered(got).size() >= 2 * kAds; }, 60s))
       << delivered(rx.received()).size() << " delivered";
+  std::printf("the standby delivered all %d changes %lld ms after the leader was killed\n", 2 * kAds,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - killed)
+                                         .count()));
   EXPECT_TRUE(leads(*workers[1 - leader]));
   EXPECT_GT(Attempts(*workers[1 - leader], "delivered"), 0);
 
