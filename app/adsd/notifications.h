@@ -51,6 +51,8 @@ class Notifications {
   void Stop();
 
   const http::ApiKeys& keys() const { return deps_.keys; }
+  // The distributed shape's webhook deliverer (worker processes); null elsewhere.
+  const ads::notify::PgWebhookDeliverer* deliverer() const { return deliverer_.get(); }
 
  private:
   Notifications(const ServiceOptions& options, Deps deps) : options_(options), deps_(deps) {}

@@ -155,6 +155,8 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
                                          std::chrono::steady_clock::now() - killed)
                                          .count()));
   EXPECT_TRUE(leads(*workers[1 - leader]));
+  const std::string ready = workers[1 - leader]->Call("GET", "/readyz", "").body;
+  EXPECT_NE(ready.find(R"("webhooks":{"status":"ok","leader":true,"position":)"), std::string::npos) << ready;
   EXPECT_GT(Attempts(*workers[1 - leader], "delivered"), 0);
 
   // Every change once under one id, signed, the same body on every attempt, in order per ad.
