@@ -68,9 +68,12 @@ ads::notify::WebhookOptions Notifications::WebhookOptionsOf() {
   wo.max_attempts = no.webhook_max_attempts;
   wo.backoff_first = no.webhook_backoff;
   wo.backoff_max = no.webhook_backoff_max;
-  deps_.metrics.AddHistogram("adsd_webhook_delivery_lag_seconds",
-                             "Time from a status change's append to the endpoint's 2xx answer.",
-                             {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
+  // Where lanes run: the embedded process, a worker on PostgreSQL.
+  if (options_.store_url.empty() || options_.runs_worker()) {
+    deps_.metrics.AddHistogram("adsd_webhook_delivery_lag_seconds",
+                               "Time from a status change's append to the endpoint's 2xx answer.",
+                               {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
+  }
   wo.on_attempt = [this](std::string_view outcome, double lag) {
     if (outcome == "delivered") {
       ++delivered_;
