@@ -99,7 +99,24 @@ cqrs::Status PgWebhookDeliverer::SaveCheckpoint() {
 }
 
 cqrs::Status PgWebhookDeliverer::Step() {
-  if (std::chrono::steady_clock::now() >= next_refresh_) RETURN_IF_ERROR(RefreshLanes());
+  using Clock = std::chrono::steady_clock;
+  if (Clock::now() >= next_refresh_) RETURN_IF_ERROR(RefreshLanes());
+  // No endpoint at all (most deployments most of the time): the log is not even read. The head
+  // is taken before the look, under the registration lock: an endpoint registered after it has
+  // its `after` at or above that head, so nothing passed over here is for it. A "yes" is trusted
+  // for a second (reading the log when none is left costs only reads); a "no" is never reused.
+  const cqrs::Position head = store_.Head();
+  if (position() < head && (!endpoints_seen_ || Clock::now() >= recheck_endpoints_)) {
+    ASSIGN_OR_RETURN(endpoints_seen_, PgWebhookStore::AnyEndpoint(*conn_));
+    recheck_endpoints_ = Clock::now() + std::chrono::seconds(1);
+    if (!endpoints_seen_) {
+      position_.store(head.value());
+      if (Clock::now() >= next_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
+      status_.Set(cqrs::Status::Ok());
+      cqrs::PauseUnlessStopped(stop_, std::chrono::milliseconds(100));  // a look at most 10 times a second
+      return cqrs::Status::Ok();
+    }
+  }
   const cqrs::Position next = position().next();
   auto batch = store_.ReadAll(next, o_.max_batch);
   if (!batch.ok()) {
@@ -110,20 +127,11 @@ cqrs::Status PgWebhookDeliverer::Step() {
   }
   if (batch->empty()) {
     // Quiet now: the position passed over without endpoints is saved, at most once a second.
-    if (saved_ < position() && std::chrono::steady_clock::now() >= next_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
-    store_.WaitForPosition(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+    if (saved_ < position() && Clock::now() >= next_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
+    store_.WaitForPosition(next, Clock::now() + std::chrono::milliseconds(100));
     return cqrs::Status::Ok();
   }
   const cqrs::Position last = batch->back().position;
-  // No endpoint at all (most deployments most of the time): nothing to decode or insert; the
-  // checkpoint is saved once a second (a successor redoes at most that much, finding nothing).
-  ASSIGN_OR_RETURN(bool any, PgWebhookStore::AnyEndpoint(*conn_));
-  if (!any) {
-    position_.store(last.value());
-    if (std::chrono::steady_clock::now() >= next_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
-    status_.Set(cqrs::Status::Ok());
-    return cqrs::Status::Ok();
-  }
   // Decoded before the transaction (finding a verdict's retailer may read the store), so that the
   // registration lock is held only for the inserts.
   std::vector<std::pair<const cqrs::RecordedEvent*, StatusChange>> changes;

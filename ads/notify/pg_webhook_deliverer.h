@@ -12,6 +12,10 @@
 // delivery ids, and deliveries pending in the table are sent by its lanes under the same
 // webhook-id (at least once: an attempt in flight when the leader died is sent again).
 //
+// While no endpoint is registered the leader does not read the log: it looks at the endpoints
+// table (under the registration lock) at most ten times a second and moves its position to the
+// head it saw before looking; the checkpoint is saved at most once a second.
+//
 // The lanes follow the endpoints table (every `endpoint_refresh`: an endpoint registered or
 // removed on any process gets or loses its lane), and check their endpoint's due deliveries at
 // least every WebhookOptions::lane_poll (a retry asked on another process).
@@ -85,6 +89,8 @@ class PgWebhookDeliverer {
   std::chrono::steady_clock::time_point next_refresh_;
   std::chrono::steady_clock::time_point next_checkpoint_;  // while there is no endpoint
   cqrs::Position saved_;                                   // the checkpoint as committed
+  bool endpoints_seen_ = false;                            // at the last look (PgWebhookStore::AnyEndpoint)
+  std::chrono::steady_clock::time_point recheck_endpoints_;
   std::thread thread_;
 };
 
