@@ -29,8 +29,11 @@ targets=(
   ads/CMakeFiles/ads_write.dir/write/outbox.cc.o
   # Webhooks and the live stream: their annotated classes, object by object for the same reason.
   ads/CMakeFiles/ads_notify.dir/notify/status_change.cc.o
-  ads/CMakeFiles/ads_notify.dir/notify/webhook_store.cc.o
+  ads/CMakeFiles/ads_notify.dir/notify/sqlite_webhook_store.cc.o
+  ads/CMakeFiles/ads_notify.dir/notify/pg_webhook_store.cc.o
+  ads/CMakeFiles/ads_notify.dir/notify/webhook_lanes.cc.o
   ads/CMakeFiles/ads_notify.dir/notify/webhooks.cc.o
+  ads/CMakeFiles/ads_notify.dir/notify/pg_webhook_deliverer.cc.o
   app/adsd/CMakeFiles/adsd_service.dir/status_stream.cc.o
 )
 

@@ -1,28 +1,24 @@
-// WebhookStore: webhook endpoints and their deliveries, in one SQLite database in the data
-// directory (DATA_DIR/webhooks.db, synchronous=FULL).
+// WebhookStore: webhook endpoints and their deliveries. Two implementations: SQLite in the data
+// directory for the embedded shape (sqlite_webhook_store.h), PostgreSQL beside the event store for
+// the distributed one (pg_webhook_store.h).
 //
-// Endpoints are the retailers' registrations (with the secret that signs for them: the file is
-// created 0600). A delivery is one status change for one endpoint; its id is derived from the
-// endpoint and the event (so the fan-out may insert it twice: the second insert is ignored) and is
-// the `webhook-id` of every attempt. States: pending (new, or failing and waiting for its next
-// attempt), delivered, parked (given up after the last attempt; replayable).
+// Endpoints are the retailers' registrations (with the secret that signs for them). A delivery is
+// one status change for one endpoint; its id is derived from the endpoint and the event (so the
+// fan-out may insert it twice: the second insert is ignored) and is the `webhook-id` of every
+// attempt. States: pending (new, or failing and waiting for its next attempt), delivered, parked
+// (given up after the last attempt; replayable).
 //
-// Thread-safety: every method is safe from any thread (one connection behind a mutex; each call
-// is one short statement or transaction). Endpoints are also cached in memory for the fan-out.
+// Thread-safety: every method of either implementation is safe from any thread.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
-#include <map>
-#include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "cqrs/core/mutex.h"
 #include "cqrs/core/status.h"
 #include "cqrs/core/types.h"
-#include "cqrs/sql/sqlite.h"
 
 namespace adsd::ads::notify {
 
@@ -40,6 +36,7 @@ struct WebhookEndpoint {
 
 enum class DeliveryState { kPending, kDelivered, kParked };
 std::string_view DeliveryStateName(DeliveryState s);
+DeliveryState DeliveryStateOf(std::string_view name);
 
 struct WebhookDelivery {
   std::string id;  // the webhook-id: "msg_<uuid>"
@@ -61,19 +58,28 @@ struct WebhookDelivery {
 // What a listing shows: failed = pending after at least one failed attempt.
 enum class DeliveryFilter { kAll, kPending, kFailed, kParked, kDelivered };
 
+// The event types of an endpoint as stored: comma-separated.
+std::string JoinEventTypes(const std::vector<std::string>& events);
+std::vector<std::string> SplitEventTypes(std::string_view text);
+
 class WebhookStore {
  public:
-  static cqrs::Result<std::unique_ptr<WebhookStore>> Open(const std::filesystem::path& file);
+  virtual ~WebhookStore() = default;
 
-  cqrs::Status AddEndpoint(const WebhookEndpoint& e) EXCLUDES(mu_);
+  // Adds `e` with e.after set to the event store's head now, so that the fan-out delivers every
+  // later change to it and no earlier one. The embedded store takes the head from `head` (its
+  // caller serializes this with the fan-out); the PostgreSQL store reads it itself, under the
+  // lock its fan-out transactions take. AlreadyExists when e.retailer has `limit` endpoints
+  // already (counted under the same lock: concurrent registrations cannot pass it together).
+  virtual cqrs::Status AddEndpoint(WebhookEndpoint& e, std::size_t limit,
+                                   const std::function<cqrs::Position()>& head) = 0;
   // Removes the endpoint and its deliveries; NotFound when `retailer` (empty: any) has no such one.
-  cqrs::Status RemoveEndpoint(const std::string& id, const std::string& retailer) EXCLUDES(mu_);
-  std::vector<WebhookEndpoint> Endpoints() const EXCLUDES(mu_);
-  bool HasEndpoints() const EXCLUDES(mu_);
-  std::optional<WebhookEndpoint> Endpoint(const std::string& id) const EXCLUDES(mu_);
+  virtual cqrs::Status RemoveEndpoint(const std::string& id, const std::string& retailer) = 0;
+  virtual cqrs::Result<std::vector<WebhookEndpoint>> Endpoints() const = 0;
+  virtual cqrs::Result<std::optional<WebhookEndpoint>> Endpoint(const std::string& id) const = 0;
 
-  // Inserts deliveries not already there, in one transaction.
-  cqrs::Status AddDeliveries(const std::vector<WebhookDelivery>& ds) EXCLUDES(mu_);
+  // Inserts deliveries not already there (and not of an endpoint removed meanwhile), at once.
+  virtual cqrs::Status AddDeliveries(const std::vector<WebhookDelivery>& ds) = 0;
 
   struct Next {
     std::optional<WebhookDelivery> due;      // the next delivery to attempt now
@@ -81,34 +87,26 @@ class WebhookStore {
   };
   // The oldest pending delivery of the endpoint that is due and whose ad has no older pending
   // delivery on this endpoint (each ad's changes arrive in order).
-  cqrs::Result<Next> NextDue(const std::string& endpoint_id, std::int64_t now_us) EXCLUDES(mu_);
-  cqrs::Status MarkDelivered(const std::string& id, int status, std::int64_t now_us) EXCLUDES(mu_);
+  virtual cqrs::Result<Next> NextDue(const std::string& endpoint_id, std::int64_t now_us) = 0;
+  virtual cqrs::Status MarkDelivered(const std::string& id, int status, std::int64_t now_us) = 0;
   // A failed attempt: pending again at `next_attempt_us`, or parked when that is nullopt.
-  cqrs::Status MarkFailed(const std::string& id, std::optional<int> status, const std::string& error,
-                          std::optional<std::int64_t> next_attempt_us) EXCLUDES(mu_);
+  virtual cqrs::Status MarkFailed(const std::string& id, std::optional<int> status, const std::string& error,
+                                  std::optional<std::int64_t> next_attempt_us) = 0;
 
-  cqrs::Result<std::vector<WebhookDelivery>> List(const std::string& endpoint_id, DeliveryFilter filter,
-                                                  std::size_t limit) const EXCLUDES(mu_);
+  virtual cqrs::Result<std::vector<WebhookDelivery>> List(const std::string& endpoint_id, DeliveryFilter filter,
+                                                          std::size_t limit) const = 0;
   // A parked or failing delivery is pending again, due now (a parked one gets its attempts back).
   // NotFound when the endpoint has no such delivery, AlreadyExists when it was delivered.
-  cqrs::Status Retry(const std::string& endpoint_id, const std::string& id, std::int64_t now_us) EXCLUDES(mu_);
+  virtual cqrs::Status Retry(const std::string& endpoint_id, const std::string& id, std::int64_t now_us) = 0;
 
   // Forgets the endpoint's deliveries delivered before `before_us` (a retention bound).
-  cqrs::Status PruneDelivered(const std::string& endpoint_id, std::int64_t before_us) EXCLUDES(mu_);
+  virtual cqrs::Status PruneDelivered(const std::string& endpoint_id, std::int64_t before_us) = 0;
 
   // Deliveries by state, for the metrics: pending, failed, parked.
   struct Counts {
     std::int64_t pending = 0, failed = 0, parked = 0;
   };
-  cqrs::Result<Counts> CountStates() const EXCLUDES(mu_);
-
- private:
-  explicit WebhookStore(std::unique_ptr<cqrs::sql::Database> db) : db_(std::move(db)) {}
-  cqrs::Status LoadEndpoints() EXCLUDES(mu_);
-
-  mutable cqrs::Mutex mu_;
-  std::unique_ptr<cqrs::sql::Database> db_ GUARDED_BY(mu_);
-  std::map<std::string, WebhookEndpoint> endpoints_ GUARDED_BY(mu_);
+  virtual cqrs::Result<Counts> CountStates() const = 0;
 };
 
 }  // namespace adsd::ads::notify

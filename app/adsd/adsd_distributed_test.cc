@@ -2,7 +2,7 @@
 //
 //   - write, read and worker processes, two writers on one port (SO_REUSEPORT);
 //   - two read processes sharing a read model in PostgreSQL, one taking over from the other;
-//   - a read process reading the event store from a streaming replica;
+//   - a read process reading the event store from a streaming replica (webhooks listed there);
 //   - the outbox relay after a crash between the store's commit and the publish;
 //   - a worker SIGKILLed mid-batch: its partitions move, no ad is lost or decided twice;
 //   - the optimized pipeline on Kafka: the answer comes from the brokers' acknowledgement,
@@ -304,10 +304,11 @@ TEST_F(Distributed, AReadProcessOnAReplicaServesReadYourWrites) {
   OwnServer replica("postgres.sh", dir_.path() / "pg-replica", "url", dir_.path() / "pg");
   url_ = primary.address();
   std::string replica_url = replica.address();
-  AdsdProcess writer(Data("w"), "async", {}, Args("write"));
+  AdsdProcess writer(Data("w"), "async", {}, Args("write", {"--webhooks-allow-private"}));
   AdsdProcess worker(Data("k"), "async", {}, Args("worker", {"--consumers", "4"}));
   ASSERT_TRUE(writer.started() && worker.started());  // the writer migrated the primary first
-  AdsdProcess reader(Data("r"), "async", {}, {"--role", "read", "--store", replica_url});
+  AdsdProcess reader(Data("r"), "async", {},
+                     {"--role", "read", "--store", replica_url, "--webhooks-allow-private"});
   ASSERT_TRUE(reader.started());
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) {
@@ -319,6 +320,14 @@ TEST_F(Distributed, AReadProcessOnAReplicaServesReadYourWrites) {
   }
   for (const auto& [id, status] : FinalStatuses(reader, ids, 60s)) EXPECT_EQ(status, "approved") << id;
   EXPECT_EQ(reader.Call("GET", "/readyz", "").status, 200);
+  // Webhooks: one registered on the writer is listed from the replica; registering there is 503.
+  const std::string hook = R"({"url":"http://127.0.0.1:1/hook","events":["ad.approved"]})";
+  auto reg = writer.Call("POST", "/v1/webhooks", kAcme, hook);
+  ASSERT_EQ(reg.status, 201) << reg.body;
+  EXPECT_TRUE(WaitUntil([&] {
+    return reader.Call("GET", "/v1/webhooks", kAcme).body.find(Field(reg.body, "id")) != std::string::npos;
+  }, 30s));
+  EXPECT_EQ(reader.Call("POST", "/v1/webhooks", kAcme, hook).status, 503);
   // Writing on a replica is refused at start, with the reason.
   AdsdProcess refused(Data("w2"), "async", {}, {"--role", "write", "--store", replica_url});
   EXPECT_FALSE(refused.started());

@@ -21,9 +21,11 @@ cqrs::Status AdService::OpenNotifications() {
 cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOptions& options, Deps deps) {
   std::unique_ptr<Notifications> n(new Notifications(options, deps));
   n->changes_ = std::make_unique<ads::notify::StatusChanges>(deps.store);
-  // Webhooks run where the embedded log is (the default shape); see notifications.h.
+  // Webhooks in either shape; see notifications.h.
   if (options.store_url.empty() && deps.offsets != nullptr) {
     RETURN_IF_ERROR(n->OpenWebhooks());
+  } else if (IsPostgresUrl(options.store_url)) {
+    RETURN_IF_ERROR(n->OpenSharedWebhooks());
   } else {
     n->AddUnsupportedWebhookRoutes();
   }
@@ -52,10 +54,10 @@ Notifications::~Notifications() { Stop(); }
 void Notifications::Stop() {
   if (streams_) streams_->Stop();
   if (webhooks_) webhooks_->Stop();
+  if (deliverer_) deliverer_->Stop();
 }
 
-cqrs::Status Notifications::OpenWebhooks() {
-  ASSIGN_OR_RETURN(webhook_store_, ads::notify::WebhookStore::Open(options_.data_dir / "webhooks.db"));
+ads::notify::WebhookOptions Notifications::WebhookOptionsOf() {
   const NotifyOptions& no = options_.notify;
   ads::notify::WebhookOptions wo;
   wo.outbound.connect_timeout = no.webhook_connect_timeout;
@@ -66,9 +68,12 @@ cqrs::Status Notifications::OpenWebhooks() {
   wo.max_attempts = no.webhook_max_attempts;
   wo.backoff_first = no.webhook_backoff;
   wo.backoff_max = no.webhook_backoff_max;
-  deps_.metrics.AddHistogram("adsd_webhook_delivery_lag_seconds",
-                             "Time from a status change's append to the endpoint's 2xx answer.",
-                             {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
+  // Where lanes run: the embedded process, a worker on PostgreSQL.
+  if (options_.store_url.empty() || options_.runs_worker()) {
+    deps_.metrics.AddHistogram("adsd_webhook_delivery_lag_seconds",
+                               "Time from a status change's append to the endpoint's 2xx answer.",
+                               {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
+  }
   wo.on_attempt = [this](std::string_view outcome, double lag) {
     if (outcome == "delivered") {
       ++delivered_;
@@ -80,23 +85,68 @@ cqrs::Status Notifications::OpenWebhooks() {
       ++parked_;
     }
   };
+  return wo;
+}
+
+cqrs::Status Notifications::OpenWebhooks() {
+  ASSIGN_OR_RETURN(webhook_store_, ads::notify::SqliteWebhookStore::Open(options_.data_dir / "webhooks.db"));
   ASSIGN_OR_RETURN(webhooks_, ads::notify::WebhookService::Start(deps_.store, *deps_.offsets, *changes_,
-                                                                 *webhook_store_, std::move(wo)));
+                                                                 *webhook_store_, WebhookOptionsOf()));
   webhook_api_ = std::make_unique<WebhookApi>(deps_.router, deps_.keys, *webhooks_, deps_.pool);
   webhook_api_->AddRoutes();
   return cqrs::Status::Ok();
 }
 
+cqrs::Status Notifications::OpenSharedWebhooks() {
+  ASSIGN_OR_RETURN(auto pg, ads::notify::PgWebhookStore::Open(options_.store_url));
+  ads::notify::PgWebhookStore& shared = *pg;
+  webhook_store_ = std::move(pg);
+  ads::notify::WebhookOptions wo = WebhookOptionsOf();
+  // Retries asked on a write or read process reach the delivering worker's lanes through the
+  // table: they look at it at least this often.
+  wo.lane_poll = std::chrono::seconds(1);
+  if (options_.runs_worker()) {
+    ads::notify::PgDelivererOptions po;
+    po.url = options_.store_url;
+    ASSIGN_OR_RETURN(deliverer_, ads::notify::PgWebhookDeliverer::Start(deps_.store, *changes_, shared, wo, po));
+  }
+  if (!options_.serves_writes() && !options_.serves_reads()) {
+    AddUnsupportedWebhookRoutes();
+    return cqrs::Status::Ok();
+  }
+  webhooks_ = ads::notify::WebhookService::Registry(deps_.store, shared, std::move(wo));
+  webhook_api_ = std::make_unique<WebhookApi>(deps_.router, deps_.keys, *webhooks_, deps_.pool);
+  webhook_api_->AddRoutes();
+  return cqrs::Status::Ok();
+}
+
+std::optional<cqrs::Position> Notifications::FanOutPosition() const {
+  if (deliverer_) return deliverer_->position();
+  if (webhooks_ && deps_.offsets != nullptr && options_.store_url.empty()) return webhooks_->position();
+  return std::nullopt;
+}
+
 void Notifications::AddMetrics() {
   using Samples = std::vector<http::Metrics::Sample>;
-  if (webhooks_) {
+  // On the process that delivers: the embedded one, or the workers in the distributed shape. Of
+  // those, only the leader reports the deliveries and the fan-out's lag (the table and the
+  // checkpoint are shared: one series, not one per worker); every worker says whether it leads.
+  const bool delivers = FanOutPosition().has_value();
+  auto leads = [this] { return deliverer_ == nullptr || deliverer_->leader(); };
+  if (deliverer_) {
+    deps_.metrics.AddGauge("adsd_webhook_leader",
+                           "1 if this worker process delivers the webhooks (it holds the lock), 0 if it stands by.",
+                           [this] { return Samples{{{}, deliverer_->leader() ? 1.0 : 0.0}}; });
+  }
+  if (delivers) {
     deps_.metrics.AddGauge("adsd_webhook_attempts_total",
                            "Webhook delivery attempts since start, by outcome (delivered, failed, parked).", [this] {
                              return Samples{{{{"outcome", "delivered"}}, static_cast<double>(delivered_.load())},
                                             {{{"outcome", "failed"}}, static_cast<double>(failed_.load())},
                                             {{{"outcome", "parked"}}, static_cast<double>(parked_.load())}};
                            });
-    deps_.metrics.AddGauge("adsd_webhook_deliveries", "Webhook deliveries not delivered yet, by state.", [this] {
+    deps_.metrics.AddGauge("adsd_webhook_deliveries", "Webhook deliveries not delivered yet, by state.", [this, leads] {
+      if (!leads()) return Samples{};
       auto c = webhook_store_->CountStates();
       if (!c.ok()) return Samples{};
       return Samples{{{{"state", "pending"}}, static_cast<double>(c->pending)},
@@ -104,9 +154,10 @@ void Notifications::AddMetrics() {
                      {{{"state", "parked"}}, static_cast<double>(c->parked)}};
     });
     deps_.metrics.AddGauge("adsd_webhook_fanout_lag_events",
-                           "Log head minus the webhook fan-out's position (changes not yet queued).", [this] {
+                           "Log head minus the webhook fan-out's position (changes not yet queued).", [this, leads] {
+                             if (!leads()) return Samples{};
                              return Samples{{{}, static_cast<double>(deps_.store.Head().value()) -
-                                                     static_cast<double>(webhooks_->position().value())}};
+                                                     static_cast<double>(FanOutPosition()->value())}};
                            });
   }
   if (streams_) {
@@ -119,8 +170,9 @@ void Notifications::AddMetrics() {
 void Notifications::AddUnsupportedWebhookRoutes() {
   auto unsupported = [&keys = deps_.keys](Request& req, Responder respond) {
     if (!Authorize(keys, req, respond)) return;  // as every /v1 route: 401 before 501
-    respond(Problem(501, "webhooks-unsupported", "Webhooks are not supported in this deployment",
-                    "webhooks run on the embedded event log; with a PostgreSQL store they are not available yet"));
+    respond(Problem(501, "webhooks-unsupported", "The webhook routes are not served by this process",
+                    "the webhook routes are served by write and read processes (--role write, read or all); "
+                    "this one (--role worker) delivers them"));
   };
   // The methods the embedded shape serves on each path, so that another method is still 405 with
   // the same Allow as there (docs/openapi.json).

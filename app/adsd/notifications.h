@@ -2,17 +2,24 @@
 // (ads/notify/webhooks.h, routes in webhook_routes.cc) and the live stream (status_stream.h,
 // GET /v1/ads/stream). AdService opens it in one step (OpenNotifications) and stops it first.
 //
-// Shapes: on the embedded log (the default), both. With a PostgreSQL store the live stream is
-// served by read processes (write and worker processes answer 501); webhooks are not supported
-// yet: their routes answer 501 and --webhooks-allow-private is refused at start (docs/api.md).
+// Shapes: on the embedded log (the default), both, in the one process (webhooks.db in the data
+// directory). With a PostgreSQL store the live stream is served by read processes (write and
+// worker processes answer 501); the webhook routes by write and read processes (worker processes
+// answer 501), on tables in the event store's database (pg_webhook_store.h); and webhooks are
+// delivered by the worker processes (--role worker or all), one at a time: the one holding the
+// delivery lock, the others standing by to take over (pg_webhook_deliverer.h).
 //
-// Lifecycle: Open() starts the webhook fan-out and lanes and the stream hub and adds the routes;
-// Stop() closes the streams and stops the webhooks. Thread-safety: as its parts.
+// Lifecycle: Open() starts the webhook fan-out and lanes (or the deliverer) and the stream hub and
+// adds the routes; Stop() closes the streams and stops the webhooks. Thread-safety: as its parts.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
+#include "ads/notify/pg_webhook_deliverer.h"
+#include "ads/notify/pg_webhook_store.h"
+#include "ads/notify/sqlite_webhook_store.h"
 #include "ads/notify/status_change.h"
 #include "ads/notify/webhook_store.h"
 #include "ads/notify/webhooks.h"
@@ -44,10 +51,16 @@ class Notifications {
   void Stop();
 
   const http::ApiKeys& keys() const { return deps_.keys; }
+  // The distributed shape's webhook deliverer (worker processes); null elsewhere.
+  const ads::notify::PgWebhookDeliverer* deliverer() const { return deliverer_.get(); }
 
  private:
   Notifications(const ServiceOptions& options, Deps deps) : options_(options), deps_(deps) {}
-  cqrs::Status OpenWebhooks();
+  ads::notify::WebhookOptions WebhookOptionsOf();
+  cqrs::Status OpenWebhooks();        // the embedded shape
+  cqrs::Status OpenSharedWebhooks();  // the distributed shape
+  // Where the fan-out is (every change at or below has its deliveries), on a delivering process.
+  std::optional<cqrs::Position> FanOutPosition() const;
   void AddMetrics();
   void AddStreamRoute();
   void AddUnsupportedWebhookRoutes();
@@ -57,6 +70,7 @@ class Notifications {
   std::unique_ptr<ads::notify::StatusChanges> changes_;
   std::unique_ptr<ads::notify::WebhookStore> webhook_store_;
   std::unique_ptr<ads::notify::WebhookService> webhooks_;
+  std::unique_ptr<ads::notify::PgWebhookDeliverer> deliverer_;  // worker processes, distributed shape
   std::unique_ptr<WebhookApi> webhook_api_;
   std::shared_ptr<StatusStreamHub> streams_;
   // Attempts by outcome, for the metrics (written from the lanes).

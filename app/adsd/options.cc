@@ -46,10 +46,6 @@ cqrs::Status CheckOptions(const ServiceOptions& options) {
                                    "serve no reads");
     }
   }
-  if (options.notify.webhooks_allow_private && shared_store) {
-    return cqrs::InvalidArgument("webhooks are not supported yet with --store postgresql://... (they run on the "
-                                 "embedded log): --webhooks-allow-private has nothing to apply to");
-  }
   if (options.notify.webhook_max_attempts < 1 || options.notify.streams_per_retailer < 1) {
     return cqrs::InvalidArgument("--webhook-max-attempts and --streams-per-retailer must be at least 1");
   }

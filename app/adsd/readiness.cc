@@ -111,6 +111,17 @@ std::string ReadinessJson(const ReadinessReport& r) {
     w.Uint64(r.bus_relay->published);
     w.EndObject();
   }
+  if (r.webhooks) {
+    w.Key("webhooks");
+    w.StartObject();
+    w.Key("status");
+    w.String(r.webhooks->status.ok() ? "ok" : "retrying");
+    w.Key("leader");
+    w.Bool(r.webhooks->leader);
+    w.Key("position");
+    w.Uint64(r.webhooks->position);
+    w.EndObject();
+  }
   const bool ready = IsReady(r);
   w.Key("ready");
   w.Bool(ready);

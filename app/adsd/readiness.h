@@ -25,6 +25,13 @@ struct BusRelayReadiness {
   std::uint64_t published = 0;
 };
 
+// The webhook deliverer of a worker process on PostgreSQL (one leads; informational).
+struct WebhookDelivererReadiness {
+  cqrs::Status status;
+  bool leader = false;
+  std::uint64_t position = 0;
+};
+
 struct BusConsumerReadiness {
   cqrs::Status status;
   int partitions = 0;
@@ -41,6 +48,7 @@ struct ReadinessReport {
   std::optional<BusConsumerReadiness> bus_consumer;
   std::optional<BusConsumerReadiness> ingest_consumer;  // the submissions topic's (submission_bus.h)
   std::optional<BusRelayReadiness> bus_relay;
+  std::optional<WebhookDelivererReadiness> webhooks;
 };
 
 // A consumer further behind the head than this is not ready.

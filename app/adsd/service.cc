@@ -312,6 +312,9 @@ ReadinessReport AdService::Readiness() const {
     r.ingest_consumer = BusConsumerReadiness{ingest->status(), ingest->assigned_partitions()};
   }
   if (bus_relay_) r.bus_relay = BusRelayReadiness{bus_relay_->status(), bus_relay_->leader(), bus_relay_->published().value()};
+  if (const auto* d = notifications_ ? notifications_->deliverer() : nullptr) {
+    r.webhooks = WebhookDelivererReadiness{d->status(), d->leader(), d->position().value()};
+  }
   return r;
 }
 

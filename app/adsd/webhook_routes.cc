@@ -1,5 +1,6 @@
 // The webhook routes. Registration resolves the endpoint's host (the address policy), so it runs
-// on the blocking pool; the rest are short SQLite statements on the HTTP thread.
+// on the blocking pool; the rest are short statements (SQLite, or PostgreSQL in the distributed
+// shape) on the HTTP thread.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <simdjson.h>
@@ -154,12 +155,14 @@ void WebhookApi::AddRoutes() {
   router_.Add("GET", "/v1/webhooks", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
+    auto endpoints = webhooks_.List(Owner(*who, req));
+    if (!endpoints.ok()) return respond(StoreError(endpoints.status()));
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
     w.Key("webhooks");
     w.StartArray();
-    for (const auto& e : webhooks_.List(Owner(*who, req))) EndpointJson(w, e, false);
+    for (const auto& e : *endpoints) EndpointJson(w, e, false);
     w.EndArray();
     w.EndObject();
     respond(Response::Json(200, buf.GetString()));
