@@ -10,9 +10,11 @@
 #   bench/pg-append-bench.sh [seconds per run, default 10] [OLD_PG_APPEND_BENCH]
 #
 # A store instance has its own connections, writers and sequencer candidate, as an adsd process
-# has. New appends run twice: `inline` (the leading instance's transactions number themselves,
-# the default) and `sequencer` (only the sequencer numbers, after commit). With a second argument,
-# a pg_append_bench built from another commit, each append row runs with it too, side by side.
+# has. Appends run with each numbering (PostgresStoreOptions::Numbering): `any` (an append that
+# finds the head row free numbers, the default), `inline` (only the leading instance's
+# transactions number) and `sequencer` (only the sequencer numbers, after commit). With a second
+# argument, a pg_append_bench built from another commit, each append row runs with it too (its
+# default numbering), side by side.
 #
 # Uses the PostgreSQL at $PG_URL if set, else starts one (scripts/servers/postgres.sh) and stops
 # it. Prints a Markdown table, also written to build/bench/pg-append/results.md.
@@ -79,11 +81,12 @@ run() { # label, processes, appenders, proxy (empty: direct), binary, extra args
   echo "$r" > "$out/$label-${via:+proxy-}$p-x-$a.json"
   local where=direct
   [[ -n $via ]] && where="delay proxy"
-  rows+=("| appends, $p × $a, $where, $label | $(echo "$r" | json '["per_second"]') per s | p50 $(echo "$r" | json '["p50_us"]') µs, p99 $(echo "$r" | json '["p99_us"]') µs |")
+  rows+=("| appends, $p × $a, $where, $label | $(echo "$r" | json '["per_second"]') per s | p50 $(echo "$r" | json '["p50_us"]') µs, p99 $(echo "$r" | json '["p99_us"]') µs, mean batch $(echo "$r" | json '.get("mean_batch", "?")') |")
 }
 for cfg in "1 1 " "1 8 " "4 2 " "1 8 $proxied" "2 8 $proxied" "4 8 $proxied" "8 8 $proxied"; do
   read -r p a via <<< "$cfg"
-  [[ -n $old ]] && run old "$p" "$a" "${via:-}" "$old"
+  if [[ -n $old ]]; then run old "$p" "$a" "${via:-}" "$old"; fi
+  run any "$p" "$a" "${via:-}" build/ci/bench/pg_append_bench --numbering any
   run inline "$p" "$a" "${via:-}" build/ci/bench/pg_append_bench --numbering inline
   run sequencer "$p" "$a" "${via:-}" build/ci/bench/pg_append_bench --numbering sequencer
 done
