@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "cqrs/pg/migrations.h"
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/store/postgres_schema.h"
@@ -80,6 +82,49 @@ TEST_P(OneBatch, EachAppendIsDecidedAfterTheOnesBeforeIt) {
   EXPECT_TRUE(again.appends[2]->idempotent_replay);
   EXPECT_EQ(again.appends[2]->seqs, commit.appends[2]->seqs);
   EXPECT_EQ(again.appends[3].status().code(), StatusCode::kVersionConflict);
+}
+
+TEST_P(OneBatch, ABatchOfDistinctStreamsIsDecidedAsASet) {
+  // Each stream once and every id new: the set-based path of cqrs_append.
+  const std::string url = testing::FreshPostgresDatabase();
+  {
+    auto c = pg::Connection::Open(url);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE(pg::Migrate(**c, kEventStoreComponent, EventStoreMigrations()).ok());
+  }
+  PgAppender appender(url);
+  const AppendCommit first = appender.Commit(
+      std::vector<PendingAppend>{Append("b", ExpectedVersion::Any(), {Event(Uuid::V7())})}, GetParam());
+  ASSERT_TRUE(first.appends[0].ok()) << first.appends[0].status().ToString();
+  const std::vector<PendingAppend> batch = {
+      Append("c", ExpectedVersion::Exact(StreamVersion(0)), {Event(Uuid::V7())}),          // c 1
+      Append("a", ExpectedVersion::NoStream(), {Event(Uuid::V7()), Event(Uuid::V7())}),      // a 1-2
+      Append("b", ExpectedVersion::NoStream(), {Event(Uuid::V7())}),                         // b is at 1: conflict
+      Append("d", ExpectedVersion::Exists(), {Event(Uuid::V7())}),                           // d does not exist
+      Append("e", ExpectedVersion::Exact(StreamVersion(0)), {Event(Uuid::V7()), Event(Uuid::V7())}),  // e 1-2
+  };
+  const AppendCommit commit = appender.Commit(batch, GetParam());
+  ASSERT_EQ(commit.appends.size(), batch.size());
+  ASSERT_TRUE(commit.appends[0].ok() && commit.appends[1].ok() && commit.appends[4].ok());
+  EXPECT_EQ(commit.appends[0]->first_version.value(), 1u);
+  EXPECT_EQ(commit.appends[1]->first_version.value(), 1u);
+  EXPECT_EQ(commit.appends[4]->first_version.value(), 1u);
+  EXPECT_EQ(commit.appends[2].status().code(), StatusCode::kVersionConflict);
+  EXPECT_EQ(commit.appends[3].status().code(), StatusCode::kVersionConflict);
+  std::set<std::int64_t> seqs;
+  for (int i : {0, 1, 4}) {
+    for (std::int64_t s : commit.appends[i]->seqs) seqs.insert(s);
+  }
+  EXPECT_EQ(seqs.size(), 5u);  // every new event has its own seq
+  EXPECT_EQ(*seqs.begin() > first.appends[0]->seqs[0], true);
+  if (GetParam() != 0) {  // numbered in stream order: a 1-2, c, e 1-2 after b's first event
+    EXPECT_EQ(commit.appends[1]->positions, (std::vector<std::uint64_t>{2, 3}));
+    EXPECT_EQ(commit.appends[0]->positions, (std::vector<std::uint64_t>{4}));
+    EXPECT_EQ(commit.appends[4]->positions, (std::vector<std::uint64_t>{5, 6}));
+    EXPECT_EQ(commit.head, 6u);
+  } else {
+    EXPECT_EQ(commit.appends[1]->positions, (std::vector<std::uint64_t>{0, 0}));
+  }
 }
 
 }  // namespace

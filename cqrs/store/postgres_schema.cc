@@ -236,12 +236,39 @@ BEGIN
          coalesce(array_agg(ev.timestamp_us), '{}'), coalesce(array_agg(ev.metadata), '{}')
     INTO p_ids, p_streams, p_versions, p_seqs, p_positions, p_times, p_metas
     FROM events ev WHERE ev.event_id = ANY(ids);
-  -- Each stream's version by a backward index scan (max() over a long stream would read it all).
+  check_ids := cardinality(p_ids) > 0 OR (SELECT count(DISTINCT x) FROM unnest(ids) x) < n_events;
+
+  IF NOT check_ids AND (SELECT count(DISTINCT x) FROM unnest(a_streams) x) = cardinality(a_streams) THEN
+    -- The common batch (each stream once, no id stored or repeated: a worker's verdicts, a write
+    -- process's submissions) is decided as a set: each append against its stream's version.
+    -- Versions by a backward index scan (max() over a long stream would read it all).
+    SELECT coalesce(array_agg(CASE WHEN d.good THEN 0 ELSE 2 END ORDER BY d.i), '{}'),
+           coalesce(array_agg(CASE WHEN d.good THEN d.cur + 1 ELSE d.cur END ORDER BY d.i), '{}')
+      INTO outcomes, versions
+      FROM (SELECT a.i, a.cur,
+                   NOT ((a.e = -2 AND a.cur <> 0) OR (a.e = -3 AND a.cur = 0) OR (a.e >= 0 AND a.cur <> a.e)) AS good
+              FROM (SELECT i, a_expected[i] AS e,
+                           coalesce((SELECT ev.version FROM events ev WHERE ev.stream = a_streams[i]
+                                     ORDER BY ev.version DESC LIMIT 1), 0) AS cur
+                      FROM generate_subscripts(a_streams, 1) AS i) a) d;
+    SELECT coalesce(array_agg(o.k + j ORDER BY o.i, j), '{}'), coalesce(array_agg(a_streams[o.i] ORDER BY o.i, j), '{}'),
+           coalesce(array_agg(versions[o.i] + j - 1 ORDER BY o.i, j), '{}')
+      INTO n_at, n_streams, n_versions
+      FROM (SELECT i, (sum(a_counts[i]) OVER (ORDER BY i) - a_counts[i])::int AS k
+              FROM generate_subscripts(a_streams, 1) AS i) o,
+           generate_series(1, a_counts[o.i]) AS j
+     WHERE outcomes[o.i] = 0;
+    original_times := array_fill(0::bigint, ARRAY[cardinality(a_streams)]);
+    original_metadatas := array_fill(''::text, ARRAY[cardinality(a_streams)]);
+    FOREACH f IN ARRAY n_at LOOP
+      event_seqs[f] := -1;
+    END LOOP;
+  ELSE
+  -- Append by append: retries (ids stored, or repeated within the batch) and streams appended to
+  -- more than once, each against the versions the appends before it left.
   SELECT array_agg(s.stream), array_agg(coalesce((SELECT ev.version FROM events ev WHERE ev.stream = s.stream
                                                   ORDER BY ev.version DESC LIMIT 1), 0))
     INTO v_streams, v_versions FROM (SELECT DISTINCT unnest(a_streams) AS stream) s;
-  check_ids := cardinality(p_ids) > 0 OR (SELECT count(DISTINCT x) FROM unnest(ids) x) < n_events;
-
   FOR i IN 1 .. cardinality(a_streams) LOOP
     c := a_counts[i];
     stored := false;
@@ -293,6 +320,7 @@ BEGIN
     END IF;
     k := k + c;
   END LOOP;
+  END IF;
   IF cardinality(n_at) = 0 THEN
     RETURN;  -- nothing to write (replays and conflicts only): no lock taken
   END IF;
@@ -337,6 +365,11 @@ BEGIN
       FROM unnest(n_at) WITH ORDINALITY AS x(f, o) ORDER BY x.o
     RETURNING event_id, seq)
   SELECT array_agg(ins.event_id), array_agg(ins.seq) INTO r_ids, r_seqs FROM ins;
+  IF NOT check_ids THEN  -- every event of the batch is new: match them by id
+    SELECT array_agg(CASE WHEN es.v = -1 THEN r.seq ELSE es.v END ORDER BY es.j) INTO event_seqs
+      FROM unnest(event_seqs) WITH ORDINALITY AS es(v, j) LEFT JOIN unnest(r_ids, r_seqs) AS r(id, seq) ON r.id = ids[es.j];
+    RETURN;
+  END IF;
   FOR j IN 1 .. n_events LOOP
     IF event_seqs[j] = -1 THEN
       event_seqs[j] := r_seqs[array_position(r_ids, ids[j])];
