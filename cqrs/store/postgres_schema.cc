@@ -236,9 +236,11 @@ BEGIN
          coalesce(array_agg(ev.timestamp_us), '{}'), coalesce(array_agg(ev.metadata), '{}')
     INTO p_ids, p_streams, p_versions, p_seqs, p_positions, p_times, p_metas
     FROM events ev WHERE ev.event_id = ANY(ids);
-  check_ids := cardinality(p_ids) > 0 OR (SELECT count(DISTINCT x) FROM unnest(ids) x) < n_events;
+  -- (Counted only where there can be a repeat: each is a statement, a single append's cost.)
+  check_ids := cardinality(p_ids) > 0 OR (n_events > 1 AND (SELECT count(DISTINCT x) FROM unnest(ids) x) < n_events);
 
-  IF NOT check_ids AND (SELECT count(DISTINCT x) FROM unnest(a_streams) x) = cardinality(a_streams) THEN
+  IF NOT check_ids AND (cardinality(a_streams) = 1
+                        OR (SELECT count(DISTINCT x) FROM unnest(a_streams) x) = cardinality(a_streams)) THEN
     -- The common batch (each stream once, no id stored or repeated: a worker's verdicts, a write
     -- process's submissions) is decided as a set: each append against its stream's version.
     -- Versions by a backward index scan (max() over a long stream would read it all).
