@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <iostream>
 #include <map>
 #include <set>
@@ -57,18 +58,32 @@ Result<TopicFacts> Inspect(const BusOptions& bus) {
   if (rk == nullptr) return Unavailable(err);
   std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> handle(rk, rd_kafka_destroy);
   TopicFacts facts;
+  // A topic just created may not be in every broker's metadata yet (no partitions, or an error
+  // on the topic): ask until it is, for up to 15 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, bus.topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10'000);
-  rd_kafka_topic_destroy(rkt);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable(rd_kafka_err2str(e));
-  if (md->topic_cnt == 1) {
-    const rd_kafka_metadata_topic_t& t = md->topics[0];
-    facts.partitions = t.partition_cnt;
-    facts.fewest_replicas = 1'000;
-    for (int p = 0; p < t.partition_cnt; ++p) facts.fewest_replicas = std::min(facts.fewest_replicas, t.partitions[p].replica_cnt);
+  while (true) {
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10'000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_destroy(rkt);
+      return Unavailable(rd_kafka_err2str(e));
+    }
+    bool known = false;
+    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0) {
+      const rd_kafka_metadata_topic_t& t = md->topics[0];
+      known = true;
+      facts.partitions = t.partition_cnt;
+      facts.fewest_replicas = 1'000;
+      for (int p = 0; p < t.partition_cnt; ++p) {
+        facts.fewest_replicas = std::min(facts.fewest_replicas, t.partitions[p].replica_cnt);
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (known || std::chrono::steady_clock::now() > deadline) break;
+    rd_kafka_poll(rk, 100);  // the retry's pause, serving the handle meanwhile
   }
-  rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
 
   rd_kafka_ConfigResource_t* resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, bus.topic.c_str());
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
