@@ -30,15 +30,8 @@ rm -rf "$out"
 mkdir -p "$out"
 servers=$out/servers
 pids=()
-stop_pid() { # SIGTERM, then wait for it to go (it is not this shell's child: no `wait`)
-  kill -TERM "$1" 2> /dev/null || return 0
-  for _ in $(seq 1 300); do kill -0 "$1" 2> /dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2> /dev/null || true
-}
-cleanup() {
-  for p in "${pids[@]}"; do stop_pid "$p"; done
-  scripts/servers/test-servers.sh stop "$servers" > /dev/null 2>&1 || true
-}
+source bench/adsd-processes.sh
+cleanup() { stop_all "$servers"; }
 trap cleanup EXIT
 scripts/servers/test-servers.sh start "$servers" > /dev/null
 pg=$(cat "$servers/postgres/url")
@@ -73,22 +66,8 @@ token=bench-token-0123456789abcdef
 admin=bench-admin-0123456789abcdef
 printf '[[key]]\ntoken = "%s"\nretailer = "bench"\nunlimited = true\n[[key]]\ntoken = "%s"\nrole = "admin"\n' "$token" "$admin" \
   > "$out/keys.toml"
-run_adsd() { # name, extra args...; prints the port
-  local name=$1
-  shift
-  mkdir -p "$out/$name"
-  : > "$out/$name/stdout"  # before the process opens it: the wait below reads it at once
-  build/ci/app/adsd/adsd --data-dir "$out/$name/data" --listen 127.0.0.1:0 --api-keys "$out/keys.toml" \
-    --threads 2 "$@" > "$out/$name/stdout" 2> "$out/$name/stderr" &
-  echo $! > "$out/$name/pid"  # this runs in a subshell: the caller takes the PID from the file
-  for _ in $(seq 1 300); do
-    port=$(sed -n 's/^adsd listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$out/$name/stdout")
-    if [[ -n $port ]] && curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; then echo "$port"; return; fi
-    sleep 0.1
-  done
-  echo "adsd $name did not become ready: $(cat "$out/$name/stderr")" >&2
-  exit 1
-}
+keys=$out/keys.toml
+run_adsd() { run_adsd_binary build/ci/app/adsd/adsd "$@"; }  # name, extra args...; prints the port
 wrk_post() { # port; prints the WRK_JSON object
   ADSD_TOKEN=$token ADSD_WRK_DIR=bench/wrk wrk -t2 -c64 -d"${seconds}s" --timeout 30s -s bench/wrk/post_ad.lua \
     "http://127.0.0.1:$1" | sed -n 's/^WRK_JSON //p'
@@ -102,10 +81,6 @@ stop_pid "${pids[-1]}"
 # Split as deployed: write processes (the optimized pipeline: publish to Kafka, answer on the
 # acknowledgement) and worker processes (store, judge, store the verdict). Each tier alone
 # first (its own bound), then both at once on one database and topic.
-acknowledged_by() { # port: POST /v1/ads answered 2xx, from its metrics
-  curl -s "http://127.0.0.1:$1/metrics" |
-    awk '/^adsd_http_requests_total\{/ && /route="\/v1\/ads"/ && /method="POST"/ && /status="2/ {n += $2} END {print n + 0}'
-}
 count_events() { # database, SQL condition on type
   psql -At "$1" -c "SELECT count(*) FROM events WHERE $2"
 }

@@ -27,42 +27,16 @@ rm -rf "$out"
 mkdir -p "$out"
 servers=$out/servers
 pids=()
-stop_pid() { # SIGTERM, then wait for it to go (not this shell's child: no `wait`)
-  kill -TERM "$1" 2> /dev/null || return 0
-  for _ in $(seq 1 300); do kill -0 "$1" 2> /dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2> /dev/null || true
-}
-cleanup() {
-  for p in "${pids[@]}"; do stop_pid "$p"; done
-  scripts/servers/test-servers.sh stop "$servers" > /dev/null 2>&1 || true
-}
+source bench/adsd-processes.sh
+cleanup() { stop_all "$servers"; }
 trap cleanup EXIT
 scripts/servers/test-servers.sh start "$servers" > /dev/null
 pg=$(cat "$servers/postgres/url")
 kafka=$(cat "$servers/kafka/bootstrap")
 token=bench-token-0123456789abcdef
-printf '[[key]]\ntoken = "%s"\nretailer = "bench"\nunlimited = true\n' "$token" > "$out/keys.toml"
+keys=$out/keys.toml
+printf '[[key]]\ntoken = "%s"\nretailer = "bench"\nunlimited = true\n' "$token" > "$keys"
 
-run_adsd() { # binary, name, extra args...; prints the port
-  local bin=$1 name=$2
-  shift 2
-  mkdir -p "$out/$name"
-  : > "$out/$name/stdout"
-  "$bin" --data-dir "$out/$name/data" --listen 127.0.0.1:0 --api-keys "$out/keys.toml" --threads 2 "$@" \
-    > "$out/$name/stdout" 2> "$out/$name/stderr" &
-  echo $! > "$out/$name/pid"
-  for _ in $(seq 1 300); do
-    port=$(sed -n 's/^adsd listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$out/$name/stdout")
-    if [[ -n $port ]] && curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; then echo "$port"; return; fi
-    sleep 0.1
-  done
-  echo "adsd $name did not become ready: $(cat "$out/$name/stderr")" >&2
-  exit 1
-}
-acknowledged_by() { # port: POST /v1/ads answered 2xx, from its metrics
-  curl -s "http://127.0.0.1:$1/metrics" |
-    awk '/^adsd_http_requests_total\{/ && /route="\/v1\/ads"/ && /method="POST"/ && /status="2/ {n += $2} END {print n + 0}'
-}
 decided_in() { # database
   psql -At "$1" -c "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')"
 }
@@ -76,14 +50,14 @@ for round in $(seq 1 "$rounds"); do
     psql -q "$pg" -c "CREATE DATABASE drain_${which}_$round" > /dev/null
     db=${pg%/*}/drain_${which}_$round
     bus="kafka://$kafka?partitions=8&topic=drain-$which-$round"
-    port=$(run_adsd "$bin" "$name-write" --role write --store "$db" --bus "$bus")
+    port=$(run_adsd_binary "$bin" "$name-write" --role write --store "$db" --bus "$bus")
     pids+=("$(cat "$out/$name-write/pid")")
     ADSD_TOKEN=$token ADSD_WRK_DIR=bench/wrk wrk -t2 -c64 -d"${seconds}s" --timeout 30s -s bench/wrk/post_ad.lua \
       "http://127.0.0.1:$port" > /dev/null
     backlog=$(acknowledged_by "$port")
     stop_pid "${pids[-1]}"
     t0=$(date +%s.%N)
-    run_adsd "$bin" "$name-worker" --role worker --consumers 32 --store "$db" --bus "$bus" > /dev/null
+    run_adsd_binary "$bin" "$name-worker" --role worker --consumers 32 --store "$db" --bus "$bus" > /dev/null
     pids+=("$(cat "$out/$name-worker/pid")")
     for _ in $(seq 1 2400); do
       [[ $(decided_in "$db") -ge $backlog ]] && break

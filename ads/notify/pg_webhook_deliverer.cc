@@ -5,18 +5,12 @@
 #include "ads/events.h"
 #include "ads/notify/webhook_fanout.h"
 #include "cqrs/core/thread_name.h"
+#include "cqrs/core/types.h"
 #include "cqrs/pg/advisory_lock.h"
 
 namespace adsd::ads::notify {
 
-namespace {
-
-std::int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+using cqrs::NowUs;
 
 cqrs::Result<std::unique_ptr<PgWebhookDeliverer>> PgWebhookDeliverer::Start(const cqrs::EventStore& store,
                                                                              StatusChanges& changes,

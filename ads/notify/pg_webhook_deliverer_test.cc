@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cqrs/core/testing/wait_until.h"
+
 #include <thread>
 
 #include "ads/events.h"
@@ -16,16 +18,8 @@ namespace adsd::ads::notify {
 namespace {
 
 using namespace std::chrono_literals;
+using cqrs::testing::WaitUntil;
 
-template <typename F>
-bool WaitUntil(F done, std::chrono::seconds within = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);  // between polls of a condition other threads bring about
-  }
-  return done();
-}
 
 class PgWebhookDelivererTest : public ::testing::Test {
  protected:
@@ -75,12 +69,7 @@ class PgWebhookDelivererTest : public ::testing::Test {
     return e;
   }
 
-  std::int64_t Count(const std::string& sql) {
-    auto c = cqrs::pg::Connection::Open(url_);
-    if (!c.ok()) return -1;
-    auto r = (*c)->Query(sql);
-    return r.ok() && !r->empty() ? r->Int(0, 0) : -1;
-  }
+  std::int64_t Count(const std::string& sql) { return cqrs::testing::QueryCount(url_, sql); }
 
   std::string url_ = cqrs::testing::FreshPostgresDatabase();
   std::unique_ptr<cqrs::EventStore> events_;
@@ -96,14 +85,14 @@ TEST_F(PgWebhookDelivererTest, OneDeliversAndAStandbyTakesOverFromTheCheckpointW
   auto b = Deliverer();
   for (int i = 0; i < 5; ++i) Withdraw("acme");
   Withdraw("globex");  // another retailer's: not for this endpoint
-  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries") == 5; }))
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries") == 5; }, 20s))
       << Count("SELECT count(*) FROM webhook_deliveries");
-  ASSERT_TRUE(WaitUntil([&] { return a->leader() != b->leader(); }));
+  ASSERT_TRUE(WaitUntil([&] { return a->leader() != b->leader(); }, 20s));
   PgWebhookDeliverer* leader = a->leader() ? a.get() : b.get();
   PgWebhookDeliverer* standby = a->leader() ? b.get() : a.get();
   // The leader sends (every attempt fails: the endpoint refuses), the standby does not.
-  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0") > 0; }));
-  ASSERT_TRUE(WaitUntil([&] { return leader->position() == events_->Head(); }));
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0") > 0; }, 20s));
+  ASSERT_TRUE(WaitUntil([&] { return leader->position() == events_->Head(); }, 20s));
   EXPECT_EQ(Count("SELECT position FROM checkpoints WHERE name = 'webhooks'"),
             static_cast<std::int64_t>(events_->Head().value()));
   EXPECT_FALSE(standby->leader());
@@ -117,29 +106,29 @@ TEST_F(PgWebhookDelivererTest, OneDeliversAndAStandbyTakesOverFromTheCheckpointW
   }
   ASSERT_TRUE(WaitUntil([&] { return standby->leader(); }, 10s));
   for (int i = 0; i < 3; ++i) Withdraw("acme");
-  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries") == 8; }))
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries") == 8; }, 20s))
       << Count("SELECT count(*) FROM webhook_deliveries");
   EXPECT_EQ(ids_before, 5);
   // Its attempts go on under the same ids: no delivery derived twice, each retried.
-  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT min(attempts) FROM webhook_deliveries") >= 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT min(attempts) FROM webhook_deliveries") >= 2; }, 20s));
   EXPECT_EQ(Count("SELECT count(*) FROM webhook_deliveries WHERE endpoint_id <> '" + endpoint.id + "'"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM webhook_deliveries WHERE last_error IS NULL"), 0);
 }
 
 TEST_F(PgWebhookDelivererTest, AnEndpointRegisteredWhileDeliveringGetsEveryLaterChange) {
   auto d = Deliverer();
-  ASSERT_TRUE(WaitUntil([&] { return d->leader(); }));
+  ASSERT_TRUE(WaitUntil([&] { return d->leader(); }, 20s));
   for (int i = 0; i < 3; ++i) Withdraw("acme");
-  ASSERT_TRUE(WaitUntil([&] { return d->position() == events_->Head(); }));
+  ASSERT_TRUE(WaitUntil([&] { return d->position() == events_->Head(); }, 20s));
   const WebhookEndpoint endpoint = Register("acme");
   EXPECT_EQ(endpoint.after, events_->Head());
   for (int i = 0; i < 4; ++i) Withdraw("acme");
-  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries") == 4; }))
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries") == 4; }, 20s))
       << Count("SELECT count(*) FROM webhook_deliveries");
   EXPECT_EQ(Count("SELECT min(position) FROM webhook_deliveries"),
             static_cast<std::int64_t>(endpoint.after.value()) + 1);
   // Its lane started without a restart: its deliveries are attempted.
-  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0") > 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0") > 0; }, 20s));
 }
 
 }  // namespace

@@ -260,14 +260,7 @@ cqrs::Status PgWebhookStore::MarkFailed(const std::string& id, std::optional<int
 
 cqrs::Result<std::vector<WebhookDelivery>> PgWebhookStore::List(const std::string& endpoint_id, DeliveryFilter filter,
                                                                 std::size_t limit) const {
-  std::string where = "endpoint_id = $1";
-  switch (filter) {
-    case DeliveryFilter::kPending: where += " AND state = 'pending'"; break;
-    case DeliveryFilter::kFailed: where += " AND state = 'pending' AND attempts > 0"; break;
-    case DeliveryFilter::kParked: where += " AND state = 'parked'"; break;
-    case DeliveryFilter::kDelivered: where += " AND state = 'delivered'"; break;
-    case DeliveryFilter::kAll: break;
-  }
+  const std::string where = std::string("endpoint_id = $1") + std::string(DeliveryFilterSql(filter));
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Result<std::vector<WebhookDelivery>> {
     ASSIGN_OR_RETURN(Rows r, c.Query(std::string("SELECT ") + kDeliveryColumns + " FROM webhook_deliveries WHERE " +
                                          where + " ORDER BY position LIMIT $2",

@@ -209,14 +209,7 @@ cqrs::Status SqliteWebhookStore::MarkFailed(const std::string& id, std::optional
 cqrs::Result<std::vector<WebhookDelivery>> SqliteWebhookStore::List(const std::string& endpoint_id,
                                                                     DeliveryFilter filter,
                                                               std::size_t limit) const {
-  std::string where = "endpoint_id = ?1";
-  switch (filter) {
-    case DeliveryFilter::kPending: where += " AND state = 'pending'"; break;
-    case DeliveryFilter::kFailed: where += " AND state = 'pending' AND attempts > 0"; break;
-    case DeliveryFilter::kParked: where += " AND state = 'parked'"; break;
-    case DeliveryFilter::kDelivered: where += " AND state = 'delivered'"; break;
-    case DeliveryFilter::kAll: break;
-  }
+  const std::string where = std::string("endpoint_id = ?1") + std::string(DeliveryFilterSql(filter));
   cqrs::MutexLock lock(mu_);
   ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + std::string(kColumns) +
                                          " FROM webhook_deliveries WHERE " + where + " ORDER BY position LIMIT ?2"));

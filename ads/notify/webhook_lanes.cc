@@ -6,18 +6,12 @@
 
 #include "ads/notify/webhook_signature.h"
 #include "cqrs/core/thread_name.h"
+#include "cqrs/core/types.h"
 #include "http/outbound.h"
 
 namespace adsd::ads::notify {
 
-namespace {
-
-std::int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+using cqrs::NowUs;
 
 // One endpoint's sender: a thread that sleeps until a delivery falls due or it is woken.
 struct WebhookLanes::Lane {

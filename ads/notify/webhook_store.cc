@@ -11,6 +11,22 @@ bool WebhookEndpoint::Wants(std::string_view type) const {
   return false;
 }
 
+std::string_view DeliveryFilterSql(DeliveryFilter f) {
+  switch (f) {
+    case DeliveryFilter::kPending:
+      return " AND state = 'pending'";
+    case DeliveryFilter::kFailed:
+      return " AND state = 'pending' AND attempts > 0";
+    case DeliveryFilter::kParked:
+      return " AND state = 'parked'";
+    case DeliveryFilter::kDelivered:
+      return " AND state = 'delivered'";
+    case DeliveryFilter::kAll:
+      break;
+  }
+  return "";
+}
+
 std::string_view DeliveryStateName(DeliveryState s) {
   switch (s) {
     case DeliveryState::kDelivered: return "delivered";

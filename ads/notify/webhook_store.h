@@ -57,6 +57,8 @@ struct WebhookDelivery {
 
 // What a listing shows: failed = pending after at least one failed attempt.
 enum class DeliveryFilter { kAll, kPending, kFailed, kParked, kDelivered };
+// The filter as SQL on the webhook_deliveries columns (" AND …", empty for kAll), for both stores.
+std::string_view DeliveryFilterSql(DeliveryFilter f);
 
 // The event types of an endpoint as stored: comma-separated.
 std::string JoinEventTypes(const std::vector<std::string>& events);

@@ -3,17 +3,11 @@
 #include "ads/events.h"
 #include "ads/notify/webhook_fanout.h"
 #include "ads/notify/webhook_signature.h"
+#include "cqrs/core/types.h"
 
 namespace adsd::ads::notify {
 
-namespace {
-
-std::int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+using cqrs::NowUs;
 
 WebhookService::WebhookService(cqrs::EventStore& store, StatusChanges* changes, WebhookStore& webhooks,
                                WebhookOptions options)

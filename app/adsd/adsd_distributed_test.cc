@@ -32,6 +32,7 @@
 #include "app/adsd/sse_client.h"
 #include "app/adsd/submit_load.h"
 #include "cqrs/core/testing/temp_dir.h"
+#include "cqrs/core/testing/wait_until.h"
 #include "cqrs/kafka/testing/test_cluster.h"
 #include "cqrs/pg/testing/test_servers.h"
 
@@ -39,6 +40,8 @@ namespace adsd::app {
 namespace {
 
 using namespace std::chrono_literals;
+using cqrs::testing::WaitUntil;
+using cqrs::testing::QueryCount;
 using testing::AdsdProcess;
 using testing::kAcme;
 using testing::ValidatorProcess;
@@ -92,33 +95,17 @@ std::string FreshTopic(const std::string& brokers, int partitions) {
 }
 
 // One query against the event store's database.
-std::int64_t CountOf(const std::string& url, const std::string& sql) {
-  auto c = cqrs::pg::Connection::Open(url);
-  if (!c.ok()) return -1;
-  auto rows = (*c)->Query(sql);
-  return rows.ok() && !rows->empty() ? rows->Int(0, 0) : -1;
-}
 
 std::int64_t Verdicts(const std::string& url) {
-  return CountOf(url, "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')");
+  return QueryCount(url, "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')");
 }
 
-// Waits until `done()` or the deadline; the service is asked rather than slept on.
-template <typename F>
-bool WaitUntil(F done, std::chrono::seconds within) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);  // between polls of a condition another process brings about
-  }
-  return done();
-}
 
 // Every stream holds its submission and exactly one verdict: nothing lost, nothing decided twice.
 [[maybe_unused]] void ExpectEachAdDecidedOnce(const std::string& url, std::int64_t ads) {
-  EXPECT_EQ(CountOf(url, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"), ads);
+  EXPECT_EQ(QueryCount(url, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"), ads);
   EXPECT_EQ(Verdicts(url), ads);
-  EXPECT_EQ(CountOf(url, "SELECT count(*) FROM (SELECT stream FROM events WHERE type IN ('AdApproved', "
+  EXPECT_EQ(QueryCount(url, "SELECT count(*) FROM (SELECT stream FROM events WHERE type IN ('AdApproved', "
                          "'AdRejected') GROUP BY stream HAVING count(*) > 1) twice"),
             0);
 }
@@ -168,7 +155,7 @@ TEST_F(Distributed, EveryAcknowledgedAdIsDecidedOnceWhenABrokerDiesUnderLoad) {
                        << " refused";
   const auto ids = load.ids();
   // A submission answered 503 may have reached the bus all the same: it is decided too, once.
-  auto submitted = [&] { return CountOf(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"); };
+  auto submitted = [&] { return QueryCount(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"); };
   ASSERT_TRUE(WaitUntil([&] {
     const auto n = submitted();
     return n >= static_cast<std::int64_t>(ids.size()) && Verdicts(url_) >= n;
@@ -280,7 +267,7 @@ TEST_F(Distributed, ReadProcessesShareAReadModelInPostgresAndOneTakesOverWhenThe
     EXPECT_EQ(r.status, 200) << r.body;
   }
   for (const auto& [id, status] : FinalStatuses(reader2, ids, 60s)) EXPECT_EQ(status, "approved") << id;
-  EXPECT_EQ(CountOf(url_, "SELECT count(*) FROM ads WHERE status = 'approved'"), 20);  // one shared model
+  EXPECT_EQ(QueryCount(url_, "SELECT count(*) FROM ads WHERE status = 'approved'"), 20);  // one shared model
 
   reader1->Kill(SIGKILL);
   reader1.reset();
@@ -293,7 +280,7 @@ TEST_F(Distributed, ReadProcessesShareAReadModelInPostgresAndOneTakesOverWhenThe
   auto rebuilt = reader2.Call("POST", "/v1/admin/rebuild", testing::kAdmin);
   ASSERT_EQ(rebuilt.status, 200) << rebuilt.body;
   EXPECT_EQ(reader2.Call("GET", "/v1/ads?limit=100", kAcme).body, listing);
-  EXPECT_EQ(CountOf(url_, "SELECT count(*) FROM ads"), 40);
+  EXPECT_EQ(QueryCount(url_, "SELECT count(*) FROM ads"), 40);
 }
 
 // A read process may read the event store from a streaming replica of the primary (it never
@@ -361,7 +348,7 @@ TEST_F(Distributed, IdempotencyKeysHoldOnTheBusBeforeAndAfterTheSubmissionIsStor
                                          "adsd_ingest_submissions{outcome=\"key_conflict\"} 1") != std::string::npos; },
                         30s))
       << worker.Call("GET", "/metrics", "").body;
-  EXPECT_EQ(CountOf(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"), 1);
+  EXPECT_EQ(QueryCount(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"), 1);
   // Once stored, every writer knows: a retry gets the first answer (with its position now), another
   // body is refused.
   auto retry = post(writer2, "k-1", body);
@@ -444,7 +431,7 @@ TEST_F(Distributed, RestartingPostgresUnderLoadLosesNoAcknowledgedAd) {
   EXPECT_EQ(reader.Call("GET", "/readyz", "").status, 200) << reader.Call("GET", "/readyz", "").body;
   // A submission whose commit outcome the outage hid was answered 503 and may still be stored
   // (a retry with an Idempotency-Key would find it): it is decided too, once.
-  const std::int64_t stored = CountOf(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'");
+  const std::int64_t stored = QueryCount(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'");
   EXPECT_GE(stored, static_cast<std::int64_t>(ids.size()));
   ASSERT_TRUE(WaitUntil([&] { return Verdicts(url_) >= stored; }, 60s));
   ExpectEachAdDecidedOnce(url_, stored);
@@ -531,7 +518,7 @@ double DecisionRate(const std::filesystem::path& dir, int workers, int ads, cons
   for (auto& c : clients) c.join();
   EXPECT_TRUE(WaitUntil([&] { return Verdicts(url) >= ads; }, 120s));
   const std::int64_t span_us =
-      CountOf(url, "SELECT max(timestamp_us) - min(timestamp_us) FROM events WHERE type IN ('AdApproved', 'AdRejected')");
+      QueryCount(url, "SELECT max(timestamp_us) - min(timestamp_us) FROM events WHERE type IN ('AdApproved', 'AdRejected')");
   return span_us > 0 ? (ads - 1) * 1e6 / static_cast<double>(span_us) : 0;
 }
 

@@ -10,6 +10,20 @@ namespace adsd::app {
 
 namespace {
 
+// A role one process leads among several (informational): {"status","leader",<progress>}.
+void AddLeaderRole(ads::JsonWriter& w, const char* key, const cqrs::Status& status, bool leader,
+                   const char* progress_key, std::uint64_t progress) {
+  w.Key(key);
+  w.StartObject();
+  w.Key("status");
+  w.String(status.ok() ? "ok" : "retrying");
+  w.Key("leader");
+  w.Bool(leader);
+  w.Key(progress_key);
+  w.Uint64(progress);
+  w.EndObject();
+}
+
 bool WithinLag(std::uint64_t head, const ConsumerReadiness& c) {
   return c.status.ok() && head - std::min(head, c.position) <= kMaxReadyLag;
 }
@@ -101,26 +115,10 @@ std::string ReadinessJson(const ReadinessReport& r) {
     w.String(r.ingest_consumer->status.ok() ? "ok" : "unavailable");
   }
   if (r.bus_relay) {
-    w.Key("bus_relay");
-    w.StartObject();
-    w.Key("status");
-    w.String(r.bus_relay->status.ok() ? "ok" : "retrying");
-    w.Key("leader");
-    w.Bool(r.bus_relay->leader);
-    w.Key("published");
-    w.Uint64(r.bus_relay->published);
-    w.EndObject();
+    AddLeaderRole(w, "bus_relay", r.bus_relay->status, r.bus_relay->leader, "published", r.bus_relay->published);
   }
   if (r.webhooks) {
-    w.Key("webhooks");
-    w.StartObject();
-    w.Key("status");
-    w.String(r.webhooks->status.ok() ? "ok" : "retrying");
-    w.Key("leader");
-    w.Bool(r.webhooks->leader);
-    w.Key("position");
-    w.Uint64(r.webhooks->position);
-    w.EndObject();
+    AddLeaderRole(w, "webhooks", r.webhooks->status, r.webhooks->leader, "position", r.webhooks->position);
   }
   const bool ready = IsReady(r);
   w.Key("ready");

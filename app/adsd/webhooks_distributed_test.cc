@@ -16,12 +16,15 @@
 #include "app/adsd/test_ads.h"
 #include "app/adsd/webhook_receiver.h"
 #include "cqrs/core/testing/temp_dir.h"
+#include "cqrs/core/testing/wait_until.h"
 #include "cqrs/pg/testing/test_servers.h"
 
 namespace adsd::app {
 namespace {
 
 using namespace std::chrono_literals;
+using cqrs::testing::WaitUntil;
+using cqrs::testing::QueryCount;
 using testing::AdsdProcess;
 using testing::Field;
 using testing::kAcme;
@@ -33,23 +36,7 @@ constexpr const char* kBadAd =
     R"({"title":"Guaranteed winter boots","landing_url":"https://bit.ly/boots","category":"apparel",)"
     R"("bid_cents":120,"currency":"USD","countries":["US"]})";
 
-std::int64_t CountOf(const std::string& url, const std::string& sql) {
-  auto c = cqrs::pg::Connection::Open(url);
-  if (!c.ok()) return -1;
-  auto rows = (*c)->Query(sql);
-  return rows.ok() && !rows->empty() ? rows->Int(0, 0) : -1;
-}
 
-// Waits until `done()` or the deadline; the processes are asked rather than slept on.
-template <typename F>
-bool WaitUntil(F done, std::chrono::seconds within) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);  // between polls of a condition another process brings about
-  }
-  return done();
-}
 
 // A process's adsd_webhook_attempts_total for `outcome` (0 when it has none).
 double Attempts(const AdsdProcess& p, const std::string& outcome) {
@@ -79,7 +66,7 @@ class DistributedWebhooks : public ::testing::Test {
             "--webhook-backoff-max-ms", "200", "--webhook-max-attempts", max_attempts,
             "--webhook-response-timeout-ms", "2000"};
   }
-  std::int64_t Count(const std::string& sql) { return CountOf(url_, sql); }
+  std::int64_t Count(const std::string& sql) { return QueryCount(url_, sql); }
   cqrs::testing::TempDir dir_;
   std::string url_ = cqrs::testing::FreshPostgresDatabase();
   std::string bus_ = "kafka://" + cqrs::testing::TestKafkaBootstrap() + "?partitions=4&topic=t-" +
@@ -120,14 +107,14 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
   }
   ASSERT_EQ(writer.Call("POST", "/v1/ads", kGlobex, testing::UniqueGoodAd()).status, 202);  // not acme's
   ASSERT_TRUE(WaitUntil([&] {
-    return CountOf(url_, "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')") == kAds + 1;
+    return QueryCount(url_, "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')") == kAds + 1;
   }, 60s));
 
   // Every change fanned out, and the receiver failing them: the leader is the worker attempting.
   ASSERT_TRUE(WaitUntil([&] {
-    return CountOf(url_, "SELECT count(*) FROM webhook_deliveries") == 2 * kAds &&
+    return QueryCount(url_, "SELECT count(*) FROM webhook_deliveries") == 2 * kAds &&
            Attempts(*workers[0], "failed") + Attempts(*workers[1], "failed") >= 2 * kAds;
-  }, 60s)) << CountOf(url_, "SELECT count(*) FROM webhook_deliveries") << " deliveries";
+  }, 60s)) << QueryCount(url_, "SELECT count(*) FROM webhook_deliveries") << " deliveries";
   auto leads = [](const AdsdProcess& p) {
     return p.Call("GET", "/metrics", "").body.find("\nadsd_webhook_leader 1\n") != std::string::npos;
   };

@@ -1,6 +1,7 @@
 // The engine's fundamental value types.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "cqrs/core/strong_int.h"
@@ -17,5 +18,11 @@ using StreamVersion = StrongInt<struct StreamVersionTag>;
 
 // Microseconds since the Unix epoch, UTC.
 using TimestampUs = std::int64_t;
+
+// The wall clock now, as a TimestampUs.
+inline TimestampUs NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace cqrs

@@ -22,11 +22,6 @@ namespace {
 // stream's last this-many events. Exact and no_stream expectations are checked exactly.
 constexpr std::size_t kIdempotencyWindow = 128;
 
-TimestampUs NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 RecordedEvent ToRecorded(const log::RecordView& v) {
   RecordedEvent e;

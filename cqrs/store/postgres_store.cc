@@ -29,10 +29,6 @@ using pg::Param;
 using pg_rows::FromRow;
 using pg_rows::kColumns;
 
-TimestampUs NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void PutU64(std::string& out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);

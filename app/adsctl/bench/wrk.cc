@@ -8,15 +8,11 @@
 #include <fmt/core.h>
 
 #include "app/adsctl/bench/child_process.h"
+#include "cqrs/core/types.h"
 
 namespace adsd::bench {
 
-namespace {
-std::int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
+using cqrs::NowUs;
 
 cqrs::Result<WrkResult> RunWrk(const WrkOptions& o, const std::string& url, const std::string& script, int connections,
                                double seconds, const std::map<std::string, std::string>& env) {

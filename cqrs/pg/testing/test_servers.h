@@ -35,6 +35,15 @@ inline std::string TestServersDir() {
   return dir ? dir : "";
 }
 
+// The first column of the first row of `sql` on `url` as an integer (a count); -1 when it cannot
+// be read.
+inline std::int64_t QueryCount(const std::string& url, const std::string& sql) {
+  auto c = pg::Connection::Open(url);
+  if (!c.ok()) return -1;
+  auto rows = (*c)->Query(sql);
+  return rows.ok() && !rows->empty() ? rows->Int(0, 0) : -1;
+}
+
 // A new, empty database on the test server; its URL.
 inline std::string FreshPostgresDatabase() {
   const std::string admin = TestPostgresUrl();
