@@ -173,7 +173,7 @@ class PostgresEventStore final : public EventStore {
         queue_.push_back(std::move(p));
         // Wake only a writer that may take it (see WriteLoop): writer 0 always may.
         queued_first_.Signal();
-        if (!NumbersOwnAppends()) queued_.Signal();
+        if (!OneWriterOnly()) queued_.Signal();
         return;
       }
     }
@@ -253,9 +253,10 @@ class PostgresEventStore final : public EventStore {
     }
   }
 
-  // Whether only writer 0 takes batches now (it numbers, waiting for the head row: one
-  // transaction with every pending append beats several smaller ones queued on the lock).
-  bool NumbersOwnAppends() const {
+  // Whether only writer 0 takes batches now: while this process's transactions number, one with
+  // every pending append beats several smaller ones (which would queue on the head row, or with
+  // kAnyFree find it busy and wait for a second commit; measured in docs/benchmarks.md).
+  bool OneWriterOnly() const {
     return options_.numbering == PostgresStoreOptions::Numbering::kAnyFree ||
            (options_.numbering == PostgresStoreOptions::Numbering::kLeaderInline && sequencer_->leading());
   }
@@ -285,7 +286,7 @@ class PostgresEventStore final : public EventStore {
       {
         MutexLock lock(mu_);
         CondVar& queued = writer == 0 ? queued_first_ : queued_;
-        while (!stopping_ && (queue_.empty() || (writer != 0 && NumbersOwnAppends()))) queued.Wait(mu_);
+        while (!stopping_ && (queue_.empty() || (writer != 0 && OneWriterOnly()))) queued.Wait(mu_);
         if (queue_.empty()) return;  // stopping, nothing left
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(std::move(queue_.front()));
@@ -391,9 +392,14 @@ class PostgresEventStore final : public EventStore {
       for (const std::string& n : *notes) {
         // Appends of this process another one numbered are answered from the note (positions
         // first: an answer must find the head at its positions), the rest by the resolver.
+        // With nothing waiting, only the head is read (the note's runs are not expanded).
+        if (waits_.empty()) {
+          AdvanceHead(std::strtoull(n.c_str(), nullptr, 10));
+          continue;
+        }
         const std::optional<HeadNote> note = HeadNote::Parse(n);
         if (!note) continue;
-        if (!note->numbered.empty() && !waits_.empty()) waits_.Numbered(note->numbered);
+        if (!note->numbered.empty()) waits_.Numbered(note->numbered);
         AdvanceHead(note->head);
       }
     }
