@@ -9,6 +9,8 @@
 #include "cqrs/pg/migrations.h"
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/store/postgres_schema.h"
+#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres_verify.h"
 
 namespace cqrs {
 namespace {
@@ -125,6 +127,50 @@ TEST_P(OneBatch, ABatchOfDistinctStreamsIsDecidedAsASet) {
   } else {
     EXPECT_EQ(commit.appends[1]->positions, (std::vector<std::uint64_t>{0, 0}));
   }
+}
+
+TEST(AppendNumbering, TheCommittedBacklogIsNumberedFirstAndAStaleFenceNumbersNothing) {
+  const std::string url = testing::FreshPostgresDatabase();
+  {
+    auto c = pg::Connection::Open(url);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE(pg::Migrate(**c, kEventStoreComponent, EventStoreMigrations()).ok());
+  }
+  PgAppender appender(url);
+  // Committed unnumbered (as by an append that found the head busy) ...
+  const AppendCommit backlog = appender.Commit(
+      std::vector<PendingAppend>{Append("a", ExpectedVersion::NoStream(), {Event(Uuid::V7()), Event(Uuid::V7())})}, 0);
+  ASSERT_TRUE(backlog.appends[0].ok()) << backlog.appends[0].status().ToString();
+  // ... a stale fencing token (the epoch is 0, never a leader's token) numbers nothing ...
+  const AppendCommit stale = appender.Commit(
+      std::vector<PendingAppend>{Append("b", ExpectedVersion::NoStream(), {Event(Uuid::V7())})}, 7);
+  ASSERT_TRUE(stale.appends[0].ok()) << stale.appends[0].status().ToString();
+  EXPECT_TRUE(stale.numbered.empty());
+  EXPECT_EQ(stale.appends[0]->positions, (std::vector<std::uint64_t>{0}));
+  // ... and the next append that finds the head free numbers the backlog before its own rows.
+  const AppendCommit next = appender.Commit(
+      std::vector<PendingAppend>{Append("c", ExpectedVersion::NoStream(), {Event(Uuid::V7())}),
+                                 Append("a", ExpectedVersion::Exact(StreamVersion(2)), {Event(Uuid::V7())})},
+      -1);
+  ASSERT_TRUE(next.appends[0].ok() && next.appends[1].ok());
+  EXPECT_EQ(next.appends[1]->first_version.value(), 3u);
+  EXPECT_EQ(next.appends[1]->positions, (std::vector<std::uint64_t>{4}));  // a 1-2 and b first, in seq order
+  EXPECT_EQ(next.appends[0]->positions, (std::vector<std::uint64_t>{5}));
+  EXPECT_EQ(next.head, 5u);
+  std::vector<NumberedEvent> expected = {{backlog.appends[0]->seqs[0], 1},
+                                         {backlog.appends[0]->seqs[1], 2},
+                                         {stale.appends[0]->seqs[0], 3}};
+  EXPECT_EQ(std::vector<NumberedEvent>(next.numbered.begin(), next.numbered.begin() + 3), expected);
+  // The chain the numbering wrote is the one readers verify.
+  PostgresStoreOptions options;
+  options.url = url;
+  options.read_only = true;
+  auto store = OpenPostgresEventStore(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto report = VerifyPostgresChain(**store);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->records, 5u);
+  EXPECT_FALSE(report->problem.has_value()) << report->problem->reason;
 }
 
 }  // namespace

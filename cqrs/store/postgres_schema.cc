@@ -5,7 +5,7 @@
 namespace cqrs {
 
 std::span<const pg::Migration> EventStoreMigrations() {
-  static const std::array<pg::Migration, 5> kMigrations = {{
+  static const std::array<pg::Migration, 6> kMigrations = {{
       {1, "events and the log head",
        R"sql(
 CREATE TABLE events (
@@ -384,6 +384,114 @@ BEGIN
       END IF;
     END IF;
   END LOOP;
+END $$;
+)sql"},
+      {6, "the common append batch decided in fewer statements",
+       R"sql(
+-- cqrs_append of migration 5 decided every batch in up to ten statements, and measured (pgbench,
+-- one session, docs/benchmarks.md) its fixed cost, ~0.4 ms of server time per batch, was most of
+-- a small batch's time and of the time the head row is held. The common batch (each stream once,
+-- no event id stored or repeated) now takes one statement to read the streams' versions and to
+-- check that it is the common batch, decides in the function's own variables, locks the head row
+-- and reads it in one statement, and inserts and matches the new rows' seqs in one; every other
+-- batch goes to migration 5's function, renamed cqrs_append_each. Same signature and outcomes.
+ALTER FUNCTION cqrs_append(bigint, int, text[], bigint[], int[], uuid[], text[], int[], bigint[], uuid[], uuid[], bytea[], bytea[])
+  RENAME TO cqrs_append_each;
+CREATE FUNCTION cqrs_append(token bigint, max_events int, a_streams text[], a_expected bigint[], a_counts int[],
+                            ids uuid[], types text[], schemas int[], times bigint[], correlations uuid[],
+                            causations uuid[], metadatas bytea[], payloads bytea[],
+                            OUT deposed boolean, OUT head bigint, OUT seqs bigint[], OUT positions bigint[],
+                            OUT outcomes int[], OUT versions bigint[], OUT original_times bigint[],
+                            OUT original_metadatas text[], OUT event_seqs bigint[], OUT event_positions bigint[])
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+  n_events int := cardinality(ids);
+  n_appends int := cardinality(a_streams);
+  each boolean;  -- not the common batch: decided append by append (cqrs_append_each)
+  n_at int[] := '{}'; n_streams text[] := '{}'; n_versions bigint[] := '{}'; n_hashes bytea[] := '{}';
+  k int := 0; f int; o int := 0; v bigint; e bigint;
+  fence bigint;  -- the epoch this statement numbers under; NULL: it does not number
+  chain bytea; sb bytea; tb bytea;
+BEGIN
+  SELECT EXISTS (SELECT 1 FROM events ev WHERE ev.event_id = ANY(ids))
+           OR (n_events > 1 AND (SELECT count(DISTINCT x) FROM unnest(ids) x) < n_events)
+           OR (n_appends > 1 AND (SELECT count(DISTINCT x) FROM unnest(a_streams) x) < n_appends),
+         ARRAY(SELECT coalesce((SELECT ev.version FROM events ev WHERE ev.stream = u.s ORDER BY ev.version DESC LIMIT 1), 0)
+                 FROM unnest(a_streams) WITH ORDINALITY AS u(s, i) ORDER BY u.i)
+    INTO each, versions;
+  IF each THEN
+    SELECT * INTO deposed, head, seqs, positions, outcomes, versions, original_times, original_metadatas, event_seqs,
+                  event_positions
+      FROM cqrs_append_each(token, max_events, a_streams, a_expected, a_counts, ids, types, schemas, times,
+                            correlations, causations, metadatas, payloads);
+    RETURN;
+  END IF;
+  deposed := false; seqs := '{}'; positions := '{}';
+  outcomes := array_fill(0, ARRAY[n_appends]);
+  original_times := array_fill(0::bigint, ARRAY[n_appends]);
+  original_metadatas := array_fill(''::text, ARRAY[n_appends]);
+  event_seqs := array_fill(0::bigint, ARRAY[n_events]);
+  event_positions := array_fill(0::bigint, ARRAY[n_events]);
+  -- Each append against its stream's version, as in cqrs_append_each; the rows to insert in order.
+  FOR i IN 1 .. n_appends LOOP
+    v := versions[i];
+    e := a_expected[i];
+    IF (e = -2 AND v <> 0) OR (e = -3 AND v = 0) OR (e >= 0 AND v <> e) THEN
+      outcomes[i] := 2;
+    ELSE
+      versions[i] := v + 1;
+      FOR j IN 1 .. a_counts[i] LOOP
+        n_at := n_at || (k + j); n_streams := n_streams || a_streams[i]; n_versions := n_versions || (v + j);
+      END LOOP;
+    END IF;
+    k := k + a_counts[i];
+  END LOOP;
+  IF cardinality(n_at) = 0 THEN
+    RETURN;
+  END IF;
+
+  -- Numbering, as in cqrs_append_each: under the fence (token > 0), or if the head row is free
+  -- (-1); the committed backlog first (cqrs_sequence_batch), else the batch's rows go in unnumbered.
+  IF token > 0 THEN
+    SELECT h.epoch, h.position, h.hash INTO fence, head, chain FROM log_head h WHERE h.id = 1 AND h.epoch = token FOR UPDATE;
+    deposed := NOT FOUND;
+  ELSIF token = -1 THEN
+    SELECT h.epoch, h.position, h.hash INTO fence, head, chain FROM log_head h WHERE h.id = 1 FOR UPDATE SKIP LOCKED;
+  END IF;
+  IF fence IS NOT NULL AND EXISTS (SELECT 1 FROM events ev WHERE ev.position IS NULL) THEN
+    SELECT b.deposed, b.head, b.seqs, b.positions INTO deposed, head, seqs, positions
+      FROM cqrs_sequence_batch(fence, max_events) b;
+    IF deposed OR cardinality(seqs) >= max_events THEN
+      fence := NULL;
+    ELSE
+      SELECT h.hash INTO chain FROM log_head h WHERE h.id = 1;
+    END IF;
+  END IF;
+  IF fence IS NOT NULL THEN
+    FOREACH f IN ARRAY n_at LOOP
+      o := o + 1;
+      head := head + 1;
+      sb := convert_to(n_streams[o], 'UTF8');
+      tb := convert_to(types[f], 'UTF8');
+      chain := sha256(chain || int8send(head) || int8send(length(sb)::bigint) || sb || int8send(n_versions[o])
+                      || uuid_send(ids[f]) || int8send(length(tb)::bigint) || tb || int8send(schemas[f]::bigint)
+                      || int8send(times[f]) || uuid_send(correlations[f]) || uuid_send(causations[f])
+                      || int8send(length(metadatas[f])::bigint) || metadatas[f]
+                      || int8send(length(payloads[f])::bigint) || payloads[f]);
+      event_positions[f] := head;
+      n_hashes := n_hashes || chain;
+    END LOOP;
+    UPDATE log_head SET position = head, hash = chain WHERE id = 1;
+  END IF;
+  WITH ins AS (
+    INSERT INTO events (stream, version, event_id, type, schema_version, timestamp_us, correlation_id, causation_id,
+                        metadata, payload, position, hash)
+    SELECT n_streams[x.o], n_versions[x.o], ids[x.f], types[x.f], schemas[x.f], times[x.f], correlations[x.f],
+           causations[x.f], metadatas[x.f], payloads[x.f], nullif(event_positions[x.f], 0), n_hashes[x.o]
+      FROM unnest(n_at) WITH ORDINALITY AS x(f, o) ORDER BY x.o
+    RETURNING event_id, seq)
+  SELECT array_agg(coalesce(ins.seq, 0) ORDER BY u.j) INTO event_seqs
+    FROM unnest(ids) WITH ORDINALITY AS u(id, j) LEFT JOIN ins ON ins.event_id = u.id;
 END $$;
 )sql"},
   }};

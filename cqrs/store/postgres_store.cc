@@ -300,7 +300,7 @@ class PostgresEventStore final : public EventStore {
         AdvanceHead(commit.head);
         waits_.NumberedBySequencer(commit.numbered);
       }
-        announcer_->Head(commit.head, commit.numbered);
+      announcer_->Head(commit.head, commit.numbered);
       bool waiting = false;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!commit.appends[i].ok()) {
