@@ -8,7 +8,7 @@
 #               beside adsd in Kafka mode, a write process and a worker process (POST /v1/ads with
 #               wrk, 64 connections, on the optimized pipeline: published to Kafka first; then
 #               every acknowledged ad stored and decided end to end, 32 lanes), beside adsd on the
-#               embedded log under the same wrk;
+#               embedded log under the same wrk (each POST run after a 3-s warm-up run);
 #   Read side   the ads read model in SQLite (a read process's own) beside PostgreSQL (--read-db,
 #               shared by read processes), on the events the Kafka-mode run wrote: catching up
 #               from empty (the live runner), a rebuild, and GET /v1/ads/{id} with wrk.
@@ -68,7 +68,11 @@ printf '[[key]]\ntoken = "%s"\nretailer = "bench"\nunlimited = true\n[[key]]\nto
   > "$out/keys.toml"
 keys=$out/keys.toml
 run_adsd() { run_adsd_binary build/ci/app/adsd/adsd "$@"; }  # name, extra args...; prints the port
-wrk_post() { # port; prints the WRK_JSON object
+wrk_post() { # port; prints the WRK_JSON object of a measured run after a warm-up run
+  # The warm-up (3 s, same load, not measured) takes what is paid once per process and topic: the
+  # first connections, a new topic's first seconds, the caches. Every process gets the same one.
+  ADSD_TOKEN=$token ADSD_WRK_DIR=bench/wrk wrk -t2 -c64 -d3s --timeout 30s -s bench/wrk/post_ad.lua \
+    "http://127.0.0.1:$1" > /dev/null
   ADSD_TOKEN=$token ADSD_WRK_DIR=bench/wrk wrk -t2 -c64 -d"${seconds}s" --timeout 30s -s bench/wrk/post_ad.lua \
     "http://127.0.0.1:$1" | sed -n 's/^WRK_JSON //p'
 }

@@ -5,7 +5,7 @@
 #
 #   direct       pgbench INSERT (256-byte rows, synchronous_commit on), 1 and 8 clients;
 #                appends from 1 × 1, 1 × 8 and 4 × 2 (store instances × appenders);
-#   delay proxy  appends from P = 1, 2, 4, 8 store instances × 8 appenders.
+#   delay proxy  appends from 1 × 1, and from P = 1, 2, 4, 8 store instances × 8 appenders.
 #
 #   bench/pg-append-bench.sh [seconds per run, default 10] [OLD_PG_APPEND_BENCH]
 #
@@ -83,7 +83,7 @@ run() { # label, processes, appenders, proxy (empty: direct), binary, extra args
   [[ -n $via ]] && where="delay proxy"
   rows+=("| appends, $p × $a, $where, $label | $(echo "$r" | json '["per_second"]') per s | p50 $(echo "$r" | json '["p50_us"]') µs, p99 $(echo "$r" | json '["p99_us"]') µs, mean batch $(echo "$r" | json '.get("mean_batch", "?")') |")
 }
-for cfg in "1 1 " "1 8 " "4 2 " "1 8 $proxied" "2 8 $proxied" "4 8 $proxied" "8 8 $proxied"; do
+for cfg in "1 1 " "1 8 " "4 2 " "1 1 $proxied" "1 8 $proxied" "2 8 $proxied" "4 8 $proxied" "8 8 $proxied"; do
   read -r p a via <<< "$cfg"
   if [[ -n $old ]]; then run old "$p" "$a" "${via:-}" "$old"; fi
   run any "$p" "$a" "${via:-}" build/ci/bench/pg_append_bench --numbering any

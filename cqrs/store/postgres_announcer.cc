@@ -11,10 +11,14 @@ namespace cqrs {
 
 namespace {
 
-// The shortest time between two NOTIFYs. Each is a transaction on the server; one per append
-// batch cost a single appender a fifth of its rate (measured), and a reader in another process
-// waits at most this much longer.
-constexpr std::chrono::microseconds kMinInterval{1000};
+// The shortest time between two NOTIFYs. Each is a transaction on the server, and every listening
+// process receives it: one per append batch cost a single appender a fifth of its rate, one a
+// millisecond still 5-7 % (measured, docs/benchmarks.md). A NOTIFY something waits on (appends of
+// another process that this one numbered, or a wake-up of the sequencing leader) goes out at
+// most kAwaitedInterval after the previous one; a head that only moves readers in other processes
+// forward, at most kReaderInterval after (what they wait longer, at most).
+constexpr std::chrono::microseconds kAwaitedInterval{1000};
+constexpr std::chrono::microseconds kReaderInterval{5000};
 
 // More numbered events than this since the last NOTIFY cannot fit anyway: stop collecting.
 constexpr std::size_t kMaxCollected = 65536;
@@ -84,8 +88,12 @@ PgAnnouncer::~PgAnnouncer() {
   thread_.join();
 }
 
-void PgAnnouncer::Head(std::uint64_t position, std::span<const NumberedEvent> numbered) {
+void PgAnnouncer::Head(std::uint64_t position, std::span<const NumberedEvent> numbered, bool awaited) {
   MutexLock lock(mu_);
+  if (awaited && !awaited_) {
+    awaited_ = true;
+    pending_cv_.Signal();  // may be due sooner now
+  }
   if (!overflow_) {
     if (numbered_.size() + numbered.size() > kMaxCollected) {
       overflow_ = true;
@@ -114,8 +122,18 @@ void PgAnnouncer::Run() {
     std::vector<NumberedEvent> numbered;
     {
       MutexLock lock(mu_);
-      while (!stop_ && !wake_ && head_ <= announced_) pending_cv_.Wait(mu_);
-      if (stop_) return;
+      // Something to send, and its time come (see kAwaitedInterval).
+      while (true) {
+        if (stop_) return;
+        if (!wake_ && head_ <= announced_) {
+          pending_cv_.Wait(mu_);
+          continue;
+        }
+        const auto due = last_sent_ + (wake_ || awaited_ ? kAwaitedInterval : kReaderInterval);
+        if (std::chrono::steady_clock::now() >= due) break;
+        pending_cv_.WaitUntil(mu_, due);
+      }
+      awaited_ = false;
       if (head_ > announced_) {
         head = head_;
         if (!overflow_) numbered.swap(numbered_);
@@ -154,9 +172,7 @@ void PgAnnouncer::Run() {
     MutexLock lock(mu_);
     if (sent.ok()) {
       announced_ = std::max(announced_, head);
-      // At most one NOTIFY per kMinInterval: what comes meanwhile goes in the next one.
-      const auto until = std::chrono::steady_clock::now() + kMinInterval;
-      while (!stop_ && std::chrono::steady_clock::now() < until) pending_cv_.WaitUntil(mu_, until);
+      last_sent_ = std::chrono::steady_clock::now();  // what comes meanwhile goes in the next one
     } else {
       // Dropped (the listeners poll); a pause before the next connection attempt.
       pending_cv_.WaitUntil(mu_, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));

@@ -7,8 +7,9 @@
 // of an append's transaction). Sent by the writer after each batch it cost the writer a
 // transaction per batch, measured at about a third of a batch's time on the server; here one
 // thread sends them, and whatever was announced while a NOTIFY was in flight goes out in the next
-// one (only the highest head matters; wake-ups are idempotent). A NOTIFY lost to a broken
-// connection or a server crash is made up for by the listeners' polls.
+// one (only the highest head matters; wake-ups are idempotent). What something waits on goes out
+// within a millisecond of the previous NOTIFY; a head only readers follow, within five. A NOTIFY
+// lost to a broken connection or a server crash is made up for by the listeners' polls.
 //
 // A head NOTIFY also carries where the events numbered since the last one are (HeadNote), so a
 // process whose appends another process numbered answers them without asking the server; when
@@ -19,6 +20,7 @@
 // announcer's own thread, started by the constructor and joined by the destructor.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -54,8 +56,9 @@ class PgAnnouncer {
   PgAnnouncer& operator=(const PgAnnouncer&) = delete;
 
   // The head is now `position` (announced unless a higher one already was), after numbering
-  // `numbered` (announced with it).
-  void Head(std::uint64_t position, std::span<const NumberedEvent> numbered) EXCLUDES(mu_);
+  // `numbered` (announced with it). `awaited`: some of them were committed by earlier
+  // transactions, whose appenders may be waiting in another process (announced sooner).
+  void Head(std::uint64_t position, std::span<const NumberedEvent> numbered, bool awaited) EXCLUDES(mu_);
   // Unnumbered events committed: wake the sequencing leader.
   void Wake() EXCLUDES(mu_);
 
@@ -71,7 +74,9 @@ class PgAnnouncer {
   std::uint64_t announced_ GUARDED_BY(mu_) = 0;          // the highest head sent
   std::vector<NumberedEvent> numbered_ GUARDED_BY(mu_);  // since the last NOTIFY
   bool overflow_ GUARDED_BY(mu_) = false;                // numbered_ grew past what a NOTIFY could carry
+  bool awaited_ GUARDED_BY(mu_) = false;  // numbered_ holds events committed before (see Head)
   bool wake_ GUARDED_BY(mu_) = false;
+  std::chrono::steady_clock::time_point last_sent_ GUARDED_BY(mu_);  // the last NOTIFY
   bool stop_ GUARDED_BY(mu_) = false;
   std::unique_ptr<pg::Connection> conn_;  // the thread's
   std::thread thread_;

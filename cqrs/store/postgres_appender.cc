@@ -149,6 +149,7 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, std::int64_t 
   for (std::size_t i = 0; i < seqs.size() && i < positions.size(); ++i) {
     commit.numbered.emplace_back(seqs[i], static_cast<std::uint64_t>(positions[i]));
   }
+  commit.numbered_backlog = !commit.numbered.empty();
   const std::vector<std::int64_t> outcomes = pg_rows::ParseBigintArray(r.Text(0, 4));
   const std::vector<std::int64_t> versions = pg_rows::ParseBigintArray(r.Text(0, 5));
   const std::vector<std::int64_t> original_times = pg_rows::ParseBigintArray(r.Text(0, 6));

@@ -58,6 +58,8 @@ struct AppendCommit {
   // Events the transaction numbered itself (see Commit), and the head after them.
   std::vector<NumberedEvent> numbered;
   std::uint64_t head = 0;
+  // Some of `numbered` were committed by earlier transactions (the backlog), not inserted by this one.
+  bool numbered_backlog = false;
 };
 
 class PgAppender {

@@ -115,7 +115,7 @@ class PostgresEventStore final : public EventStore {
       sequencer_ = std::make_unique<Sequencer>(so, [this](std::span<const NumberedEvent> events, std::uint64_t h) {
         AdvanceHead(h);
         waits_.NumberedBySequencer(events);
-        announcer_->Head(h, events);
+        announcer_->Head(h, events, /*awaited=*/true);
       });
       RETURN_IF_ERROR(sequencer_->Start());
       for (int i = 0; i < std::max(1, options_.append_connections); ++i) {
@@ -300,7 +300,7 @@ class PostgresEventStore final : public EventStore {
         AdvanceHead(commit.head);
         waits_.NumberedBySequencer(commit.numbered);
       }
-      announcer_->Head(commit.head, commit.numbered);
+      announcer_->Head(commit.head, commit.numbered, commit.numbered_backlog);
       bool waiting = false;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!commit.appends[i].ok()) {
