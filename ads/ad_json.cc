@@ -78,8 +78,7 @@ class AdReader {
 
   void ReadField(std::string_view key, dom::element v) {
     const bool is_null = v.is_null();
-    if (key == "title" || key == "description" || key == "landing_url" || key == "category" ||
-        key == "currency") {
+    if (key == "title" || key == "description" || key == "landing_url" || key == "category" || key == "currency") {
       std::string* target = key == "title"         ? &ad_.title
                             : key == "description" ? &ad_.description
                             : key == "landing_url" ? &ad_.landing_url

@@ -43,24 +43,21 @@ TEST(AdJson, EveryBadFieldIsReportedAtOnce) {
     "starts_at": "2026-12-31T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"})");
   EXPECT_EQ(Fields(p), (std::vector<std::string>{
                            "title:required", "landing_url:invalid_url", "category:unknown_category",
-                           "bid_cents:not_positive", "currency:unknown_currency",
-                           "countries[1]:unknown_country", "countries[2]:duplicate",
-                           "min_age:out_of_range", "ends_at:before_start"}));
+                           "bid_cents:not_positive", "currency:unknown_currency", "countries[1]:unknown_country",
+                           "countries[2]:duplicate", "min_age:out_of_range", "ends_at:before_start"}));
 }
 
 TEST(AdJson, MissingRequiredFieldsAreNamed) {
   ParsedAd p = ParseAd("{}");
-  EXPECT_EQ(Fields(p), (std::vector<std::string>{"title:required", "landing_url:required",
-                                                 "category:required", "bid_cents:required",
-                                                 "currency:required", "countries:required"}));
+  EXPECT_EQ(Fields(p), (std::vector<std::string>{"title:required", "landing_url:required", "category:required",
+                                                 "bid_cents:required", "currency:required", "countries:required"}));
 }
 
 TEST(AdJson, WrongTypesAndUnknownFieldsNameTheField) {
   ParsedAd p = ParseAd(R"({"title": 5, "landing_url": "https://a.example", "category": "toys",
     "bid_cents": 1.5, "currency": "EUR", "countries": "FR", "colour": "red", "min_age": "18"})");
-  EXPECT_EQ(Fields(p), (std::vector<std::string>{"title:wrong_type", "bid_cents:wrong_type",
-                                                 "countries:wrong_type", "colour:unknown_field",
-                                                 "min_age:wrong_type"}));
+  EXPECT_EQ(Fields(p), (std::vector<std::string>{"title:wrong_type", "bid_cents:wrong_type", "countries:wrong_type",
+                                                 "colour:unknown_field", "min_age:wrong_type"}));
 }
 
 TEST(AdJson, MalformedJsonIsOneBodyError) {
@@ -110,12 +107,25 @@ TEST(AdJson, LandingUrlsOnAddressesOrLocalNamesAreRefusedWithTheirOwnCode) {
     return Fields(ParseAd(json));
   };
   const std::vector<std::string> refused{"landing_url:non_public_host"};
-  for (const char* url : {"https://169.254.169.254/latest", "https://127.0.0.1/", "https://10.0.0.7:8443/x",
-                          "https://192.168.1.1", "https://8.8.8.8/", "https://2130706433/", "https://0x7f000001/",
-                          "https://0x7f.0.0.1/", "https://0177.0.0.1/", "https://127.1/", "https://[::1]/",
-                          "https://[fe80::1%25eth0]/", "https://[::ffff:169.254.169.254]/", "https://localhost/",
-                          "https://LOCALHOST./", "https://api.localhost/", "https://printer.local/",
-                          "https://metadata.google.internal/", "https://router.home.arpa/",
+  for (const char* url : {"https://169.254.169.254/latest",
+                          "https://127.0.0.1/",
+                          "https://10.0.0.7:8443/x",
+                          "https://192.168.1.1",
+                          "https://8.8.8.8/",
+                          "https://2130706433/",
+                          "https://0x7f000001/",
+                          "https://0x7f.0.0.1/",
+                          "https://0177.0.0.1/",
+                          "https://127.1/",
+                          "https://[::1]/",
+                          "https://[fe80::1%25eth0]/",
+                          "https://[::ffff:169.254.169.254]/",
+                          "https://localhost/",
+                          "https://LOCALHOST./",
+                          "https://api.localhost/",
+                          "https://printer.local/",
+                          "https://metadata.google.internal/",
+                          "https://router.home.arpa/",
                           "https://user@127.0.0.1/"}) {
     EXPECT_EQ(landing(url), refused) << url;
   }
@@ -144,9 +154,15 @@ TEST(AdJson, MutatedBodiesNeverCrashAndAlwaysGiveAnAnswer) {
     for (int k = 0; k < edits; ++k) {
       const std::size_t at = rng() % body.size();
       switch (rng() % 3) {
-        case 0: body[at] = static_cast<char>(rng()); break;
-        case 1: body.erase(at, 1 + rng() % 8); break;
-        default: body.insert(at, 1, "{}[]\",:0\\e"[rng() % 10]); break;
+        case 0:
+          body[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          body.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          body.insert(at, 1, "{}[]\",:0\\e"[rng() % 10]);
+          break;
       }
       if (body.empty()) body = "x";
     }

@@ -1,7 +1,8 @@
 #include "ads/ad_queries.h"
 
-#include <limits>
 #include <simdjson.h>
+
+#include <limits>
 
 #include "ads/json_writer.h"
 #include "ads/read_model.h"

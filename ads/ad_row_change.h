@@ -24,7 +24,7 @@ struct AdRowChange {
   std::string ad_id;
   std::int64_t version = 0;
   std::int64_t position = 0;
-  std::int64_t at_us = 0;  // the event's timestamp
+  std::int64_t at_us = 0;    // the event's timestamp
   std::string retailer;      // kSubmitted
   std::string ad_json;       // kSubmitted, kChanged
   std::string status;        // kDecided: "approved" | "rejected"

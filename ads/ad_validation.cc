@@ -69,22 +69,24 @@ std::optional<std::string> NonPublicHostReason(std::string_view url) {
   std::string host(authority.substr(0, authority.find(':')));
   std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!host.empty() && host.back() == '.') host.pop_back();  // "localhost." is localhost
-  if (host.empty()) return std::nullopt;  // invalid_url says what is wrong
+  if (host.empty()) return std::nullopt;                     // invalid_url says what is wrong
   // Browsers (WHATWG URL, "ends in a number") parse a host whose last label is numeric as IPv4,
   // in decimal, octal (0177) or hex (0x7f), whole or shortened (127.1). Such a host is an
   // address, whatever its value: public addresses are refused too, as ads link to names.
   const std::string_view last = std::string_view(host).substr(host.rfind('.') + 1);
-  const bool hex = last.size() >= 2 && last[0] == '0' && last[1] == 'x' &&
-                   std::all_of(last.begin() + 2, last.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
-  const bool decimal = !last.empty() && std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool hex =
+      last.size() >= 2 && last[0] == '0' && last[1] == 'x' &&
+      std::all_of(last.begin() + 2, last.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  const bool decimal =
+      !last.empty() && std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (hex || decimal) return "an IP address literal, not a public host name";
   // Names that never resolve to a public address: loopback (RFC 6761), mDNS (RFC 6762), the home
   // network (RFC 8375) and private-use suffixes in common use.
-  static constexpr std::string_view kPrivateSuffixes[] = {"localhost", "local", "internal", "intranet", "lan",
-                                                          "localdomain", "home.arpa", "invalid", "corp", "home"};
+  static constexpr std::string_view kPrivateSuffixes[] = {"localhost",   "local",     "internal", "intranet", "lan",
+                                                          "localdomain", "home.arpa", "invalid",  "corp",     "home"};
   for (std::string_view suffix : kPrivateSuffixes) {
-    if (host == suffix || (host.size() > suffix.size() && host.ends_with(suffix) &&
-                           host[host.size() - suffix.size() - 1] == '.')) {
+    if (host == suffix ||
+        (host.size() > suffix.size() && host.ends_with(suffix) && host[host.size() - suffix.size() - 1] == '.')) {
       return "a private or local name (." + std::string(suffix) + "), not a public host name";
     }
   }
@@ -102,12 +104,10 @@ std::optional<std::int64_t> ParseRfc3339(std::string_view t) {
     }
     return v;
   };
-  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') || t[13] != ':' ||
-      t[16] != ':') {
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') || t[13] != ':' || t[16] != ':') {
     return std::nullopt;
   }
-  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
-       s = digits(17, 2);
+  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2), s = digits(17, 2);
   if (!y || !mo || !d || !h || !mi || !s) return std::nullopt;
   if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
   static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

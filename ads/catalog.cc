@@ -8,10 +8,9 @@ namespace adsd::ads {
 namespace {
 
 constexpr std::array<std::string_view, 24> kCategories = {
-    "alcohol",   "apparel", "automotive", "beauty",  "books",    "crypto",
-    "dating",    "electronics", "finance", "food",   "gambling", "garden",
-    "grocery",   "health",  "home",       "jewelry", "pets",     "pharmacy",
-    "sports",    "tobacco", "toys",       "travel",  "weapons",  "software",
+    "alcohol", "apparel",  "automotive", "beauty",  "books",   "crypto", "dating",  "electronics",
+    "finance", "food",     "gambling",   "garden",  "grocery", "health", "home",    "jewelry",
+    "pets",    "pharmacy", "sports",     "tobacco", "toys",    "travel", "weapons", "software",
 };
 
 // ISO 4217 active codes (2024 list; funds and precious-metal codes excluded).

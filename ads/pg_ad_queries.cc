@@ -28,14 +28,15 @@ cqrs::Result<std::vector<AdRow>> PgAdQueries::Rows(const std::string& sql, const
 }
 
 cqrs::Result<std::optional<AdRow>> PgAdQueries::Get(const std::string& ad_id) const {
-  ASSIGN_OR_RETURN(auto rows, Rows("SELECT " + std::string(kAdRowColumns) + " FROM ads WHERE ad_id = $1",
-                                   {Param::Text(ad_id)}));
+  ASSIGN_OR_RETURN(auto rows,
+                   Rows("SELECT " + std::string(kAdRowColumns) + " FROM ads WHERE ad_id = $1", {Param::Text(ad_id)}));
   if (rows.empty()) return std::optional<AdRow>();
   return std::optional<AdRow>(std::move(rows.front()));
 }
 
-cqrs::Result<std::vector<AdRow>> PgAdQueries::List(const std::string& retailer, const std::optional<std::string>& status,
-                                                   int limit, const std::optional<Cursor>& after) const {
+cqrs::Result<std::vector<AdRow>> PgAdQueries::List(const std::string& retailer,
+                                                   const std::optional<std::string>& status, int limit,
+                                                   const std::optional<Cursor>& after) const {
   // Conditions only for what is given: "$2 IS NULL OR ..." would hide the index from a plan.
   std::string sql = "SELECT " + std::string(kAdRowColumns) + " FROM ads WHERE retailer = $1";
   std::vector<Param> params{Param::Text(retailer)};
@@ -46,8 +47,8 @@ cqrs::Result<std::vector<AdRow>> PgAdQueries::List(const std::string& retailer, 
   if (after) {
     params.push_back(Param::Int(after->created_us));
     params.push_back(Param::Text(after->ad_id));
-    sql += " AND (created_us, ad_id) < ($" + std::to_string(params.size() - 1) + ", $" +
-           std::to_string(params.size()) + ")";
+    sql += " AND (created_us, ad_id) < ($" + std::to_string(params.size() - 1) + ", $" + std::to_string(params.size()) +
+           ")";
   }
   params.push_back(Param::Int(limit));
   sql += " ORDER BY created_us DESC, ad_id DESC LIMIT $" + std::to_string(params.size());

@@ -58,22 +58,22 @@ cqrs::Status AdsPgReadModel::Apply(const cqrs::RecordedEvent& e, std::vector<cqr
   using cqrs::pg::Statement;
   switch (c.kind) {
     case AdRowChange::Kind::kSubmitted:
-      out.push_back(Statement::Prepared("ads_submitted", {Param::Text(c.ad_id), Param::Text(std::move(c.retailer)),
-                                                          Param::Text(std::move(c.ad_json)), Int(c.version),
-                                                          Int(c.position), Int(c.at_us)}));
+      out.push_back(Statement::Prepared(
+          "ads_submitted", {Param::Text(c.ad_id), Param::Text(std::move(c.retailer)), Param::Text(std::move(c.ad_json)),
+                            Int(c.version), Int(c.position), Int(c.at_us)}));
       break;
     case AdRowChange::Kind::kChanged:
       out.push_back(Statement::Prepared("ads_changed", {Param::Text(std::move(c.ad_json)), Int(c.version),
                                                         Int(c.position), Int(c.at_us), Param::Text(c.ad_id)}));
       break;
     case AdRowChange::Kind::kDecided:
-      out.push_back(Statement::Prepared("ads_decided", {Param::Text(c.status), Param::Text(std::move(c.reasons_json)),
-                                                        Int(c.version), Int(c.position), Int(c.at_us),
-                                                        Param::Text(c.decided_day), Param::Text(c.ad_id)}));
+      out.push_back(Statement::Prepared(
+          "ads_decided", {Param::Text(c.status), Param::Text(std::move(c.reasons_json)), Int(c.version),
+                          Int(c.position), Int(c.at_us), Param::Text(c.decided_day), Param::Text(c.ad_id)}));
       break;
     case AdRowChange::Kind::kWithdrawn:
-      out.push_back(Statement::Prepared("ads_withdrawn",
-                                        {Int(c.version), Int(c.position), Int(c.at_us), Param::Text(c.ad_id)}));
+      out.push_back(
+          Statement::Prepared("ads_withdrawn", {Int(c.version), Int(c.position), Int(c.at_us), Param::Text(c.ad_id)}));
       break;
   }
   return cqrs::Status::Ok();

@@ -65,8 +65,7 @@ Status AdsReadModel::Migrate(cqrs::sql::Database& db) {
   return db.Exec(kIndexes);
 }
 
-cqrs::Result<cqrs::sql::Statement*> AdsReadModel::Statement(cqrs::sql::Database& db, int which,
-                                                          std::string_view sql) {
+cqrs::Result<cqrs::sql::Statement*> AdsReadModel::Statement(cqrs::sql::Database& db, int which, std::string_view sql) {
   if (prepared_for_ != &db) {
     statements_.clear();
     prepared_for_ = &db;
@@ -96,7 +95,7 @@ Status AdsReadModel::Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& e
       "WHERE ad_id = ? AND version < ?",
   };
   const auto kind = static_cast<std::size_t>(c.kind);
-  ASSIGN_OR_RETURN(cqrs::sql::Statement* st, Statement(db, 2 + static_cast<int>(kind), kSql[kind]));
+  ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Statement(db, 2 + static_cast<int>(kind), kSql[kind]));
   switch (c.kind) {
     case AdRowChange::Kind::kSubmitted:
       st->BindAll(c.ad_id, c.retailer, c.ad_json, c.version, c.position, c.at_us, c.at_us);

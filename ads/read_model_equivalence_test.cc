@@ -9,10 +9,10 @@
 #include "ads/pg_ad_queries.h"
 #include "ads/pg_read_model.h"
 #include "ads/read_model.h"
-#include "cqrs/projection/projection_runner.h"
 #include "ads/sqlite_ad_queries.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/pg/testing/test_servers.h"
+#include "cqrs/projection/projection_runner.h"
 #include "cqrs/store/embedded_store.h"
 
 namespace adsd::ads {
@@ -51,7 +51,8 @@ class ReadModelEquivalence : public ::testing::Test {
       const std::int64_t at = kStart + (i / 4) * 1'000'000 + (i % 2) * kDay;
       Append(stream, events::kSubmitted,
              R"({"retailer":")" + retailer + R"(","ad":{"title":"Boots \"no.\" )" + std::to_string(i) +
-                 R"(, é","landing_url":"https://shop.example.com/b?x=1,2","bid_cents":)" + std::to_string(100 + i) + "}}",
+                 R"(, é","landing_url":"https://shop.example.com/b?x=1,2","bid_cents":)" + std::to_string(100 + i) +
+                 "}}",
              at);
       switch (rng() % 5) {
         case 0:
@@ -65,8 +66,9 @@ class ReadModelEquivalence : public ::testing::Test {
                  at + 7'000);
           break;
         case 3:
-          Append(stream, events::kChanged, R"({"retailer":")" + retailer + R"(","ad":{"title":"Changed )" +
-                                               std::to_string(i) + R"("}})", at + 9'000);
+          Append(stream, events::kChanged,
+                 R"({"retailer":")" + retailer + R"(","ad":{"title":"Changed )" + std::to_string(i) + R"("}})",
+                 at + 9'000);
           Append(stream, events::kApproved, R"({"reasons":[]})", at + 12'000);
           break;
         case 4:
@@ -106,8 +108,7 @@ TEST_F(ReadModelEquivalence, SqliteAndPostgresAnswerEveryQueryAlike) {
   AdsReadModel sqlite_model;
   auto db = cqrs::sql::Database::Open(dir_.path() / "read.db");
   ASSERT_TRUE(db.ok());
-  cqrs::projection::ProjectionRunner sqlite_runner(*store_, std::move(*db), sqlite_model,
-                                                   {.retry_backoff = 1ms});
+  cqrs::projection::ProjectionRunner sqlite_runner(*store_, std::move(*db), sqlite_model, {.retry_backoff = 1ms});
   ASSERT_TRUE(sqlite_runner.CatchUp(head).ok());
 
   const std::string url = cqrs::testing::FreshPostgresDatabase();

@@ -1,8 +1,8 @@
 #include "ads/sqlite_ad_queries.h"
 
-#include <map>
-
 #include <sqlite3.h>
+
+#include <map>
 
 #include "cqrs/sql/sqlite.h"
 
@@ -12,8 +12,8 @@ namespace {
 
 // One read-only connection per thread and database file, reopened when the file was replaced,
 // with its statements prepared once (preparing cost as much as running a point query).
-cqrs::Result<cqrs::sql::Statement*> Prepared(const std::filesystem::path& path, std::uint64_t generation,
-                                             int which, const std::string& sql) {
+cqrs::Result<cqrs::sql::Statement*> Prepared(const std::filesystem::path& path, std::uint64_t generation, int which,
+                                             const std::string& sql) {
   struct Slot {
     std::uint64_t generation = 0;
     std::unique_ptr<cqrs::sql::Database> db;
@@ -69,19 +69,24 @@ cqrs::Result<std::vector<AdRow>> All(cqrs::sql::Statement& st) {
 }  // namespace
 
 cqrs::Result<std::optional<AdRow>> SqliteAdQueries::Get(const std::string& ad_id) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Prepared(db_, generation_.load(), 1,
-                                                      "SELECT " + std::string(kAdRowColumns) + " FROM ads WHERE ad_id = ?"));
+  ASSIGN_OR_RETURN(
+      cqrs::sql::Statement * st,
+      Prepared(db_, generation_.load(), 1, "SELECT " + std::string(kAdRowColumns) + " FROM ads WHERE ad_id = ?"));
   st->Bind(1, ad_id);
   ASSIGN_OR_RETURN(auto rows, All(*st));
   if (rows.empty()) return std::optional<AdRow>();
   return std::optional<AdRow>(std::move(rows.front()));
 }
 
-cqrs::Result<std::vector<AdRow>> SqliteAdQueries::List(const std::string& retailer, const std::optional<std::string>& status,
-                                                 int limit, const std::optional<Cursor>& after) const {
-  ASSIGN_OR_RETURN(cqrs::sql::Statement * st, Prepared(db_, generation_.load(), 2,
-      "SELECT " + std::string(kAdRowColumns) + " FROM ads WHERE retailer = ?1 AND (?2 IS NULL OR status = ?2) "
-      "AND (?3 IS NULL OR (created_us, ad_id) < (?3, ?4)) ORDER BY created_us DESC, ad_id DESC LIMIT ?5"));
+cqrs::Result<std::vector<AdRow>> SqliteAdQueries::List(const std::string& retailer,
+                                                       const std::optional<std::string>& status, int limit,
+                                                       const std::optional<Cursor>& after) const {
+  ASSIGN_OR_RETURN(
+      cqrs::sql::Statement * st,
+      Prepared(db_, generation_.load(), 2,
+               "SELECT " + std::string(kAdRowColumns) +
+                   " FROM ads WHERE retailer = ?1 AND (?2 IS NULL OR status = ?2) "
+                   "AND (?3 IS NULL OR (created_us, ad_id) < (?3, ?4)) ORDER BY created_us DESC, ad_id DESC LIMIT ?5"));
   st->Bind(1, retailer).Bind(2, status);
   if (after) {
     st->Bind(3, after->created_us).Bind(4, after->ad_id);

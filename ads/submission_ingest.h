@@ -41,7 +41,8 @@ class SubmissionIngest {
   SubmissionIngest(cqrs::EventStore& store, ValidationWorker& worker, SubmissionIngestOptions options = {});
 
   // The handler of the submissions topic's consumer (cqrs::consumer::DeliveryHandler).
-  void Consume(const cqrs::RecordedEvent& submission, cqrs::consumer::Delivery delivery, cqrs::consumer::Completion done);
+  void Consume(const cqrs::RecordedEvent& submission, cqrs::consumer::Delivery delivery,
+               cqrs::consumer::Completion done);
 
  private:
   // Hands the stored submission to the worker.

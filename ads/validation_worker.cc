@@ -27,20 +27,17 @@ cqrs::Status ValidationWorker::Start() {
   o.dispatch.lanes = lanes;
   o.dispatch.max_in_flight = std::max<std::size_t>(4096, 64 * static_cast<std::size_t>(lanes));
   o.dispatch.filter = &Judges;
-  ASSIGN_OR_RETURN(consumer_, cqrs::consumer::StoreConsumer::Start(
-                                  store_, offsets_,
-                                  cqrs::consumer::DeliveryHandler(
-                                      [this](const cqrs::RecordedEvent& e, cqrs::consumer::Delivery delivery,
-                                             cqrs::consumer::Completion done) {
-                                        Consume(e, delivery, std::move(done));
-                                      }),
-                                  std::move(o)));
+  ASSIGN_OR_RETURN(consumer_,
+                   cqrs::consumer::StoreConsumer::Start(
+                       store_, offsets_,
+                       cqrs::consumer::DeliveryHandler(
+                           [this](const cqrs::RecordedEvent& e, cqrs::consumer::Delivery delivery,
+                                  cqrs::consumer::Completion done) { Consume(e, delivery, std::move(done)); }),
+                       std::move(o)));
   return cqrs::Status::Ok();
 }
 
-cqrs::Position ValidationWorker::position() const {
-  return consumer_ ? consumer_->position() : cqrs::Position(0);
-}
+cqrs::Position ValidationWorker::position() const { return consumer_ ? consumer_->position() : cqrs::Position(0); }
 
 cqrs::Status ValidationWorker::status() const { return consumer_ ? consumer_->status() : cqrs::Status::Ok(); }
 
@@ -58,7 +55,8 @@ cqrs::Result<std::optional<ValidationWorker::Verdict>> ValidationWorker::Judge(c
   ads::Verdict verdict;
   {
     std::lock_guard lock(flood_mu_);
-    verdict = rules_.Evaluate(content.ad, {content.retailer, e.timestamp_us / 1'000'000, e.event_id.ToString()}, floods_);
+    verdict =
+        rules_.Evaluate(content.ad, {content.retailer, e.timestamp_us / 1'000'000, e.event_id.ToString()}, floods_);
   }
   if (external_ != nullptr) {
     ASSIGN_OR_RETURN(std::vector<Finding> more, external_->Validate(content.ad, content.retailer));
@@ -90,8 +88,8 @@ void ValidationWorker::AwaitGrace(const cqrs::RecordedEvent& e) const {
   if (options_.grace.count() == 0) return;
   const auto appended = std::chrono::system_clock::time_point(std::chrono::microseconds(e.timestamp_us));
   while (!stopping_.load() && std::chrono::system_clock::now() < appended + options_.grace) {
-    std::this_thread::sleep_until(std::min(appended + options_.grace,
-                                           std::chrono::system_clock::now() + std::chrono::milliseconds(100)));
+    std::this_thread::sleep_until(
+        std::min(appended + options_.grace, std::chrono::system_clock::now() + std::chrono::milliseconds(100)));
   }
 }
 
@@ -140,8 +138,8 @@ void ValidationWorker::JudgeAndAppend(const cqrs::RecordedEvent& e, Path path, c
   if (options_.on_verdict) options_.on_verdict(pending);
   if (modeled || path == Path::kInline) {
     // The step lasts until the verdict is stored (modeled latencies), or the request waits for it.
-    cqrs::Status st = Settle(store_.Append(verdict.stream, cqrs::ExpectedVersion::Exact(verdict.expected),
-                                           std::span(&verdict.event, 1)));
+    cqrs::Status st = Settle(
+        store_.Append(verdict.stream, cqrs::ExpectedVersion::Exact(verdict.expected), std::span(&verdict.event, 1)));
     if (st.ok() && stored) stored();
     Pad(Step::kStoreValidationResults, began);
     return done(std::move(st));
@@ -167,7 +165,8 @@ void ValidationWorker::Consume(const cqrs::RecordedEvent& e, cqrs::consumer::Del
 
 cqrs::Status ValidationWorker::Decide(const cqrs::RecordedEvent& e, const std::function<void()>& stored) {
   std::optional<cqrs::Status> result;
-  JudgeAndAppend(e, Path::kInline, cqrs::consumer::Delivery::kFirst, stored, [&result](cqrs::Status st) { result = std::move(st); });
+  JudgeAndAppend(e, Path::kInline, cqrs::consumer::Delivery::kFirst, stored,
+                 [&result](cqrs::Status st) { result = std::move(st); });
   return std::move(*result);  // kInline settles before JudgeAndAppend returns
 }
 

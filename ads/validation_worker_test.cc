@@ -156,7 +156,8 @@ TEST_F(ValidationWorkerTest, ARedeliveredEventIsNeverDecidedTwiceEvenWhenTakenFo
   change.event_id = cqrs::Uuid::V7();
   change.type = std::string(events::kWithdrawn);
   change.payload = "{}";
-  ASSERT_TRUE(store_->Append(streams[0], cqrs::ExpectedVersion::Exact(cqrs::StreamVersion(2)), std::span(&change, 1)).ok());
+  ASSERT_TRUE(
+      store_->Append(streams[0], cqrs::ExpectedVersion::Exact(cqrs::StreamVersion(2)), std::span(&change, 1)).ok());
   deliver_all(cqrs::consumer::Delivery::kFirst);
   deliver_all(cqrs::consumer::Delivery::kMaybeRepeated);
   EXPECT_EQ(failures.load(), 0);

@@ -47,8 +47,7 @@ std::vector<double> RunThreads(cqrs::EventStore& store, int appenders, int total
         const std::string stream = "s" + std::to_string(t) + "-" + std::to_string(i % 1000);
         const cqrs::EventData e = MakeEvent(payload);
         const auto t0 = Clock::now();
-        if (!store.Append(stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1)).ok())
-          std::abort();
+        if (!store.Append(stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1)).ok()) std::abort();
         lat[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
       }
     });
@@ -83,17 +82,16 @@ std::vector<double> RunAsync(cqrs::EventStore& store, int appenders, int total) 
       const std::string stream = "a" + std::to_string(id) + "-" + std::to_string(n++ % 1000);
       const cqrs::EventData e = MakeEvent(sh->payload);
       const auto t0 = Clock::now();
-      sh->store->AppendAsync(
-          stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1),
-          [this, t0](cqrs::Result<cqrs::AppendResult> r) {
-            if (!r.ok()) std::abort();
-            const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-            Next();
-            // Last touch of shared state: the waiter may return right after.
-            std::lock_guard lock(sh->mu);
-            sh->lat.push_back(us);
-            if (++sh->completed == sh->total) sh->cv.notify_all();
-          });
+      sh->store->AppendAsync(stream, cqrs::ExpectedVersion::Any(), std::span(&e, 1),
+                             [this, t0](cqrs::Result<cqrs::AppendResult> r) {
+                               if (!r.ok()) std::abort();
+                               const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+                               Next();
+                               // Last touch of shared state: the waiter may return right after.
+                               std::lock_guard lock(sh->mu);
+                               sh->lat.push_back(us);
+                               if (++sh->completed == sh->total) sh->cv.notify_all();
+                             });
     }
   };
   std::vector<Appender> apps;
@@ -131,8 +129,7 @@ void BM_DurableAppend(benchmark::State& state) {
     std::vector<double> lat;
     for (auto _ : state) {
       const auto t0 = Clock::now();
-      auto l = async ? RunAsync(**store, appenders, kPerIteration)
-                     : RunThreads(**store, appenders, kPerIteration);
+      auto l = async ? RunAsync(**store, appenders, kPerIteration) : RunThreads(**store, appenders, kPerIteration);
       state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
       lat.insert(lat.end(), l.begin(), l.end());
     }
@@ -140,8 +137,7 @@ void BM_DurableAppend(benchmark::State& state) {
     state.counters["p50_us"] = Percentile(lat, 0.50);
     state.counters["p99_us"] = Percentile(lat, 0.99);
     state.counters["p999_us"] = Percentile(lat, 0.999);
-    state.SetLabel(std::string(async ? "async" : "threads") +
-                   (preallocate ? "" : ", no preallocation"));
+    state.SetLabel(std::string(async ? "async" : "threads") + (preallocate ? "" : ", no preallocation"));
   }
   std::filesystem::remove_all(dir);
 }

@@ -38,8 +38,8 @@ struct Chunk {
 struct Flow {
   int from = -1, to = -1;
   std::deque<Chunk> queue;
-  bool eof = false;       // `from` said EOF
-  bool shut = false;      // EOF passed on to `to`
+  bool eof = false;        // `from` said EOF
+  bool shut = false;       // EOF passed on to `to`
   std::size_t queued = 0;  // bytes in `queue`
 };
 

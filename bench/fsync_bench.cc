@@ -33,8 +33,7 @@ void BM_WriteDatasync(benchmark::State& state) {
   off_t offset = 0;
   for (auto _ : state) {
     if (static_cast<std::size_t>(offset) + bytes > kFileBytes) offset = 0;
-    if (::pwrite(fd, buf.data(), bytes, offset) != static_cast<ssize_t>(bytes) ||
-        ::fdatasync(fd) != 0) {
+    if (::pwrite(fd, buf.data(), bytes, offset) != static_cast<ssize_t>(bytes) || ::fdatasync(fd) != 0) {
       return state.SkipWithError("write or fdatasync failed");
     }
     offset += static_cast<off_t>(bytes);

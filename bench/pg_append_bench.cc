@@ -9,9 +9,9 @@
 // would have) with N blocking appenders each; every append is one 256-byte event with expected
 // version `any` to a stream of its own appender. Prints one JSON line:
 //   {"processes":P,"appenders":N,"appends":...,"seconds":...,"per_second":...,"p50_us":...,"p99_us":...}
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   int append_connections = cqrs::PostgresStoreOptions{}.append_connections;
   std::string numbering = "any";
   std::int64_t start_at_ms = 0;
-  app.add_option("--url", url, "postgresql://USER@HOST:PORT/DB (a database of its own: it gets the schema)")->required();
+  app.add_option("--url", url, "postgresql://USER@HOST:PORT/DB (a database of its own: it gets the schema)")
+      ->required();
   app.add_option("--processes", processes, "store instances, each with its own writer")->check(CLI::Range(1, 64));
   app.add_option("--appenders", appenders, "blocking appenders per store instance")->check(CLI::Range(1, 1024));
   app.add_option("--seconds", seconds, "how long to append")->check(CLI::PositiveNumber);

@@ -69,12 +69,7 @@ void BM_Open(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(events * state.iterations()));
 }
-BENCHMARK(BM_Open)
-    ->Arg(1'000'000)
-    ->Arg(10'000'000)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->Iterations(3);
+BENCHMARK(BM_Open)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 }  // namespace
 }  // namespace adsd::bench

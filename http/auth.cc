@@ -1,9 +1,8 @@
 #include "http/auth.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -143,8 +142,9 @@ cqrs::Result<ApiKeys> ApiKeys::Parse(std::string_view text, std::string_view sou
       if (!parsed) return cqrs::InvalidArgument(where + ": hash must be \"sha256:\" and 64 lower-case hex digits");
       k.hash = *parsed;
     } else {
-      return cqrs::InvalidArgument(where + ": token or hash: needs hash = \"sha256:…\" (or, in an old file, "
-                                           "token = \"…\" of 16+ characters), not both");
+      return cqrs::InvalidArgument(where +
+                                   ": token or hash: needs hash = \"sha256:…\" (or, in an old file, "
+                                   "token = \"…\" of 16+ characters), not both");
     }
     auto retailer = (*e)["retailer"].value<std::string>();
     auto role = (*e)["role"].value<std::string>();
@@ -225,9 +225,8 @@ cqrs::Result<ApiKeys> ApiKeys::Load(const fs::path& file) {
   ASSIGN_OR_RETURN(ApiKeys keys, Parse(text, file.string()));
   if (!keys.plaintext_) return keys;
   // Migrate: keep the plaintext copy (owner-only) for the operator to check, then rewrite.
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const fs::path backup = file.string() + ".plaintext-" + std::to_string(now);
   cqrs::Status st = WriteFileAtomically(backup, text);
   if (st.ok()) st = keys.Save(file);
@@ -248,12 +247,13 @@ cqrs::Status ApiKeys::Save(const fs::path& file) const {
       "# adsd API keys: SHA-256 hashes of the tokens, never the tokens.\n"
       "# Manage with adsctl keys add|list|revoke|rotate (a new token is printed once).\n";
   for (const Key& k : keys_) {
-    text += "\n[[key]]\nid = " + TomlString(k.id) + "\nhash = " + TomlString(std::string(kHashPrefix) + cqrs::ToHex(k.hash)) +
-            "\n";
+    text += "\n[[key]]\nid = " + TomlString(k.id) +
+            "\nhash = " + TomlString(std::string(kHashPrefix) + cqrs::ToHex(k.hash)) + "\n";
     text += k.principal.admin ? "role = \"admin\"\n" : "retailer = " + TomlString(k.principal.retailer) + "\n";
     if (k.explicit_limit && k.limit.unlimited()) text += "unlimited = true\n";
     if (k.explicit_limit && !k.limit.unlimited()) {
-      text += "rate_per_second = " + FormatNumber(k.limit.per_second) + "\nburst = " + FormatNumber(k.limit.burst) + "\n";
+      text +=
+          "rate_per_second = " + FormatNumber(k.limit.per_second) + "\nburst = " + FormatNumber(k.limit.burst) + "\n";
     }
   }
   if (file.has_parent_path()) {
@@ -268,7 +268,8 @@ cqrs::Result<std::string> ApiKeys::Add(std::string id, Principal principal, std:
   for (const Key& k : keys_) {
     if (k.id == id) return cqrs::AlreadyExists("a key with id \"" + id + "\" exists (rotate it, or pick another id)");
   }
-  if (!principal.admin && principal.retailer.empty()) return cqrs::InvalidArgument("a key needs a retailer or the admin role");
+  if (!principal.admin && principal.retailer.empty())
+    return cqrs::InvalidArgument("a key needs a retailer or the admin role");
   Key k;
   k.id = std::move(id);
   k.token = RandomToken(principal.admin ? "admin" : principal.retailer.substr(0, 16));

@@ -56,7 +56,7 @@ class ApiKeys {
     Principal principal;
     RateLimit limit;
     bool explicit_limit = false;  // the entry names its limit (written back as given)
-    std::string token;  // the plaintext, only right after it was made (never loaded from a file)
+    std::string token;            // the plaintext, only right after it was made (never loaded from a file)
   };
 
   // Loads `file`, migrating a plaintext one (see above).

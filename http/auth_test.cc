@@ -24,7 +24,8 @@ retailer = "acme"
 [[key]]
 token = "ops-0123456789abcdef"
 role = "admin"
-)", "keys.toml");
+)",
+                             "keys.toml");
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   auto acme = keys->Authenticate(WithAuth("Bearer acme-0123456789abcdef"));
   ASSERT_TRUE(acme);
@@ -41,7 +42,8 @@ TEST(ApiKeys, BadFilesNameTheEntry) {
   auto msg = [](std::string_view toml) { return ApiKeys::Parse(toml, "k.toml").status().message(); };
   EXPECT_NE(msg("[[key]]\nretailer = \"a\"").find("key 1: token"), std::string::npos);
   EXPECT_NE(msg("[[key]]\ntoken = \"0123456789abcdef0\"\n").find("key 1: needs either"), std::string::npos);
-  EXPECT_NE(msg("[[key]]\ntoken = \"0123456789abcdef0\"\nretailer=\"a\"\n[[key]]\ntoken = \"0123456789abcdef0\"\nrole=\"admin\"")
+  EXPECT_NE(msg("[[key]]\ntoken = \"0123456789abcdef0\"\nretailer=\"a\"\n[[key]]\ntoken = "
+                "\"0123456789abcdef0\"\nrole=\"admin\"")
                 .find("key 2: token is used twice"),
             std::string::npos);
   EXPECT_NE(msg("[[key]\n").find("k.toml:1"), std::string::npos);
@@ -93,8 +95,9 @@ TEST(ApiKeys, TheKeyFileHoldsHashesNeverTokens) {
 
 TEST(ApiKeys, APlaintextFileIsMigratedWithABackupAndANote) {
   cqrs::testing::TempDir dir;
-  const std::string plain = "[[key]]\ntoken = \"acme-0123456789abcdef\"\nretailer = \"acme\"\n"
-                            "[[key]]\ntoken = \"ops-0123456789abcdef\"\nrole = \"admin\"\n";
+  const std::string plain =
+      "[[key]]\ntoken = \"acme-0123456789abcdef\"\nretailer = \"acme\"\n"
+      "[[key]]\ntoken = \"ops-0123456789abcdef\"\nrole = \"admin\"\n";
   {
     std::ofstream out(dir / "keys.toml");
     out << plain;
@@ -162,7 +165,8 @@ unlimited = true
 [[key]]
 hash = "sha256:0000000000000000000000000000000000000000000000000000000000000004"
 role = "admin"
-)", "k.toml");
+)",
+                             "k.toml");
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   EXPECT_EQ(keys->keys()[0].limit.per_second, kDefaultRetailerLimit.per_second);
   EXPECT_EQ(keys->keys()[1].limit.per_second, 2);
@@ -170,9 +174,9 @@ role = "admin"
   EXPECT_TRUE(keys->keys()[2].limit.unlimited());
   EXPECT_TRUE(keys->keys()[3].limit.unlimited());
   auto bad = [](std::string_view extra) {
-    return ApiKeys::Parse("[[key]]\nhash = \"sha256:" + std::string(64, 'a') + "\"\nretailer = \"a\"\n" +
-                              std::string(extra),
-                          "k.toml")
+    return ApiKeys::Parse(
+               "[[key]]\nhash = \"sha256:" + std::string(64, 'a') + "\"\nretailer = \"a\"\n" + std::string(extra),
+               "k.toml")
         .status()
         .message();
   };

@@ -1,18 +1,19 @@
 // Beast is included here and in server.cc only.
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 with g++ 12 needs std::exchange declared first
+// clang-format on
+
+#include "http/client.h"
+
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <unistd.h>
-
 #include <charconv>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <vector>
-
-#include "http/client.h"
 
 namespace adsd::http {
 
@@ -137,7 +138,8 @@ cqrs::Result<Response> HttpClient::Send(std::string_view method, const std::stri
       ioc.run();
       ioc.restart();
     }
-    if (ec == beast::error::timeout) return cqrs::DeadlineExceeded("no answer within " + std::to_string(timeout.count()) + " ms");
+    if (ec == beast::error::timeout)
+      return cqrs::DeadlineExceeded("no answer within " + std::to_string(timeout.count()) + " ms");
     if (ec && !fresh) {  // stale pooled connection
       reused.reset();
       continue;

@@ -1,10 +1,9 @@
 // The edge's rules over real sockets: request smuggling, Host, Expect, raw-path routing, header
 // safety, bounded metrics labels, connection limits and file-descriptor exhaustion.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-
-#include <gtest/gtest.h>
 
 #include <fstream>
 #include <random>
@@ -30,7 +29,8 @@ Router TestRouter() {
   router.Add("POST", "/v1/ads", [](Request& req, Responder respond) { respond(Response::Json(202, req.body)); });
   router.Add("GET", "/unsafe", [](Request& req, Responder respond) {
     Response r = Response::Json(200, "{}");
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + std::string(req.Query("f").value_or("")) + "\"");
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"" + std::string(req.Query("f").value_or("")) + "\"");
     respond(std::move(r));
   });
   return router;
@@ -74,8 +74,9 @@ TEST_F(EdgeTest, TransferEncodingNotEndingInChunkedIs400AndCloses) {
     EXPECT_EQ(r->body.find("smuggled"), std::string::npos);
   }
   // Chunked itself, in any case, still works.
-  auto ok = Roundtrip("POST /v1/ads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                      "Transfer-Encoding: Chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  auto ok = Roundtrip(
+      "POST /v1/ads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: Chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 202);
   EXPECT_EQ(ok->body, "{}");
@@ -98,8 +99,9 @@ TEST_F(EdgeTest, AbsoluteFormTargetIsServed) {
 
 TEST_F(EdgeTest, Expect100ContinueIsAnsweredBeforeTheBodyIsSent) {
   Connection c(server_->port());
-  c.Send("POST /v1/ads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-         "Expect: 100-continue\r\n\r\n");
+  c.Send(
+      "POST /v1/ads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+      "Expect: 100-continue\r\n\r\n");
   auto interim = c.Receive(5s);
   ASSERT_TRUE(interim);
   EXPECT_EQ(interim->status, 100);

@@ -1,8 +1,9 @@
+#include "http/message.h"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <strings.h>
 
-#include "http/message.h"
 #include "http/problem.h"
 #include "http/target.h"
 

@@ -15,13 +15,13 @@ namespace adsd::http {
 class StreamWriter;  // stream.h
 
 struct Request {
-  std::string method;                              // "GET"
-  std::string path;                                // "/v1/ads/0190…", raw: NOT percent-decoded
-  std::map<std::string, std::string> query;        // decoded; a repeated key keeps the last value
+  std::string method;                        // "GET"
+  std::string path;                          // "/v1/ads/0190…", raw: NOT percent-decoded
+  std::map<std::string, std::string> query;  // decoded; a repeated key keeps the last value
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::map<std::string, std::string> params;       // from the route pattern: {"id": "0190…"}
-  std::string route;                               // the matched pattern: "/v1/ads/{id}"
+  std::map<std::string, std::string> params;  // from the route pattern: {"id": "0190…"}
+  std::string route;                          // the matched pattern: "/v1/ads/{id}"
 
   // Case-insensitive header lookup.
   std::optional<std::string_view> Header(std::string_view name) const;

@@ -9,8 +9,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -65,7 +65,7 @@ class Metrics {
   static void Write(std::string& out, std::string_view name, const std::map<std::string, std::string>& labels,
                     const Series& s);
   std::map<std::string, Histogram, std::less<>> histograms_;  // guarded by mu_
-  std::vector<Gauge> gauges_;                                             // guarded by mu_
+  std::vector<Gauge> gauges_;                                 // guarded by mu_
 };
 
 }  // namespace adsd::http

@@ -1,19 +1,21 @@
 // Beast is included here, in client.cc and in server.cc only.
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 with g++ 12 needs std::exchange declared first
+// clang-format on
+
+#include "http/outbound.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <charconv>
 #include <memory>
 #include <optional>
-
-#include "http/outbound.h"
 
 namespace adsd::http {
 
@@ -26,14 +28,14 @@ using tcp = net::ip::tcp;
 
 bool PublicV4(const net::ip::address_v4& a) {
   const auto b = a.to_bytes();
-  if (b[0] == 0 || b[0] == 10 || b[0] == 127) return false;       // this network, private, loopback
-  if (b[0] == 169 && b[1] == 254) return false;                    // link-local
-  if (b[0] == 172 && (b[1] & 0xf0) == 16) return false;            // private
-  if (b[0] == 192 && b[1] == 168) return false;                    // private
-  if (b[0] == 100 && (b[1] & 0xc0) == 64) return false;            // shared address space (CGNAT)
-  if (b[0] == 192 && b[1] == 0 && b[2] == 0) return false;         // IETF protocol assignments
-  if (b[0] == 198 && (b[1] & 0xfe) == 18) return false;            // benchmarking
-  if (b[0] >= 224) return false;                                   // multicast, reserved, broadcast
+  if (b[0] == 0 || b[0] == 10 || b[0] == 127) return false;  // this network, private, loopback
+  if (b[0] == 169 && b[1] == 254) return false;              // link-local
+  if (b[0] == 172 && (b[1] & 0xf0) == 16) return false;      // private
+  if (b[0] == 192 && b[1] == 168) return false;              // private
+  if (b[0] == 100 && (b[1] & 0xc0) == 64) return false;      // shared address space (CGNAT)
+  if (b[0] == 192 && b[1] == 0 && b[2] == 0) return false;   // IETF protocol assignments
+  if (b[0] == 198 && (b[1] & 0xfe) == 18) return false;      // benchmarking
+  if (b[0] >= 224) return false;                             // multicast, reserved, broadcast
   return true;
 }
 
@@ -316,7 +318,8 @@ cqrs::Result<OutboundResponse> OutboundConnection::Post(const OutboundUrl& url, 
   bhttp::request<bhttp::string_body> req(bhttp::verb::post, url.target, 11);
   const bool default_port = url.port == (url.tls ? 443 : 80);
   const bool v6 = url.host.find(':') != std::string::npos;
-  req.set(bhttp::field::host, (v6 ? "[" + url.host + "]" : url.host) + (default_port ? "" : ":" + std::to_string(url.port)));
+  req.set(bhttp::field::host,
+          (v6 ? "[" + url.host + "]" : url.host) + (default_port ? "" : ":" + std::to_string(url.port)));
   req.set(bhttp::field::user_agent, "adsd-webhooks/1");
   req.set(bhttp::field::content_type, "application/json");
   for (const auto& [k, v] : headers) req.set(k, v);
@@ -325,7 +328,8 @@ cqrs::Result<OutboundResponse> OutboundConnection::Post(const OutboundUrl& url, 
   req.prepare_payload();
 
   const std::string peer = std::string(url.tls ? "https://" : "http://") + url.host + ":" + std::to_string(url.port) +
-                           " " + options.ca_file + (options.private_addresses == PrivateAddresses::kAllow ? " any" : "");
+                           " " + options.ca_file +
+                           (options.private_addresses == PrivateAddresses::kAllow ? " any" : "");
   Impl& c = *impl_;
   const bool reused = c.peer == peer && Clock::now() - c.last_used < kReuseIdle;
   if (!reused) {

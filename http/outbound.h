@@ -43,8 +43,8 @@ bool IsPublicAddress(std::string_view ip);
 cqrs::Status CheckOutboundHost(const OutboundUrl& url, PrivateAddresses policy);
 
 struct OutboundOptions {
-  std::chrono::milliseconds connect_timeout{3000};   // resolve + TCP connect
-  std::chrono::milliseconds response_timeout{10000}; // TLS handshake, request, whole response
+  std::chrono::milliseconds connect_timeout{3000};    // resolve + TCP connect
+  std::chrono::milliseconds response_timeout{10000};  // TLS handshake, request, whole response
   PrivateAddresses private_addresses = PrivateAddresses::kRefuse;
   std::size_t max_response_bytes = 16 * 1024;  // more is cut off (the answer's body is only logged)
   // PEM file of the certificate authorities to trust; empty: the system's.

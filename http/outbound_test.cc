@@ -31,9 +31,9 @@ TEST(OutboundUrl, HttpsByDefault) {
   EXPECT_EQ(u->target, "/");
   EXPECT_FALSE(ParseOutboundUrl("http://hooks.example.com/", PrivateAddresses::kRefuse).ok());
   EXPECT_TRUE(ParseOutboundUrl("http://hooks.example.com/", PrivateAddresses::kAllow).ok());
-  for (const char* bad : {"ftp://x/", "https://", "https:///x", "https://u:p@x.example/", "https://x.example/#f",
-                          "https://x.example:0/", "https://x.example:99999/", "https://x .example/",
-                          "https://x.example/\n", "https://[::1/"}) {
+  for (const char* bad :
+       {"ftp://x/", "https://", "https:///x", "https://u:p@x.example/", "https://x.example/#f", "https://x.example:0/",
+        "https://x.example:99999/", "https://x .example/", "https://x.example/\n", "https://[::1/"}) {
     EXPECT_FALSE(ParseOutboundUrl(bad, PrivateAddresses::kAllow).ok()) << bad;
   }
 }
@@ -167,8 +167,8 @@ TEST_F(OutboundCall, HttpsVerifiesTheCertificate) {
   std::filesystem::create_directories(dir);
   const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
   ASSERT_EQ(Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-                  "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key +
-                  " -out " + cert),
+                  "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+                  key + " -out " + cert),
             0);
   ServerOptions so;
   so.tls_cert = cert;
@@ -188,8 +188,8 @@ TEST_F(OutboundCall, HttpsVerifiesTheCertificate) {
   ASSERT_TRUE(by_ip.ok()) << by_ip.status().ToString();
   // Trusted, but the certificate names another host.
   ASSERT_EQ(Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-                  "-subj /CN=elsewhere -addext subjectAltName=DNS:elsewhere.example -keyout " + key + ".2 -out " +
-                  cert + ".2"),
+                  "-subj /CN=elsewhere -addext subjectAltName=DNS:elsewhere.example -keyout " +
+                  key + ".2 -out " + cert + ".2"),
             0);
   server_->Stop();
   so.tls_cert = cert + ".2";

@@ -37,7 +37,8 @@ RateLimiter::Decision RateLimiter::Admit(std::size_t key, Clock::time_point now)
   d.remaining = static_cast<std::uint64_t>(std::max(0.0, std::floor(b.tokens)));
   d.reset_seconds = static_cast<std::uint64_t>(std::ceil((burst - b.tokens) / rate));
   // Whole seconds, rounded up (Retry-After has no fractions), and at least one.
-  d.retry_after_seconds = d.allowed ? 0 : std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil((1 - b.tokens) / rate)));
+  d.retry_after_seconds =
+      d.allowed ? 0 : std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil((1 - b.tokens) / rate)));
   return d;
 }
 
@@ -49,9 +50,9 @@ void AddRateLimitHeaders(Response& r, const RateLimiter::Decision& d) {
 }
 
 Response TooManyRequests(const RateLimiter::Decision& d) {
-  Response r = Problem(429, "rate-limited", "Too many requests",
-                       "this API key's request rate is over its limit; retry after " +
-                           std::to_string(d.retry_after_seconds) + " s");
+  Response r = Problem(
+      429, "rate-limited", "Too many requests",
+      "this API key's request rate is over its limit; retry after " + std::to_string(d.retry_after_seconds) + " s");
   r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_seconds));
   AddRateLimitHeaders(r, d);
   return r;

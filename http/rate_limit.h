@@ -34,8 +34,8 @@ class RateLimiter {
 
   struct Decision {
     bool allowed = true;
-    bool limited = false;       // false for an unlimited key (no headers then)
-    std::uint64_t limit = 0;    // the bucket size
+    bool limited = false;     // false for an unlimited key (no headers then)
+    std::uint64_t limit = 0;  // the bucket size
     std::uint64_t remaining = 0;
     std::uint64_t reset_seconds = 0;        // until the bucket is full again
     std::uint64_t retry_after_seconds = 0;  // until one request is allowed (when refused)
@@ -47,8 +47,8 @@ class RateLimiter {
   struct Bucket {
     RateLimit limit;
     std::mutex mu;
-    double tokens = 0;            // guarded by mu
-    Clock::time_point refilled;   // guarded by mu
+    double tokens = 0;           // guarded by mu
+    Clock::time_point refilled;  // guarded by mu
   };
   std::vector<std::unique_ptr<Bucket>> buckets_;  // fixed after construction
 };

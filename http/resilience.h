@@ -22,7 +22,8 @@ class CircuitBreaker {
   };
   enum class State { kClosed, kOpen, kHalfOpen };
 
-  explicit CircuitBreaker(Options options, Clock clock = [] { return std::chrono::steady_clock::now(); })
+  explicit CircuitBreaker(
+      Options options, Clock clock = [] { return std::chrono::steady_clock::now(); })
       : options_(options), clock_(std::move(clock)) {}
 
   // Whether a call may go out now. In half-open, only one trial at a time.
@@ -35,17 +36,17 @@ class CircuitBreaker {
   const Options options_;
   const Clock clock_;
   std::mutex mu_;
-  State state_ = State::kClosed;                        // guarded by mu_
-  int failures_ = 0;                                    // guarded by mu_
-  bool trial_in_flight_ = false;                        // guarded by mu_
-  std::chrono::steady_clock::time_point opened_at_{};   // guarded by mu_
+  State state_ = State::kClosed;                       // guarded by mu_
+  int failures_ = 0;                                   // guarded by mu_
+  bool trial_in_flight_ = false;                       // guarded by mu_
+  std::chrono::steady_clock::time_point opened_at_{};  // guarded by mu_
 };
 
 struct RetryPolicy {
-  int attempts = 3;                              // calls in all, first one included
-  std::chrono::milliseconds base_backoff{50};    // before the 2nd call; doubled each time
+  int attempts = 3;                            // calls in all, first one included
+  std::chrono::milliseconds base_backoff{50};  // before the 2nd call; doubled each time
   std::chrono::milliseconds max_backoff{2000};
-  double jitter = 0.2;                           // ± this share, so clients do not retry in step
+  double jitter = 0.2;  // ± this share, so clients do not retry in step
 
   // The pause before call number `attempt` (2, 3, …).
   std::chrono::milliseconds Backoff(int attempt, std::mt19937& rng) const;

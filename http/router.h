@@ -45,8 +45,8 @@ class Router {
   void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
 
   struct Match {
-    const Route* route = nullptr;     // null: no route for this path (404) or method (405)
-    std::string allow;                // for 405: the methods the path has, "GET, PATCH"
+    const Route* route = nullptr;  // null: no route for this path (404) or method (405)
+    std::string allow;             // for 405: the methods the path has, "GET, PATCH"
     std::map<std::string, std::string> params;
   };
   // `path` is the raw path as sent (not percent-decoded): literal segments match byte for byte,

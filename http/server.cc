@@ -1,13 +1,12 @@
 // The only translation unit that sees Beast and Asio (each costs seconds to compile), with its
 // private header session.h.
-#include "http/session.h"
-
 #include <openssl/ssl.h>
 
 #include <thread>
 #include <vector>
 
 #include "cqrs/core/thread_name.h"
+#include "http/session.h"
 
 namespace adsd::http {
 
@@ -49,7 +48,8 @@ std::optional<Response> CheckHeader(const bhttp::request_parser<bhttp::string_bo
   const auto hosts = std::distance(first, end);
   if (hosts > 1) return BadRequest("more than one Host header");
   if (hosts == 0 && msg.version() >= 11) return BadRequest("an HTTP/1.1 request needs a Host header");
-  if (hosts == 1 && !ValidHost(std::string_view(first->value().data(), first->value().size()))) return BadRequest("the Host header is not a valid host");
+  if (hosts == 1 && !ValidHost(std::string_view(first->value().data(), first->value().size())))
+    return BadRequest("the Host header is not a valid host");
   // RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked cannot be framed (400
   // and close); no content coding is supported either, so the only one accepted is `chunked`.
   auto [te, te_end] = msg.equal_range(bhttp::field::transfer_encoding);
@@ -78,7 +78,8 @@ bool ExpectsContinue(const bhttp::request_parser<bhttp::string_body>& parser) {
   const auto& msg = parser.get();
   auto expect = msg.find(bhttp::field::expect);
   if (expect == msg.end() || msg.version() < 11) return false;
-  if (!EqualsNoCase(Trim(std::string_view(expect->value().data(), expect->value().size())), "100-continue")) return false;
+  if (!EqualsNoCase(Trim(std::string_view(expect->value().data(), expect->value().size())), "100-continue"))
+    return false;
   // Only when a body follows: otherwise the final answer comes at once anyway.
   return parser.chunked() || parser.content_length().value_or(0) > 0;
 }
@@ -94,7 +95,8 @@ std::optional<Response> ToRequest(bhttp::request<bhttp::string_body>& msg, Reque
 }
 
 std::string MethodLabel(std::string_view method) {
-  static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",  "PUT",    "PATCH",
+                                                "DELETE", "OPTIONS", "TRACE", "CONNECT"};
   for (std::string_view m : kKnown) {
     if (m == method) return std::string(m);
   }
@@ -185,7 +187,8 @@ class ServerImpl final : public Server {
     }
     if (!ec) acceptor_->bind(ep, ec);
     if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return cqrs::Unavailable("listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
+    if (ec)
+      return cqrs::Unavailable("listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
     port_ = acceptor_->local_endpoint().port();
     Accept();
     for (auto& c : contexts_) {
@@ -234,10 +237,9 @@ class ServerImpl final : public Server {
         // again at once would fail again at once (a busy loop). Wait, doubling up to 1 s.
         if (ec == net::error::no_descriptors || ec.value() == ENFILE || ec == net::error::no_buffer_space ||
             ec == net::error::no_memory) {
-          backoff_ = std::min<std::chrono::milliseconds>(backoff_ == std::chrono::milliseconds(0)
-                                                             ? std::chrono::milliseconds(10)
-                                                             : backoff_ * 2,
-                                                         std::chrono::seconds(1));
+          backoff_ = std::min<std::chrono::milliseconds>(
+              backoff_ == std::chrono::milliseconds(0) ? std::chrono::milliseconds(10) : backoff_ * 2,
+              std::chrono::seconds(1));
           backoff_timer_->expires_after(backoff_);
           backoff_timer_->async_wait([this](beast::error_code tec) {
             if (!tec && acceptor_->is_open()) Accept();
@@ -284,8 +286,8 @@ class ServerImpl final : public Server {
   std::vector<std::unique_ptr<Context>> contexts_;
   std::size_t next_context_ = 0;  // used by the accept handler only (context 0's thread)
   std::optional<tcp::acceptor> acceptor_;
-  std::optional<net::steady_timer> backoff_timer_;    // context 0's thread only
-  std::chrono::milliseconds backoff_{0};              // context 0's thread only
+  std::optional<net::steady_timer> backoff_timer_;  // context 0's thread only
+  std::chrono::milliseconds backoff_{0};            // context 0's thread only
   std::atomic<bool> stopped_{false};
   std::uint16_t port_ = 0;
 };

@@ -41,7 +41,7 @@ struct ServerOptions {
   std::size_t header_limit = 8 * 1024;
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds drain_timeout{10'000};
-  bool reuse_port = false;  // SO_REUSEPORT: several processes may serve one port
+  bool reuse_port = false;     // SO_REUSEPORT: several processes may serve one port
   int max_connections = 1024;  // open connections at once; more are answered 503 and closed
   // Streamed answers (stream.h): bytes queued for a client that does not read before it is cut
   // off, and the longest one write may wait for the client.

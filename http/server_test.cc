@@ -18,12 +18,10 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     router_.Add("GET", "/v1/ads/{id}", [](Request& req, Responder respond) {
-      respond(Response::Json(200, "{\"id\":\"" + req.params["id"] + "\",\"q\":\"" +
-                                      std::string(req.Query("q").value_or("")) + "\"}"));
+      respond(Response::Json(
+          200, "{\"id\":\"" + req.params["id"] + "\",\"q\":\"" + std::string(req.Query("q").value_or("")) + "\"}"));
     });
-    router_.Add("POST", "/v1/ads", [](Request& req, Responder respond) {
-      respond(Response::Json(202, req.body));
-    });
+    router_.Add("POST", "/v1/ads", [](Request& req, Responder respond) { respond(Response::Json(202, req.body)); });
     router_.Add("PATCH", "/v1/ads/{id}", [this](Request&, Responder respond) {
       {
         std::lock_guard lock(mu_);
@@ -116,7 +114,8 @@ TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
 }
 
 TEST_F(ServerTest, AnswerFromAnotherThreadArrives) {
-  auto r = Roundtrip("PATCH /v1/ads/1 HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+  auto r =
+      Roundtrip("PATCH /v1/ads/1 HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
@@ -175,10 +174,9 @@ TEST(Problem, HasTheRfc9457Shape) {
   Response r = Problem(400, "validation", "The ad is not valid", "1 field is invalid",
                        {{"title", "too_long", "title is longer than 90 characters"}});
   EXPECT_EQ(r.content_type, "application/problem+json");
-  EXPECT_EQ(r.body,
-            R"({"type":"https://adsd.dev/problems/validation","title":"The ad is not valid","status":400,)"
-            R"("detail":"1 field is invalid","errors":[{"field":"title","code":"too_long",)"
-            R"("message":"title is longer than 90 characters"}]})");
+  EXPECT_EQ(r.body, R"({"type":"https://adsd.dev/problems/validation","title":"The ad is not valid","status":400,)"
+                    R"("detail":"1 field is invalid","errors":[{"field":"title","code":"too_long",)"
+                    R"("message":"title is longer than 90 characters"}]})");
 }
 
 }  // namespace

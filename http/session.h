@@ -6,15 +6,16 @@
 // the next request, and a client that sent `Expect: 100-continue` gets its interim answer.
 #pragma once
 
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 with g++ 12 needs std::exchange declared first
+// clang-format on
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -138,12 +139,12 @@ class StreamChannel : public StreamWriter {
   const std::size_t limit_;
   const std::function<void()> start_write_;
   mutable std::mutex mu_;
-  std::deque<std::string> queue_;        // guarded by mu_
-  std::size_t queued_bytes_ = 0;         // guarded by mu_
-  bool writing_ = false;                 // guarded by mu_: a write is posted or in progress
-  bool closing_ = false;                 // guarded by mu_: Close() was called
-  bool slow_ = false;                    // guarded by mu_: the client fell behind by more than limit_
-  bool ended_ = false;                   // guarded by mu_
+  std::deque<std::string> queue_;                // guarded by mu_
+  std::size_t queued_bytes_ = 0;                 // guarded by mu_
+  bool writing_ = false;                         // guarded by mu_: a write is posted or in progress
+  bool closing_ = false;                         // guarded by mu_: Close() was called
+  bool slow_ = false;                            // guarded by mu_: the client fell behind by more than limit_
+  bool ended_ = false;                           // guarded by mu_
   std::vector<std::function<void()>> on_close_;  // guarded by mu_
 };
 
@@ -227,9 +228,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(server_.options.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
     beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      self->OnHeader(ec);
-    });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -272,7 +273,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                              "the headers are larger than " + std::to_string(server_.options.header_limit) + " bytes"),
                      false, false, "-", "other", now);
       }
-      return Write(Problem(400, "bad-request", "Malformed HTTP request", ec.message()), false, false, "-", "other", now);
+      return Write(Problem(400, "bad-request", "Malformed HTTP request", ec.message()), false, false, "-", "other",
+                   now);
     }
     Dispatch(parser_->release());
   }
@@ -294,11 +296,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       server_.metrics->ObserveRequest(route, method, static_cast<int>(res->result_int()),
                                       std::chrono::duration<double>(Clock::now() - started).count());
     }
-    bhttp::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      self->server_.RequestDone();
-      if (ec || !keep_alive) return self->Close();
-      self->Read();
-    });
+    bhttp::async_write(stream_, *res,
+                       [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+                         self->server_.RequestDone();
+                         if (ec || !keep_alive) return self->Close();
+                         self->Read();
+                       });
   }
 
   // A streamed answer: the head with a chunked body, then the chunks the route queues on the
@@ -317,27 +320,31 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*head);
     beast::get_lowest_layer(stream_).expires_after(server_.options.stream_write_timeout);
-    bhttp::async_write_header(stream_, *sr, [self = this->shared_from_this(), head, sr, start = std::move(start)](
-                                                beast::error_code ec, std::size_t) mutable {
-      self->server_.RequestDone();
-      beast::get_lowest_layer(self->stream_).expires_never();
-      if (ec) return self->Close();
-      std::weak_ptr<Session> weak = self;
-      self->channel_ = std::make_shared<StreamChannel>(self->server_.options.stream_buffer_limit, [weak] {
-        if (auto s = weak.lock()) net::post(s->stream_.get_executor(), [s] { s->PumpStream(); });
-      });
-      self->server_.AddStream(self->channel_);
-      self->WatchPeer();
-      start(self->channel_);
-    });
+    bhttp::async_write_header(stream_, *sr,
+                              [self = this->shared_from_this(), head, sr, start = std::move(start)](
+                                  beast::error_code ec, std::size_t) mutable {
+                                self->server_.RequestDone();
+                                beast::get_lowest_layer(self->stream_).expires_never();
+                                if (ec) return self->Close();
+                                std::weak_ptr<Session> weak = self;
+                                self->channel_ =
+                                    std::make_shared<StreamChannel>(self->server_.options.stream_buffer_limit, [weak] {
+                                      if (auto s = weak.lock())
+                                        net::post(s->stream_.get_executor(), [s] { s->PumpStream(); });
+                                    });
+                                self->server_.AddStream(self->channel_);
+                                self->WatchPeer();
+                                start(self->channel_);
+                              });
   }
 
   // Reads from the client while streaming, only to learn when it goes away.
   void WatchPeer() {
-    stream_.async_read_some(net::buffer(peer_byte_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->EndStream();
-      self->WatchPeer();  // a client may send anything; it is not a request
-    });
+    stream_.async_read_some(net::buffer(peer_byte_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->EndStream();
+                              self->WatchPeer();  // a client may send anything; it is not a request
+                            });
   }
 
   void PumpStream() {
@@ -353,12 +360,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (next.close) *frame += "0\r\n\r\n";
     beast::get_lowest_layer(stream_).expires_after(server_.options.stream_write_timeout);
-    net::async_write(stream_, net::buffer(*frame), [self = this->shared_from_this(), frame, close = next.close](
-                                                       beast::error_code ec, std::size_t) {
-      beast::get_lowest_layer(self->stream_).expires_never();
-      if (ec || close) return self->EndStream();
-      self->PumpStream();
-    });
+    net::async_write(stream_, net::buffer(*frame),
+                     [self = this->shared_from_this(), frame, close = next.close](beast::error_code ec, std::size_t) {
+                       beast::get_lowest_layer(self->stream_).expires_never();
+                       if (ec || close) return self->EndStream();
+                       self->PumpStream();
+                     });
   }
 
   void EndStream() {
@@ -419,19 +426,19 @@ void Session<Stream>::Dispatch(bhttp::request<bhttp::string_body> msg) {
   if (!req.body.empty() || req.method == "POST" || req.method == "PATCH" || req.method == "PUT") {
     const std::string_view want = route.options.body_content_type;
     if (!want.empty() && !MediaTypeIs(req.Header("Content-Type").value_or(""), want)) {
-      return Write(Problem(415, "unsupported-media-type", "Unsupported media type",
-                           "send the body as " + std::string(want)),
-                   keep_alive, authenticated, route.pattern, method, started);
+      return Write(
+          Problem(415, "unsupported-media-type", "Unsupported media type", "send the body as " + std::string(want)),
+          keep_alive, authenticated, route.pattern, method, started);
     }
   }
   auto self = this->shared_from_this();
   Responder responder([self, keep_alive, authenticated, route = route.pattern, method, started](Response r) {
     // Answers may come from any thread: hop back onto this connection's thread to write (at
     // once when the handler answered on it).
-    net::dispatch(self->stream_.get_executor(), [self, r = std::move(r), keep_alive, authenticated, route, method,
-                                                 started]() mutable {
-      self->Write(std::move(r), keep_alive, authenticated, route, method, started);
-    });
+    net::dispatch(self->stream_.get_executor(),
+                  [self, r = std::move(r), keep_alive, authenticated, route, method, started]() mutable {
+                    self->Write(std::move(r), keep_alive, authenticated, route, method, started);
+                  });
   });
   try {
     route.handler(req, responder);

@@ -1,5 +1,7 @@
 // Streamed answers (stream.h) over real sockets: chunks as they are pushed, the route's close,
 // the client's close noticed, and a client that does not read cut off instead of buffered.
+#include "http/stream.h"
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,7 +11,6 @@
 #include <thread>
 
 #include "http/server.h"
-#include "http/stream.h"
 #include "http/test_client.h"
 
 namespace adsd::http {

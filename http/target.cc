@@ -116,7 +116,8 @@ bool IsSafeFieldValue(std::string_view value) {
     const auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\t') || u == 0x7F) return false;
   }
-  return value.empty() || (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
+  return value.empty() ||
+         (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
 }
 
 bool IsValidUtf8(std::string_view s) {

@@ -55,8 +55,12 @@ TEST(Target, Utf8IsCheckedStrictly) {
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xFF"));
   EXPECT_FALSE(IsValidUtf8("\xE2\x82"));  // truncated
-  EXPECT_EQ(ReplaceInvalidUtf8("a\xFF\x62"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(PrintableUtf8("a\r\nb"), "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  EXPECT_EQ(ReplaceInvalidUtf8("a\xFF\x62"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(PrintableUtf8("a\r\nb"),
+            "a\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(Target, AttachmentDispositionFollowsRfc6266) {

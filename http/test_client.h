@@ -35,7 +35,9 @@ class Connection {
   ~Connection() { close(fd_); }
   bool connected() const { return connected_; }
 
-  bool Send(const std::string& bytes) { return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()); }
+  bool Send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
 
   // Reads one response (Content-Length framed). nullopt on close or timeout.
   std::optional<RawResponse> Receive(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
@@ -86,7 +88,8 @@ class Connection {
 
  private:
   bool ReadSome(std::chrono::steady_clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;

@@ -4,9 +4,10 @@
 // for the key file (http/auth.cc) and the rules file (ads/rules/rules_config.cc) alike.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <sstream>
 #include <string_view>
-#include <toml++/toml.h>
 
 #include "cqrs/core/status.h"
 

@@ -8,8 +8,9 @@
 #     --servers   also what scripts/servers/ runs: PostgreSQL 15, and Java 17 with Maven for
 #                 the Apache Kafka broker (its jars come from Maven Central); kcat, a stock Kafka
 #                 client the tests read the topic with
-#     --ci        also promtool (package prometheus), which checks the alert rules (without it
-#                 that test is skipped); the API contract tests' Python tools come from PyPI
+#     --ci        also promtool (package prometheus), which checks the alert rules, and
+#                 clang-format, which checks the code's format (without them those tests are
+#                 skipped); the API contract tests' Python tools come from PyPI
 #                 into a venv (scripts/ci-venv.sh), hence python3-venv above
 #     --browser   also the headless browser the web UI's test drives (Chromium and its WebDriver),
 #                 and python3-venv for the test's pinned Selenium (from PyPI)
@@ -27,7 +28,7 @@ for option in "$@"; do
   case $option in
     --bench) packages+=(wrk nginx-light) ;;
     --servers) packages+=(postgresql-15 openjdk-17-jre-headless maven kcat) ;;
-    --ci) packages+=(prometheus) ;;
+    --ci) packages+=(prometheus clang-format) ;;
     --browser) packages+=(chromium chromium-driver python3-venv) ;;
     *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
   esac

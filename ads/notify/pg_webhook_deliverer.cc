@@ -13,10 +13,10 @@ namespace adsd::ads::notify {
 using cqrs::NowUs;
 
 cqrs::Result<std::unique_ptr<PgWebhookDeliverer>> PgWebhookDeliverer::Start(const cqrs::EventStore& store,
-                                                                             StatusChanges& changes,
-                                                                             PgWebhookStore& webhooks,
-                                                                             WebhookOptions options,
-                                                                             PgDelivererOptions o) {
+                                                                            StatusChanges& changes,
+                                                                            PgWebhookStore& webhooks,
+                                                                            WebhookOptions options,
+                                                                            PgDelivererOptions o) {
   std::unique_ptr<PgWebhookDeliverer> d(
       new PgWebhookDeliverer(store, changes, webhooks, std::move(options), std::move(o)));
   d->thread_ = std::thread([p = d.get()] {

@@ -39,8 +39,8 @@
 namespace adsd::ads::notify {
 
 struct PgDelivererOptions {
-  std::string url;                   // the event store's database: the lock and the checkpoint
-  std::string name = "webhooks";     // the checkpoint's row and the lock's name
+  std::string url;                // the event store's database: the lock and the checkpoint
+  std::string name = "webhooks";  // the checkpoint's row and the lock's name
   std::size_t max_batch = 500;
   std::chrono::milliseconds standby_retry{500};
   std::chrono::milliseconds endpoint_refresh{1000};
@@ -49,9 +49,9 @@ struct PgDelivererOptions {
 class PgWebhookDeliverer {
  public:
   // `store`, `changes` and `webhooks` must outlive the deliverer.
-  static cqrs::Result<std::unique_ptr<PgWebhookDeliverer>> Start(const cqrs::EventStore& store,
-                                                                 StatusChanges& changes, PgWebhookStore& webhooks,
-                                                                 WebhookOptions options, PgDelivererOptions o);
+  static cqrs::Result<std::unique_ptr<PgWebhookDeliverer>> Start(const cqrs::EventStore& store, StatusChanges& changes,
+                                                                 PgWebhookStore& webhooks, WebhookOptions options,
+                                                                 PgDelivererOptions o);
   ~PgWebhookDeliverer() { Stop(); }
   void Stop();
 

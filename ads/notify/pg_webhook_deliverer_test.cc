@@ -6,11 +6,10 @@
 
 #include <gtest/gtest.h>
 
-#include "cqrs/core/testing/wait_until.h"
-
 #include <thread>
 
 #include "ads/events.h"
+#include "cqrs/core/testing/wait_until.h"
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/store/postgres_store.h"
 
@@ -19,7 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using cqrs::testing::WaitUntil;
-
 
 class PgWebhookDelivererTest : public ::testing::Test {
  protected:

@@ -147,17 +147,17 @@ cqrs::Status PgWebhookStore::AddEndpoint(WebhookEndpoint& e, std::size_t limit,
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Status {
     ASSIGN_OR_RETURN(
         auto rows,
-        Transaction(c, {{"BEGIN"},
-                        {"SELECT pg_advisory_xact_lock($1)", {Param::Int(RegistrationLock())}},
-                        {"SELECT count(*) FROM webhook_endpoints WHERE retailer = $1", {Param::Text(e.retailer)}},
-                        // Nothing inserted when the retailer is at its limit.
-                        {"INSERT INTO webhook_endpoints(id, retailer, url, events, secret, after_position, created_us) "
-                         "SELECT $1, $2, $3, $4, $5, position, $6 FROM log_head WHERE id = 1 AND "
-                         "(SELECT count(*) FROM webhook_endpoints WHERE retailer = $2) < $7 RETURNING after_position",
-                         {Param::Text(e.id), Param::Text(e.retailer), Param::Text(e.url),
-                          Param::Text(JoinEventTypes(e.events)), Param::Text(e.secret), Param::Int(e.created_us),
-                          Param::Int(static_cast<std::int64_t>(limit))}},
-                        {"COMMIT"}}));
+        Transaction(
+            c, {{"BEGIN"},
+                {"SELECT pg_advisory_xact_lock($1)", {Param::Int(RegistrationLock())}},
+                {"SELECT count(*) FROM webhook_endpoints WHERE retailer = $1", {Param::Text(e.retailer)}},
+                // Nothing inserted when the retailer is at its limit.
+                {"INSERT INTO webhook_endpoints(id, retailer, url, events, secret, after_position, created_us) "
+                 "SELECT $1, $2, $3, $4, $5, position, $6 FROM log_head WHERE id = 1 AND "
+                 "(SELECT count(*) FROM webhook_endpoints WHERE retailer = $2) < $7 RETURNING after_position",
+                 {Param::Text(e.id), Param::Text(e.retailer), Param::Text(e.url), Param::Text(JoinEventTypes(e.events)),
+                  Param::Text(e.secret), Param::Int(e.created_us), Param::Int(static_cast<std::int64_t>(limit))}},
+                {"COMMIT"}}));
     if (rows[3].empty()) {
       if (rows[2].Int(0, 0) >= static_cast<std::int64_t>(limit)) {
         return cqrs::AlreadyExists("a retailer may register at most " + std::to_string(limit) + " webhooks");
@@ -197,9 +197,9 @@ cqrs::Result<std::vector<WebhookEndpoint>> PgWebhookStore::Endpoints() const {
 
 cqrs::Result<std::optional<WebhookEndpoint>> PgWebhookStore::Endpoint(const std::string& id) const {
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Result<std::optional<WebhookEndpoint>> {
-    ASSIGN_OR_RETURN(Rows r, c.QueryPrepared(std::string("SELECT ") + kEndpointColumns +
-                                                 " FROM webhook_endpoints WHERE id = $1",
-                                             {Param::Text(id)}));
+    ASSIGN_OR_RETURN(
+        Rows r, c.QueryPrepared(std::string("SELECT ") + kEndpointColumns + " FROM webhook_endpoints WHERE id = $1",
+                                {Param::Text(id)}));
     if (r.empty()) return std::optional<WebhookEndpoint>();
     return std::optional<WebhookEndpoint>(EndpointRow(r, 0));
   });
@@ -239,9 +239,10 @@ cqrs::Result<WebhookStore::Next> PgWebhookStore::NextDue(const std::string& endp
 cqrs::Status PgWebhookStore::MarkDelivered(const std::string& id, int status, std::int64_t now_us) {
   return pool_.With([&](cqrs::pg::Connection& c) {
     return c
-        .QueryPrepared("UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, "
-                       "last_status = $2, last_error = NULL, delivered_us = $3 WHERE id = $1",
-                       {Param::Text(id), Param::Int(status), Param::Int(now_us)})
+        .QueryPrepared(
+            "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, "
+            "last_status = $2, last_error = NULL, delivered_us = $3 WHERE id = $1",
+            {Param::Text(id), Param::Int(status), Param::Int(now_us)})
         .status();
   });
 }
@@ -250,10 +251,11 @@ cqrs::Status PgWebhookStore::MarkFailed(const std::string& id, std::optional<int
                                         std::optional<std::int64_t> next_attempt_us) {
   return pool_.With([&](cqrs::pg::Connection& c) {
     return c
-        .QueryPrepared("UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, last_status = $3, "
-                       "last_error = $4, next_attempt_us = coalesce($5, next_attempt_us) WHERE id = $1",
-                       {Param::Text(id), Param::Text(next_attempt_us ? "pending" : "parked"),
-                        status ? Param::Int(*status) : Param::Null(), Param::Text(error), OptInt(next_attempt_us)})
+        .QueryPrepared(
+            "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, last_status = $3, "
+            "last_error = $4, next_attempt_us = coalesce($5, next_attempt_us) WHERE id = $1",
+            {Param::Text(id), Param::Text(next_attempt_us ? "pending" : "parked"),
+             status ? Param::Int(*status) : Param::Null(), Param::Text(error), OptInt(next_attempt_us)})
         .status();
   });
 }
@@ -273,11 +275,10 @@ cqrs::Result<std::vector<WebhookDelivery>> PgWebhookStore::List(const std::strin
 
 cqrs::Status PgWebhookStore::Retry(const std::string& endpoint_id, const std::string& id, std::int64_t now_us) {
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Status {
-    ASSIGN_OR_RETURN(Rows updated,
-                     c.Query("UPDATE webhook_deliveries SET state = 'pending', next_attempt_us = $3, "
-                             "attempts = CASE state WHEN 'parked' THEN 0 ELSE attempts END "
-                             "WHERE endpoint_id = $1 AND id = $2 AND state != 'delivered' RETURNING id",
-                             {Param::Text(endpoint_id), Param::Text(id), Param::Int(now_us)}));
+    ASSIGN_OR_RETURN(Rows updated, c.Query("UPDATE webhook_deliveries SET state = 'pending', next_attempt_us = $3, "
+                                           "attempts = CASE state WHEN 'parked' THEN 0 ELSE attempts END "
+                                           "WHERE endpoint_id = $1 AND id = $2 AND state != 'delivered' RETURNING id",
+                                           {Param::Text(endpoint_id), Param::Text(id), Param::Int(now_us)}));
     if (!updated.empty()) return cqrs::Status::Ok();
     ASSIGN_OR_RETURN(Rows found, c.Query("SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND id = $2",
                                          {Param::Text(endpoint_id), Param::Text(id)}));
@@ -322,9 +323,10 @@ cqrs::Result<bool> PgWebhookStore::AnyEndpoint(cqrs::pg::Connection& conn) {
 
 namespace {
 Statement SaveCheckpointStatement(const std::string& name, cqrs::Position at) {
-  return {"INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
-          "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
-          {Param::Text(name), Param::Int(static_cast<std::int64_t>(at.value()))}};
+  return {
+      "INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
+      "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
+      {Param::Text(name), Param::Int(static_cast<std::int64_t>(at.value()))}};
 }
 }  // namespace
 

@@ -29,8 +29,7 @@ class PgWebhookStore final : public WebhookStore {
   static cqrs::Result<std::unique_ptr<PgWebhookStore>> Open(const std::string& url);
 
   // `head` is not used: the head is the log_head row, read in the registration's transaction.
-  cqrs::Status AddEndpoint(WebhookEndpoint& e, std::size_t limit,
-                           const std::function<cqrs::Position()>& head) override;
+  cqrs::Status AddEndpoint(WebhookEndpoint& e, std::size_t limit, const std::function<cqrs::Position()>& head) override;
   cqrs::Status RemoveEndpoint(const std::string& id, const std::string& retailer) override;
   cqrs::Result<std::vector<WebhookEndpoint>> Endpoints() const override;
   cqrs::Result<std::optional<WebhookEndpoint>> Endpoint(const std::string& id) const override;

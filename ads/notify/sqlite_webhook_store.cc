@@ -196,7 +196,7 @@ cqrs::Status SqliteWebhookStore::MarkDelivered(const std::string& id, int status
 }
 
 cqrs::Status SqliteWebhookStore::MarkFailed(const std::string& id, std::optional<int> status, const std::string& error,
-                                      std::optional<std::int64_t> next_attempt_us) {
+                                            std::optional<std::int64_t> next_attempt_us) {
   cqrs::MutexLock lock(mu_);
   ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE webhook_deliveries SET state = ?2, attempts = attempts + 1, "
                                          "last_status = ?3, last_error = ?4, next_attempt_us = coalesce(?5, "
@@ -207,8 +207,7 @@ cqrs::Status SqliteWebhookStore::MarkFailed(const std::string& id, std::optional
 }
 
 cqrs::Result<std::vector<WebhookDelivery>> SqliteWebhookStore::List(const std::string& endpoint_id,
-                                                                    DeliveryFilter filter,
-                                                              std::size_t limit) const {
+                                                                    DeliveryFilter filter, std::size_t limit) const {
   const std::string where = std::string("endpoint_id = ?1") + std::string(DeliveryFilterSql(filter));
   cqrs::MutexLock lock(mu_);
   ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + std::string(kColumns) +

@@ -32,8 +32,7 @@ class SqliteWebhookStore final : public WebhookStore {
                           std::optional<std::int64_t> next_attempt_us) override EXCLUDES(mu_);
   cqrs::Result<std::vector<WebhookDelivery>> List(const std::string& endpoint_id, DeliveryFilter filter,
                                                   std::size_t limit) const override EXCLUDES(mu_);
-  cqrs::Status Retry(const std::string& endpoint_id, const std::string& id, std::int64_t now_us) override
-      EXCLUDES(mu_);
+  cqrs::Status Retry(const std::string& endpoint_id, const std::string& id, std::int64_t now_us) override EXCLUDES(mu_);
   cqrs::Status PruneDelivered(const std::string& endpoint_id, std::int64_t before_us) override EXCLUDES(mu_);
   cqrs::Result<Counts> CountStates() const override EXCLUDES(mu_);
 

@@ -128,8 +128,8 @@ void WebhookLanes::Run(Lane& lane) {
       if (Attempt(**endpoint, *next->due, lane)) continue;
       deadline = Clock::now() + std::chrono::seconds(1);  // the outcome was not recorded: pause
     } else if (next->earliest_us) {
-      deadline = std::min(deadline, Clock::now() + std::chrono::microseconds(std::max<std::int64_t>(
-                                                       0, *next->earliest_us - NowUs())));
+      deadline = std::min(
+          deadline, Clock::now() + std::chrono::microseconds(std::max<std::int64_t>(0, *next->earliest_us - NowUs())));
     }
     cqrs::MutexLock lock(lane.mu);
     while (!lane.wake && !lane.stop) {
@@ -161,10 +161,9 @@ bool WebhookLanes::Attempt(const WebhookEndpoint& endpoint, const WebhookDeliver
   } else if (!signature.ok()) {
     error = signature.status().message();
   } else {
-    auto answer = lane.connection.Post(*url, d.body,
-                                       {{"webhook-id", d.id}, {"webhook-timestamp", timestamp},
-                                        {"webhook-signature", *signature}},
-                                       options_.outbound);
+    auto answer = lane.connection.Post(
+        *url, d.body, {{"webhook-id", d.id}, {"webhook-timestamp", timestamp}, {"webhook-signature", *signature}},
+        options_.outbound);
     if (!answer.ok()) {
       error = answer.status().ToString();
     } else if (answer->status >= 200 && answer->status < 300) {

@@ -11,8 +11,8 @@
 namespace adsd::ads::notify {
 
 struct WebhookOptions {
-  http::OutboundOptions outbound;           // timeouts and the address policy
-  int max_attempts = 8;                     // then parked
+  http::OutboundOptions outbound;  // timeouts and the address policy
+  int max_attempts = 8;            // then parked
   std::chrono::milliseconds backoff_first{1000};
   std::chrono::milliseconds backoff_max{std::chrono::minutes(10)};
   std::size_t max_endpoints_per_retailer = 10;

@@ -29,9 +29,12 @@ std::string_view DeliveryFilterSql(DeliveryFilter f) {
 
 std::string_view DeliveryStateName(DeliveryState s) {
   switch (s) {
-    case DeliveryState::kDelivered: return "delivered";
-    case DeliveryState::kParked: return "parked";
-    case DeliveryState::kPending: break;
+    case DeliveryState::kDelivered:
+      return "delivered";
+    case DeliveryState::kParked:
+      return "parked";
+    case DeliveryState::kPending:
+      break;
   }
   return "pending";
 }

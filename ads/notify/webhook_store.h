@@ -49,8 +49,8 @@ struct WebhookDelivery {
   DeliveryState state = DeliveryState::kPending;
   int attempts = 0;
   std::int64_t next_attempt_us = 0;
-  std::string last_error;            // empty: none
-  std::optional<int> last_status;    // the last answer's HTTP status
+  std::string last_error;          // empty: none
+  std::optional<int> last_status;  // the last answer's HTTP status
   std::int64_t created_us = 0;
   std::optional<std::int64_t> delivered_us;
 };
@@ -84,7 +84,7 @@ class WebhookStore {
   virtual cqrs::Status AddDeliveries(const std::vector<WebhookDelivery>& ds) = 0;
 
   struct Next {
-    std::optional<WebhookDelivery> due;      // the next delivery to attempt now
+    std::optional<WebhookDelivery> due;       // the next delivery to attempt now
     std::optional<std::int64_t> earliest_us;  // else when the next pending one falls due
   };
   // The oldest pending delivery of the endpoint that is due and whose ad has no older pending

@@ -78,7 +78,7 @@ class WebhookService {
   StatusChanges* changes_;  // the embedded fan-out's; null in a registry
   WebhookStore& webhooks_;
   const WebhookOptions options_;
-  std::unique_ptr<WebhookLanes> lanes_;                       // the embedded shape's
+  std::unique_ptr<WebhookLanes> lanes_;                      // the embedded shape's
   std::unique_ptr<cqrs::consumer::StoreConsumer> consumer_;  // set by Start, reset by Stop
 
   // Held by the embedded fan-out for each event and by Register() from reading the head to

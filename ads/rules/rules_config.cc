@@ -22,8 +22,7 @@ std::string Lower(std::string s) {
 }
 
 // Reads an array of strings at `path`, if present.
-Status StringList(const toml::table& t, std::string_view path, std::vector<std::string>& out,
-                  bool lower = false) {
+Status StringList(const toml::table& t, std::string_view path, std::vector<std::string>& out, bool lower = false) {
   const toml::node* n = t.at_path(path).node();
   if (n == nullptr) return Status::Ok();
   const toml::array* arr = n->as_array();

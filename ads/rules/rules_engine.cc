@@ -32,8 +32,8 @@ bool ContainsPhrase(std::string_view text, std::string_view phrase) {
 }
 
 bool HostMatches(std::string_view host, std::string_view domain) {
-  return host == domain || (host.size() > domain.size() && host.ends_with(domain) &&
-                            host[host.size() - domain.size() - 1] == '.');
+  return host == domain ||
+         (host.size() > domain.size() && host.ends_with(domain) && host[host.size() - domain.size() - 1] == '.');
 }
 
 std::string Trim(std::string_view s) {
@@ -48,8 +48,7 @@ void Reject(Verdict& v, std::string code, std::string field, std::string message
 
 }  // namespace
 
-int FloodHistory::Record(const std::string& key, const std::string& id, std::int64_t at_s,
-                         std::int64_t window_s) {
+int FloodHistory::Record(const std::string& key, const std::string& id, std::int64_t at_s, std::int64_t window_s) {
   const std::int64_t horizon = at_s - window_s;
   // Expire what fell out of every window, so memory stays bounded by the traffic of one window.
   while (!order_.empty() && order_.front().first <= horizon) {
@@ -61,8 +60,8 @@ int FloodHistory::Record(const std::string& key, const std::string& id, std::int
     order_.pop_front();
   }
   auto& entries = seen_[key];
-  const bool known = !id.empty() && std::any_of(entries.begin(), entries.end(),
-                                                [&](const Entry& e) { return e.id == id; });
+  const bool known =
+      !id.empty() && std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.id == id; });
   if (!known) {
     entries.push_back({at_s, id});
     order_.emplace_back(at_s, key);
@@ -77,9 +76,9 @@ Verdict RuleEngine::Evaluate(const Ad& ad, const EvalContext& ctx, FloodHistory&
 
   // Data sanity.
   if (ad.bid_cents > c.max_bid_cents) {
-    Reject(v, "bid_anomaly", "bid_cents",
-           "bid of " + std::to_string(ad.bid_cents) + " cents is above the limit of " +
-               std::to_string(c.max_bid_cents));
+    Reject(
+        v, "bid_anomaly", "bid_cents",
+        "bid of " + std::to_string(ad.bid_cents) + " cents is above the limit of " + std::to_string(c.max_bid_cents));
   }
   if (c.reject_title_as_description && !ad.description.empty() &&
       Lower(Trim(ad.description)) == Lower(Trim(ad.title))) {
@@ -131,8 +130,7 @@ Verdict RuleEngine::Evaluate(const Ad& ad, const EvalContext& ctx, FloodHistory&
     if (rc.category != ad.category) continue;
     for (std::size_t i = 0; i < ad.countries.size(); ++i) {
       const std::string& country = ad.countries[i];
-      if (std::find(rc.banned_countries.begin(), rc.banned_countries.end(), country) !=
-          rc.banned_countries.end()) {
+      if (std::find(rc.banned_countries.begin(), rc.banned_countries.end(), country) != rc.banned_countries.end()) {
         Reject(v, "restricted_in_country", "countries[" + std::to_string(i) + "]",
                rc.category + " ads are not allowed in " + country);
         continue;

@@ -48,8 +48,8 @@ TEST(Rules, DescriptionThatRepeatsTheTitle) {
 }
 
 TEST(Rules, MisleadingClaimsAnyCaseOnWordBoundaries) {
-  for (const char* claim : {"GUARANTEED results", "Risk-Free trial", "free money inside",
-                            "Now 100% OFF", "totally no risk", "Get Rich Quick scheme"}) {
+  for (const char* claim : {"GUARANTEED results", "Risk-Free trial", "free money inside", "Now 100% OFF",
+                            "totally no risk", "Get Rich Quick scheme"}) {
     Ad ad = Clean();
     ad.title = claim;
     EXPECT_EQ(Codes(ad), Codes_t{"misleading_claim@title"}) << claim;
@@ -121,8 +121,7 @@ TEST(Rules, RestrictedCategoryInBanningCountry) {
     ad.category = category;
     ad.min_age = 21;
     ad.countries = {"US", "SA"};
-    if (std::string(category) == "tobacco" || std::string(category) == "weapons" ||
-        std::string(category) == "crypto") {
+    if (std::string(category) == "tobacco" || std::string(category) == "weapons" || std::string(category) == "crypto") {
       ad.countries = {"US", "CN"};
       if (std::string(category) == "tobacco") ad.countries = {"US", "GB"};
     }

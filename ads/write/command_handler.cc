@@ -48,7 +48,8 @@ void AdCommandHandler::SubmitNow(const SubmitAd& command, bool may_block, Comman
   if (!parsed.ok()) return done(Rejection{RejectionCode::kInvalid, "", std::move(parsed.errors)});
   const auto& key = command.idempotency_key;
   if (key && !ValidIdempotencyKey(*key)) {
-    return done(Rejection{RejectionCode::kBadIdempotencyKey, "Idempotency-Key must be 1-255 visible ASCII characters",
+    return done(Rejection{RejectionCode::kBadIdempotencyKey,
+                          "Idempotency-Key must be 1-255 visible ASCII characters",
                           {{"Idempotency-Key", "invalid", "1-255 visible ASCII characters"}}});
   }
   // The ad id is chosen before anything is written. With an Idempotency-Key it is derived from

@@ -96,7 +96,8 @@ TEST_F(CommandHandlerTest, CurrentStateIsFoundBehindATailWithoutContent) {
   const std::string stream = events::StreamOf(*cqrs::Uuid::Parse(a.ad_id));
   // Not what adsd writes, but what another writer of the stream could: 100 verdicts in a row.
   std::vector<cqrs::EventData> verdicts;
-  for (int i = 0; i < 100; ++i) verdicts.push_back(NewAdEvent(events::kApproved, events::VerdictPayload({}), cqrs::Uuid::V7()));
+  for (int i = 0; i < 100; ++i)
+    verdicts.push_back(NewAdEvent(events::kApproved, events::VerdictPayload({}), cqrs::Uuid::V7()));
   ASSERT_TRUE(store_->Append(stream, cqrs::ExpectedVersion::Exact(cqrs::StreamVersion(1)), verdicts).ok());
   auto current = LoadCurrentAd(*store_, stream);
   ASSERT_TRUE(current.ok() && *current) << current.status().ToString();
@@ -108,8 +109,8 @@ TEST_F(CommandHandlerTest, CurrentStateIsFoundBehindATailWithoutContent) {
 TEST_F(CommandHandlerTest, WithdrawChecksItsPreconditionAsChangeDoes) {
   const Accepted a = Submit();
   const auto id = *cqrs::Uuid::Parse(a.ad_id);
-  auto stale = Run(&AdCommandHandler::Withdraw,
-                   WithdrawAd{{"acme", false}, id, VersionMatch{false, {cqrs::StreamVersion(7)}}});
+  auto stale =
+      Run(&AdCommandHandler::Withdraw, WithdrawAd{{"acme", false}, id, VersionMatch{false, {cqrs::StreamVersion(7)}}});
   EXPECT_EQ(RejectionOf(stale).code, RejectionCode::kStaleVersion);
   auto other = Run(&AdCommandHandler::Withdraw, WithdrawAd{{"globex", false}, id, std::nullopt});
   EXPECT_EQ(RejectionOf(other).code, RejectionCode::kNotFound);

@@ -50,7 +50,8 @@ std::optional<Rejection> CheckRetry(const cqrs::AppendResult::Original& original
           .count();
   if (now - original.timestamp_us > kIdempotencyWindowUs) {
     return Rejection{RejectionCode::kIdempotencyKeyExpired,
-                     "this Idempotency-Key was used more than 24 hours ago; use a new one", {}};
+                     "this Idempotency-Key was used more than 24 hours ago; use a new one",
+                     {}};
   }
   return std::nullopt;
 }

@@ -22,9 +22,7 @@ CREATE TABLE IF NOT EXISTS outbox(
 CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox(seq) WHERE published_position IS NULL;
 )sql";
 
-std::string_view Bytes(const cqrs::Uuid& u) {
-  return {reinterpret_cast<const char*>(u.bytes.data()), u.bytes.size()};
-}
+std::string_view Bytes(const cqrs::Uuid& u) { return {reinterpret_cast<const char*>(u.bytes.data()), u.bytes.size()}; }
 
 cqrs::Uuid UuidFrom(std::string_view b) {
   cqrs::Uuid u;
@@ -48,7 +46,7 @@ cqrs::Result<std::unique_ptr<Outbox>> Outbox::Open(const std::filesystem::path& 
 }
 
 cqrs::Result<cqrs::sql::Statement*> Outbox::Cached(cqrs::sql::Database& db, std::optional<cqrs::sql::Statement>& slot,
-                                                  std::string_view sql) {
+                                                   std::string_view sql) {
   if (!slot) {
     ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
     slot.emplace(std::move(st));
@@ -66,12 +64,18 @@ cqrs::Status Outbox::Store(const std::string& ad_id, const std::string& retailer
                      Cached(db, insert_ad_, "INSERT INTO ads_write(ad_id, retailer, created_us) VALUES (?, ?, ?)"));
     ad->Bind(1, ad_id).Bind(2, retailer).Bind(3, e.timestamp_us);
     RETURN_IF_ERROR(ad->Run());
-    ASSIGN_OR_RETURN(cqrs::sql::Statement * ob,
-                     Cached(db, insert_event_,
-                            "INSERT INTO outbox(event_id, stream, type, schema_version, payload, metadata, correlation_id) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    ob->BindBlob(1, Bytes(e.event_id)).Bind(2, stream).Bind(3, e.type).Bind(4, static_cast<std::int64_t>(e.schema_version))
-        .BindBlob(5, e.payload).BindBlob(6, e.metadata).BindBlob(7, Bytes(e.correlation_id));
+    ASSIGN_OR_RETURN(
+        cqrs::sql::Statement * ob,
+        Cached(db, insert_event_,
+               "INSERT INTO outbox(event_id, stream, type, schema_version, payload, metadata, correlation_id) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    ob->BindBlob(1, Bytes(e.event_id))
+        .Bind(2, stream)
+        .Bind(3, e.type)
+        .Bind(4, static_cast<std::int64_t>(e.schema_version))
+        .BindBlob(5, e.payload)
+        .BindBlob(6, e.metadata)
+        .BindBlob(7, Bytes(e.correlation_id));
     return ob->Run();
   });
 }
@@ -104,10 +108,10 @@ cqrs::Result<int> Outbox::PublishPending(cqrs::EventStore& store) {
   std::vector<Pending> pending;
   {
     cqrs::MutexLock lock(mu_);
-    ASSIGN_OR_RETURN(auto q, db_->Prepare(
-        "SELECT event_id, stream, type, schema_version, payload, metadata, correlation_id, "
-        "(SELECT created_us FROM ads_write w WHERE 'ad-' || w.ad_id = outbox.stream) "
-        "FROM outbox WHERE published_position IS NULL ORDER BY seq LIMIT 1000"));
+    ASSIGN_OR_RETURN(auto q,
+                     db_->Prepare("SELECT event_id, stream, type, schema_version, payload, metadata, correlation_id, "
+                                  "(SELECT created_us FROM ads_write w WHERE 'ad-' || w.ad_id = outbox.stream) "
+                                  "FROM outbox WHERE published_position IS NULL ORDER BY seq LIMIT 1000"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;

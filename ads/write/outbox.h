@@ -71,7 +71,7 @@ class OutboxRelay {
   cqrs::EventStore& store_;
   const std::chrono::milliseconds interval_;
   cqrs::Mutex mu_;
-  cqrs::CondVar cv_;                   // stop_ set
+  cqrs::CondVar cv_;  // stop_ set
   bool stop_ GUARDED_BY(mu_) = false;
   std::atomic<std::uint64_t> published_{0};
   std::thread thread_;  // started in the constructor's body, joined by the destructor

@@ -20,9 +20,9 @@
 #include <string>
 
 #include "ads/latency_model.h"
+#include "ads/write/commands.h"
 #include "ads/write/outbox.h"
 #include "ads/write/recent_keys.h"
-#include "ads/write/commands.h"
 #include "cqrs/store/event_store.h"
 
 namespace adsd::ads {
@@ -49,7 +49,7 @@ struct PublishToBusOptions {
   // Sends `s` to the bus (its submissions topic, key = s.stream); `acked` runs once, on any
   // thread, when the brokers have it (Ok) or not (an error). Must not block.
   std::function<void(const Submission& s, std::function<void(cqrs::Status)> acked)> publish;
-  BlockingExecutor blocking;  // the store lookup of a submission with an Idempotency-Key
+  BlockingExecutor blocking;     // the store lookup of a submission with an Idempotency-Key
   RecentKeys* recent = nullptr;  // keys published lately by this process; must outlive the pipeline
 };
 // `store` answers whether a keyed submission is stored already.
@@ -57,11 +57,12 @@ std::unique_ptr<SubmitPipeline> MakePublishToBusPipeline(const cqrs::EventStore&
                                                          PublishToBusOptions options);
 
 struct StoreThenPublishOptions {
-  BlockingExecutor blocking;        // the outbox's durable commit waits
+  BlockingExecutor blocking;          // the outbox's durable commit waits
   std::function<void()> after_store;  // tests: runs between the outbox commit and the publish
 };
-std::unique_ptr<SubmitPipeline> MakeStoreThenPublishPipeline(cqrs::EventStore& store, Outbox& outbox, const LatencyModel& latency,
-                                                 StoreThenPublishOptions options);
+std::unique_ptr<SubmitPipeline> MakeStoreThenPublishPipeline(cqrs::EventStore& store, Outbox& outbox,
+                                                             const LatencyModel& latency,
+                                                             StoreThenPublishOptions options);
 
 struct SynchronousPipelineOptions {
   BlockingExecutor blocking;
@@ -72,7 +73,7 @@ struct SynchronousPipelineOptions {
   std::function<cqrs::Result<std::optional<AdRow>>(const std::string& ad_id)> read_back;
 };
 std::unique_ptr<SubmitPipeline> MakeSynchronousPipeline(cqrs::EventStore& store, const LatencyModel& latency,
-                                                 SynchronousPipelineOptions options);
+                                                        SynchronousPipelineOptions options);
 
 // Shared by the pipelines and the command handler.
 

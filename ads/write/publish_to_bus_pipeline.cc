@@ -36,12 +36,13 @@ class PublishToBusPipeline final : public SubmitPipeline {
           if (!first.ok()) return done(StoreRejection(first.status()));
           if (!first->empty()) {
             const cqrs::RecordedEvent& e = first->front();
-            if (auto refused = CheckRetry({e.timestamp_us, e.metadata}, s.event.metadata)) return done(std::move(*refused));
+            if (auto refused = CheckRetry({e.timestamp_us, e.metadata}, s.event.metadata))
+              return done(std::move(*refused));
             return done(Accepted{s.ad_id, "pending", e.version, e.position, /*created=*/true, std::nullopt});
           }
           if (options_.recent->Remember(s.ad_id, *RequestHash(s.event.metadata)) == RecentKeys::Seen::kOtherRequest) {
-            return done(
-                Rejection{RejectionCode::kIdempotencyKeyReused, "this Idempotency-Key was used for a different request", {}});
+            return done(Rejection{
+                RejectionCode::kIdempotencyKeyReused, "this Idempotency-Key was used for a different request", {}});
           }
           // A retry of a request still on its way to the store is published again: the store
           // recognizes the second copy by its event id.
@@ -54,7 +55,8 @@ class PublishToBusPipeline final : public SubmitPipeline {
   static CommandResult Outcome(const cqrs::Status& acked, const Submission& s) {
     if (!acked.ok()) {
       return Rejection{RejectionCode::kUnavailable,
-                       "the event streaming platform did not acknowledge the submission (" + acked.ToString() + ")", {}};
+                       "the event streaming platform did not acknowledge the submission (" + acked.ToString() + ")",
+                       {}};
     }
     return Accepted{s.ad_id, "pending", cqrs::StreamVersion(1), std::nullopt, /*created=*/true, std::nullopt};
   }

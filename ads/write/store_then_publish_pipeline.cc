@@ -12,7 +12,8 @@ using Clock = LatencyModel::Clock;
 
 class StoreThenPublishPipeline final : public SubmitPipeline {
  public:
-  StoreThenPublishPipeline(cqrs::EventStore& store, Outbox& outbox, const LatencyModel& latency, StoreThenPublishOptions options)
+  StoreThenPublishPipeline(cqrs::EventStore& store, Outbox& outbox, const LatencyModel& latency,
+                           StoreThenPublishOptions options)
       : store_(store), outbox_(outbox), latency_(latency), options_(std::move(options)) {}
 
   void Submit(Submission s, bool may_block, CommandDone done) override {
@@ -46,8 +47,9 @@ class StoreThenPublishPipeline final : public SubmitPipeline {
 
 }  // namespace
 
-std::unique_ptr<SubmitPipeline> MakeStoreThenPublishPipeline(cqrs::EventStore& store, Outbox& outbox, const LatencyModel& latency,
-                                                 StoreThenPublishOptions options) {
+std::unique_ptr<SubmitPipeline> MakeStoreThenPublishPipeline(cqrs::EventStore& store, Outbox& outbox,
+                                                             const LatencyModel& latency,
+                                                             StoreThenPublishOptions options) {
   return std::make_unique<StoreThenPublishPipeline>(store, outbox, latency, std::move(options));
 }
 

@@ -33,7 +33,8 @@ class SynchronousPipeline final : public SubmitPipeline {
     if (!decided.ok()) {
       // The ad is stored; the consumer decides it once the validator answers again.
       return Rejection{RejectionCode::kValidatorUnavailable,
-                       "ad " + s.ad_id + " is stored and will be decided later: " + decided.message(), {}};
+                       "ad " + s.ad_id + " is stored and will be decided later: " + decided.message(),
+                       {}};
     }
     auto row = options_.read_back(s.ad_id);
     if (!row.ok() || !*row) return Rejection{RejectionCode::kReadModelBehind, "try GET later", {}};
@@ -50,7 +51,7 @@ class SynchronousPipeline final : public SubmitPipeline {
 }  // namespace
 
 std::unique_ptr<SubmitPipeline> MakeSynchronousPipeline(cqrs::EventStore& store, const LatencyModel& latency,
-                                                 SynchronousPipelineOptions options) {
+                                                        SynchronousPipelineOptions options) {
   return std::make_unique<SynchronousPipeline>(store, latency, std::move(options));
 }
 

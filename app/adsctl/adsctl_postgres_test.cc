@@ -59,10 +59,10 @@ TEST(AdsctlPostgres, ReportReadsTheReadModelSharedInPostgres) {
   ASSERT_TRUE(offsets.ok());
   ads::ValidationWorker worker(**store, **offsets, ads::RuleEngine::Defaults());
   for (int i = 0; i < 3; ++i) {
-    ads::ParsedAd ad = ads::ParseAd(std::string(R"({"title":")") + (i % 3 ? "Boots " : "GUARANTEED boots ") +
-                                    std::to_string(i) +
-                                    R"(","landing_url":"https://shop.example.com","category":"apparel",)"
-                                    R"("bid_cents":100,"currency":"EUR","countries":["FR"]})");
+    ads::ParsedAd ad =
+        ads::ParseAd(std::string(R"({"title":")") + (i % 3 ? "Boots " : "GUARANTEED boots ") + std::to_string(i) +
+                     R"(","landing_url":"https://shop.example.com","category":"apparel",)"
+                     R"("bid_cents":100,"currency":"EUR","countries":["FR"]})");
     ASSERT_TRUE(ad.ok());
     const std::string stream = ads::events::StreamOf(cqrs::Uuid::V7());
     cqrs::EventData e;
@@ -88,9 +88,9 @@ TEST(AdsctlPostgres, ReportReadsTheReadModelSharedInPostgres) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4) << r.out;
   EXPECT_NE(r.out.find("misleading_claim"), std::string::npos) << r.out;
   // A server that does not answer is an error, not an empty report.
-  EXPECT_EQ(Adsctl("report --read-db postgresql://127.0.0.1:1/nothing --retailer acme --date " + std::string(day))
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      Adsctl("report --read-db postgresql://127.0.0.1:1/nothing --retailer acme --date " + std::string(day)).exit_code,
+      1);
 }
 
 }  // namespace

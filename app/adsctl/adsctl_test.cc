@@ -5,21 +5,21 @@
 #include <sstream>
 #include <string>
 
-#include "app/adsctl/testing/run_adsctl.h"
-#include "app/common/data_dir.h"
-#include "cqrs/core/crc32c.h"
-#include "cqrs/core/testing/temp_dir.h"
-#include "cqrs/log/format.h"
-#include "cqrs/log/log_test_util.h"
 #include "ads/ad_json.h"
 #include "ads/events.h"
 #include "ads/read_model.h"
 #include "ads/validation_worker.h"
+#include "app/adsctl/testing/run_adsctl.h"
+#include "app/common/data_dir.h"
+#include "cqrs/core/crc32c.h"
+#include "cqrs/core/sha256.h"
+#include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/log/consumer_offsets.h"
+#include "cqrs/log/format.h"
+#include "cqrs/log/log_test_util.h"
 #include "cqrs/projection/projection_runner.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
-#include "cqrs/core/sha256.h"
 #include "http/auth.h"
 
 namespace adsd::app {
@@ -64,8 +64,7 @@ TEST(Adsctl, VerifyNamesAnEditedRecordEvenWithARecomputedCrc) {
   const std::uint64_t body = rec.offset + format::kFrameBytes;
   const std::uint64_t body_len = rec.size - format::kFrameBytes;
   bytes[body + body_len - format::kHashBytes - 2] ^= 0x01;  // inside the payload
-  format::Store<std::uint32_t>(bytes.data() + rec.offset + 4,
-                               cqrs::crc32c::Value(bytes.data() + body, body_len));
+  format::Store<std::uint32_t>(bytes.data() + rec.offset + 4, cqrs::crc32c::Value(bytes.data() + body, body_len));
   cqrs::log::testing::WriteAllBytes(seg, bytes);
   CommandRun r = Adsctl("verify --data-dir " + data);
   EXPECT_EQ(r.exit_code, 1) << r.out;
@@ -91,10 +90,10 @@ void MakeAdsData(const cqrs::testing::TempDir& dir, int n) {
   cqrs::projection::ProjectionRunner runner(**store, std::move(*db), model);
   ASSERT_TRUE(runner.Start().ok());
   for (int i = 0; i < n; ++i) {
-    ads::ParsedAd ad = ads::ParseAd(std::string(R"({"title":")") + (i % 3 ? "Boots " : "GUARANTEED boots ") +
-                                    std::to_string(i) +
-                                    R"(","landing_url":"https://shop.example.com","category":"apparel",)"
-                                    R"("bid_cents":100,"currency":"EUR","countries":["FR"]})");
+    ads::ParsedAd ad =
+        ads::ParseAd(std::string(R"({"title":")") + (i % 3 ? "Boots " : "GUARANTEED boots ") + std::to_string(i) +
+                     R"(","landing_url":"https://shop.example.com","category":"apparel",)"
+                     R"("bid_cents":100,"currency":"EUR","countries":["FR"]})");
     ASSERT_TRUE(ad.ok());
     const cqrs::Uuid id = cqrs::Uuid::V7();
     cqrs::EventData e;
@@ -110,8 +109,9 @@ void MakeAdsData(const cqrs::testing::TempDir& dir, int n) {
 
 std::string Dump(const std::filesystem::path& db) {
   auto conn = cqrs::sql::Database::Open(db);
-  auto q = (*conn)->Prepare("SELECT ad_id, retailer, status, ad_json, reasons_json, version, position, created_us, "
-                            "updated_us, decided_us, decided_day FROM ads ORDER BY ad_id");
+  auto q = (*conn)->Prepare(
+      "SELECT ad_id, retailer, status, ad_json, reasons_json, version, position, created_us, "
+      "updated_us, decided_us, decided_day FROM ads ORDER BY ad_id");
   std::string out;
   while (*q->Step()) {
     for (int c = 0; c < 11; ++c) out += std::string(q->Text(c)) + "|";
@@ -229,8 +229,9 @@ TEST(Adsctl, RepairSetsBackConsumersAheadOfTheLog) {
   {
     auto db = cqrs::sql::Database::Open(ReadModelPath(dir.path()));
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("CREATE TABLE projection_checkpoints(projection TEXT PRIMARY KEY, position INTEGER);"
-                            "INSERT INTO projection_checkpoints VALUES ('ads', 7)")
+    ASSERT_TRUE((*db)
+                    ->Exec("CREATE TABLE projection_checkpoints(projection TEXT PRIMARY KEY, position INTEGER);"
+                           "INSERT INTO projection_checkpoints VALUES ('ads', 7)")
                     .ok());
     auto offsets = cqrs::log::ConsumerOffsets::Open(OffsetsDir(dir.path()));
     ASSERT_TRUE((*offsets)->Commit("validator", cqrs::Position(7)).ok());

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "app/adsctl/bench/child_process.h"
 #include "app/adsctl/bench/capacity_bench.h"
+#include "app/adsctl/bench/child_process.h"
 #include "app/adsctl/bench/paper_bench.h"
 #include "app/adsctl/bench/report.h"
 
@@ -67,14 +67,18 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   auto* p = bench->add_subcommand("paper", "reproduce the case study's tables with the real pipelines");
   add_common(p);
   p->add_option("--model", paper->model, "the paper's latency model")->capture_default_str();
-  p->add_option("--scale", paper->scale, "divide the paper's latencies by this")->check(CLI::PositiveNumber)->capture_default_str();
+  p->add_option("--scale", paper->scale, "divide the paper's latencies by this")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   p->add_option("--clients", paper->clients, "closed-loop clients (the paper: 5 servers x 5)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   auto seconds = std::make_shared<double>(15);
   p->add_option("--seconds", *seconds, "measured seconds per run")->check(CLI::PositiveNumber)->capture_default_str();
   auto warmup = std::make_shared<double>(2);
-  p->add_option("--warmup", *warmup, "unmeasured seconds before each run")->check(CLI::NonNegativeNumber)->capture_default_str();
+  p->add_option("--warmup", *warmup, "unmeasured seconds before each run")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   p->add_option("--json", paper->json, "write the results here");
   p->add_option("--store", paper->store_url,
                 "run on PostgreSQL: postgresql://HOST:PORT/DB of a role that may create databases (one per run)");
@@ -101,13 +105,17 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   c->add_option("--wrk", capacity->wrk, "the wrk binary")->capture_default_str();
   c->add_option("--nginx", capacity->nginx, "the nginx binary")->capture_default_str();
   c->add_option("--scripts", capacity->scripts, "the wrk scripts")->capture_default_str();
-  c->add_option("--seconds", capacity->seconds, "seconds per wrk run")->check(CLI::PositiveNumber)->capture_default_str();
+  c->add_option("--seconds", capacity->seconds, "seconds per wrk run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   c->add_option("--connections", capacity->connections, "connection counts, the last one is the top")
       ->delimiter(',')
       ->check(CLI::Range(1, 10000));
   c->add_option("--threads", capacity->http_threads, "adsd HTTP threads and nginx workers (0: one per core)")
       ->capture_default_str();
-  c->add_option("--consumers", capacity->consumers, "adsd --consumers")->check(CLI::Range(1, 4096))->capture_default_str();
+  c->add_option("--consumers", capacity->consumers, "adsd --consumers")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   c->add_option("--json", capacity->json, "write the results here");
   c->callback([&exit_code, common, capacity] {
     WorkDir dir(common->work_dir);
@@ -123,7 +131,8 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   r->add_option("--paper", report->paper_json, "results of bench paper")->required();
   r->add_option("--capacity", report->capacity_json, "results of bench capacity")->required();
   r->add_option("--docs", report->docs, "the docs folder")->capture_default_str();
-  r->add_option("--command", report->command, "the command to name as the source of the figures")->capture_default_str();
+  r->add_option("--command", report->command, "the command to name as the source of the figures")
+      ->capture_default_str();
   r->callback([&exit_code, report] { exit_code = Report(bench::WriteReport(*report), "report"); });
 }
 

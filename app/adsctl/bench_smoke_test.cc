@@ -33,9 +33,10 @@ TEST(BenchSmoke, PaperCapacityAndReportWriteThePage) {
   const fs::path paper = dir.path() / "paper.json", capacity = dir.path() / "capacity.json";
   const std::string adsctl = std::string(ADSCTL) + " bench ";
   const std::string common = " --adsd " + std::string(ADSD_BINARY) + " --work-dir " + (dir.path() / "work").string();
-  ASSERT_EQ(Shell(adsctl + "paper --model " + std::string(SOURCE_DIR) + "/bench/paper-model.json --seconds 1 --warmup 0.5" +
-                " --clients 5 --pipelines sync,async --json " + paper.string() + common),
-            0);
+  ASSERT_EQ(
+      Shell(adsctl + "paper --model " + std::string(SOURCE_DIR) + "/bench/paper-model.json --seconds 1 --warmup 0.5" +
+            " --clients 5 --pipelines sync,async --json " + paper.string() + common),
+      0);
   simdjson::dom::parser parser;
   simdjson::dom::element p;
   const std::string paper_text = Read(paper);
@@ -49,8 +50,8 @@ TEST(BenchSmoke, PaperCapacityAndReportWriteThePage) {
   ASSERT_FALSE(p["pipelines"]["async"]["improvement_over_sync"].get(async_x));
   EXPECT_GT(async_x, 2) << "async answers before the slow steps: it must beat sync clearly even in one second";
 
-  ASSERT_EQ(Shell(adsctl + "capacity --seconds 1 --connections 4,8 --scripts " + std::string(SOURCE_DIR) + "/bench/wrk" +
-                " --json " + capacity.string() + common),
+  ASSERT_EQ(Shell(adsctl + "capacity --seconds 1 --connections 4,8 --scripts " + std::string(SOURCE_DIR) +
+                  "/bench/wrk" + " --json " + capacity.string() + common),
             0);
   simdjson::dom::element c;
   simdjson::dom::parser parser2;
@@ -63,8 +64,11 @@ TEST(BenchSmoke, PaperCapacityAndReportWriteThePage) {
   // The report fills the markers of a page and writes the charts.
   const fs::path docs = dir.path() / "docs";
   fs::create_directories(docs);
-  { std::ofstream(docs / "benchmarks.md") << "# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n\n## Engine\n"; }
-  ASSERT_EQ(Shell(adsctl + "report --paper " + paper.string() + " --capacity " + capacity.string() + " --docs " + docs.string()),
+  {
+    std::ofstream(docs / "benchmarks.md") << "# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n\n## Engine\n";
+  }
+  ASSERT_EQ(Shell(adsctl + "report --paper " + paper.string() + " --capacity " + capacity.string() + " --docs " +
+                  docs.string()),
             0);
   const std::string page = Read(docs / "benchmarks.md");
   EXPECT_NE(page.find("| async |"), std::string::npos) << page;

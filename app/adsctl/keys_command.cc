@@ -48,8 +48,8 @@ int Save(const http::ApiKeys& keys, const KeysArgs& args) {
 void PrintToken(std::string_view id, std::string_view token) {
   fmt::print("{}\n", token);
   std::fflush(stdout);  // the token first, for scripts that read its line
-  fmt::print(stderr,
-             "key {}: the token above is shown only now (the file keeps its hash); restart adsd to use it\n", id);
+  fmt::print(stderr, "key {}: the token above is shown only now (the file keeps its hash); restart adsd to use it\n",
+             id);
 }
 
 int Add(const KeysArgs& args) {

@@ -9,9 +9,9 @@
 
 #include "ads/read_model.h"
 #include "app/common/data_dir.h"
-#include "http/client.h"
 #include "cqrs/projection/fresh_file_rebuild.h"
 #include "cqrs/store/embedded_store.h"
+#include "http/client.h"
 
 namespace adsd::app {
 
@@ -23,8 +23,8 @@ struct RebuildArgs {
   std::string data_dir = "./data";
   std::string projection = "ads";
   std::string read_db;  // sqlite:PATH: the read model adsd keeps there instead of DATA_DIR's
-  std::string url;    // a running adsd: ask it to rebuild online
-  std::string token;  // an admin token for it
+  std::string url;      // a running adsd: ask it to rebuild online
+  std::string token;    // an admin token for it
 };
 
 // Asks a running adsd to rebuild while it keeps serving (POST /v1/admin/rebuild).
@@ -84,7 +84,8 @@ int RunRebuild(const RebuildArgs& args) {
     if (head.value() == 0 || (!tty && done.value() < next_report && done != head)) return;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     fmt::print("{}rebuilding {}: {}/{} events ({:.0f}%), {:.0f} events/s{}", tty ? "\r" : "", args.projection,
-               done.value(), head.value(), 100.0 * static_cast<double>(done.value()) / static_cast<double>(head.value()),
+               done.value(), head.value(),
+               100.0 * static_cast<double>(done.value()) / static_cast<double>(head.value()),
                secs > 0 ? static_cast<double>(done.value()) / secs : 0.0, tty ? "" : "\n");
     std::fflush(stdout);
     next_report = done.value() + 1'000'000;

@@ -52,9 +52,10 @@ int RunRepair(const RepairArgs& args) {
 
 void AddRepairCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RepairArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "repair", "Set right consumers left past the log head by log recovery (adsd stopped): the read model is "
-                "rebuilt from the log at the next start, the validator offset goes back to the head");
+  CLI::App* cmd =
+      app.add_subcommand("repair",
+                         "Set right consumers left past the log head by log recovery (adsd stopped): the read model is "
+                         "rebuilt from the log at the next start, the validator offset goes back to the head");
   cmd->add_option("--data-dir", args->data_dir, "data directory")->capture_default_str();
   cmd->add_option("--read-db", args->read_db, "sqlite:PATH: the read model adsd --read-db keeps there");
   cmd->callback([args, &exit_code] { exit_code = RunRepair(*args); });

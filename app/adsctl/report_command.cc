@@ -33,7 +33,8 @@ int RunReport(const ReportArgs& args) {
     queries = std::make_unique<ads::PgAdQueries>(args.read_db, 1);
   } else {
     if (!args.read_db.empty() && !args.read_db.starts_with("sqlite:")) {
-      fmt::print(stderr, "adsctl report: --read-db: expected postgresql://... or sqlite:PATH, got '{}'\n", args.read_db);
+      fmt::print(stderr, "adsctl report: --read-db: expected postgresql://... or sqlite:PATH, got '{}'\n",
+                 args.read_db);
       return 2;
     }
     const std::filesystem::path db =

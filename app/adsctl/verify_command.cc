@@ -32,9 +32,10 @@ int Print(const LogVerifyReport& o, bool json) {
                *o.torn_tail_bytes);
   }
   if (o.problem) {
-    const std::string where = o.problem->segment_offset ? fmt::format(" ({} offset {})", o.problem->segment_offset->first,
-                                                                      o.problem->segment_offset->second)
-                                                        : "";
+    const std::string where =
+        o.problem->segment_offset
+            ? fmt::format(" ({} offset {})", o.problem->segment_offset->first, o.problem->segment_offset->second)
+            : "";
     fmt::print("DAMAGED:   position {}{}: {}\n", o.problem->position.value(), where, o.problem->reason);
   } else {
     fmt::print("intact\n");
@@ -62,9 +63,9 @@ int RunVerify(const VerifyArgs& args) {
   if (!args.store.empty()) return RunVerifyPostgres(args);
   auto report = VerifyEmbeddedLog(LogDir(args.data_dir));
   if (!report.ok()) {
-    fmt::print(stderr, "adsctl verify: {}\n", report.status().code() == cqrs::StatusCode::kNotFound
-                                                  ? report.status().message()
-                                                  : report.status().ToString());
+    fmt::print(
+        stderr, "adsctl verify: {}\n",
+        report.status().code() == cqrs::StatusCode::kNotFound ? report.status().message() : report.status().ToString());
     return 2;
   }
   return Print(*report, args.json);

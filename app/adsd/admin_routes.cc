@@ -43,9 +43,8 @@ Response WriterUnavailable(const cqrs::Status& st) {
 }  // namespace
 
 void AdminApi::AddRoutes() {
-  router_.Add("GET", "/healthz", [](Request&, Responder respond) {
-    respond(Response::Json(200, R"({"status":"ok"})"));
-  });
+  router_.Add("GET", "/healthz",
+              [](Request&, Responder respond) { respond(Response::Json(200, R"({"status":"ok"})")); });
   router_.Add("GET", "/readyz", [this](Request&, Responder respond) {
     const ReadinessReport report = readiness_();
     respond(Response::Json(IsReady(report) ? 200 : 503, ReadinessJson(report)));
@@ -54,9 +53,8 @@ void AdminApi::AddRoutes() {
     respond(Response{200, "text/plain; version=0.0.4", metrics_.Exposition(), {}, {}});
   });
   // The contract needs no token and is not rate limited: tools read it before they have a key.
-  router_.Add("GET", "/v1/openapi.json", [](Request&, Responder respond) {
-    respond(Response::Json(200, std::string(OpenApiDocument())));
-  });
+  router_.Add("GET", "/v1/openapi.json",
+              [](Request&, Responder respond) { respond(Response::Json(200, std::string(OpenApiDocument()))); });
   AddVerifyRoute();
   if (read_side_ != nullptr) AddReadModelRoutes();
 }
@@ -70,8 +68,8 @@ void AdminApi::AddVerifyRoute() {
       auto report = verify_log_();
       if (!report.ok()) {
         return respond(Problem(503, "unavailable", "The event log cannot be read",
-                               "the log could not be walked (" + std::string(cqrs::StatusCodeName(report.status().code())) +
-                                   "); retry shortly"));
+                               "the log could not be walked (" +
+                                   std::string(cqrs::StatusCodeName(report.status().code())) + "); retry shortly"));
       }
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       std::string body = LogVerifyJson(*report);
@@ -95,7 +93,8 @@ void AdminApi::AddReadModelRoutes() {
       [this](Request& req, Responder respond) {
         if (!Authorize(*this, req, respond, Access::kAdminOnly)) return;
         const cqrs::Status st = read_side_->runner()->ReplayParked(req.params["stream"]);
-        if (st.code() == cqrs::StatusCode::kNotFound) return respond(Problem(404, "not-parked", "Not parked", st.message()));
+        if (st.code() == cqrs::StatusCode::kNotFound)
+          return respond(Problem(404, "not-parked", "Not parked", st.message()));
         if (st.code() == cqrs::StatusCode::kUnavailable) return respond(WriterUnavailable(st));
         if (!st.ok()) return respond(Problem(409, "still-failing", "Replay failed", st.ToString()));
         respond(Response::Json(200, R"({"replayed":true})"));

@@ -40,8 +40,8 @@ namespace adsd::app {
 namespace {
 
 using namespace std::chrono_literals;
-using cqrs::testing::WaitUntil;
 using cqrs::testing::QueryCount;
+using cqrs::testing::WaitUntil;
 using testing::AdsdProcess;
 using testing::kAcme;
 using testing::ValidatorProcess;
@@ -50,7 +50,6 @@ using testing::Field;
 using testing::FinalStatuses;
 using testing::Load;
 using testing::UniqueGoodAd;
-
 
 // A PostgreSQL or Kafka of the test's own (scripts/servers), for tests that stop and restart it;
 // with `replica_of`, a PostgreSQL streaming replica of the server in that directory.
@@ -70,8 +69,8 @@ class OwnServer {
   }
   ~OwnServer() { Stop(); }
   void Start() {
-    const std::string how = replica_of_.empty() ? " start " + dir_.string()
-                                                : " replica " + dir_.string() + " " + replica_of_.string();
+    const std::string how =
+        replica_of_.empty() ? " start " + dir_.string() : " replica " + dir_.string() + " " + replica_of_.string();
     EXPECT_EQ(std::system((script_ + how + " > /dev/null").c_str()), 0);
   }
   void Stop() { EXPECT_EQ(std::system((script_ + " stop " + dir_.string() + " > /dev/null").c_str()), 0); }
@@ -90,8 +89,7 @@ class OwnServer {
 };
 
 std::string FreshTopic(const std::string& brokers, int partitions) {
-  return "kafka://" + brokers + "?partitions=" + std::to_string(partitions) + "&topic=t-" +
-         cqrs::Uuid::V7().ToString();
+  return "kafka://" + brokers + "?partitions=" + std::to_string(partitions) + "&topic=t-" + cqrs::Uuid::V7().ToString();
 }
 
 // One query against the event store's database.
@@ -100,13 +98,13 @@ std::int64_t Verdicts(const std::string& url) {
   return QueryCount(url, "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')");
 }
 
-
 // Every stream holds its submission and exactly one verdict: nothing lost, nothing decided twice.
 [[maybe_unused]] void ExpectEachAdDecidedOnce(const std::string& url, std::int64_t ads) {
   EXPECT_EQ(QueryCount(url, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"), ads);
   EXPECT_EQ(Verdicts(url), ads);
-  EXPECT_EQ(QueryCount(url, "SELECT count(*) FROM (SELECT stream FROM events WHERE type IN ('AdApproved', "
-                         "'AdRejected') GROUP BY stream HAVING count(*) > 1) twice"),
+  EXPECT_EQ(QueryCount(url,
+                       "SELECT count(*) FROM (SELECT stream FROM events WHERE type IN ('AdApproved', "
+                       "'AdRejected') GROUP BY stream HAVING count(*) > 1) twice"),
             0);
 }
 
@@ -156,10 +154,13 @@ TEST_F(Distributed, EveryAcknowledgedAdIsDecidedOnceWhenABrokerDiesUnderLoad) {
   const auto ids = load.ids();
   // A submission answered 503 may have reached the bus all the same: it is decided too, once.
   auto submitted = [&] { return QueryCount(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"); };
-  ASSERT_TRUE(WaitUntil([&] {
-    const auto n = submitted();
-    return n >= static_cast<std::int64_t>(ids.size()) && Verdicts(url_) >= n;
-  }, 120s)) << Verdicts(url_) << " verdicts, " << submitted() << " stored, " << ids.size() << " acknowledged";
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const auto n = submitted();
+        return n >= static_cast<std::int64_t>(ids.size()) && Verdicts(url_) >= n;
+      },
+      120s))
+      << Verdicts(url_) << " verdicts, " << submitted() << " stored, " << ids.size() << " acknowledged";
   ExpectEachAdDecidedOnce(url_, submitted());
   std::printf("broker %d killed after %zu acknowledged; %zu acknowledged in all, %zu refused, %lld stored\n", *victim,
               at_kill, ids.size(), load.refused(), static_cast<long long>(submitted()));
@@ -223,7 +224,8 @@ TEST_F(Distributed, WriteReadAndWorkerProcessesServeTogetherAndTwoWritersShareAP
   for (const auto& [id, status] : FinalStatuses(reader, ids, 60s)) EXPECT_EQ(status, "approved") << id;
   ExpectEachAdDecidedOnce(url_, 60);
   // Each ad's approval reached the stream.
-  EXPECT_TRUE(live.ReadUntil("\"ad_id\":\"" + ids.back() + "\",\"status\":\"approved\"")) << live.data().substr(0, 2000);
+  EXPECT_TRUE(live.ReadUntil("\"ad_id\":\"" + ids.back() + "\",\"status\":\"approved\""))
+      << live.data().substr(0, 2000);
   for (const std::string& id : ids) {
     EXPECT_NE(live.data().find("\"ad_id\":\"" + id + "\",\"status\":\"approved\""), std::string::npos) << id;
   }
@@ -232,7 +234,8 @@ TEST_F(Distributed, WriteReadAndWorkerProcessesServeTogetherAndTwoWritersShareAP
     const std::string n = Field(p.Call("GET", "/readyz", "").body, "bus_partitions");
     return n.empty() ? 0 : std::stoi(n);
   };
-  EXPECT_TRUE(WaitUntil([&] { return partitions(worker1) > 0 && partitions(worker1) + partitions(worker2) == 8; }, 30s));
+  EXPECT_TRUE(
+      WaitUntil([&] { return partitions(worker1) > 0 && partitions(worker1) + partitions(worker2) == 8; }, 30s));
 }
 
 // Read processes sharing one read model in PostgreSQL (--read-db): one applies the events, the
@@ -241,12 +244,12 @@ TEST_F(Distributed, WriteReadAndWorkerProcessesServeTogetherAndTwoWritersShareAP
 TEST_F(Distributed, ReadProcessesShareAReadModelInPostgresAndOneTakesOverWhenTheOtherDies) {
   AdsdProcess writer(Data("w"), "async", {}, Args("write"));
   AdsdProcess worker(Data("k"), "async", {}, Args("worker", {"--consumers", "4"}));
-  auto reader1 = std::make_unique<AdsdProcess>(Data("r1"), "async", std::vector<std::string>{},
-                                               Args("read", {"--read-db", url_}));
+  auto reader1 =
+      std::make_unique<AdsdProcess>(Data("r1"), "async", std::vector<std::string>{}, Args("read", {"--read-db", url_}));
   ASSERT_TRUE(writer.started() && worker.started() && reader1->started());
-  ASSERT_TRUE(WaitUntil([&] { return reader1->Call("GET", "/readyz", "").body.find("\"projection_leader\":true") !=
-                                     std::string::npos; },
-                        30s));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return reader1->Call("GET", "/readyz", "").body.find("\"projection_leader\":true") != std::string::npos; },
+      30s));
   AdsdProcess reader2(Data("r2"), "async", {}, Args("read", {"--read-db", url_}));
   ASSERT_TRUE(reader2.started());
   EXPECT_NE(reader2.Call("GET", "/readyz", "").body.find("\"projection_leader\":false"), std::string::npos);
@@ -294,15 +297,15 @@ TEST_F(Distributed, AReadProcessOnAReplicaServesReadYourWrites) {
   AdsdProcess writer(Data("w"), "async", {}, Args("write", {"--webhooks-allow-private"}));
   AdsdProcess worker(Data("k"), "async", {}, Args("worker", {"--consumers", "4"}));
   ASSERT_TRUE(writer.started() && worker.started());  // the writer migrated the primary first
-  AdsdProcess reader(Data("r"), "async", {},
-                     {"--role", "read", "--store", replica_url, "--webhooks-allow-private"});
+  AdsdProcess reader(Data("r"), "async", {}, {"--role", "read", "--store", replica_url, "--webhooks-allow-private"});
   ASSERT_TRUE(reader.started());
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) {
     auto r = writer.Call("POST", "/v1/ads", kAcme, UniqueGoodAd());
     ASSERT_EQ(r.status, 202) << r.body;
     ids.push_back(Field(r.body, "ad_id"));
-    auto got = reader.Call("GET", "/v1/ads/" + ids.back() + "?wait_ms=10000&min_version=" + Field(r.body, "version"), kAcme);
+    auto got =
+        reader.Call("GET", "/v1/ads/" + ids.back() + "?wait_ms=10000&min_version=" + Field(r.body, "version"), kAcme);
     EXPECT_EQ(got.status, 200) << got.body;
   }
   for (const auto& [id, status] : FinalStatuses(reader, ids, 60s)) EXPECT_EQ(status, "approved") << id;
@@ -311,9 +314,9 @@ TEST_F(Distributed, AReadProcessOnAReplicaServesReadYourWrites) {
   const std::string hook = R"({"url":"http://127.0.0.1:1/hook","events":["ad.approved"]})";
   auto reg = writer.Call("POST", "/v1/webhooks", kAcme, hook);
   ASSERT_EQ(reg.status, 201) << reg.body;
-  EXPECT_TRUE(WaitUntil([&] {
-    return reader.Call("GET", "/v1/webhooks", kAcme).body.find(Field(reg.body, "id")) != std::string::npos;
-  }, 30s));
+  EXPECT_TRUE(WaitUntil(
+      [&] { return reader.Call("GET", "/v1/webhooks", kAcme).body.find(Field(reg.body, "id")) != std::string::npos; },
+      30s));
   EXPECT_EQ(reader.Call("POST", "/v1/webhooks", kAcme, hook).status, 503);
   // Writing on a replica is refused at start, with the reason.
   AdsdProcess refused(Data("w2"), "async", {}, {"--role", "write", "--store", replica_url});
@@ -333,7 +336,7 @@ TEST_F(Distributed, IdempotencyKeysHoldOnTheBusBeforeAndAfterTheSubmissionIsStor
   ASSERT_EQ(first.status, 202) << first.body;
   const std::string id = Field(first.body, "ad_id");
   EXPECT_EQ(Field(post(writer1, "k-1", body).body, "ad_id"), id);  // a retry: the same ad
-  EXPECT_EQ(post(writer1, "k-1", other).status, 422);               // another body: refused
+  EXPECT_EQ(post(writer1, "k-1", other).status, 422);              // another body: refused
   // The same key with another body on the other writer, before the store has the first: both are
   // acknowledged, the first to reach the store is the ad and the other is dropped and counted.
   ASSERT_EQ(post(writer2, "k-1", other).status, 202);
@@ -344,9 +347,12 @@ TEST_F(Distributed, IdempotencyKeysHoldOnTheBusBeforeAndAfterTheSubmissionIsStor
   auto got = reader.Call("GET", "/v1/ads/" + id + "?min_version=1&wait_ms=10000", kAcme);
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_EQ(FinalStatuses(reader, {id}, 60s)[id], "approved");
-  EXPECT_TRUE(WaitUntil([&] { return worker.Call("GET", "/metrics", "").body.find(
-                                         "adsd_ingest_submissions{outcome=\"key_conflict\"} 1") != std::string::npos; },
-                        30s))
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return worker.Call("GET", "/metrics", "").body.find("adsd_ingest_submissions{outcome=\"key_conflict\"} 1") !=
+               std::string::npos;
+      },
+      30s))
       << worker.Call("GET", "/metrics", "").body;
   EXPECT_EQ(QueryCount(url_, "SELECT count(*) FROM events WHERE type = 'AdSubmitted'"), 1);
   // Once stored, every writer knows: a retry gets the first answer (with its position now), another
@@ -391,8 +397,8 @@ TEST_F(Distributed, ASigkilledWorkersPartitionsMoveAndNoAdIsLostOrDecidedTwice) 
   ASSERT_NE(validator.port(), 0);
   const std::vector<std::string> worker_args = {"--consumers", "4", "--validator-url", validator.url()};
   AdsdProcess writer(Data("w"), "async", {}, Args("write"));
-  auto worker1 = std::make_unique<AdsdProcess>(Data("k1"), "async", std::vector<std::string>{},
-                                               Args("worker", worker_args));
+  auto worker1 =
+      std::make_unique<AdsdProcess>(Data("k1"), "async", std::vector<std::string>{}, Args("worker", worker_args));
   AdsdProcess worker2(Data("k2"), "async", {}, Args("worker", worker_args));
   AdsdProcess worker3(Data("k3"), "async", {}, Args("worker", worker_args));
   ASSERT_TRUE(writer.started() && worker1->started() && worker2.started() && worker3.started());
@@ -488,7 +494,7 @@ double DecisionRate(const std::filesystem::path& dir, int workers, int ads, cons
     return a;
   };
   AdsdProcess writer(dir / "w" / "data", "async", {}, args("write", {}));
-  std::vector<std::unique_ptr<AdsdProcess>> ws;
+  std::vector<std::unique_ptr<AdsdProcess> > ws;
   for (int i = 0; i < workers; ++i) {
     ws.push_back(std::make_unique<AdsdProcess>(dir / ("k" + std::to_string(i)) / "data", "async",
                                                std::vector<std::string>{},
@@ -517,8 +523,8 @@ double DecisionRate(const std::filesystem::path& dir, int workers, int ads, cons
   }
   for (auto& c : clients) c.join();
   EXPECT_TRUE(WaitUntil([&] { return Verdicts(url) >= ads; }, 120s));
-  const std::int64_t span_us =
-      QueryCount(url, "SELECT max(timestamp_us) - min(timestamp_us) FROM events WHERE type IN ('AdApproved', 'AdRejected')");
+  const std::int64_t span_us = QueryCount(
+      url, "SELECT max(timestamp_us) - min(timestamp_us) FROM events WHERE type IN ('AdApproved', 'AdRejected')");
   return span_us > 0 ? (ads - 1) * 1e6 / static_cast<double>(span_us) : 0;
 }
 

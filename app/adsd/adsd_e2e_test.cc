@@ -40,7 +40,11 @@ using testing::Field;
 std::vector<std::string> BackendArgs() {
 #ifdef ADSD_E2E_DISTRIBUTED
   const std::string db = cqrs::testing::FreshPostgresDatabase();
-  return {"--store", db, "--read-db", db, "--bus",
+  return {"--store",
+          db,
+          "--read-db",
+          db,
+          "--bus",
           "kafka://" + cqrs::testing::TestKafkaBootstrap() + "?partitions=4&topic=t-" + cqrs::Uuid::V7().ToString()};
 #else
   return {};
@@ -175,17 +179,21 @@ TEST_P(AdsdE2E, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads", kAcme, "", "X-Padding: " + std::string(9000, 'p') + "\r\n").status, 431);
   {
     http::testing::Connection c(adsd_->port());
-    c.Send(http::testing::Post("/v1/ads", kGoodAd, "text/plain", std::string("Authorization: Bearer ") + kAcme + "\r\n"));
+    c.Send(
+        http::testing::Post("/v1/ads", kGoodAd, "text/plain", std::string("Authorization: Bearer ") + kAcme + "\r\n"));
     auto r415 = c.Receive();
     ASSERT_TRUE(r415);
     EXPECT_EQ(r415->status, 415);
   }
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000?min_position=abc", kAcme).status, 400);
-  EXPECT_EQ(adsd_->Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000?min_position=999999&wait_ms=20", kAcme).status,
-            503) << "a position the read side cannot reach in time";
+  EXPECT_EQ(
+      adsd_->Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000?min_position=999999&wait_ms=20", kAcme).status,
+      503)
+      << "a position the read side cannot reach in time";
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000?min_version=-1", kAcme).status, 400);
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads/00000000-0000-7000-8000-000000000000?min_version=1&wait_ms=20", kAcme).status,
-            503) << "an ad the read model does not hold in time";
+            503)
+      << "an ad the read model does not hold in time";
   EXPECT_EQ(adsd_->Call("GET", "/v1/nothing", kAcme).status, 404);
   EXPECT_EQ(adsd_->Call("PUT", "/v1/ads", kAcme).status, 405);
   EXPECT_EQ(adsd_->Call("GET", "/v1/ads/not-a-uuid", kAcme).status, 404);
@@ -240,7 +248,8 @@ TEST_P(AdsdE2E, TheAuditTrailPagesByCursor) {
   std::vector<std::string> versions;
   std::string cursor;
   for (int page = 0; page < 5; ++page) {
-    auto r = adsd_->Call("GET", "/v1/ads/" + id + "/events?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), kAcme);
+    auto r =
+        adsd_->Call("GET", "/v1/ads/" + id + "/events?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), kAcme);
     ASSERT_EQ(r.status, 200) << r.body;
     simdjson::dom::parser p;
     simdjson::padded_string body(r.body);
@@ -363,7 +372,8 @@ TEST(AdsdRedelivery, ReplayingDeliveredEventsChangesNothingAndDecidesNothingTwic
   {
     AdsdProcess adsd(data, "async");
     ASSERT_TRUE(adsd.started());
-    for (const char* ad : {kGoodAd, kBadAd}) ids.push_back(Field(adsd.Call("POST", "/v1/ads", kAcme, ad).body, "ad_id"));
+    for (const char* ad : {kGoodAd, kBadAd})
+      ids.push_back(Field(adsd.Call("POST", "/v1/ads", kAcme, ad).body, "ad_id"));
     for (const auto& id : ids) {
       const auto deadline = std::chrono::steady_clock::now() + 20s;
       while (std::chrono::steady_clock::now() < deadline) {
@@ -404,7 +414,8 @@ TEST(AdsdRebuild, OnlineRebuildKeepsServingAndMatchesTheIncrementalModel) {
   AdsdProcess adsd(dir.path() / "data", "async");
   ASSERT_TRUE(adsd.started());
   std::vector<std::string> ids;
-  for (int i = 0; i < 20; ++i) ids.push_back(Field(adsd.Call("POST", "/v1/ads", kAcme, i % 4 ? UniqueGoodAd() : kBadAd).body, "ad_id"));
+  for (int i = 0; i < 20; ++i)
+    ids.push_back(Field(adsd.Call("POST", "/v1/ads", kAcme, i % 4 ? UniqueGoodAd() : kBadAd).body, "ad_id"));
   std::string before;
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -52,8 +52,8 @@ class AdsdProcess {
       close(out[0]);
       close(out[1]);
       const std::string keys = (data_dir.parent_path() / "keys.toml").string();
-      std::vector<std::string> args = {ADSD_BINARY, "--data-dir", data_dir.string(), "--api-keys", keys,
-                                       "--pipeline", pipeline};
+      std::vector<std::string> args = {ADSD_BINARY, "--data-dir", data_dir.string(), "--api-keys",
+                                       keys,        "--pipeline", pipeline};
       // A free port unless the caller names one (processes that share a port).
       if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
         args.insert(args.end(), {"--listen", "127.0.0.1:0"});

@@ -5,8 +5,8 @@
 
 namespace adsd::app {
 
-std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req,
-                                         http::Responder& respond, Access access) {
+std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req, http::Responder& respond,
+                                         Access access) {
   auto p = keys.Authenticate(req);
   if (!p) {
     respond(http::Unauthorized());

@@ -20,8 +20,8 @@ using http::Response;
 
 enum class Access { kAnyKey, kAdminOnly };
 
-std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req,
-                                         http::Responder& respond, Access access = Access::kAnyKey);
+std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req, http::Responder& respond,
+                                         Access access = Access::kAnyKey);
 
 }  // namespace adsd::app
 

@@ -34,10 +34,11 @@ class BlockingPool {
   explicit BlockingPool(int threads, std::size_t queue_limit = 0)
       : queue_limit_(queue_limit != 0 ? queue_limit
                                       : kQueuePerThread * static_cast<std::size_t>(std::max(threads, 1))) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] {
-      cqrs::NameThisThread("blocking");
-      Run();
-    });
+    for (int i = 0; i < threads; ++i)
+      threads_.emplace_back([this] {
+        cqrs::NameThisThread("blocking");
+        Run();
+      });
   }
   ~BlockingPool() {
     {

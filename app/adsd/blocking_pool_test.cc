@@ -46,9 +46,7 @@ TEST(BlockingPool, AFullQueueShedsWith503AndRetryAfterAtOnce) {
     }
     for (int i = 0; i < 2; ++i) {
       auto r = responder();
-      pool.Submit(r, [r] {
-        r(http::Response::Json(200, "{}"));
-      });
+      pool.Submit(r, [r] { r(http::Response::Json(200, "{}")); });
     }
     // The queue is full: the next request is answered on this thread, without waiting.
     pool.Submit(responder(), [] { FAIL() << "a shed task must not run"; });

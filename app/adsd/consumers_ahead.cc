@@ -80,10 +80,12 @@ cqrs::Result<std::vector<std::string>> CheckConsumersNotAhead(const fs::path& da
     std::string msg = "consumers are ahead of the event log, which ends at position " + head_text +
                       " (its recovery cut records they had read):";
     for (const auto& c : ahead) msg += " the " + c.consumer + " is at position " + std::to_string(c.at.value()) + ";";
-    msg += " new events would reuse those positions and never be read or validated. Stop here and repair: "
-           "`adsctl repair --data-dir " + data_dir.string() +
-           "` (rebuilds the read model from the log at the next start and sets the consumer offsets back to the "
-           "log head), or start adsd once with --repair-ahead to do the same";
+    msg +=
+        " new events would reuse those positions and never be read or validated. Stop here and repair: "
+        "`adsctl repair --data-dir " +
+        data_dir.string() +
+        "` (rebuilds the read model from the log at the next start and sets the consumer offsets back to the "
+        "log head), or start adsd once with --repair-ahead to do the same";
     return cqrs::Corruption(msg);
   }
   for (const auto& c : ahead) {

@@ -24,8 +24,10 @@ using testing::kAcme;
 void WriteCheckpoint(const fs::path& read_db, std::uint64_t position) {
   auto db = cqrs::sql::Database::Open(read_db);
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Exec("CREATE TABLE projection_checkpoints(projection TEXT PRIMARY KEY, position INTEGER);"
-                          "INSERT INTO projection_checkpoints VALUES ('ads', " + std::to_string(position) + ")")
+  ASSERT_TRUE((*db)
+                  ->Exec("CREATE TABLE projection_checkpoints(projection TEXT PRIMARY KEY, position INTEGER);"
+                         "INSERT INTO projection_checkpoints VALUES ('ads', " +
+                         std::to_string(position) + ")")
                   .ok());
 }
 
@@ -157,9 +159,9 @@ TEST(ConsumersAhead, AdsdRefusesToStartAfterRecoveryCutWhatConsumersReadThenRepa
   const auto [code, err] = RunRefusedAdsd(data);
   EXPECT_EQ(code, 1) << err;
   const std::string head = std::to_string(last.position - 1), cut = std::to_string(last.position);
-  for (const std::string& part : {std::string("log recovery cut"), seg.filename().string(), "position " + cut,
-                                  "ends at position " + head, "is at position " + cut, std::string("adsctl repair"),
-                                  std::string("--repair-ahead")}) {
+  for (const std::string& part :
+       {std::string("log recovery cut"), seg.filename().string(), "position " + cut, "ends at position " + head,
+        "is at position " + cut, std::string("adsctl repair"), std::string("--repair-ahead")}) {
     EXPECT_NE(err.find(part), std::string::npos) << part << " in: " << err;
   }
 

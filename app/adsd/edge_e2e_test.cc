@@ -19,12 +19,11 @@ namespace {
 using namespace std::chrono_literals;
 using testing::AdsdProcess;
 using testing::AdTitled;
-using testing::kGoodAd;
 using testing::Field;
 using testing::kAcme;
 using testing::kAdmin;
 using testing::kGlobex;
-
+using testing::kGoodAd;
 
 // Runs a shell command; its exit status and standard output.
 std::pair<int, std::string> Shell(const std::string& command) {
@@ -49,8 +48,8 @@ class EdgeE2E : public ::testing::TestWithParam<std::string> {
     // The verdict is a new version: the ETag must be the last one.
     AdsdProcess::Reply read;
     for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
-      read = adsd_->Call("GET", "/v1/ads/" + id + "?min_position=" + (position.empty() ? "0" : position) +
-                                    "&wait_ms=10000", token);
+      read = adsd_->Call(
+          "GET", "/v1/ads/" + id + "?min_position=" + (position.empty() ? "0" : position) + "&wait_ms=10000", token);
       if (read.status != 200 || Field(read.body, "status") != "pending") break;
       position = std::to_string(std::stoull(position) + 1);  // a later event: the verdict
     }
@@ -86,8 +85,10 @@ TEST_P(EdgeE2E, WaitingReadsDoNotDelayAnotherRetailersWrites) {
   std::vector<std::unique_ptr<http::testing::Connection>> waits;
   for (int i = 0; i < kWaits; ++i) {
     waits.push_back(std::make_unique<http::testing::Connection>(adsd_->port()));
-    ASSERT_TRUE(waits.back()->Send("GET /v1/ads/" + acme_ad + "?min_position=1000000000000&wait_ms=5000 HTTP/1.1\r\n"
-                                   "Host: t\r\nAuthorization: Bearer " + std::string(kAcme) + "\r\n\r\n"));
+    ASSERT_TRUE(waits.back()->Send("GET /v1/ads/" + acme_ad +
+                                   "?min_position=1000000000000&wait_ms=5000 HTTP/1.1\r\n"
+                                   "Host: t\r\nAuthorization: Bearer " +
+                                   std::string(kAcme) + "\r\n\r\n"));
   }
   EXPECT_EQ(adsd_->Call("GET", "/healthz", "").status, 200);  // the waits have been read by now
 
@@ -206,8 +207,12 @@ TEST_P(EdgeE2E, ServesHttpsOnlyWithTls12OrLater) {
     GTEST_FAIL() << "curl and openssl are needed (scripts/install-deps.sh installs them)";
   }
   const std::string cert = (dir_.path() / "cert.pem").string(), key = (dir_.path() / "key.pem").string();
-  ASSERT_EQ(Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost "
-                "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>&1").first, 0);
+  ASSERT_EQ(
+      Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost "
+            "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+            key + " -out " + cert + " 2>&1")
+          .first,
+      0);
   Start({"--tls-cert", cert, "--tls-key", key});
   const std::string url = "https://127.0.0.1:" + std::to_string(adsd_->port());
   const std::string curl = "curl -sS --max-time 20 --cacert " + cert + " ";
@@ -217,12 +222,12 @@ TEST_P(EdgeE2E, ServesHttpsOnlyWithTls12OrLater) {
   EXPECT_EQ(health.second, "200");
   // An authenticated write and read over TLS, with the edge's headers.
   auto posted = Shell(curl + "-H 'Authorization: Bearer " + kAcme + "' -H 'Content-Type: application/json' -d '" +
-                    kGoodAd + "' " + url + "/v1/ads");
+                      kGoodAd + "' " + url + "/v1/ads");
   ASSERT_EQ(posted.first, 0) << posted.second;
   const std::string id = Field(posted.second, "ad_id");
   ASSERT_FALSE(id.empty()) << posted.second;
-  auto read = Shell(curl + "-i -H 'Authorization: Bearer " + kAcme + "' '" + url + "/v1/ads/" + id + "?min_position=" +
-                  Field(posted.second, "position") + "&wait_ms=10000'");
+  auto read = Shell(curl + "-i -H 'Authorization: Bearer " + kAcme + "' '" + url + "/v1/ads/" + id +
+                    "?min_position=" + Field(posted.second, "position") + "&wait_ms=10000'");
   EXPECT_EQ(read.first, 0);
   EXPECT_NE(read.second.find("HTTP/1.1 200"), std::string::npos) << read.second;
   EXPECT_NE(read.second.find("Cache-Control: no-store"), std::string::npos) << read.second;
@@ -249,7 +254,8 @@ TEST_P(EdgeE2E, ConnectionsBeyondMaxConnectionsAreShed) {
   EXPECT_NE(r.head.find("Retry-After"), std::string::npos);
   held.clear();
   int status = 0;
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; status != 200 && std::chrono::steady_clock::now() < deadline;) {
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       status != 200 && std::chrono::steady_clock::now() < deadline;) {
     status = adsd_->Call("GET", "/healthz", "").status;
   }
   EXPECT_EQ(status, 200);

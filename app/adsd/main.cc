@@ -5,10 +5,10 @@
 //        [--consumers N] [--blocking-threads N] [--paper-model FILE [--latency-scale X]]
 //        [--role all|write|read|worker] [--store postgresql://...] [--bus kafka://HOST:PORT[?partitions=N]]
 //        [--read-db postgresql://...|sqlite:PATH] [--max-connections N] [--tls-cert PEM --tls-key PEM]
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -109,27 +109,29 @@ int main(int argc, char** argv) {
     const char* help;
     int least, most;
   };
-  for (const Millis& m : {Millis{"--webhook-connect-timeout-ms", &webhook_connect_ms,
-                                 "resolve and connect to a webhook endpoint", 1, 60'000},
-                          Millis{"--webhook-response-timeout-ms", &webhook_response_ms,
-                                 "a webhook endpoint's whole answer", 1, 120'000},
-                          Millis{"--webhook-backoff-ms", &webhook_backoff_ms,
-                                 "pause before a webhook delivery's first retry (doubling)", 1, 3'600'000},
-                          Millis{"--webhook-backoff-max-ms", &webhook_backoff_max_ms,
-                                 "longest pause between webhook retries", 1, 86'400'000},
-                          Millis{"--stream-heartbeat-ms", &stream_heartbeat_ms,
-                                 "heartbeat of the live stream (GET /v1/ads/stream)", 10, 600'000}}) {
+  for (const Millis& m :
+       {Millis{"--webhook-connect-timeout-ms", &webhook_connect_ms, "resolve and connect to a webhook endpoint", 1,
+               60'000},
+        Millis{"--webhook-response-timeout-ms", &webhook_response_ms, "a webhook endpoint's whole answer", 1, 120'000},
+        Millis{"--webhook-backoff-ms", &webhook_backoff_ms, "pause before a webhook delivery's first retry (doubling)",
+               1, 3'600'000},
+        Millis{"--webhook-backoff-max-ms", &webhook_backoff_max_ms, "longest pause between webhook retries", 1,
+               86'400'000},
+        Millis{"--stream-heartbeat-ms", &stream_heartbeat_ms, "heartbeat of the live stream (GET /v1/ads/stream)", 10,
+               600'000}}) {
     app.add_option(m.name, *m.ms, m.help)->check(CLI::Range(m.least, m.most))->capture_default_str();
   }
   app.add_option("--webhook-max-attempts", options.notify.webhook_max_attempts,
                  "attempts of one webhook delivery before it is parked")
-      ->check(CLI::Range(1, 100))->capture_default_str();
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_option("--webhook-ca-file", options.notify.webhook_ca_file,
                  "PEM certificate authorities to trust for https webhook endpoints (default: the system's)")
       ->check(CLI::ExistingFile);
   app.add_option("--streams-per-retailer", options.notify.streams_per_retailer,
                  "live streams one retailer may have open at once")
-      ->check(CLI::Range(1, 1000))->capture_default_str();
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   options.notify.webhook_connect_timeout = std::chrono::milliseconds(webhook_connect_ms);
   options.notify.webhook_response_timeout = std::chrono::milliseconds(webhook_response_ms);
@@ -194,9 +196,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   fmt::print("adsd listening on {}://{}:{} (role {}, pipeline {}, data {}, store {}, bus {})\n",
-             tls_cert.empty() ? "http" : "https", options.http.host,
-             (*service)->port(), role, pipeline, data_dir, store_url.empty() ? "embedded" : "postgresql",
-             bus_url.empty() ? "the store" : bus_url);
+             tls_cert.empty() ? "http" : "https", options.http.host, (*service)->port(), role, pipeline, data_dir,
+             store_url.empty() ? "embedded" : "postgresql", bus_url.empty() ? "the store" : bus_url);
   if (const std::string& note = (*service)->keys().migration_note(); !note.empty()) {
     fmt::print(stderr, "adsd: {}\n", note);
   }

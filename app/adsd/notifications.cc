@@ -39,11 +39,13 @@ cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOp
     n->AddStreamRoute();
   } else {
     // Authenticated first, as every /v1 route: without a token the answer is 401, not 501.
-    deps.router.Add("GET", "/v1/ads/stream", [&keys = deps.keys](Request& req, Responder respond) {
-      if (!Authorize(keys, req, respond)) return;
-      respond(Problem(501, "stream-unsupported", "The live stream is not served by this process",
-                      "the live stream is served by read processes (--role read or all)"));
-    }, {.body_content_type = ""});
+    deps.router.Add("GET", "/v1/ads/stream",
+                    [&keys = deps.keys](Request& req, Responder respond) {
+                      if (!Authorize(keys, req, respond)) return;
+                      respond(Problem(501, "stream-unsupported", "The live stream is not served by this process",
+                                      "the live stream is served by read processes (--role read or all)"));
+                    },
+                    {.body_content_type = ""});
   }
   n->AddMetrics();
   return n;
@@ -136,7 +138,9 @@ void Notifications::AddMetrics() {
   if (deliverer_) {
     deps_.metrics.AddGauge("adsd_webhook_leader",
                            "1 if this worker process delivers the webhooks (it holds the lock), 0 if it stands by.",
-                           [this] { return Samples{{{}, deliverer_->leader() ? 1.0 : 0.0}}; });
+                           [this] {
+                             return Samples{{{}, deliverer_->leader() ? 1.0 : 0.0}};
+                           });
   }
   if (delivers) {
     deps_.metrics.AddGauge("adsd_webhook_attempts_total",
@@ -153,12 +157,13 @@ void Notifications::AddMetrics() {
                      {{{"state", "failed"}}, static_cast<double>(c->failed)},
                      {{{"state", "parked"}}, static_cast<double>(c->parked)}};
     });
-    deps_.metrics.AddGauge("adsd_webhook_fanout_lag_events",
-                           "Log head minus the webhook fan-out's position (changes not yet queued).", [this, leads] {
-                             if (!leads()) return Samples{};
-                             return Samples{{{}, static_cast<double>(deps_.store.Head().value()) -
-                                                     static_cast<double>(FanOutPosition()->value())}};
-                           });
+    deps_.metrics.AddGauge(
+        "adsd_webhook_fanout_lag_events", "Log head minus the webhook fan-out's position (changes not yet queued).",
+        [this, leads] {
+          if (!leads()) return Samples{};
+          return Samples{
+              {{}, static_cast<double>(deps_.store.Head().value()) - static_cast<double>(FanOutPosition()->value())}};
+        });
   }
   if (streams_) {
     deps_.metrics.AddGauge("adsd_status_streams_open", "Open live streams (GET /v1/ads/stream).", [this] {
@@ -187,35 +192,38 @@ void Notifications::AddUnsupportedWebhookRoutes() {
 }
 
 void Notifications::AddStreamRoute() {
-  deps_.router.Add("GET", "/v1/ads/stream", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    std::string retailer = who->retailer;
-    if (who->admin) {
-      auto r = req.Query("retailer");
-      if (r && (r->empty() || r->size() > 128 || !http::IsValidUtf8(*r) || http::PrintableUtf8(*r) != *r)) {
-        return respond(Problem(400, "bad-parameter", "Bad query parameter", "retailer must be 1-128 bytes of text",
-                               {{"retailer", "invalid", "retailer must be 1-128 bytes of text"}}));
-      }
-      retailer = r ? std::string(*r) : "";  // none: every retailer's changes
-    }
-    std::optional<cqrs::Position> last;
-    // Last-Event-ID (sent by a reconnecting EventSource), or ?last_event_id= for clients that
-    // cannot set headers.
-    auto text = req.Header("Last-Event-ID");
-    if (!text) text = req.Query("last_event_id");
-    if (text && !text->empty()) {
-      std::uint64_t v = 0;
-      auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-      if (ec != std::errc() || p != text->data() + text->size()) {
-        return respond(Problem(400, "bad-last-event-id", "Bad Last-Event-ID",
-                               "Last-Event-ID must be the id of an event of this stream (a log position)",
-                               {{"Last-Event-ID", "invalid", "expected a log position (integer)"}}));
-      }
-      last = cqrs::Position(v);
-    }
-    respond(streams_->Open(retailer, last));
-  }, {.body_content_type = ""});
+  deps_.router.Add(
+      "GET", "/v1/ads/stream",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        std::string retailer = who->retailer;
+        if (who->admin) {
+          auto r = req.Query("retailer");
+          if (r && (r->empty() || r->size() > 128 || !http::IsValidUtf8(*r) || http::PrintableUtf8(*r) != *r)) {
+            return respond(Problem(400, "bad-parameter", "Bad query parameter", "retailer must be 1-128 bytes of text",
+                                   {{"retailer", "invalid", "retailer must be 1-128 bytes of text"}}));
+          }
+          retailer = r ? std::string(*r) : "";  // none: every retailer's changes
+        }
+        std::optional<cqrs::Position> last;
+        // Last-Event-ID (sent by a reconnecting EventSource), or ?last_event_id= for clients that
+        // cannot set headers.
+        auto text = req.Header("Last-Event-ID");
+        if (!text) text = req.Query("last_event_id");
+        if (text && !text->empty()) {
+          std::uint64_t v = 0;
+          auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+          if (ec != std::errc() || p != text->data() + text->size()) {
+            return respond(Problem(400, "bad-last-event-id", "Bad Last-Event-ID",
+                                   "Last-Event-ID must be the id of an event of this stream (a log position)",
+                                   {{"Last-Event-ID", "invalid", "expected a log position (integer)"}}));
+          }
+          last = cqrs::Position(v);
+        }
+        respond(streams_->Open(retailer, last));
+      },
+      {.body_content_type = ""});
 }
 
 }  // namespace adsd::app

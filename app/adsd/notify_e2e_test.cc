@@ -30,9 +30,9 @@ using testing::kAcme;
 using testing::kAdmin;
 using testing::kGlobex;
 using Clock = std::chrono::steady_clock;
-using testing::SseClient;
 using testing::Received;
 using testing::Receiver;
+using testing::SseClient;
 
 std::string GoodAd(int n) {
   return R"({"title":"Winter boots no. )" + std::to_string(n) +
@@ -48,9 +48,9 @@ class NotifyE2E : public ::testing::Test {
   // adsd with short timings for tests; `extra` options replace the defaults of the same name.
   void Start(const std::vector<std::pair<std::string, std::string>>& extra = {}) {
     std::map<std::string, std::string> options = {
-        {"--webhook-backoff-ms", "50"},      {"--webhook-backoff-max-ms", "200"},
-        {"--webhook-max-attempts", "4"},     {"--webhook-response-timeout-ms", "2000"},
-        {"--stream-heartbeat-ms", "200"},    {"--consumers", "4"}};
+        {"--webhook-backoff-ms", "50"},   {"--webhook-backoff-max-ms", "200"},
+        {"--webhook-max-attempts", "4"},  {"--webhook-response-timeout-ms", "2000"},
+        {"--stream-heartbeat-ms", "200"}, {"--consumers", "4"}};
     for (const auto& [k, v] : extra) options[k] = v;
     args_ = {"--webhooks-allow-private"};
     for (const auto& [k, v] : options) args_.insert(args_.end(), {k, v});
@@ -62,9 +62,9 @@ class NotifyE2E : public ::testing::Test {
     ASSERT_TRUE(adsd_->started());
   }
   // Registers `url` for every change type; returns {id, secret}.
-  std::pair<std::string, std::string> Register(const std::string& url, const char* token = kAcme,
-                                               const std::string& events =
-                                                   R"(["ad.submitted","ad.changed","ad.approved","ad.rejected","ad.withdrawn"])") {
+  std::pair<std::string, std::string> Register(
+      const std::string& url, const char* token = kAcme,
+      const std::string& events = R"(["ad.submitted","ad.changed","ad.approved","ad.rejected","ad.withdrawn"])") {
     auto r = adsd_->Call("POST", "/v1/webhooks", token, R"({"url":")" + url + R"(","events":)" + events + "}");
     EXPECT_EQ(r.status, 201) << r.body;
     return {Field(r.body, "id"), Field(r.body, "secret")};
@@ -274,11 +274,14 @@ TEST_F(NotifyE2E, AKillMidDeliveryRedeliversAfterRestart) {
 TEST_F(NotifyE2E, RegistrationRefusesWhatItCannotDeliver) {
   Start();
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":"ftp://x/","events":["ad.approved"]})").status, 422);
-  EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":"https://x.example/","events":["ad.nope"]})").status, 422);
+  EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":"https://x.example/","events":["ad.nope"]})").status,
+            422);
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":"https://x.example/","events":[]})").status, 422);
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":5})").status, 422);
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, "not json").status, 400);
-  EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAdmin, R"({"url":"http://127.0.0.1:1/","events":["ad.approved"]})").status, 403);
+  EXPECT_EQ(
+      adsd_->Call("POST", "/v1/webhooks", kAdmin, R"({"url":"http://127.0.0.1:1/","events":["ad.approved"]})").status,
+      403);
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", "", R"({})").status, 401);
   // Without --webhooks-allow-private: loopback, private and plain http are refused.
   adsd_.reset();
@@ -286,7 +289,8 @@ TEST_F(NotifyE2E, RegistrationRefusesWhatItCannotDeliver) {
   Restart();
   for (const char* url : {"http://shop.example.com/hook", "https://127.0.0.1/hook", "https://10.1.2.3/hook",
                           "https://169.254.169.254/latest", "https://[::1]/hook", "https://localhost/hook"}) {
-    auto r = adsd_->Call("POST", "/v1/webhooks", kAcme, std::string(R"({"url":")") + url + R"(","events":["ad.approved"]})");
+    auto r =
+        adsd_->Call("POST", "/v1/webhooks", kAcme, std::string(R"({"url":")") + url + R"(","events":["ad.approved"]})");
     EXPECT_EQ(r.status, 422) << url << " " << r.body;
     EXPECT_NE(r.body.find("\"field\":\"url\""), std::string::npos) << r.body;
   }

@@ -6,10 +6,14 @@ namespace adsd::app {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kWrite: return "write";
-    case Role::kRead: return "read";
-    case Role::kWorker: return "worker";
-    case Role::kAll: break;
+    case Role::kWrite:
+      return "write";
+    case Role::kRead:
+      return "read";
+    case Role::kWorker:
+      return "worker";
+    case Role::kAll:
+      break;
   }
   return "all";
 }
@@ -19,9 +23,7 @@ std::filesystem::path SqliteReadModelPath(const ServiceOptions& options) {
   return ReadModelPath(options.data_dir);
 }
 
-bool IsPostgresUrl(std::string_view url) {
-  return url.starts_with("postgresql://") || url.starts_with("postgres://");
-}
+bool IsPostgresUrl(std::string_view url) { return url.starts_with("postgresql://") || url.starts_with("postgres://"); }
 
 cqrs::Status CheckOptions(const ServiceOptions& options) {
   const bool shared_store = IsPostgresUrl(options.store_url);
@@ -29,11 +31,13 @@ cqrs::Status CheckOptions(const ServiceOptions& options) {
     return cqrs::InvalidArgument("--store: expected postgresql://USER@HOST:PORT/DB, got '" + options.store_url + "'");
   }
   if (options.role != Role::kAll && !shared_store) {
-    return cqrs::InvalidArgument("--role write|read|worker shares its store with other processes: "
-                                 "it needs --store postgresql://...");
+    return cqrs::InvalidArgument(
+        "--role write|read|worker shares its store with other processes: "
+        "it needs --store postgresql://...");
   }
   if (!options.bus_url.empty() && !shared_store) {
-    return cqrs::InvalidArgument("--bus kafka://... publishes from the PostgreSQL store: it needs --store postgresql://...");
+    return cqrs::InvalidArgument(
+        "--bus kafka://... publishes from the PostgreSQL store: it needs --store postgresql://...");
   }
   if (!options.read_db_url.empty()) {
     const bool sqlite_path = options.read_db_url.starts_with("sqlite:") && options.read_db_url.size() > 7;
@@ -42,20 +46,23 @@ cqrs::Status CheckOptions(const ServiceOptions& options) {
                                    options.read_db_url + "'");
     }
     if (!options.serves_reads()) {
-      return cqrs::InvalidArgument("--read-db is where the Read API's model lives: --role write and --role worker "
-                                   "serve no reads");
+      return cqrs::InvalidArgument(
+          "--read-db is where the Read API's model lives: --role write and --role worker "
+          "serve no reads");
     }
   }
   if (options.notify.webhook_max_attempts < 1 || options.notify.streams_per_retailer < 1) {
     return cqrs::InvalidArgument("--webhook-max-attempts and --streams-per-retailer must be at least 1");
   }
   if (options.pipeline == Pipeline::kSynchronous && options.role != Role::kAll) {
-    return cqrs::InvalidArgument("--pipeline sync answers from the read model after validation in the request: "
-                                 "it needs --role all");
+    return cqrs::InvalidArgument(
+        "--pipeline sync answers from the read model after validation in the request: "
+        "it needs --role all");
   }
   if (options.pipeline == Pipeline::kPublishFirst && options.role != Role::kAll && options.latency.enabled()) {
-    return cqrs::InvalidArgument("--paper-model with --pipeline async needs --role all (its consumer waits for the "
-                                 "read model)");
+    return cqrs::InvalidArgument(
+        "--paper-model with --pipeline async needs --role all (its consumer waits for the "
+        "read model)");
   }
   return cqrs::Status::Ok();
 }

@@ -32,8 +32,8 @@ struct NotifyOptions {
   bool webhooks_allow_private = false;
   std::chrono::milliseconds webhook_connect_timeout{3000};
   std::chrono::milliseconds webhook_response_timeout{10000};
-  int webhook_max_attempts = 8;  // then parked
-  std::chrono::milliseconds webhook_backoff{1000};      // the first retry's pause (doubling, jittered)
+  int webhook_max_attempts = 8;                     // then parked
+  std::chrono::milliseconds webhook_backoff{1000};  // the first retry's pause (doubling, jittered)
   std::chrono::milliseconds webhook_backoff_max{600'000};
   std::string webhook_ca_file;  // PEM authorities to trust for https endpoints; empty: the system's
   std::chrono::milliseconds stream_heartbeat{15'000};

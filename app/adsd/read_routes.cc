@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include "ads/events.h"
 #include "ads/ad_json.h"
+#include "ads/events.h"
 #include "ads/json_writer.h"
 #include "ads/read_model.h"
 #include "app/adsd/authorize.h"
@@ -32,9 +32,9 @@ Response NotFound(const std::string& id) { return Problem(404, "not-found", "No 
 
 // The cause stays in the server: a database's message can hold SQL text and file paths.
 Response ReadError(const cqrs::Status& st) {
-  Response r = Problem(503, "unavailable", "The read model is unavailable",
-                       "the read model could not be read (" + std::string(cqrs::StatusCodeName(st.code())) +
-                           "); retry shortly");
+  Response r =
+      Problem(503, "unavailable", "The read model is unavailable",
+              "the read model could not be read (" + std::string(cqrs::StatusCodeName(st.code())) + "); retry shortly");
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
@@ -125,7 +125,8 @@ void ReadApi::AddRoutes() {
       auto row = queries().Get(id);
       if (!row.ok()) return true;  // answered with the error
       if (!*row) return false;
-      return (!who_.admin && (*row)->retailer != who_.retailer) || static_cast<std::uint64_t>((*row)->version) >= *min_version;
+      return (!who_.admin && (*row)->retailer != who_.retailer) ||
+             static_cast<std::uint64_t>((*row)->version) >= *min_version;
     };
     auto answer = [this, respond, id, who_, min_position, min_version] {
       auto live = runner();  // null once the service stops
@@ -137,7 +138,8 @@ void ReadApi::AddRoutes() {
       const bool owned = *row && (who_.admin || (*row)->retailer == who_.retailer);
       if (*row && !owned) return respond(NotFound(id));
       if (min_version && (!*row || static_cast<std::uint64_t>((*row)->version) < *min_version)) {
-        return respond(Behind("version " + std::to_string(*min_version) + " of ad " + id + " is not projected yet; retry"));
+        return respond(
+            Behind("version " + std::to_string(*min_version) + " of ad " + id + " is not projected yet; retry"));
       }
       if (!*row) return respond(NotFound(id));
       Response r = Response::Json(200, ads::AdRowJson(**row));
@@ -219,7 +221,8 @@ void ReadApi::AddRoutes() {
     std::uint64_t after = 0;
     if (auto c = req.Query("cursor")) {
       auto v = ParseUint(*c);
-      if (!v || *v > (std::uint64_t{1} << 62)) return respond(BadParam("cursor", "cursor must be the next_cursor of a page"));
+      if (!v || *v > (std::uint64_t{1} << 62))
+        return respond(BadParam("cursor", "cursor must be the next_cursor of a page"));
       after = *v;
     }
     const std::string stream = ads::events::StreamOf(*ad_id);

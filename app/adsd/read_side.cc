@@ -80,8 +80,8 @@ cqrs::Result<cqrs::projection::RebuildStats> ReadSide::Rebuild() {
   if (pg_runner_ == nullptr) return RebuildSqlite();
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(std::uint64_t events, pg_runner_->Rebuild());
-  return cqrs::projection::RebuildStats{events,
-                                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
+  return cqrs::projection::RebuildStats{
+      events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
 }
 
 cqrs::Result<cqrs::projection::RebuildStats> ReadSide::RebuildSqlite() {

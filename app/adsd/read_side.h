@@ -66,9 +66,9 @@ class ReadSide {
   // Read models live as long as the read side: a replaced runner may still be held by a request.
   std::vector<std::unique_ptr<ads::AdsReadModel>> sqlite_models_;
   std::unique_ptr<ads::AdsPgReadModel> pg_model_;
-  std::shared_ptr<cqrs::projection::Runner> runner_;       // atomic_load / atomic_store
+  std::shared_ptr<cqrs::projection::Runner> runner_;           // atomic_load / atomic_store
   cqrs::projection::PgProjectionRunner* pg_runner_ = nullptr;  // runner_, for PostgreSQL
-  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;  // the live SQLite file's
+  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;      // the live SQLite file's
   std::unique_ptr<ads::AdQueries> queries_;
   ads::SqliteAdQueries* sqlite_queries_ = nullptr;  // queries_, for SQLite
 };

@@ -42,8 +42,8 @@ struct ReadinessReport {
   cqrs::Status store;
   std::uint64_t log_head = 0;
   std::optional<ConsumerReadiness> projection;
-  std::optional<cqrs::Status> read_model;  // the read model's database answers a query (SQLite)
-  std::optional<bool> projection_leader;  // a read model shared in PostgreSQL
+  std::optional<cqrs::Status> read_model;      // the read model's database answers a query (SQLite)
+  std::optional<bool> projection_leader;       // a read model shared in PostgreSQL
   std::optional<ConsumerReadiness> validator;  // the worker following the store
   std::optional<BusConsumerReadiness> bus_consumer;
   std::optional<BusConsumerReadiness> ingest_consumer;  // the submissions topic's (submission_bus.h)

@@ -108,7 +108,9 @@ cqrs::Status AdService::OpenStore() {
                         "Time of one group commit of the event log: its write and fdatasync.",
                         {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
   cqrs::EmbeddedStoreOptions store_options{LogDir(options_.data_dir)};
-  store_options.on_commit = [this](double seconds) { metrics_.Observe("adsd_log_commit_seconds", std::span(&seconds, 1)); };
+  store_options.on_commit = [this](double seconds) {
+    metrics_.Observe("adsd_log_commit_seconds", std::span(&seconds, 1));
+  };
   store_options.on_recovery = [this](const cqrs::log::RecoveryReport& r) { log_recovery_ = r; };
   ASSIGN_OR_RETURN(store_, cqrs::OpenEmbeddedEventStore(store_options));
   return cqrs::Status::Ok();
@@ -120,10 +122,9 @@ cqrs::Status AdService::CheckConsumersAgainstTheLog() {
 }
 
 cqrs::Status AdService::OpenReadSide() {
-  metrics_.AddHistogram("adsd_read_model_lag_seconds",
-                        "Time from an event's append to its commit in the read model (write-to-read lag).",
-                        {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25,
-                         0.5, 1, 2.5, 5});
+  metrics_.AddHistogram(
+      "adsd_read_model_lag_seconds", "Time from an event's append to its commit in the read model (write-to-read lag).",
+      {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5});
   ReadSideOptions o;
   if (IsPostgresUrl(options_.read_db_url)) {
     o.postgres_url = options_.read_db_url;
@@ -187,13 +188,12 @@ cqrs::Status AdService::OpenWorker() {
   co.lanes = options_.consumers;
   // Submissions that came through the submissions topic were judged as they were stored.
   co.filter = [](const cqrs::RecordedEvent& e) { return ads::ValidationWorker::Judges(e) && !ads::CameThroughBus(e); };
-  ASSIGN_OR_RETURN(bus_consumer_,
-                   cqrs::kafka::BusConsumer::Start(
-                       co, cqrs::consumer::DeliveryHandler([this](const cqrs::RecordedEvent& e,
-                                                                  cqrs::consumer::Delivery delivery,
-                                                                  cqrs::consumer::Completion done) {
-                         worker_->Consume(e, delivery, std::move(done));
-                       })));
+  ASSIGN_OR_RETURN(bus_consumer_, cqrs::kafka::BusConsumer::Start(
+                                      co, cqrs::consumer::DeliveryHandler([this](const cqrs::RecordedEvent& e,
+                                                                                 cqrs::consumer::Delivery delivery,
+                                                                                 cqrs::consumer::Completion done) {
+                                        worker_->Consume(e, delivery, std::move(done));
+                                      })));
   // Whatever this deployment's write processes do, submissions published to the bus are stored
   // and judged by the workers.
   ASSIGN_OR_RETURN(SubmissionBus * submissions, OpenSubmissionBus());
@@ -254,10 +254,11 @@ cqrs::Status AdService::OpenCommands() {
       }
       break;
     case Pipeline::kStoreThenPublish:
-      pipeline_ = ads::MakeStoreThenPublishPipeline(*store_, *outbox_, latency_,
-                                        {.blocking = Blocking(), .after_store = [] {
-                                           if (Failpoint("after-outbox-commit")) std::_Exit(3);
-                                         }});
+      pipeline_ =
+          ads::MakeStoreThenPublishPipeline(*store_, *outbox_, latency_, {.blocking = Blocking(), .after_store = [] {
+                                                                            if (Failpoint("after-outbox-commit"))
+                                                                              std::_Exit(3);
+                                                                          }});
       break;
     case Pipeline::kSynchronous: {
       ads::SynchronousPipelineOptions o;
@@ -302,16 +303,19 @@ ReadinessReport AdService::Readiness() const {
   r.store = store_->Health();
   r.log_head = store_->Head().value();
   if (read_side_) {
-    if (auto runner = read_side_->runner()) r.projection = ConsumerReadiness{runner->position().value(), runner->status()};
+    if (auto runner = read_side_->runner())
+      r.projection = ConsumerReadiness{runner->position().value(), runner->status()};
     r.read_model = read_side_->ProbeDatabase();
     if (const auto* shared = read_side_->shared_runner()) r.projection_leader = shared->leader();
   }
   if (worker_ && !bus_consumer_) r.validator = ConsumerReadiness{worker_->position().value(), worker_->status()};
-  if (bus_consumer_) r.bus_consumer = BusConsumerReadiness{bus_consumer_->status(), bus_consumer_->assigned_partitions()};
+  if (bus_consumer_)
+    r.bus_consumer = BusConsumerReadiness{bus_consumer_->status(), bus_consumer_->assigned_partitions()};
   if (const auto* ingest = submission_bus_ ? submission_bus_->ingest() : nullptr) {
     r.ingest_consumer = BusConsumerReadiness{ingest->status(), ingest->assigned_partitions()};
   }
-  if (bus_relay_) r.bus_relay = BusRelayReadiness{bus_relay_->status(), bus_relay_->leader(), bus_relay_->published().value()};
+  if (bus_relay_)
+    r.bus_relay = BusRelayReadiness{bus_relay_->status(), bus_relay_->leader(), bus_relay_->published().value()};
   if (const auto* d = notifications_ ? notifications_->deliverer() : nullptr) {
     r.webhooks = WebhookDelivererReadiness{d->status(), d->leader(), d->position().value()};
   }
@@ -360,7 +364,8 @@ void AdService::AddGauges() {
 
 void AdService::ObserveReadModelLag(std::span<const cqrs::RecordedEvent> events) {
   const std::int64_t now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::vector<double> lag;
   lag.reserve(events.size());
   for (const auto& e : events) lag.push_back(static_cast<double>(now_us - e.timestamp_us) / 1e6);
@@ -371,12 +376,12 @@ void AdService::Stop() {
   if (stopped_) return;
   stopped_ = true;
   if (notifications_) notifications_->Stop();  // closes the live streams, so the drain need not wait
-  if (server_) server_->Stop();  // in-flight requests finish first
+  if (server_) server_->Stop();                // in-flight requests finish first
   pool_.reset();
   outbox_relay_.reset();
   if (worker_) worker_->RequestStop();  // in-flight bus events give up their waits
   if (submission_bus_) submission_bus_->StopIngest();
-  bus_consumer_.reset();                 // commits what is done, leaves the group
+  bus_consumer_.reset();  // commits what is done, leaves the group
   bus_relay_.reset();
   worker_.reset();
   submission_bus_.reset();

@@ -76,7 +76,7 @@ class AdService {
 
   ServiceOptions options_;
   cqrs::log::RecoveryReport log_recovery_;  // what opening the embedded log found
-  ads::LatencyModel latency_;  // options_.latency, reporting to metrics_
+  ads::LatencyModel latency_;               // options_.latency, reporting to metrics_
   http::ApiKeys keys_;
   bool created_keys_ = false;
   http::Metrics metrics_;

@@ -19,9 +19,9 @@ using ads::notify::StatusChange;
 struct Subscriber {
   std::string retailer;  // empty: every retailer's (an admin)
   std::shared_ptr<http::StreamWriter> writer;
-  cqrs::Position sent;             // the last position written (or resumed after)
-  bool catching_up = false;        // replaying from the log: live changes wait in `held`
-  std::deque<std::string> held;    // frames of live changes, with their positions
+  cqrs::Position sent;           // the last position written (or resumed after)
+  bool catching_up = false;      // replaying from the log: live changes wait in `held`
+  std::deque<std::string> held;  // frames of live changes, with their positions
   std::deque<cqrs::Position> held_at;
 };
 
@@ -43,11 +43,11 @@ struct StatusStreamHub::State : std::enable_shared_from_this<State> {
   cqrs::Mutex mu;
   cqrs::CondVar stop_cv;
   bool stopped GUARDED_BY(mu) = false;
-  cqrs::Position live GUARDED_BY(mu);                     // the last position the subscription passed
-  std::map<std::string, int> open GUARDED_BY(mu);         // streams (and reserved slots) per retailer
+  cqrs::Position live GUARDED_BY(mu);              // the last position the subscription passed
+  std::map<std::string, int> open GUARDED_BY(mu);  // streams (and reserved slots) per retailer
   std::map<std::uint64_t, std::shared_ptr<Subscriber>> subscribers GUARDED_BY(mu);
   std::uint64_t next_id GUARDED_BY(mu) = 0;
-  std::unique_ptr<cqrs::Subscription> subscription;     // set by Start, reset by Stop
+  std::unique_ptr<cqrs::Subscription> subscription;  // set by Start, reset by Stop
   std::thread heartbeat;
 
   // A retailer's streams count under its name; an admin's streams of every retailer under "" (no

@@ -58,13 +58,12 @@ cqrs::Status SubmissionBus::StartIngest(cqrs::EventStore& store, ads::Validation
   // One group per topic: deployments (or tests) sharing a cluster must not rebalance each other.
   co.group = "adsd-ingest." + bus_.topic;
   co.lanes = lanes;
-  ASSIGN_OR_RETURN(ingest_consumer_,
-                   cqrs::kafka::BusConsumer::Start(
-                       co, cqrs::consumer::DeliveryHandler([this](const cqrs::RecordedEvent& e,
-                                                                  cqrs::consumer::Delivery delivery,
-                                                                  cqrs::consumer::Completion done) {
-                         ingest_->Consume(e, delivery, std::move(done));
-                       })));
+  ASSIGN_OR_RETURN(ingest_consumer_, cqrs::kafka::BusConsumer::Start(
+                                         co, cqrs::consumer::DeliveryHandler([this](const cqrs::RecordedEvent& e,
+                                                                                    cqrs::consumer::Delivery delivery,
+                                                                                    cqrs::consumer::Completion done) {
+                                           ingest_->Consume(e, delivery, std::move(done));
+                                         })));
   return cqrs::Status::Ok();
 }
 

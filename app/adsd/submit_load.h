@@ -69,7 +69,7 @@ class Load {
 
 // Each id's final status, read through `reader` (waits up to `within` for all of them).
 inline std::map<std::string, std::string> FinalStatuses(const AdsdProcess& reader, const std::vector<std::string>& ids,
-                                                 std::chrono::seconds within) {
+                                                        std::chrono::seconds within) {
   std::map<std::string, std::string> out;
   const auto deadline = std::chrono::steady_clock::now() + within;
   for (const std::string& id : ids) {

@@ -82,9 +82,9 @@ void DeliveryJson(Writer& w, const WebhookDelivery& d) {
 Response NoWebhook(const std::string& id) { return Problem(404, "not-found", "No such webhook", "no webhook " + id); }
 
 Response StoreError(const cqrs::Status& st) {
-  Response r = Problem(503, "unavailable", "Webhooks are unavailable",
-                       "the webhook store could not be used (" + std::string(cqrs::StatusCodeName(st.code())) +
-                           "); retry shortly");
+  Response r = Problem(
+      503, "unavailable", "Webhooks are unavailable",
+      "the webhook store could not be used (" + std::string(cqrs::StatusCodeName(st.code())) + "); retry shortly");
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
@@ -168,15 +168,17 @@ void WebhookApi::AddRoutes() {
     respond(Response::Json(200, buf.GetString()));
   });
 
-  router_.Add("DELETE", "/v1/webhooks/{id}", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    const std::string& id = req.params["id"];
-    cqrs::Status st = webhooks_.Remove(id, who->admin ? "" : who->retailer);
-    if (st.code() == cqrs::StatusCode::kNotFound) return respond(NoWebhook(id));
-    if (!st.ok()) return respond(StoreError(st));
-    respond(Response{204, "", "", {}, {}});
-  }, {.body_content_type = ""});
+  router_.Add("DELETE", "/v1/webhooks/{id}",
+              [this](Request& req, Responder respond) {
+                auto who = Authorize(*this, req, respond);
+                if (!who) return;
+                const std::string& id = req.params["id"];
+                cqrs::Status st = webhooks_.Remove(id, who->admin ? "" : who->retailer);
+                if (st.code() == cqrs::StatusCode::kNotFound) return respond(NoWebhook(id));
+                if (!st.ok()) return respond(StoreError(st));
+                respond(Response{204, "", "", {}, {}});
+              },
+              {.body_content_type = ""});
 
   router_.Add("GET", "/v1/webhooks/{id}/deliveries", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
@@ -222,21 +224,23 @@ void WebhookApi::AddRoutes() {
     respond(Response::Json(200, buf.GetString()));
   });
 
-  router_.Add("POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    const std::string& id = req.params["id"];
-    const std::string& delivery = req.params["delivery_id"];
-    cqrs::Status st = webhooks_.Retry(id, who->admin ? "" : who->retailer, delivery);
-    if (st.code() == cqrs::StatusCode::kNotFound) {
-      return respond(Problem(404, "not-found", "No such delivery", st.message()));
-    }
-    if (st.code() == cqrs::StatusCode::kAlreadyExists) {
-      return respond(Problem(409, "already-delivered", "The delivery was delivered", st.message()));
-    }
-    if (!st.ok()) return respond(StoreError(st));
-    respond(Response::Json(202, "{\"id\":\"" + delivery + "\",\"state\":\"pending\"}"));
-  }, {.body_content_type = ""});
+  router_.Add("POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+              [this](Request& req, Responder respond) {
+                auto who = Authorize(*this, req, respond);
+                if (!who) return;
+                const std::string& id = req.params["id"];
+                const std::string& delivery = req.params["delivery_id"];
+                cqrs::Status st = webhooks_.Retry(id, who->admin ? "" : who->retailer, delivery);
+                if (st.code() == cqrs::StatusCode::kNotFound) {
+                  return respond(Problem(404, "not-found", "No such delivery", st.message()));
+                }
+                if (st.code() == cqrs::StatusCode::kAlreadyExists) {
+                  return respond(Problem(409, "already-delivered", "The delivery was delivered", st.message()));
+                }
+                if (!st.ok()) return respond(StoreError(st));
+                respond(Response::Json(202, "{\"id\":\"" + delivery + "\",\"state\":\"pending\"}"));
+              },
+              {.body_content_type = ""});
 }
 
 }  // namespace adsd::app

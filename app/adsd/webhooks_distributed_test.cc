@@ -23,8 +23,8 @@ namespace adsd::app {
 namespace {
 
 using namespace std::chrono_literals;
-using cqrs::testing::WaitUntil;
 using cqrs::testing::QueryCount;
+using cqrs::testing::WaitUntil;
 using testing::AdsdProcess;
 using testing::Field;
 using testing::kAcme;
@@ -35,8 +35,6 @@ using testing::Receiver;
 constexpr const char* kBadAd =
     R"({"title":"Guaranteed winter boots","landing_url":"https://bit.ly/boots","category":"apparel",)"
     R"("bid_cents":120,"currency":"USD","countries":["US"]})";
-
-
 
 // A process's adsd_webhook_attempts_total for `outcome` (0 when it has none).
 double Attempts(const AdsdProcess& p, const std::string& outcome) {
@@ -62,24 +60,35 @@ class DistributedWebhooks : public ::testing::Test {
  protected:
   std::filesystem::path Data(const std::string& name) { return dir_.path() / name / "data"; }
   std::vector<std::string> Args(const std::string& role, const std::string& max_attempts = "100") {
-    return {"--role", role, "--store", url_, "--bus", bus_, "--webhooks-allow-private", "--webhook-backoff-ms", "50",
-            "--webhook-backoff-max-ms", "200", "--webhook-max-attempts", max_attempts,
-            "--webhook-response-timeout-ms", "2000"};
+    return {"--role",
+            role,
+            "--store",
+            url_,
+            "--bus",
+            bus_,
+            "--webhooks-allow-private",
+            "--webhook-backoff-ms",
+            "50",
+            "--webhook-backoff-max-ms",
+            "200",
+            "--webhook-max-attempts",
+            max_attempts,
+            "--webhook-response-timeout-ms",
+            "2000"};
   }
   std::int64_t Count(const std::string& sql) { return QueryCount(url_, sql); }
   cqrs::testing::TempDir dir_;
   std::string url_ = cqrs::testing::FreshPostgresDatabase();
-  std::string bus_ = "kafka://" + cqrs::testing::TestKafkaBootstrap() + "?partitions=4&topic=t-" +
-                     cqrs::Uuid::V7().ToString();
+  std::string bus_ =
+      "kafka://" + cqrs::testing::TestKafkaBootstrap() + "?partitions=4&topic=t-" + cqrs::Uuid::V7().ToString();
 };
 
 TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderTheSameIds) {
   AdsdProcess writer(Data("w"), "async", {}, Args("write"));
   AdsdProcess reader(Data("r"), "async", {}, Args("read"));
-  std::unique_ptr<AdsdProcess> workers[2] = {std::make_unique<AdsdProcess>(Data("k1"), "async",
-                                                                           std::vector<std::string>{}, Args("worker")),
-                                             std::make_unique<AdsdProcess>(Data("k2"), "async",
-                                                                           std::vector<std::string>{}, Args("worker"))};
+  std::unique_ptr<AdsdProcess> workers[2] = {
+      std::make_unique<AdsdProcess>(Data("k1"), "async", std::vector<std::string>{}, Args("worker")),
+      std::make_unique<AdsdProcess>(Data("k2"), "async", std::vector<std::string>{}, Args("worker"))};
   ASSERT_TRUE(writer.started() && reader.started() && workers[0]->started() && workers[1]->started());
 
   Receiver rx;
@@ -106,15 +115,20 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
     ads.insert(Field(r.body, "ad_id"));
   }
   ASSERT_EQ(writer.Call("POST", "/v1/ads", kGlobex, testing::UniqueGoodAd()).status, 202);  // not acme's
-  ASSERT_TRUE(WaitUntil([&] {
-    return QueryCount(url_, "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')") == kAds + 1;
-  }, 60s));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return QueryCount(url_, "SELECT count(*) FROM events WHERE type IN ('AdApproved', 'AdRejected')") == kAds + 1;
+      },
+      60s));
 
   // Every change fanned out, and the receiver failing them: the leader is the worker attempting.
-  ASSERT_TRUE(WaitUntil([&] {
-    return QueryCount(url_, "SELECT count(*) FROM webhook_deliveries") == 2 * kAds &&
-           Attempts(*workers[0], "failed") + Attempts(*workers[1], "failed") >= 2 * kAds;
-  }, 60s)) << QueryCount(url_, "SELECT count(*) FROM webhook_deliveries") << " deliveries";
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return QueryCount(url_, "SELECT count(*) FROM webhook_deliveries") == 2 * kAds &&
+               Attempts(*workers[0], "failed") + Attempts(*workers[1], "failed") >= 2 * kAds;
+      },
+      60s))
+      << QueryCount(url_, "SELECT count(*) FROM webhook_deliveries") << " deliveries";
   auto leads = [](const AdsdProcess& p) {
     return p.Call("GET", "/metrics", "").body.find("\nadsd_webhook_leader 1\n") != std::string::npos;
   };
@@ -137,10 +151,10 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
   };
   ASSERT_TRUE(rx.WaitFor([&](const auto& got) { return delivered(got).size() >= 2 * kAds; }, 60s))
       << delivered(rx.received()).size() << " delivered";
-  std::printf("the standby delivered all %d changes %lld ms after the leader was killed\n", 2 * kAds,
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::steady_clock::now() - killed)
-                                         .count()));
+  std::printf(
+      "the standby delivered all %d changes %lld ms after the leader was killed\n", 2 * kAds,
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed).count()));
   EXPECT_TRUE(leads(*workers[1 - leader]));
   const std::string ready = workers[1 - leader]->Call("GET", "/readyz", "").body;
   EXPECT_NE(ready.find(R"("webhooks":{"status":"ok","leader":true,"position":)"), std::string::npos) << ready;
@@ -170,15 +184,17 @@ TEST_F(DistributedWebhooks, TheLeadingWorkerDeliversAndTheStandbyTakesOverUnderT
   }
 
   // The read process lists them delivered.
-  ASSERT_TRUE(WaitUntil([&] {
-    auto r = reader.Call("GET", "/v1/webhooks/" + hook + "/deliveries?status=delivered", kAcme);
-    std::size_t n = 0;
-    for (auto at = r.body.find("\"state\":\"delivered\""); at != std::string::npos;
-         at = r.body.find("\"state\":\"delivered\"", at + 1)) {
-      ++n;
-    }
-    return r.status == 200 && n == 2 * kAds;
-  }, 30s));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = reader.Call("GET", "/v1/webhooks/" + hook + "/deliveries?status=delivered", kAcme);
+        std::size_t n = 0;
+        for (auto at = r.body.find("\"state\":\"delivered\""); at != std::string::npos;
+             at = r.body.find("\"state\":\"delivered\"", at + 1)) {
+          ++n;
+        }
+        return r.status == 200 && n == 2 * kAds;
+      },
+      30s));
 }
 
 // The routes on one process, the delivery on another: a retry asked on a read process is sent by
@@ -200,20 +216,24 @@ TEST_F(DistributedWebhooks, ARetryAskedOnAReadProcessIsSentAndARemovedEndpointGe
 
   // One attempt, failed: parked, as the read process lists it.
   std::string parked;
-  ASSERT_TRUE(WaitUntil([&] {
-    auto r = reader.Call("GET", "/v1/webhooks/" + hook + "/deliveries?status=parked", kAcme);
-    parked = FirstDeliveryId(r.body);
-    return !parked.empty();
-  }, 30s));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = reader.Call("GET", "/v1/webhooks/" + hook + "/deliveries?status=parked", kAcme);
+        parked = FirstDeliveryId(r.body);
+        return !parked.empty();
+      },
+      30s));
   up.store(true);
   auto retried = reader.Call("POST", "/v1/webhooks/" + hook + "/deliveries/" + parked + "/retry", kAcme);
   ASSERT_EQ(retried.status, 202) << retried.body;
-  ASSERT_TRUE(rx.WaitFor([&](const auto& got) {
-    for (const auto& r : got) {
-      if (r.id == parked && r.answered == 200) return true;
-    }
-    return false;
-  }, 20s));
+  ASSERT_TRUE(rx.WaitFor(
+      [&](const auto& got) {
+        for (const auto& r : got) {
+          if (r.id == parked && r.answered == 200) return true;
+        }
+        return false;
+      },
+      20s));
   for (const auto& r : rx.received()) EXPECT_TRUE(r.signature_ok) << r.id;
 
   // Removed on the write process: its deliveries go, and a later change makes none.
@@ -221,10 +241,13 @@ TEST_F(DistributedWebhooks, ARetryAskedOnAReadProcessIsSentAndARemovedEndpointGe
   EXPECT_EQ(reader.Call("GET", "/v1/webhooks/" + hook + "/deliveries", kAcme).status, 404);
   const std::size_t seen = rx.received().size();
   ASSERT_EQ(writer.Call("POST", "/v1/ads", kAcme, testing::UniqueGoodAd()).status, 202);
-  ASSERT_TRUE(WaitUntil([&] {
-    return Count("SELECT count(*) FROM events WHERE type = 'AdSubmitted'") == 2 &&
-           Count("SELECT position FROM checkpoints WHERE name = 'webhooks'") >= Count("SELECT position FROM log_head");
-  }, 30s));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Count("SELECT count(*) FROM events WHERE type = 'AdSubmitted'") == 2 &&
+               Count("SELECT position FROM checkpoints WHERE name = 'webhooks'") >=
+                   Count("SELECT position FROM log_head");
+      },
+      30s));
   EXPECT_EQ(Count("SELECT count(*) FROM webhook_deliveries"), 0);
   EXPECT_EQ(rx.received().size(), seen);
 

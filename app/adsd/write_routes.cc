@@ -42,18 +42,30 @@ struct RejectionProblem {
 RejectionProblem ProblemOf(ads::RejectionCode code) {
   using enum ads::RejectionCode;
   switch (code) {
-    case kInvalid: return {400, "validation", "The ad is not valid"};
-    case kBadIdempotencyKey: return {400, "bad-idempotency-key", "Bad Idempotency-Key"};
-    case kIdempotencyKeyReused: return {422, "idempotency-key-reused", "Idempotency-Key reused"};
-    case kIdempotencyKeyExpired: return {422, "idempotency-key-expired", "Idempotency-Key expired"};
-    case kForbidden: return {403, "forbidden", "Forbidden"};
-    case kNotFound: return {404, "not-found", "No such ad"};
-    case kWithdrawn: return {409, "withdrawn", "The ad is withdrawn"};
-    case kStaleVersion: return {412, "stale-version", "The ad has changed"};
-    case kOverloaded: return {503, "overloaded", "Too many requests are waiting"};
-    case kValidatorUnavailable: return {503, "validator-unavailable", "Detailed validation is unavailable"};
-    case kReadModelBehind: return {503, "unavailable", "Read model behind"};
-    case kUnavailable: break;
+    case kInvalid:
+      return {400, "validation", "The ad is not valid"};
+    case kBadIdempotencyKey:
+      return {400, "bad-idempotency-key", "Bad Idempotency-Key"};
+    case kIdempotencyKeyReused:
+      return {422, "idempotency-key-reused", "Idempotency-Key reused"};
+    case kIdempotencyKeyExpired:
+      return {422, "idempotency-key-expired", "Idempotency-Key expired"};
+    case kForbidden:
+      return {403, "forbidden", "Forbidden"};
+    case kNotFound:
+      return {404, "not-found", "No such ad"};
+    case kWithdrawn:
+      return {409, "withdrawn", "The ad is withdrawn"};
+    case kStaleVersion:
+      return {412, "stale-version", "The ad has changed"};
+    case kOverloaded:
+      return {503, "overloaded", "Too many requests are waiting"};
+    case kValidatorUnavailable:
+      return {503, "validator-unavailable", "Detailed validation is unavailable"};
+    case kReadModelBehind:
+      return {503, "unavailable", "Read model behind"};
+    case kUnavailable:
+      break;
   }
   return {503, "unavailable", "The event log is unavailable"};
 }
@@ -67,8 +79,8 @@ Response RejectionAnswer(const ads::Rejection& r) {
       r.code != RejectionCode::kInvalid
           ? r.detail
           : std::to_string(r.fields.size()) + (r.fields.size() == 1 ? " field is" : " fields are") + " invalid";
-  Response res = Problem(p.status, p.type, p.title, detail,
-                         fields ? FieldProblems(r.fields) : std::vector<http::FieldProblem>{});
+  Response res =
+      Problem(p.status, p.type, p.title, detail, fields ? FieldProblems(r.fields) : std::vector<http::FieldProblem>{});
   if (r.code == RejectionCode::kOverloaded) res.headers.emplace_back("Retry-After", "1");
   return res;
 }

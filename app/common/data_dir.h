@@ -9,14 +9,8 @@
 
 namespace adsd::app {
 
-inline std::filesystem::path LogDir(const std::filesystem::path& data_dir) {
-  return data_dir / "log";
-}
-inline std::filesystem::path OffsetsDir(const std::filesystem::path& data_dir) {
-  return data_dir / "offsets";
-}
-inline std::filesystem::path ReadModelPath(const std::filesystem::path& data_dir) {
-  return data_dir / "read.db";
-}
+inline std::filesystem::path LogDir(const std::filesystem::path& data_dir) { return data_dir / "log"; }
+inline std::filesystem::path OffsetsDir(const std::filesystem::path& data_dir) { return data_dir / "offsets"; }
+inline std::filesystem::path ReadModelPath(const std::filesystem::path& data_dir) { return data_dir / "read.db"; }
 
 }  // namespace adsd::app

@@ -35,30 +35,28 @@ int Run(const std::filesystem::path& data_dir) {
   auto submitted = Event("AdSubmitted", R"({"title":"Winter boots","bid_cents":120})");
   auto r1 = store.Append(stream, ExpectedVersion::NoStream(), std::span(&submitted, 1));
   if (!r1.ok()) return fmt::print(stderr, "{}\n", r1.status().ToString()), 1;
-  fmt::print("appended AdSubmitted to {} at version {}, position {} (durable)\n", stream,
-             r1->last_version.value(), r1->last_position.value());
+  fmt::print("appended AdSubmitted to {} at version {}, position {} (durable)\n", stream, r1->last_version.value(),
+             r1->last_position.value());
 
   auto retry = store.Append(stream, ExpectedVersion::NoStream(), std::span(&submitted, 1));
   fmt::print("retrying the same event: idempotent={} position {}\n", retry->idempotent_replay,
              retry->last_position.value());
 
   auto approved = Event("AdApproved", R"({"reasons":[]})");
-  auto stale =
-      store.Append(stream, ExpectedVersion::Exact(StreamVersion(0)), std::span(&approved, 1));
+  auto stale = store.Append(stream, ExpectedVersion::Exact(StreamVersion(0)), std::span(&approved, 1));
   fmt::print("appending with a stale expected version: {}\n", stale.status().ToString());
   auto r2 = store.Append(stream, ExpectedVersion::Exact(StreamVersion(1)), std::span(&approved, 1));
   if (!r2.ok()) return fmt::print(stderr, "{}\n", r2.status().ToString()), 1;
 
   auto events = store.ReadStream(stream, StreamVersion(1), 100);
   for (const auto& e : *events) {
-    fmt::print("  {} v{} @{} {} {}\n", e.stream, e.version.value(), e.position.value(), e.type,
-               e.payload);
+    fmt::print("  {} v{} @{} {} {}\n", e.stream, e.version.value(), e.position.value(), e.type, e.payload);
   }
   opened = cqrs::Status(cqrs::StatusCode::kUnavailable, "closed");  // close before verifying
   auto report = cqrs::log::VerifyLog(data_dir / "log");
   if (!report.ok()) return fmt::print(stderr, "{}\n", report.status().ToString()), 1;
-  fmt::print("verify: {} records, head hash {}, {}\n", report->records,
-             cqrs::ToHex(report->head_hash), report->problem ? report->problem->reason : "intact");
+  fmt::print("verify: {} records, head hash {}, {}\n", report->records, cqrs::ToHex(report->head_hash),
+             report->problem ? report->problem->reason : "intact");
   return report->problem ? 1 : 0;
 }
 

@@ -4,13 +4,13 @@
 //   POST /v1/validate  {"retailer": "…", "ad": {…}}
 //   200 {"verdict": "approve" | "reject", "reasons": [{"code", "field", "message"}]}
 //   503 at the configured failure rate (to exercise the caller's retries and circuit breaker)
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <signal.h>
 #include <simdjson.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -115,12 +115,13 @@ int main(int argc, char** argv) {
       if (config.jitter_ms > 0) delay += std::uniform_int_distribution<int>(-config.jitter_ms, config.jitter_ms)(rng);
       fail = std::uniform_real_distribution<double>(0, 1)(rng) < config.fail_rate;
     }
-    Response answer = fail ? adsd::http::Problem(503, "unavailable", "Try again", "simulated failure")
-                           : Judge(config, req.body);
+    Response answer =
+        fail ? adsd::http::Problem(503, "unavailable", "Try again", "simulated failure") : Judge(config, req.body);
     delays.At(adsd::app::DelayQueue::Clock::now() + std::chrono::milliseconds(std::max(0, delay)),
               [respond, answer = std::move(answer)]() mutable { respond(std::move(answer)); });
   });
-  router.Add("GET", "/healthz", [](Request&, Responder respond) { respond(Response::Json(200, R"({"status":"ok"})")); });
+  router.Add("GET", "/healthz",
+             [](Request&, Responder respond) { respond(Response::Json(200, R"({"status":"ok"})")); });
 
   sigset_t signals;
   sigemptyset(&signals);

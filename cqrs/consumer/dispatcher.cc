@@ -25,9 +25,7 @@ Dispatcher::Dispatcher(Handler handler, DispatcherOptions options)
                  std::move(options)) {}
 
 Dispatcher::Dispatcher(DeliveryHandler handler, DispatcherOptions options)
-    : handler_(std::move(handler)),
-      options_(std::move(options)),
-      lanes_(options_.lanes, options_.max_in_flight) {}
+    : handler_(std::move(handler)), options_(std::move(options)), lanes_(options_.lanes, options_.max_in_flight) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 

@@ -30,10 +30,10 @@
 namespace cqrs::consumer {
 
 struct DispatcherOptions {
-  int lanes = 1;                    // handler calls at once
-  std::size_t max_in_flight = 64;   // tickets taken but not done before Dispatch() waits
+  int lanes = 1;                   // handler calls at once
+  std::size_t max_in_flight = 64;  // tickets taken but not done before Dispatch() waits
   RetryPolicy retry;
-  Filter filter;                    // empty: every event goes to the handler
+  Filter filter;  // empty: every event goes to the handler
 };
 
 class Dispatcher {
@@ -80,8 +80,8 @@ class Dispatcher {
   std::atomic<std::uint64_t> retries_{0};
 
   mutable Mutex mu_;
-  CondVar idle_;                             // calling_ dropped
-  Status failure_ GUARDED_BY(mu_);           // the first permanent error
+  CondVar idle_;                    // calling_ dropped
+  Status failure_ GUARDED_BY(mu_);  // the first permanent error
   std::size_t calling_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
 

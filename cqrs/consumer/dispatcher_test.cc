@@ -193,10 +193,12 @@ TEST(Dispatcher, EventsTheFilterDeclinesAreSettledWithoutTheHandler) {
 }
 
 TEST(Dispatcher, ASecondCompletionOfTheSameCallIsIgnored) {
-  Dispatcher d([](const RecordedEvent&, Completion done) {
-    done(Status::Ok());
-    done(InvalidArgument("late"));
-  }, {});
+  Dispatcher d(
+      [](const RecordedEvent&, Completion done) {
+        done(Status::Ok());
+        done(InvalidArgument("late"));
+      },
+      {});
   ASSERT_TRUE(d.Dispatch(Event("a", 1)));
   ASSERT_TRUE(d.WaitFor(Ticket(1), Clock::now() + 10s));
   EXPECT_TRUE(d.status().ok());
@@ -229,10 +231,8 @@ TEST(Dispatcher, TheSourcesDeliveryIsPassedOnAndEveryRetryMayBeARepeat) {
   ASSERT_TRUE(last);
   ASSERT_TRUE(d.WaitFor(*last, Clock::now() + 10s));
   std::lock_guard lock(mu);
-  const std::vector<std::pair<std::uint64_t, Delivery>> want = {{1, Delivery::kMaybeRepeated},
-                                                                {2, Delivery::kFirst},
-                                                                {2, Delivery::kMaybeRepeated},
-                                                                {3, Delivery::kFirst}};
+  const std::vector<std::pair<std::uint64_t, Delivery>> want = {
+      {1, Delivery::kMaybeRepeated}, {2, Delivery::kFirst}, {2, Delivery::kMaybeRepeated}, {3, Delivery::kFirst}};
   EXPECT_EQ(calls, want);
 }
 

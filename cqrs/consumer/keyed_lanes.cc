@@ -6,8 +6,7 @@
 
 namespace cqrs::consumer {
 
-KeyedLanes::KeyedLanes(int lanes, std::size_t max_in_flight)
-    : max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
+KeyedLanes::KeyedLanes(int lanes, std::size_t max_in_flight) : max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
   for (int i = 0; i < std::max(1, lanes); ++i) {
     threads_.emplace_back([this] {
       NameThisThread("lane");

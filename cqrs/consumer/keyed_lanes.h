@@ -90,14 +90,14 @@ class KeyedLanes {
   const std::size_t max_in_flight_;
 
   mutable Mutex mu_;
-  mutable CondVar changed_;                                // the watermark moved, room freed, or stopped
-  CondVar runnable_;                                       // an item queued, a key freed, a retry scheduled
-  std::deque<Entry> in_flight_ GUARDED_BY(mu_);            // ascending tickets
+  mutable CondVar changed_;                      // the watermark moved, room freed, or stopped
+  CondVar runnable_;                             // an item queued, a key freed, a retry scheduled
+  std::deque<Entry> in_flight_ GUARDED_BY(mu_);  // ascending tickets
   std::uint64_t watermark_ GUARDED_BY(mu_) = 0;
   bool stopped_ GUARDED_BY(mu_) = false;
-  std::deque<Item> queue_ GUARDED_BY(mu_);                 // not started yet
-  std::vector<Delayed> delayed_ GUARDED_BY(mu_);           // retries, their keys owned
-  std::unordered_set<std::string> busy_ GUARDED_BY(mu_);   // keys owned by a started item
+  std::deque<Item> queue_ GUARDED_BY(mu_);                // not started yet
+  std::vector<Delayed> delayed_ GUARDED_BY(mu_);          // retries, their keys owned
+  std::unordered_set<std::string> busy_ GUARDED_BY(mu_);  // keys owned by a started item
 
   // Written by the constructor, joined by the first Stop() (the one that sets stopped_).
   std::vector<std::thread> threads_;

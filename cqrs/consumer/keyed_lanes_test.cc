@@ -106,8 +106,7 @@ TEST(KeyedLanes, ARetryRunsAgainNotBeforeItsTimeAndKeepsItsKey) {
       lanes.Retry(Ticket(1), steady_clock::now() + std::chrono::milliseconds(30), work);
       return;
     }
-    retried_after_us.store(
-        std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - began).count());
+    retried_after_us.store(std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - began).count());
     EXPECT_FALSE(later_ran.load()) << "the key's next item ran during the retry's pause";
     lanes.Done(Ticket(1));
   };

@@ -6,8 +6,8 @@
 
 namespace cqrs::consumer {
 
-StoreConsumer::StoreConsumer(log::ConsumerOffsets& offsets, DeliveryHandler handler,
-                             StoreConsumerOptions options, Position from, Position head)
+StoreConsumer::StoreConsumer(log::ConsumerOffsets& offsets, DeliveryHandler handler, StoreConsumerOptions options,
+                             Position from, Position head)
     : offsets_(offsets),
       options_(std::move(options)),
       started_at_(from),

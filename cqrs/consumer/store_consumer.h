@@ -36,8 +36,8 @@ struct StoreConsumerOptions {
 class StoreConsumer {
  public:
   // `store` and `offsets` must outlive the consumer.
-  static Result<std::unique_ptr<StoreConsumer>> Start(EventStore& store, log::ConsumerOffsets& offsets,
-                                                      Handler handler, StoreConsumerOptions options);
+  static Result<std::unique_ptr<StoreConsumer>> Start(EventStore& store, log::ConsumerOffsets& offsets, Handler handler,
+                                                      StoreConsumerOptions options);
   // The handler is told which events an earlier run may have handled (handler.h): those after
   // the committed position up to the store's head when this consumer started.
   static Result<std::unique_ptr<StoreConsumer>> Start(EventStore& store, log::ConsumerOffsets& offsets,
@@ -55,8 +55,8 @@ class StoreConsumer {
   const Dispatcher& dispatcher() const { return dispatcher_; }
 
  private:
-  StoreConsumer(log::ConsumerOffsets& offsets, DeliveryHandler handler, StoreConsumerOptions options,
-                Position from, Position head);
+  StoreConsumer(log::ConsumerOffsets& offsets, DeliveryHandler handler, StoreConsumerOptions options, Position from,
+                Position head);
   Status Deliver(std::span<const RecordedEvent> batch) EXCLUDES(mu_);
   void CommitLoop() EXCLUDES(mu_);
 

@@ -121,8 +121,8 @@ TEST_F(StoreConsumerTest, APermanentErrorStopsAtItsEventWhichTheNextRunRedoes) {
   Append(4, 2);  // positions 1..8; position 3 is s2's first event
   {
     auto c = StoreConsumer::Start(*store_, *offsets_, Synchronous([](const RecordedEvent& e) {
-                                    return e.position == Position(3) ? InvalidArgument("cannot judge") : Status::Ok();
-                                  }),
+      return e.position == Position(3) ? InvalidArgument("cannot judge") : Status::Ok();
+    }),
                                   Options(1));
     ASSERT_TRUE(c.ok());
     const auto deadline = Clock::now() + 30s;
@@ -133,10 +133,10 @@ TEST_F(StoreConsumerTest, APermanentErrorStopsAtItsEventWhichTheNextRunRedoes) {
   EXPECT_EQ(offsets_->Load("test-group"), Position(2));
   std::atomic<std::uint64_t> first{0};
   auto c = StoreConsumer::Start(*store_, *offsets_, Synchronous([&](const RecordedEvent& e) {
-                                  std::uint64_t expected = 0;
-                                  first.compare_exchange_strong(expected, e.position.value());
-                                  return Status::Ok();
-                                }),
+    std::uint64_t expected = 0;
+    first.compare_exchange_strong(expected, e.position.value());
+    return Status::Ok();
+  }),
                                 Options(1));
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(Reaches(**c, Position(8)));
@@ -149,9 +149,9 @@ TEST_F(StoreConsumerTest, IgnoredEventsMoveThePositionWithoutTheHandler) {
   StoreConsumerOptions o = Options();
   o.dispatch.filter = [](const RecordedEvent& e) { return e.stream == "s0"; };
   auto c = StoreConsumer::Start(*store_, *offsets_, Synchronous([&](const RecordedEvent&) {
-                                  handled.fetch_add(1);
-                                  return Status::Ok();
-                                }),
+    handled.fetch_add(1);
+    return Status::Ok();
+  }),
                                 o);
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(Reaches(**c, Position(6)));

@@ -46,8 +46,7 @@ std::uint32_t ExtendPortable(std::uint32_t crc, const void* data, std::size_t n)
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) std::uint32_t ExtendHardware(std::uint32_t crc, const void* data,
-                                                               std::size_t n) {
+__attribute__((target("sse4.2"))) std::uint32_t ExtendHardware(std::uint32_t crc, const void* data, std::size_t n) {
   const auto* p = static_cast<const std::uint8_t*>(data);
   std::uint64_t c = ~crc;
   while (n >= 8) {

@@ -10,8 +10,7 @@ namespace {
 
 // One EVP context per thread, reused: creating one per record would dominate the cost.
 EVP_MD_CTX* ThreadContext() {
-  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                           &EVP_MD_CTX_free);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   return ctx.get();
 }
 
@@ -21,9 +20,8 @@ Sha256Digest Digest(const void* a, std::size_t a_len, const void* b, std::size_t
   unsigned int len = 0;
   // These calls fail only on allocation failure or a broken libcrypto; there is no sane
   // way to continue a hash chain after that.
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, a, a_len) != 1 || EVP_DigestUpdate(ctx, b, b_len) != 1 ||
-      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) {
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 || EVP_DigestUpdate(ctx, a, a_len) != 1 ||
+      EVP_DigestUpdate(ctx, b, b_len) != 1 || EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) {
     throw std::runtime_error("libcrypto SHA-256 failed");
   }
   return out;

@@ -38,7 +38,5 @@ class StrongInt {
 
 template <typename Tag, typename Rep>
 struct std::hash<cqrs::StrongInt<Tag, Rep>> {
-  size_t operator()(cqrs::StrongInt<Tag, Rep> s) const noexcept {
-    return std::hash<Rep>{}(s.value());
-  }
+  size_t operator()(cqrs::StrongInt<Tag, Rep> s) const noexcept { return std::hash<Rep>{}(s.value()); }
 };

@@ -15,10 +15,9 @@ namespace {
 class V7Generator {
  public:
   Uuid Next() {
-    const auto now_ms =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    const auto now_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
     MutexLock lock(mu_);
     if (now_ms > last_ms_) {
       last_ms_ = now_ms;

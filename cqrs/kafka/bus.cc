@@ -112,8 +112,8 @@ Status EnsureTopic(const BusOptions& bus) {
     // acknowledged event would then live on one broker. With 2, a write needs two copies or
     // fails (NOT_ENOUGH_REPLICAS, retried by the producer), so losing any one broker loses
     // nothing acknowledged. Unclean election stays off: an out-of-sync replica never leads.
-    for (const auto& [name, value] : {std::pair{"min.insync.replicas", "2"},
-                                      std::pair{"unclean.leader.election.enable", "false"}}) {
+    for (const auto& [name, value] :
+         {std::pair{"min.insync.replicas", "2"}, std::pair{"unclean.leader.election.enable", "false"}}) {
       if (rd_kafka_NewTopic_set_config(c.topic, name, value) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return Internal(std::string("bus: topic config ") + name);
       }

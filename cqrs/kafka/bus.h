@@ -18,9 +18,9 @@
 namespace cqrs::kafka {
 
 struct BusOptions {
-  std::string brokers;  // bootstrap.servers
+  std::string brokers;           // bootstrap.servers
   std::string topic = "events";  // an application names its own (adsd: adsd.events)
-  int partitions = 8;             // when the topic is created
+  int partitions = 8;            // when the topic is created
   // ce_source and content-type of the events published (event_codec.h): an application names
   // itself and its payloads' media type (adsd: /adsd, application/json).
   CloudEventSource event_source;

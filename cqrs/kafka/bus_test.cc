@@ -163,14 +163,14 @@ TEST(Bus, AMembersLanesHandleDifferentStreamsAtOnce) {
   ASSERT_TRUE(relay.ok());
   std::atomic<int> running{0}, most{0}, handled{0};
   auto member = BusConsumer::Start({bus, "g", 4}, consumer::Synchronous([&](const RecordedEvent&) {
-    const int now = running.fetch_add(1) + 1;
-    for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
-    }
-    std::this_thread::sleep_for(20ms);  // a handler that takes time (an external call)
-    running.fetch_sub(1);
-    handled.fetch_add(1);
-    return Status::Ok();
-  }));
+                                     const int now = running.fetch_add(1) + 1;
+                                     for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
+                                     }
+                                     std::this_thread::sleep_for(20ms);  // a handler that takes time (an external call)
+                                     running.fetch_sub(1);
+                                     handled.fetch_add(1);
+                                     return Status::Ok();
+                                   }));
   ASSERT_TRUE(member.ok());
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (handled.load() < 40 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);

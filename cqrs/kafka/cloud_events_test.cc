@@ -75,8 +75,8 @@ TEST(CloudEvents, AStockClientFindsAnAdsEventsWithTheirAttributes) {
   ASSERT_TRUE(Published(**relay, Position(5)));
 
   // kcat, as an operator would run it: one line per message, its key, headers and value.
-  const std::string out = Output("timeout 60 kcat -C -q -e -b " + bus.brokers + " -t " + bus.topic +
-                              " -f 'key=%k|%h|value=%s\\n' 2>&1");
+  const std::string out =
+      Output("timeout 60 kcat -C -q -e -b " + bus.brokers + " -t " + bus.topic + " -f 'key=%k|%h|value=%s\\n' 2>&1");
   std::vector<std::string> lines;
   for (std::size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1) {
     if (out.compare(at, 12, "key=ad-0193|") == 0) lines.push_back(out.substr(at, nl - at));
@@ -88,11 +88,11 @@ TEST(CloudEvents, AStockClientFindsAnAdsEventsWithTheirAttributes) {
   for (std::size_t i = 0; i < 2; ++i) {
     const RecordedEvent& e = (*events)[i];
     const std::string& line = lines[i];
-    for (const std::string& want : std::vector<std::string>
-        {"ce_specversion=1.0", "ce_id=" + e.event_id.ToString(), "ce_source=/test", "ce_type=" + e.type,
-          "ce_subject=ad-0193", "content-type=application/json", "ce_time=" + FormatRfc3339(e.timestamp_us),
-          "ce_position=" + std::to_string(e.position.value()), "ce_streamversion=" + std::to_string(i + 1),
-          "ce_hash=" + ToHex(e.hash), "ce_correlationid=" + correlation.ToString(), "|value=" + e.payload}) {
+    for (const std::string& want : std::vector<std::string>{
+             "ce_specversion=1.0", "ce_id=" + e.event_id.ToString(), "ce_source=/test", "ce_type=" + e.type,
+             "ce_subject=ad-0193", "content-type=application/json", "ce_time=" + FormatRfc3339(e.timestamp_us),
+             "ce_position=" + std::to_string(e.position.value()), "ce_streamversion=" + std::to_string(i + 1),
+             "ce_hash=" + ToHex(e.hash), "ce_correlationid=" + correlation.ToString(), "|value=" + e.payload}) {
       EXPECT_NE(line.find(want), std::string::npos) << want << " not in " << line;
     }
   }
@@ -110,7 +110,8 @@ TEST(CloudEvents, AMemberTakesWhatWasOnItsPartitionsForPossibleRepeatsAndLaterMe
   std::mutex mu;
   std::map<std::string, std::vector<consumer::Delivery>> seen;
   auto member = BusConsumer::Start(
-      {bus, "g", 2}, consumer::DeliveryHandler([&](const RecordedEvent& e, consumer::Delivery d, consumer::Completion done) {
+      {bus, "g", 2},
+      consumer::DeliveryHandler([&](const RecordedEvent& e, consumer::Delivery d, consumer::Completion done) {
         {
           std::lock_guard lock(mu);
           seen[e.stream].push_back(d);

@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kStreams = 12;
-constexpr int kBatch = 24;                // events per Publish: two per stream
+constexpr int kBatch = 24;                 // events per Publish: two per stream
 constexpr std::size_t kBeforeKill = 2000;  // acknowledged events before the broker dies
 constexpr std::size_t kAfterKill = 2000;   // and after
 
@@ -253,9 +253,9 @@ std::vector<RecordedEvent> NextBatch(std::map<std::string, std::uint64_t>& versi
     e.version = StreamVersion(++versions[e.stream]);
     e.position = Position(++position);
     e.type = "Happened";
-    e.timestamp_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    e.timestamp_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     e.payload = std::string(200, 'x');
   }
   return batch;
@@ -343,10 +343,9 @@ TEST(KafkaCluster, EveryAcknowledgedEventSurvivesTheLossOfTheBrokerLeadingMostPa
   const double stall = Seconds(acked.LongestGapEndingAfter(killed_at));
   const double read_back = Seconds(Clock::now() - published_at);
   std::cout << "killed node " << *leader << " after " << acked_at_kill << " acknowledged events in "
-            << Seconds(killed_at - started) << " s; "
-            << expected.size() << " acknowledged in all; publishes stalled " << stall << " s at the kill; "
-            << failed_publishes.load() << " publishes failed and were sent again; read back in " << read_back
-            << " s\n";
+            << Seconds(killed_at - started) << " s; " << expected.size() << " acknowledged in all; publishes stalled "
+            << stall << " s at the kill; " << failed_publishes.load()
+            << " publishes failed and were sent again; read back in " << read_back << " s\n";
   RecordProperty("killed_node", *leader);
   RecordProperty("acknowledged", static_cast<int>(expected.size()));
   RecordProperty("stall_ms", static_cast<int>(stall * 1000));

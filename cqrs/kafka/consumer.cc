@@ -75,10 +75,9 @@ BusConsumer::BusConsumer(ConsumerOptions options, consumer::DeliveryHandler hand
 
 Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, consumer::Handler handler) {
   return Start(std::move(options),
-               consumer::DeliveryHandler([handler = std::move(handler)](const RecordedEvent& e, consumer::Delivery,
-                                                                        consumer::Completion done) {
-                 handler(e, std::move(done));
-               }));
+               consumer::DeliveryHandler(
+                   [handler = std::move(handler)](const RecordedEvent& e, consumer::Delivery,
+                                                  consumer::Completion done) { handler(e, std::move(done)); }));
 }
 
 Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options, consumer::DeliveryHandler handler) {
@@ -87,13 +86,14 @@ Result<std::unique_ptr<BusConsumer>> BusConsumer::Start(ConsumerOptions options,
   const auto& o = c->options_;
   c->rebalance_ = std::make_unique<Rebalance>(*c);
   c->commit_result_ = std::make_unique<CommitResult>(*c);
-  ASSIGN_OR_RETURN(auto conf,
-                   MakeConf(o.bus, {{"group.id", o.group},
-                                    {"enable.auto.commit", "false"},
-                                    {"auto.offset.reset", "earliest"},
-                                    {"session.timeout.ms", std::to_string(o.session_timeout.count())},
-                                    {"heartbeat.interval.ms", std::to_string(std::max<long>(100, o.session_timeout.count() / 6))},
-                                    {"enable.partition.eof", "false"}}));
+  ASSIGN_OR_RETURN(
+      auto conf,
+      MakeConf(o.bus, {{"group.id", o.group},
+                       {"enable.auto.commit", "false"},
+                       {"auto.offset.reset", "earliest"},
+                       {"session.timeout.ms", std::to_string(o.session_timeout.count())},
+                       {"heartbeat.interval.ms", std::to_string(std::max<long>(100, o.session_timeout.count() / 6))},
+                       {"enable.partition.eof", "false"}}));
   std::string err;
   if (conf->set("rebalance_cb", c->rebalance_.get(), err) != RdKafka::Conf::CONF_OK) return Internal("bus: " + err);
   if (conf->set("offset_commit_cb", c->commit_result_.get(), err) != RdKafka::Conf::CONF_OK) {

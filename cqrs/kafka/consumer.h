@@ -12,9 +12,9 @@
 // by the next commit). When partitions are revoked, it first waits for everything taken from them
 // to settle (retries go on meanwhile), then commits synchronously, and only then lets them go;
 // the next owner starts at that commit. When the member stops, the handler calls in flight
-// settle, retries are not waited out, and it commits synchronously what settled before leaving. A member that dies (SIGKILL) commits nothing more: its
-// partitions move after the session timeout and the next owner redoes what was settled but not
-// committed; the handler's idempotence makes that harmless.
+// settle, retries are not waited out, and it commits synchronously what settled before leaving. A member that dies
+// (SIGKILL) commits nothing more: its partitions move after the session timeout and the next owner redoes what was
+// settled but not committed; the handler's idempotence makes that harmless.
 //
 // Thread-safety: status(), handled(), assigned_partitions() from any thread. Lifecycle: Start()
 // joins the group at once; the destructor drains, commits and leaves.

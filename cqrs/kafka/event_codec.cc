@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 
@@ -109,7 +109,9 @@ BusMessage Encode(const RecordedEvent& e, const CloudEventSource& source) {
   m.key = e.stream;
   m.value = e.payload;
   m.timestamp_ms = e.timestamp_us / 1000;
-  auto put = [&m](std::string_view name, std::string value) { m.headers.push_back({std::string(name), std::move(value)}); };
+  auto put = [&m](std::string_view name, std::string value) {
+    m.headers.push_back({std::string(name), std::move(value)});
+  };
   put(kSpecVersion, std::string(kVersion10));
   put(kId, e.event_id.ToString());
   put(kSource, source.source);
@@ -139,10 +141,11 @@ BusMessage EncodeSubmission(std::string_view stream, const EventData& d, const C
   e.version = version;
   e.type = d.type;
   e.schema_version = d.schema_version;
-  e.timestamp_us = d.timestamp_us != 0 ? d.timestamp_us
-                                       : std::chrono::duration_cast<std::chrono::microseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count();
+  e.timestamp_us =
+      d.timestamp_us != 0
+          ? d.timestamp_us
+          : std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
   e.correlation_id = d.correlation_id;
   e.causation_id = d.causation_id;
   e.metadata = d.metadata;
@@ -152,10 +155,9 @@ BusMessage EncodeSubmission(std::string_view stream, const EventData& d, const C
 
 Result<RecordedEvent> DecodeEvent(std::span<const BusHeader> headers, std::string_view value) {
   // The attributes this codec reads, each at most once.
-  constexpr std::array<std::string_view, 14> kKnown = {kSpecVersion, kId,       kSource,         kType,
-                                                       kTime,        kSubject,  kContentType,    kSchemaVersion,
-                                                       kPosition,    kStreamVersion, kHash, kCorrelationId,
-                                                       kCausationId, kMetadata};
+  constexpr std::array<std::string_view, 14> kKnown = {
+      kSpecVersion,   kId,       kSource,        kType, kTime,          kSubject,     kContentType,
+      kSchemaVersion, kPosition, kStreamVersion, kHash, kCorrelationId, kCausationId, kMetadata};
   std::array<const std::string*, kKnown.size()> found{};
   for (const BusHeader& h : headers) {
     const auto it = std::find(kKnown.begin(), kKnown.end(), h.name);

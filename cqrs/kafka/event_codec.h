@@ -45,7 +45,7 @@ struct BusMessage {
 
 // The producer's side of the attributes, the same for every event it sends.
 struct CloudEventSource {
-  std::string source = "/cqrs";                          // ce_source, a URI reference
+  std::string source = "/cqrs";                           // ce_source, a URI reference
   std::string content_type = "application/octet-stream";  // the payload's media type
 };
 

@@ -84,8 +84,9 @@ TEST(EventCodec, IsACloudEventInBinaryContentMode) {
   for (const auto& [name, value] : h) {
     if (!name.starts_with("ce_")) continue;
     // The spec: attribute names are lower-case ASCII letters and digits.
-    EXPECT_TRUE(std::all_of(name.begin() + 3, name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }))
-        << name;
+    EXPECT_TRUE(std::all_of(name.begin() + 3, name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    })) << name;
   }
 }
 
@@ -97,8 +98,8 @@ TEST(EventCodec, ASubmissionHasNoPositionVersionOrHash) {
   d.timestamp_us = 1'000'000;
   const BusMessage m = EncodeSubmission("ad-1", d);
   const auto h = ByName(m);
-  for (const char* absent : {"ce_position", "ce_streamversion", "ce_hash", "ce_correlationid", "ce_causationid",
-                             "ce_metadata"}) {
+  for (const char* absent :
+       {"ce_position", "ce_streamversion", "ce_hash", "ce_correlationid", "ce_causationid", "ce_metadata"}) {
     EXPECT_EQ(h.count(absent), 0u) << absent;
   }
   EXPECT_EQ(m.key, "ad-1");
@@ -122,14 +123,28 @@ TEST(EventCodec, MessagesThatAreNotOursAreCorruptionNotACrash) {
     EXPECT_EQ(DecodeEvent(Without(m.headers, required), m.value).status().code(), StatusCode::kCorruption) << required;
   }
   // Attributes with values that are not of their type.
-  const std::vector<std::pair<std::string, std::string>> bad = {
-      {"ce_specversion", "0.3"}, {"ce_specversion", ""},  {"ce_id", "42"},          {"ce_id", ""},
-      {"ce_time", "yesterday"},  {"ce_type", ""},         {"ce_subject", ""},       {"ce_source", ""},
-      {"ce_schemaversion", "-1"}, {"ce_schemaversion", "4294967296"}, {"ce_position", "0"},
-      {"ce_position", "1e3"},    {"ce_position", "99999999999999999999"}, {"ce_streamversion", "0"},
-      {"ce_streamversion", " 3"}, {"ce_hash", "ab"},     {"ce_hash", std::string(64, 'g')},
-      {"ce_correlationid", "x"}, {"ce_causationid", ""}, {"ce_metadata", "aGk"},    {"ce_metadata", "aGl="},
-      {"ce_metadata", "a=Gk"}};
+  const std::vector<std::pair<std::string, std::string>> bad = {{"ce_specversion", "0.3"},
+                                                                {"ce_specversion", ""},
+                                                                {"ce_id", "42"},
+                                                                {"ce_id", ""},
+                                                                {"ce_time", "yesterday"},
+                                                                {"ce_type", ""},
+                                                                {"ce_subject", ""},
+                                                                {"ce_source", ""},
+                                                                {"ce_schemaversion", "-1"},
+                                                                {"ce_schemaversion", "4294967296"},
+                                                                {"ce_position", "0"},
+                                                                {"ce_position", "1e3"},
+                                                                {"ce_position", "99999999999999999999"},
+                                                                {"ce_streamversion", "0"},
+                                                                {"ce_streamversion", " 3"},
+                                                                {"ce_hash", "ab"},
+                                                                {"ce_hash", std::string(64, 'g')},
+                                                                {"ce_correlationid", "x"},
+                                                                {"ce_causationid", ""},
+                                                                {"ce_metadata", "aGk"},
+                                                                {"ce_metadata", "aGl="},
+                                                                {"ce_metadata", "a=Gk"}};
   for (const auto& [name, value] : bad) {
     auto headers = m.headers;
     for (auto& h : headers) {
@@ -167,7 +182,8 @@ TEST(Rfc3339, FormatsUtcMicrosecondsAndParsesAnyOffset) {
   EXPECT_EQ(*ParseRfc3339("1970-01-01t01:00:00.5+01:00"), 500'000);
   EXPECT_EQ(*ParseRfc3339("1969-12-31T19:00:00.1234567-05:00"), 123'456);
   EXPECT_EQ(*ParseRfc3339("2016-12-31T23:59:60Z"), *ParseRfc3339("2017-01-01T00:00:00Z"));
-  for (TimestampUs t : {TimestampUs{0}, TimestampUs{-123'456'789}, TimestampUs{1'700'000'000'123'456}, TimestampUs{253'402'300'799'999'999}}) {
+  for (TimestampUs t : {TimestampUs{0}, TimestampUs{-123'456'789}, TimestampUs{1'700'000'000'123'456},
+                        TimestampUs{253'402'300'799'999'999}}) {
     EXPECT_EQ(*ParseRfc3339(FormatRfc3339(t)), t) << t;
   }
   for (const char* bad : {"", "1970-01-01", "1970-01-01T00:00:00", "1970-13-01T00:00:00Z", "2001-02-29T00:00:00Z",

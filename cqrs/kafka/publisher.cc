@@ -33,8 +33,8 @@ Result<std::unique_ptr<Publisher>> Publisher::Open(const BusOptions& bus) {
   std::unique_ptr<Publisher> p(new Publisher());
   p->bus_ = bus;
   p->reports_ = std::make_unique<Reports>();
-  ASSIGN_OR_RETURN(p->producer_, OpenProducer(bus, p->reports_.get(), std::chrono::milliseconds(1),
-                                              std::chrono::seconds(30)));
+  ASSIGN_OR_RETURN(p->producer_,
+                   OpenProducer(bus, p->reports_.get(), std::chrono::milliseconds(1), std::chrono::seconds(30)));
   return p;
 }
 
@@ -51,9 +51,9 @@ Status Publisher::Produce(BusMessage m, const BatchHandle& batch) {
   for (const BusHeader& h : m.headers) headers->add(h.name, h.value.data(), h.value.size());
   auto opaque = std::make_unique<BatchHandle>(batch);
   while (true) {
-    const RdKafka::ErrorCode rc = producer_->produce(
-        bus_.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, m.value.data(), m.value.size(),
-        m.key.data(), m.key.size(), m.timestamp_ms, headers.get(), opaque.get());
+    const RdKafka::ErrorCode rc =
+        producer_->produce(bus_.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, m.value.data(),
+                           m.value.size(), m.key.data(), m.key.size(), m.timestamp_ms, headers.get(), opaque.get());
     if (rc == RdKafka::ERR_NO_ERROR) {
       headers.release();  // the producer owns the headers now, and the report the handle copy
       opaque.release();

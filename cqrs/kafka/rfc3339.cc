@@ -76,8 +76,8 @@ std::string FormatRfc3339(TimestampUs t) {
   const Civil c = CivilFromDays(days);
   const std::int64_t secs = in_day / 1'000'000;
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(c.y), c.m,
-                c.d, static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(c.y), c.m, c.d,
+                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
                 static_cast<long long>(secs % 60), static_cast<long long>(in_day % 1'000'000));
   return buf;
 }
@@ -86,9 +86,9 @@ Result<TimestampUs> ParseRfc3339(std::string_view s) {
   auto bad = [&s] { return Corruption("bus message: bad ce_time " + std::string(s.substr(0, 40))); };
   std::size_t at = 0;
   unsigned y, mo, d, h, mi, se;
-  if (!Digits(s, at, 4, y) || !Char(s, at, '-') || !Digits(s, at, 2, mo) || !Char(s, at, '-') ||
-      !Digits(s, at, 2, d) || !Char(s, at, 'T', 't') || !Digits(s, at, 2, h) || !Char(s, at, ':') ||
-      !Digits(s, at, 2, mi) || !Char(s, at, ':') || !Digits(s, at, 2, se)) {
+  if (!Digits(s, at, 4, y) || !Char(s, at, '-') || !Digits(s, at, 2, mo) || !Char(s, at, '-') || !Digits(s, at, 2, d) ||
+      !Char(s, at, 'T', 't') || !Digits(s, at, 2, h) || !Char(s, at, ':') || !Digits(s, at, 2, mi) ||
+      !Char(s, at, ':') || !Digits(s, at, 2, se)) {
     return bad();
   }
   // Second 60 is a leap second: it is read as the next minute's first.

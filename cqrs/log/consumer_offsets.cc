@@ -22,8 +22,8 @@ constexpr std::string_view kSuffix = ".offset";
 bool ValidGroupName(const std::string& g) {
   if (g.empty() || g.size() > 128) return false;
   for (char c : g) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return g != "." && g != "..";

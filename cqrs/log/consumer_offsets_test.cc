@@ -33,8 +33,7 @@ TEST(ConsumerOffsets, BadGroupNamesAreRejected) {
   for (const char* bad : {"", "a/b", "..", "has space", "ünï"}) {
     EXPECT_EQ((*offsets)->Commit(bad, Position(1)).code(), StatusCode::kInvalidArgument) << bad;
   }
-  EXPECT_EQ((*offsets)->Commit(std::string(129, 'g'), Position(1)).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*offsets)->Commit(std::string(129, 'g'), Position(1)).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(ConsumerOffsets, DamagedOffsetFileIsCorruption) {

@@ -1,10 +1,9 @@
-#include "cqrs/log/log_impl.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "cqrs/core/thread_name.h"
 #include "cqrs/log/format.h"
+#include "cqrs/log/log_impl.h"
 #include "cqrs/log/record_codec.h"
 #include "cqrs/log/segment_file.h"
 #include "cqrs/log/segment_reader.h"
@@ -80,13 +79,11 @@ Result<PositionRange> Log::Impl::Stage(std::span<const RecordDraft> drafts) {
   index_adds.reserve(drafts.size());
   for (const RecordDraft& d : drafts) {
     const std::size_t size = EncodedSize(d);
-    const bool used =
-        staged_segment_ != nullptr && staged_segment_bytes_ > format::kSegmentHeaderBytes;
+    const bool used = staged_segment_ != nullptr && staged_segment_bytes_ > format::kSegmentHeaderBytes;
     const bool full = used && staged_segment_bytes_ + size > opt_.segment_bytes;
     // A segment written the plain way (no spare was ready when it started) is left early once a
     // spare is ready: the rest of the data then goes to the faster, preallocated kind of file.
-    const bool upgrade = used && spare_ready_.load() &&
-                         staged_segment_->state.load() == SegmentFileState::kAppending;
+    const bool upgrade = used && spare_ready_.load() && staged_segment_->state.load() == SegmentFileState::kAppending;
     if (staged_segment_ == nullptr || full || upgrade) {
       staged_segment_ = AddSegmentLocked(staged_head_.next());
       staged_segment_bytes_ = format::kSegmentHeaderBytes;
@@ -184,8 +181,7 @@ Status Log::Impl::WriteAndSync(std::vector<Chunk>& batch) {
     // Mark the first record written after this segment's last fdatasync (format.h): recovery
     // can then tell the damaged tail of an unsynced batch from damage before a synced one.
     chunk.bytes[3] = static_cast<char>(static_cast<unsigned char>(chunk.bytes[3]) | 0x80);
-    RETURN_IF_ERROR(WriteAllAt(active_fd_.get(), chunk.bytes, chunk.end_offset - chunk.bytes.size(),
-                               active_->path));
+    RETURN_IF_ERROR(WriteAllAt(active_fd_.get(), chunk.bytes, chunk.end_offset - chunk.bytes.size(), active_->path));
   }
   return SyncData(active_fd_.get(), active_->path);
 }
@@ -284,8 +280,7 @@ bool Log::Impl::WaitForDurable(Position p, std::chrono::steady_clock::time_point
   return durable_head() >= p;
 }
 
-Status Log::Impl::Scan(Position from, std::size_t max,
-                       const std::function<bool(const RecordView&)>& visit) const {
+Status Log::Impl::Scan(Position from, std::size_t max, const std::function<bool(const RecordView&)>& visit) const {
   if (from.value() == 0) from = Position(1);
   const Position head = durable_head();
   Position want = from;
@@ -296,11 +291,9 @@ Status Log::Impl::Scan(Position from, std::size_t max,
     std::uint64_t start = 0, end = 0;
     {
       ReaderMutexLock table(table_mu_);
-      auto it = std::upper_bound(
-          segments_.begin(), segments_.end(), want,
-          [](Position p, const std::unique_ptr<Segment>& s) { return p < s->first; });
-      if (it == segments_.begin())
-        return Internal("no segment holds position " + std::to_string(want.value()));
+      auto it = std::upper_bound(segments_.begin(), segments_.end(), want,
+                                 [](Position p, const std::unique_ptr<Segment>& s) { return p < s->first; });
+      if (it == segments_.begin()) return Internal("no segment holds position " + std::to_string(want.value()));
       const Segment& seg = **std::prev(it);
       fd = seg.read_fd.get();
       path = seg.path;
@@ -315,14 +308,12 @@ Status Log::Impl::Scan(Position from, std::size_t max,
       ASSIGN_OR_RETURN(SegmentReader::Next n, reader.Read());
       if (n.kind == SegmentReader::Kind::kEnd) break;
       if (n.kind != SegmentReader::Kind::kRecord) {
-        return Corruption(path.filename().string() + " offset " + std::to_string(n.offset) + ": " +
-                          n.detail);
+        return Corruption(path.filename().string() + " offset " + std::to_string(n.offset) + ": " + n.detail);
       }
       if (n.view.position < want) continue;  // scanning forward from the sparse-index entry
       if (n.view.position != want) {
-        return Corruption(path.filename().string() + " offset " + std::to_string(n.offset) +
-                          ": expected position " + std::to_string(want.value()) + ", found " +
-                          std::to_string(n.view.position.value()));
+        return Corruption(path.filename().string() + " offset " + std::to_string(n.offset) + ": expected position " +
+                          std::to_string(want.value()) + ", found " + std::to_string(n.view.position.value()));
       }
       progressed = true;
       ++visited;
@@ -330,8 +321,7 @@ Status Log::Impl::Scan(Position from, std::size_t max,
       if (!visit(n.view)) return Status::Ok();
     }
     if (!progressed && want <= head && visited < max) {
-      return Internal("position " + std::to_string(want.value()) + " not found in " +
-                      path.filename().string());
+      return Internal("position " + std::to_string(want.value()) + " not found in " + path.filename().string());
     }
   }
   return Status::Ok();
@@ -346,8 +336,7 @@ Result<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   if (options.segment_bytes < format::kSegmentHeaderBytes + 4096) {
     return InvalidArgument("segment_bytes: at least 4 KiB beyond the header");
   }
-  if (options.index_interval_bytes == 0)
-    return InvalidArgument("index_interval_bytes: must be > 0");
+  if (options.index_interval_bytes == 0) return InvalidArgument("index_interval_bytes: must be > 0");
   auto impl = std::make_unique<Impl>(std::move(options));
   RETURN_IF_ERROR(impl->Recover());
   impl->StartWriter();
@@ -356,17 +345,14 @@ Result<std::unique_ptr<Log>> Log::Open(LogOptions options) {
 
 Result<PositionRange> Log::Stage(std::span<const RecordDraft> d) { return impl_->Stage(d); }
 Status Log::AwaitDurable(Position last) { return impl_->AwaitDurable(last); }
-void Log::OnDurable(Position last, std::function<void(const Status&)> done) {
-  impl_->OnDurable(last, std::move(done));
-}
+void Log::OnDurable(Position last, std::function<void(const Status&)> done) { impl_->OnDurable(last, std::move(done)); }
 Position Log::durable_head() const { return impl_->durable_head(); }
 Sha256Digest Log::head_hash() const { return impl_->head_hash(); }
 Position Log::staged_head() const { return impl_->staged_head(); }
 Status Log::writer_status() const { return impl_->writer_status(); }
 const RecoveryReport& Log::recovery() const { return impl_->recovery(); }
 LogStats Log::stats() const { return impl_->stats(); }
-Status Log::Scan(Position from, std::size_t max,
-                 const std::function<bool(const RecordView&)>& visit) const {
+Status Log::Scan(Position from, std::size_t max, const std::function<bool(const RecordView&)>& visit) const {
   return impl_->Scan(from, max, visit);
 }
 bool Log::WaitForDurable(Position p, std::chrono::steady_clock::time_point deadline) const {

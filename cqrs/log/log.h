@@ -117,8 +117,7 @@ class Log {
   // Visits durable records in order from `from` (1-based, inclusive) until `visit` returns false,
   // `max` records were visited, or the durable head is reached. Views are valid only inside
   // `visit`. Corruption met on the way is returned as kCorruption naming segment and offset.
-  Status Scan(Position from, std::size_t max,
-              const std::function<bool(const RecordView&)>& visit) const;
+  Status Scan(Position from, std::size_t max, const std::function<bool(const RecordView&)>& visit) const;
 
   // Waits until durable_head() >= p, the deadline passes, or the writer is poisoned.
   // Returns whether p is durable.

@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
         d.payload = payload;
         auto r = (*log)->Stage(std::span(&d, 1));
         if (!r.ok() || !(*log)->AwaitDurable(r->last).ok()) _exit(4);
-        const std::string line = std::to_string(r->last.value()) + " " +
-                                 std::to_string(cqrs::crc32c::Value(payload)) + "\n";
+        const std::string line =
+            std::to_string(r->last.value()) + " " + std::to_string(cqrs::crc32c::Value(payload)) + "\n";
         if (write(1, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(5);
       }
     });

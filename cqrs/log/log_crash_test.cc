@@ -56,8 +56,7 @@ void Drain(int fd, std::string& partial, std::map<std::uint64_t, std::uint32_t>&
     const std::string line = partial.substr(0, nl);
     partial.erase(0, nl + 1);
     const auto sp = line.find(' ');
-    acked[std::stoull(line.substr(0, sp))] =
-        static_cast<std::uint32_t>(std::stoul(line.substr(sp + 1)));
+    acked[std::stoull(line.substr(0, sp))] = static_cast<std::uint32_t>(std::stoul(line.substr(sp + 1)));
   }
 }
 
@@ -73,8 +72,7 @@ TEST(LogCrash, EveryAcknowledgedRecordSurvivesSigkill) {
     // Kill after a random number of new acknowledgements (0 = as soon as it is up and writing).
     const std::size_t want = before + std::uniform_int_distribution<int>(0, 400)(rng);
     const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (acked.size() < want + (want == before ? 1 : 0) &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (acked.size() < want + (want == before ? 1 : 0) && std::chrono::steady_clock::now() < deadline) {
       Drain(child.out, partial, acked, 50ms);
     }
     ASSERT_GT(acked.size(), before) << "round " << round << ": the child acknowledged nothing";
@@ -104,8 +102,7 @@ TEST(LogCrash, EveryAcknowledgedRecordSurvivesSigkill) {
                              EXPECT_EQ(v.position.value(), expect++);
                              auto it = acked.find(v.position.value());
                              if (it != acked.end()) {
-                               EXPECT_EQ(crc32c::Value(v.payload), it->second)
-                                   << "position " << v.position.value();
+                               EXPECT_EQ(crc32c::Value(v.payload), it->second) << "position " << v.position.value();
                                ++matched;
                              }
                              return true;

@@ -69,10 +69,11 @@ class Log::Impl {
 
   Status Recover() EXCLUDES(mu_, table_mu_);
   void StartWriter() {
-    if (opt_.preallocate) preparer_ = std::thread([this] {
-      NameThisThread("log-prealloc");
-      PreparerLoop();
-    });
+    if (opt_.preallocate)
+      preparer_ = std::thread([this] {
+        NameThisThread("log-prealloc");
+        PreparerLoop();
+      });
     completer_ = std::thread([this] {
       NameThisThread("log-complete");
       CompleterLoop();
@@ -86,8 +87,8 @@ class Log::Impl {
   Result<PositionRange> Stage(std::span<const RecordDraft> drafts) EXCLUDES(mu_);
   Status AwaitDurable(Position last) EXCLUDES(mu_);
   void OnDurable(Position last, DurableCallback done) EXCLUDES(mu_);
-  Status Scan(Position from, std::size_t max,
-              const std::function<bool(const RecordView&)>& visit) const EXCLUDES(table_mu_);
+  Status Scan(Position from, std::size_t max, const std::function<bool(const RecordView&)>& visit) const
+      EXCLUDES(table_mu_);
   bool WaitForDurable(Position p, std::chrono::steady_clock::time_point deadline) const EXCLUDES(mu_);
 
   Position durable_head() const { return Position(durable_head_.load(std::memory_order_acquire)); }

@@ -82,8 +82,8 @@ Status Log::Impl::Recover() {
     const SegmentFile& file = files[i];
     const SegmentRole role = i + 1 == files.size() ? SegmentRole::kLast : SegmentRole::kSealed;
     ASSIGN_OR_RETURN(Fd fd, OpenFile(file.path, O_RDONLY));
-    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(file, fd.get(), expected, role,
-                                                   opt_.index_interval_bytes, opt_.on_recover));
+    ASSIGN_OR_RETURN(SegmentScan scan,
+                     ScanSegment(file, fd.get(), expected, role, opt_.index_interval_bytes, opt_.on_recover));
     if (scan.torn_bytes > 0) {
       report_.truncated_bytes += scan.torn_bytes;
       report_.truncated_segment = file.path.filename().string();

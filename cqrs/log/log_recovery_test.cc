@@ -168,8 +168,7 @@ TEST(LogRecovery, TornTailInsidePreallocatedSegmentIsDropped) {
   const auto last = records.back();
   ASSERT_LT(last.offset + last.size, bytes.size()) << "expected a zero-filled tail";
   // Zero the second half of the last record, as if the write stopped in the middle.
-  for (std::uint64_t i = last.offset + last.size / 2; i < last.offset + last.size; ++i)
-    bytes[i] = 0;
+  for (std::uint64_t i = last.offset + last.size / 2; i < last.offset + last.size; ++i) bytes[i] = 0;
   WriteAllBytes(seg, bytes);
   auto log = TryOpen(dir.path(), true, 64 << 10);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
@@ -183,8 +182,7 @@ TEST(LogRecovery, FlippedByteBeforeTheTailIsCorruptionNamingSegmentAndOffset) {
   const std::string bytes = ReadAllBytes(seg);
   const auto records = RecordsIn(seg);
   const auto victim = records[3];  // position 4, followed by good records
-  for (std::uint64_t at : {victim.offset + 2, victim.offset + 5, victim.offset + 20,
-                           victim.offset + victim.size - 1}) {
+  for (std::uint64_t at : {victim.offset + 2, victim.offset + 5, victim.offset + 20, victim.offset + victim.size - 1}) {
     TempDir dir;
     std::string damaged = bytes;
     damaged[at] ^= 0x40;
@@ -193,8 +191,7 @@ TEST(LogRecovery, FlippedByteBeforeTheTailIsCorruptionNamingSegmentAndOffset) {
     ASSERT_FALSE(log.ok()) << "flip at " << at;
     EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
     EXPECT_NE(log.status().message().find(seg.filename().string()), std::string::npos);
-    EXPECT_NE(log.status().message().find("offset " + std::to_string(victim.offset)),
-              std::string::npos)
+    EXPECT_NE(log.status().message().find("offset " + std::to_string(victim.offset)), std::string::npos)
         << log.status().message();
     auto report = VerifyLog(dir.path());
     ASSERT_TRUE(report.ok());
@@ -238,8 +235,7 @@ TEST(LogRecovery, EditedPayloadWithRecomputedCrcIsCaughtByTheHashChain) {
   const std::uint64_t body = victim.offset + format::kFrameBytes;
   const std::uint64_t body_len = victim.size - format::kFrameBytes;
   bytes[body + body_len - format::kHashBytes - 1] ^= 0x55;
-  format::Store<std::uint32_t>(bytes.data() + victim.offset + 4,
-                               crc32c::Value(bytes.data() + body, body_len));
+  format::Store<std::uint32_t>(bytes.data() + victim.offset + 4, crc32c::Value(bytes.data() + body, body_len));
   WriteAllBytes(seg, bytes);
 
   auto log = TryOpen(dir.path());
@@ -274,8 +270,8 @@ TEST(LogRecovery, SwappedRecordsAreNamedByVerify) {
   const std::string bytes = ReadAllBytes(seg);
   const auto recs = RecordsIn(seg);
   const auto a = recs[2], b = recs[3];  // positions 3 and 4
-  std::string swapped = bytes.substr(0, a.offset) + bytes.substr(b.offset, b.size) +
-                        bytes.substr(a.offset, a.size) + bytes.substr(b.offset + b.size);
+  std::string swapped = bytes.substr(0, a.offset) + bytes.substr(b.offset, b.size) + bytes.substr(a.offset, a.size) +
+                        bytes.substr(b.offset + b.size);
   WriteAllBytes(seg, swapped);
   auto report = VerifyLog(dir.path());
   ASSERT_TRUE(report->problem.has_value());

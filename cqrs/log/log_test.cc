@@ -37,9 +37,8 @@ std::vector<Owned> ReadAll(const Log& log) {
   std::vector<Owned> out;
   EXPECT_TRUE(log.Scan(Position(1), ~std::size_t{0},
                        [&](const RecordView& v) {
-                         out.push_back({v.position, v.event_id, v.correlation_id, v.causation_id,
-                                        std::string(v.stream), std::string(v.type),
-                                        std::string(v.metadata), std::string(v.payload), v.version,
+                         out.push_back({v.position, v.event_id, v.correlation_id, v.causation_id, std::string(v.stream),
+                                        std::string(v.type), std::string(v.metadata), std::string(v.payload), v.version,
                                         v.schema_version, v.timestamp_us, v.hash});
                          return true;
                        })
@@ -199,8 +198,7 @@ TEST(Log, ConcurrentAppendersGetGaplessUniquePositions) {
     });
   }
   for (auto& th : threads) th.join();
-  ASSERT_TRUE(
-      log->WaitForDurable(Position(kThreads * kPerThread), std::chrono::steady_clock::now() + 30s));
+  ASSERT_TRUE(log->WaitForDurable(Position(kThreads * kPerThread), std::chrono::steady_clock::now() + 30s));
   std::set<std::uint64_t> all;
   for (auto& v : got) {
     EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));
@@ -226,8 +224,7 @@ TEST(Log, TailingReaderWakesWhenNewRecordsAreDurable) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
   std::atomic<bool> woke{false};
-  std::thread reader(
-      [&] { woke = log->WaitForDurable(Position(1), std::chrono::steady_clock::now() + 30s); });
+  std::thread reader([&] { woke = log->WaitForDurable(Position(1), std::chrono::steady_clock::now() + 30s); });
   AppendRange(*log, 1, 1);
   reader.join();
   EXPECT_TRUE(woke.load());

@@ -26,8 +26,7 @@ inline std::string PayloadFor(std::uint64_t n, std::size_t size = 64) {
 
 inline std::string StreamFor(std::uint64_t n) { return "stream-" + std::to_string(n % 7); }
 
-inline std::unique_ptr<Log> OpenOrDie(const std::filesystem::path& dir,
-                                      std::uint64_t segment_bytes = 256ull << 20,
+inline std::unique_ptr<Log> OpenOrDie(const std::filesystem::path& dir, std::uint64_t segment_bytes = 256ull << 20,
                                       bool preallocate = true) {
   LogOptions o;
   o.dir = dir;

@@ -92,7 +92,7 @@ class StateDir {
  public:
   StateDir() {
     std::string tmpl = (std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm")
-                                                                   : std::filesystem::temp_directory_path()) /
+                                                                  : std::filesystem::temp_directory_path()) /
                        "adsd-power-loss-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
@@ -132,12 +132,15 @@ void CheckEveryCrashState(bool preallocate) {
         EXPECT_GE((*log)->durable_head().value(), acked);
         if ((*log)->recovery().truncated_bytes > 0) ++cut;
         std::uint64_t seen = 0;
-        ASSERT_TRUE((*log)->Scan(Position(1), ~std::size_t{0}, [&](const RecordView& v) {
-                            ++seen;
-                            EXPECT_EQ(v.position.value(), seen);
-                            EXPECT_EQ(v.payload, PayloadFor(seen, SizeFor(seen)));
-                            return true;
-                          }).ok());
+        ASSERT_TRUE((*log)
+                        ->Scan(Position(1), ~std::size_t{0},
+                               [&](const RecordView& v) {
+                                 ++seen;
+                                 EXPECT_EQ(v.position.value(), seen);
+                                 EXPECT_EQ(v.payload, PayloadFor(seen, SizeFor(seen)));
+                                 return true;
+                               })
+                        .ok());
         EXPECT_EQ(seen, (*log)->durable_head().value());
         auto offsets = ConsumerOffsets::Open(crashed / "offsets");
         ASSERT_TRUE(offsets.ok()) << offsets.status().ToString();

@@ -8,8 +8,8 @@ namespace cqrs::log {
 using namespace format;  // NOLINT: the format constants read best unqualified here
 
 std::size_t EncodedSize(const RecordDraft& d) {
-  return kFrameBytes + kFixedBodyBytes + d.stream.size() + d.type.size() + d.metadata.size() +
-         d.payload.size() + kHashBytes;
+  return kFrameBytes + kFixedBodyBytes + d.stream.size() + d.type.size() + d.metadata.size() + d.payload.size() +
+         kHashBytes;
 }
 
 Status ValidateDraft(const RecordDraft& d) {
@@ -21,8 +21,7 @@ Status ValidateDraft(const RecordDraft& d) {
   return Status::Ok();
 }
 
-Sha256Digest EncodeRecord(const RecordDraft& d, Position position, const Sha256Digest& prev_hash,
-                          std::string& out) {
+Sha256Digest EncodeRecord(const RecordDraft& d, Position position, const Sha256Digest& prev_hash, std::string& out) {
   const std::size_t start = out.size();
   const std::size_t body_len = EncodedSize(d) - kFrameBytes;
   out.resize(start + kFrameBytes + body_len);
@@ -81,8 +80,7 @@ Decoded DecodeRecord(std::string_view bytes) {
   const auto type_len = Load<std::uint16_t>(b + kOffTypeLen);
   const auto meta_len = Load<std::uint32_t>(b + kOffMetadataLen);
   const auto payload_len = Load<std::uint32_t>(b + kOffPayloadLen);
-  const std::uint64_t expect =
-      std::uint64_t{kMinBodyBytes} + stream_len + type_len + meta_len + payload_len;
+  const std::uint64_t expect = std::uint64_t{kMinBodyBytes} + stream_len + type_len + meta_len + payload_len;
   if (expect != body_len) {
     r.detail = "field lengths disagree with the record length";
     return r;

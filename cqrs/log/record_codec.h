@@ -18,8 +18,7 @@ std::size_t EncodedSize(const RecordDraft& draft);
 Status ValidateDraft(const RecordDraft& draft);
 
 // Appends the encoded record to `out` and returns its chained hash.
-Sha256Digest EncodeRecord(const RecordDraft& draft, Position position,
-                          const Sha256Digest& prev_hash, std::string& out);
+Sha256Digest EncodeRecord(const RecordDraft& draft, Position position, const Sha256Digest& prev_hash, std::string& out);
 
 enum class DecodeOutcome {
   kOk,

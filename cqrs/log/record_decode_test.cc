@@ -34,16 +34,14 @@ TEST(RecordDecode, MutatedRecordsDecodeOnlyWhenTheCrcHolds) {
   for (int round = 0; round < 20000; ++round) {
     std::string bytes = valid;
     const int flips = 1 + static_cast<int>(rng() % 4);
-    for (int f = 0; f < flips; ++f)
-      bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
+    for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
     if (rng() % 3 == 0) bytes.resize(rng() % bytes.size());
     std::string_view rest = bytes;
     while (!rest.empty()) {
       const Decoded d = DecodeRecord(rest);
       if (d.outcome != DecodeOutcome::kOk) break;
       ASSERT_LE(d.record_bytes, rest.size());
-      ASSERT_EQ(d.view.payload.data() + d.view.payload.size() + format::kHashBytes,
-                rest.data() + d.record_bytes);
+      ASSERT_EQ(d.view.payload.data() + d.view.payload.size() + format::kHashBytes, rest.data() + d.record_bytes);
       rest.remove_prefix(d.record_bytes);
       ++decoded_clean;
     }
@@ -74,9 +72,7 @@ TEST(RecordDecode, RandomSegmentFilesOpenOrReportCorruptionNeverCrash) {
     }
     // What opened is readable end to end.
     std::uint64_t n = 0;
-    EXPECT_TRUE((*log)
-                    ->Scan(Position(1), ~std::size_t{0}, [&](const RecordView&) { return ++n > 0; })
-                    .ok());
+    EXPECT_TRUE((*log)->Scan(Position(1), ~std::size_t{0}, [&](const RecordView&) { return ++n > 0; }).ok());
     EXPECT_EQ(n, (*log)->durable_head().value());
   }
 }

@@ -7,8 +7,8 @@ namespace cqrs::log {
 
 std::string DescribeTruncation(const RecoveryReport& r) {
   if (r.truncated_bytes == 0) return "";
-  std::string out = "log recovery cut " + std::to_string(r.truncated_bytes) + " bytes from " +
-                    r.truncated_segment + " at offset " + std::to_string(r.truncated_at) + ": position " +
+  std::string out = "log recovery cut " + std::to_string(r.truncated_bytes) + " bytes from " + r.truncated_segment +
+                    " at offset " + std::to_string(r.truncated_at) + ": position " +
                     std::to_string(r.first_truncated.value());
   if (r.last_truncated_seen > r.first_truncated) {
     out += " to " + std::to_string(r.last_truncated_seen.value());

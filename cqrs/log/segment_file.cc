@@ -37,8 +37,7 @@ Result<std::vector<SegmentFile>> ListSegments(const fs::path& dir) {
   std::vector<SegmentFile> out;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.size() != 20 + format::kSegmentSuffix.size() ||
-        !name.ends_with(format::kSegmentSuffix)) {
+    if (name.size() != 20 + format::kSegmentSuffix.size() || !name.ends_with(format::kSegmentSuffix)) {
       continue;
     }
     std::uint64_t first = 0;
@@ -47,8 +46,7 @@ Result<std::vector<SegmentFile>> ListSegments(const fs::path& dir) {
     out.push_back({Position(first), entry.path()});
   }
   if (ec) return ErrnoError("list " + dir.string(), ec.value());
-  std::sort(out.begin(), out.end(),
-            [](const SegmentFile& a, const SegmentFile& b) { return a.first < b.first; });
+  std::sort(out.begin(), out.end(), [](const SegmentFile& a, const SegmentFile& b) { return a.first < b.first; });
   return out;
 }
 
@@ -96,7 +94,7 @@ Result<Fd> OpenFile(const fs::path& path, int flags, int mode) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("open " + path.string(), errno);
   if (FileObserver* o = CurrentFileObserver(); o != nullptr && (flags & O_CREAT) != 0) {
-    o->Opened(path, (flags & O_EXCL) != 0   ? FileObserver::Open::kCreateNew
+    o->Opened(path, (flags & O_EXCL) != 0    ? FileObserver::Open::kCreateNew
                     : (flags & O_TRUNC) != 0 ? FileObserver::Open::kCreateOrTruncate
                                              : FileObserver::Open::kCreateOrKeep);
   }
@@ -108,7 +106,8 @@ Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
     const off_t at = ::lseek(fd, 0, SEEK_CUR);
     if (at < 0) return ErrnoError("seek " + path.string(), errno);
     RETURN_IF_ERROR(WriteAllAt(fd, bytes, static_cast<std::uint64_t>(at), path));
-    if (::lseek(fd, at + static_cast<off_t>(bytes.size()), SEEK_SET) < 0) return ErrnoError("seek " + path.string(), errno);
+    if (::lseek(fd, at + static_cast<off_t>(bytes.size()), SEEK_SET) < 0)
+      return ErrnoError("seek " + path.string(), errno);
     return Status::Ok();
   }
   while (!bytes.empty()) {
@@ -122,8 +121,7 @@ Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
   return Status::Ok();
 }
 
-Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t offset,
-                              const fs::path& path) {
+Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t offset, const fs::path& path) {
   std::size_t done = 0;
   while (done < n) {
     ssize_t r = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
@@ -171,8 +169,7 @@ Result<bool> AllZeros(int fd, const fs::path& path, std::uint64_t from, std::uin
   return true;
 }
 
-Status CreateZeroFilledFile(const fs::path& path, std::uint64_t size,
-                            const std::function<bool()>& cancelled) {
+Status CreateZeroFilledFile(const fs::path& path, std::uint64_t size, const std::function<bool()>& cancelled) {
   ASSIGN_OR_RETURN(Fd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC));
   for (std::uint64_t at = 0; at < size; at += kZeroChunk) {
     if (cancelled && cancelled()) return Unavailable("cancelled");
@@ -181,9 +178,8 @@ Status CreateZeroFilledFile(const fs::path& path, std::uint64_t size,
     // Write back as we go, a few MiB at a time: one large burst of writeback at the end would
     // queue ahead of the log's own fdatasyncs on the same device and stall appends.
     if ((at / kZeroChunk) % 8 == 7) {
-      ::sync_file_range(
-          fd.get(), static_cast<off_t>(at + n - 8 * kZeroChunk), 8 * kZeroChunk,
-          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+      ::sync_file_range(fd.get(), static_cast<off_t>(at + n - 8 * kZeroChunk), 8 * kZeroChunk,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
     }
   }
   return SyncData(fd.get(), path);

@@ -57,11 +57,9 @@ Status WriteAll(int fd, std::string_view bytes, const std::filesystem::path& pat
 Result<std::size_t> PreadSome(int fd, char* buf, std::size_t n, std::uint64_t offset,
                               const std::filesystem::path& path);
 // Writes all bytes at `offset` (pwrite), retrying short writes and EINTR.
-Status WriteAllAt(int fd, std::string_view bytes, std::uint64_t offset,
-                  const std::filesystem::path& path);
+Status WriteAllAt(int fd, std::string_view bytes, std::uint64_t offset, const std::filesystem::path& path);
 // Whether bytes [from, end) of the file are all zero.
-Result<bool> AllZeros(int fd, const std::filesystem::path& path, std::uint64_t from,
-                      std::uint64_t end);
+Result<bool> AllZeros(int fd, const std::filesystem::path& path, std::uint64_t from, std::uint64_t end);
 // Creates `path` holding `size` zero bytes, written and synced, so that later writes into it
 // overwrite allocated blocks and an fdatasync need not journal a size or extent change.
 Status CreateZeroFilledFile(const std::filesystem::path& path, std::uint64_t size,

@@ -8,15 +8,16 @@
 
 namespace cqrs::log {
 
-SegmentReader::SegmentReader(int fd, std::filesystem::path path, std::uint64_t start,
-                             std::uint64_t end, std::size_t read_ahead)
+SegmentReader::SegmentReader(int fd, std::filesystem::path path, std::uint64_t start, std::uint64_t end,
+                             std::size_t read_ahead)
     : fd_(fd),
       path_(std::move(path)),
       offset_(start),
       end_(end),
       // Never more than the range holds: a tailing reader reads a few records at a time, and a
       // 1 MiB buffer it zero-fills for each of them cost more than decoding them.
-      read_ahead_(static_cast<std::size_t>(std::clamp<std::uint64_t>(end > start ? end - start : 0, 64, std::max<std::size_t>(read_ahead, 64)))) {}
+      read_ahead_(static_cast<std::size_t>(
+          std::clamp<std::uint64_t>(end > start ? end - start : 0, 64, std::max<std::size_t>(read_ahead, 64)))) {}
 
 Status SegmentReader::Fill(std::size_t need) {
   const std::uint64_t left_in_file = end_ - offset_;
@@ -30,8 +31,7 @@ Status SegmentReader::Fill(std::size_t need) {
   buf_pos_ = 0;
   buf_len_ = have;
   const std::uint64_t read_at = offset_ + have;
-  const std::size_t to_read =
-      static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size() - have, end_ - read_at));
+  const std::size_t to_read = static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size() - have, end_ - read_at));
   ASSIGN_OR_RETURN(std::size_t got, PreadSome(fd_, buf_.data() + have, to_read, read_at, path_));
   buf_len_ += got;
   return Status::Ok();
@@ -56,8 +56,8 @@ Result<SegmentReader::Next> SegmentReader::Read() {
   // A zero length field, or fewer than four bytes left and all zero: the preallocated rest of a
   // segment whose last record ended a few bytes before its end.
   const std::size_t probe = std::min<std::size_t>(avail.size(), 4);
-  if (probe > 0 && std::all_of(avail.begin(), avail.begin() + static_cast<std::ptrdiff_t>(probe),
-                               [](char c) { return c == 0; })) {
+  if (probe > 0 &&
+      std::all_of(avail.begin(), avail.begin() + static_cast<std::ptrdiff_t>(probe), [](char c) { return c == 0; })) {
     n.kind = Kind::kZeros;
     n.detail = "zero length";
     return n;

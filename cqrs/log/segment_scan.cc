@@ -11,12 +11,10 @@ namespace cqrs::log {
 
 namespace {
 
-Status CorruptAt(const SegmentFile& file, std::uint64_t offset, Position position,
-                 std::string_view what) {
-  return Corruption(file.path.filename().string() + " offset " + std::to_string(offset) +
-                    " (position " + std::to_string(position.value()) + "): " + std::string(what));
+Status CorruptAt(const SegmentFile& file, std::uint64_t offset, Position position, std::string_view what) {
+  return Corruption(file.path.filename().string() + " offset " + std::to_string(offset) + " (position " +
+                    std::to_string(position.value()) + "): " + std::string(what));
 }
-
 
 struct LaterRecords {
   bool any = false;          // a record that decodes cleanly
@@ -25,8 +23,8 @@ struct LaterRecords {
 };
 
 // Every record that decodes cleanly, with a position after `after`, starting in [from, end).
-Result<LaterRecords> ValidRecordsAfter(int fd, const std::filesystem::path& path, std::uint64_t from,
-                                       std::uint64_t end, Position after) {
+Result<LaterRecords> ValidRecordsAfter(int fd, const std::filesystem::path& path, std::uint64_t from, std::uint64_t end,
+                                       Position after) {
   LaterRecords out;
   if (from >= end) return out;
   // The suspect region is read whole: it is at most one segment, and this runs only when a
@@ -53,14 +51,14 @@ Result<LaterRecords> ValidRecordsAfter(int fd, const std::filesystem::path& path
 
 }  // namespace
 
-Result<bool> HasValidRecordAfter(int fd, const std::filesystem::path& path, std::uint64_t from,
-                                 std::uint64_t end, Position after) {
+Result<bool> HasValidRecordAfter(int fd, const std::filesystem::path& path, std::uint64_t from, std::uint64_t end,
+                                 Position after) {
   ASSIGN_OR_RETURN(LaterRecords later, ValidRecordsAfter(fd, path, from, end, after));
   return later.any;
 }
 
-Result<BadTail> ClassifyBadTail(int fd, const std::filesystem::path& path, std::uint64_t bad,
-                                std::uint64_t end, Position after, bool marks_batches) {
+Result<BadTail> ClassifyBadTail(int fd, const std::filesystem::path& path, std::uint64_t bad, std::uint64_t end,
+                                Position after, bool marks_batches) {
   ASSIGN_OR_RETURN(LaterRecords later, ValidRecordsAfter(fd, path, bad + 1, end, after));
   BadTail out;
   // Without batch marks (a segment from an older writer) any valid record after the damage may
@@ -79,9 +77,8 @@ Result<BadTail> ClassifyBadTail(int fd, const std::filesystem::path& path, std::
   return out;
 }
 
-Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expected_first,
-                                SegmentRole role, std::uint32_t index_interval,
-                                const std::function<void(const RecordView&)>& on_record) {
+Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expected_first, SegmentRole role,
+                                std::uint32_t index_interval, const std::function<void(const RecordView&)>& on_record) {
   ASSIGN_OR_RETURN(const std::uint64_t size, FileSize(fd, file.path));
   SegmentScan scan;
   scan.index = SparseIndex(index_interval);
@@ -105,8 +102,7 @@ Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expect
     return CorruptAt(file, 0, expected_first, first.status().message());
   }
   if (*first != expected_first || *first != file.first) {
-    return CorruptAt(file, 0, expected_first,
-                     "segment header says first position " + std::to_string(first->value()));
+    return CorruptAt(file, 0, expected_first, "segment header says first position " + std::to_string(first->value()));
   }
 
   SegmentReader reader(fd, file.path, format::kSegmentHeaderBytes, size);
@@ -124,9 +120,9 @@ Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expect
     const Position want = scan.last.next();
     if (n.kind == SegmentReader::Kind::kRecord) {
       if (n.view.position != want) {
-        return CorruptAt(file, n.offset, want,
-                         "expected position " + std::to_string(want.value()) + ", found " +
-                             std::to_string(n.view.position.value()));
+        return CorruptAt(
+            file, n.offset, want,
+            "expected position " + std::to_string(want.value()) + ", found " + std::to_string(n.view.position.value()));
       }
       scan.index.Add(n.view.position, n.offset);
       if (on_record) on_record(n.view);
@@ -138,8 +134,8 @@ Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expect
     }
     // A bad or incomplete record.
     if (role == SegmentRole::kLast) {
-      ASSIGN_OR_RETURN(BadTail tail, ClassifyBadTail(fd, file.path, n.offset, size, scan.last,
-                                                     HeaderMarksBatches(header)));
+      ASSIGN_OR_RETURN(BadTail tail,
+                       ClassifyBadTail(fd, file.path, n.offset, size, scan.last, HeaderMarksBatches(header)));
       if (tail.torn) {
         scan.torn_bytes = size - n.offset;
         scan.cut = tail.cut;

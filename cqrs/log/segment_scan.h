@@ -29,8 +29,8 @@ enum class SegmentRole { kSealed, kLast };
 
 // What a torn tail held, as far as its bytes can tell.
 struct TornTail {
-  Position first;       // the first position cut (the one after the last good record)
-  Position last_seen;   // the highest position found in the cut bytes (>= first when any)
+  Position first;      // the first position cut (the one after the last good record)
+  Position last_seen;  // the highest position found in the cut bytes (>= first when any)
 };
 
 struct SegmentScan {
@@ -44,14 +44,13 @@ struct SegmentScan {
   SparseIndex index;
 };
 
-Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expected_first,
-                                SegmentRole role, std::uint32_t index_interval,
-                                const std::function<void(const RecordView&)>& on_record);
+Result<SegmentScan> ScanSegment(const SegmentFile& file, int fd, Position expected_first, SegmentRole role,
+                                std::uint32_t index_interval, const std::function<void(const RecordView&)>& on_record);
 
 // Whether any record that decodes cleanly, with a position after `after`, starts anywhere in
 // [from, end) of the file. Used to tell a torn tail from damage followed by good records.
-Result<bool> HasValidRecordAfter(int fd, const std::filesystem::path& path, std::uint64_t from,
-                                 std::uint64_t end, Position after);
+Result<bool> HasValidRecordAfter(int fd, const std::filesystem::path& path, std::uint64_t from, std::uint64_t end,
+                                 Position after);
 
 // Bad bytes at `bad` in the last segment, after the good record at position `after`: whether they
 // are a torn tail (see ScanSegment) and, if so, what it held. `marks_batches`: the segment's
@@ -60,7 +59,7 @@ struct BadTail {
   bool torn = false;
   TornTail cut;
 };
-Result<BadTail> ClassifyBadTail(int fd, const std::filesystem::path& path, std::uint64_t bad,
-                                std::uint64_t end, Position after, bool marks_batches);
+Result<BadTail> ClassifyBadTail(int fd, const std::filesystem::path& path, std::uint64_t bad, std::uint64_t end,
+                                Position after, bool marks_batches);
 
 }  // namespace cqrs::log

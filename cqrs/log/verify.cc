@@ -12,8 +12,7 @@ namespace cqrs::log {
 
 namespace {
 
-void Report(VerifyReport& r, Position at, const SegmentFile& file, std::uint64_t offset,
-            std::string reason) {
+void Report(VerifyReport& r, Position at, const SegmentFile& file, std::uint64_t offset, std::string reason) {
   r.problem = VerifyProblem{at, file.path.filename().string(), offset, std::move(reason)};
 }
 
@@ -30,8 +29,7 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
     ASSIGN_OR_RETURN(Fd fd, OpenFile(file.path, O_RDONLY));
     ASSIGN_OR_RETURN(const std::uint64_t size, FileSize(fd.get(), file.path));
     std::string header(format::kSegmentHeaderBytes, '\0');
-    ASSIGN_OR_RETURN(std::size_t got,
-                     PreadSome(fd.get(), header.data(), header.size(), 0, file.path));
+    ASSIGN_OR_RETURN(std::size_t got, PreadSome(fd.get(), header.data(), header.size(), 0, file.path));
     header.resize(got);
     auto first = DecodeSegmentHeader(header);
     if (!first.ok()) {
@@ -59,8 +57,7 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
       if (n.kind != SegmentReader::Kind::kRecord) {
         if (last_segment) {
           ASSIGN_OR_RETURN(BadTail tail, ClassifyBadTail(fd.get(), file.path, n.offset, size,
-                                                         Position(expected.value() - 1),
-                                                         HeaderMarksBatches(header)));
+                                                         Position(expected.value() - 1), HeaderMarksBatches(header)));
           if (tail.torn) {
             r.torn_tail_bytes = size - n.offset;
             return r;

@@ -20,7 +20,7 @@ struct VerifyProblem {
   Position position;         // the first position whose bytes were changed, removed or reordered
   std::string segment;       // segment file name
   std::uint64_t offset = 0;  // byte offset of the record in that segment
-  std::string reason;  // "crc mismatch", "hash chain broken", "expected position 7, found 8" …
+  std::string reason;        // "crc mismatch", "hash chain broken", "expected position 7, found 8" …
 };
 
 struct VerifyReport {

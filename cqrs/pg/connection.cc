@@ -59,11 +59,12 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url) {
   // kernel gives up (hours). The URL's own values win: they come later in the arrays.
   // The server side too (`options`): a session whose client vanished ends within ~25 s, and with
   // it any advisory lock it held (a relay's or a projection's leadership).
-  const char* keywords[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                            "keepalives_count", "options", "dbname", nullptr};
-  const char* values[] = {"5", "1", "10", "5", "3",
-                          "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
-                          url.c_str(), nullptr};
+  const char* keywords[] = {"connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
+                            "keepalives_count", "options",    "dbname",          nullptr};
+  const char* values[] = {
+      "5",         "1",    "10",
+      "5",         "3",    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
+      url.c_str(), nullptr};
   PGconn* c = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (c == nullptr) return Unavailable("postgres: out of memory opening a connection");
   if (PQstatus(c) != CONNECTION_OK) {
@@ -74,7 +75,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url) {
   }
   auto conn = std::unique_ptr<Connection>(new Connection(c, url));
   // Quiet: NOTICEs (e.g. "relation already exists, skipping") are not errors.
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   return conn;
 }
 

@@ -14,10 +14,10 @@ Status Migrate(Connection& conn, std::string_view component, std::span<const Mig
     Connection& c;
     ~Unlock() { (void)c.Query("SELECT pg_advisory_unlock($1)", {Param::Int(kMigrationLock)}); }
   } unlock{conn};
-  RETURN_IF_ERROR(conn.Exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " component text NOT NULL, version int NOT NULL, description text NOT NULL,"
-      " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"));
+  RETURN_IF_ERROR(
+      conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " component text NOT NULL, version int NOT NULL, description text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"));
   for (const Migration& m : migrations) {
     RETURN_IF_ERROR(conn.Exec("BEGIN"));
     auto applied = [&]() -> Result<bool> {
@@ -32,10 +32,10 @@ Status Migrate(Connection& conn, std::string_view component, std::span<const Mig
       }
       if (at >= m.version) return false;
       RETURN_IF_ERROR(conn.Exec(m.sql));
-      RETURN_IF_ERROR(conn.Query("INSERT INTO schema_migrations (component, version, description) VALUES ($1, $2, $3)",
-                                 {Param::Text(std::string(component)), Param::Int(m.version),
-                                  Param::Text(m.description)})
-                          .status());
+      RETURN_IF_ERROR(
+          conn.Query("INSERT INTO schema_migrations (component, version, description) VALUES ($1, $2, $3)",
+                     {Param::Text(std::string(component)), Param::Int(m.version), Param::Text(m.description)})
+              .status());
       return true;
     }();
     if (!applied.ok()) {

@@ -33,7 +33,7 @@ struct RebuildStats {
 
 // `projection` must be a fresh instance (no prepared statements on another database); it is
 // left tied to the new live file's closed connection.
-Result<RebuildStats> RebuildIntoFreshFile(EventStore& store, Projection& projection,
-                                          const std::filesystem::path& live, const FreshFileRebuildOptions& options);
+Result<RebuildStats> RebuildIntoFreshFile(EventStore& store, Projection& projection, const std::filesystem::path& live,
+                                          const FreshFileRebuildOptions& options);
 
 }  // namespace cqrs::projection

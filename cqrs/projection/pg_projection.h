@@ -129,7 +129,7 @@ class PgProjectionRunner final : public Runner {
   const std::int64_t lock_key_;
   pg::Pool reads_;  // ListParked
 
-  Mutex db_mu_;  // the runner thread and the admin calls
+  Mutex db_mu_;                                              // the runner thread and the admin calls
   std::unique_ptr<pg::Connection> conn_ GUARDED_BY(db_mu_);  // the session holding the lock when leader
   std::set<std::string, std::less<>> parked_ GUARDED_BY(db_mu_);
 
@@ -138,7 +138,7 @@ class PgProjectionRunner final : public Runner {
   std::atomic<std::uint64_t> position_{0};
   mutable Mutex mu_ ACQUIRED_AFTER(db_mu_);
   mutable CondVar advanced_;
-  LoopStatus status_;  // its own lock
+  LoopStatus status_;                                                  // its own lock
   PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
   std::thread thread_;
 };

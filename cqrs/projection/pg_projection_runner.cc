@@ -200,7 +200,8 @@ std::vector<pg::Statement> PgProjectionRunner::CommitStatements(Position last) c
        "ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
        {Param::Text(name), Param::Int(static_cast<std::int64_t>(last.value()))}},
       // Delivered to the followers when (and only if) the transaction commits.
-      {std::string("SELECT pg_notify('") + kChannel + "', $1)", {Param::Text(name + " " + std::to_string(last.value()))}},
+      {std::string("SELECT pg_notify('") + kChannel + "', $1)",
+       {Param::Text(name + " " + std::to_string(last.value()))}},
       {"COMMIT"},
   };
 }
@@ -259,11 +260,12 @@ Status PgProjectionRunner::ApplyInTransaction(std::span<const RecordedEvent> eve
     Status failure = already_parked ? Unavailable("stream is parked") : Status::Ok();
     if (!already_parked) RETURN_IF_ERROR(ApplyWithRetry(e, failure));
     if (failure.ok()) continue;
-    RETURN_IF_ERROR(conn_->Query("INSERT INTO parked_events(projection, position, stream, error) "
-                                 "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                                 {Param::Text(std::string(projection_.name())),
-                                  Param::Int(static_cast<std::int64_t>(e.position.value())), Param::Text(e.stream),
-                                  Param::Text(failure.ToString())})
+    RETURN_IF_ERROR(conn_
+                        ->Query("INSERT INTO parked_events(projection, position, stream, error) "
+                                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                                {Param::Text(std::string(projection_.name())),
+                                 Param::Int(static_cast<std::int64_t>(e.position.value())), Param::Text(e.stream),
+                                 Param::Text(failure.ToString())})
                         .status());
     if (!already_parked) newly_parked.push_back(e.stream);
   }
@@ -326,13 +328,12 @@ void PgProjectionRunner::Pause(std::chrono::milliseconds d) const { PauseUnlessS
 
 Result<std::vector<ParkedStream>> PgProjectionRunner::ListParked() {
   return reads_.With([&](pg::Connection& c) -> Result<std::vector<ParkedStream>> {
-    ASSIGN_OR_RETURN(pg::Rows rows,
-                     c.Query("SELECT stream, MIN(position), COUNT(*), "
-                             "(SELECT error FROM parked_events p2 WHERE p2.projection = p.projection "
-                             " AND p2.stream = p.stream ORDER BY position LIMIT 1) "
-                             "FROM parked_events p WHERE projection = $1 GROUP BY projection, stream "
-                             "ORDER BY MIN(position)",
-                             {Param::Text(std::string(projection_.name()))}));
+    ASSIGN_OR_RETURN(pg::Rows rows, c.Query("SELECT stream, MIN(position), COUNT(*), "
+                                            "(SELECT error FROM parked_events p2 WHERE p2.projection = p.projection "
+                                            " AND p2.stream = p.stream ORDER BY position LIMIT 1) "
+                                            "FROM parked_events p WHERE projection = $1 GROUP BY projection, stream "
+                                            "ORDER BY MIN(position)",
+                                            {Param::Text(std::string(projection_.name()))}));
     std::vector<ParkedStream> out;
     for (int i = 0; i < rows.size(); ++i) {
       out.push_back({std::string(rows.Text(i, 0)), Position(static_cast<std::uint64_t>(rows.Int(i, 1))),
@@ -344,8 +345,9 @@ Result<std::vector<ParkedStream>> PgProjectionRunner::ListParked() {
 
 namespace {
 Status NotLeader() {
-  return Unavailable("this process does not apply the read model now: another one does (its /readyz says "
-                     "\"projection_leader\":true)");
+  return Unavailable(
+      "this process does not apply the read model now: another one does (its /readyz says "
+      "\"projection_leader\":true)");
 }
 }  // namespace
 
@@ -353,10 +355,10 @@ Status PgProjectionRunner::ReplayParked(std::string_view stream) {
   MutexLock lock(db_mu_);
   if (!leader() || !conn_) return NotLeader();
   if (!parked_.contains(stream)) return NotFound("stream " + std::string(stream) + " is not parked");
-  ASSIGN_OR_RETURN(pg::Rows at, conn_->Query("SELECT position FROM parked_events WHERE projection = $1 "
-                                             "AND stream = $2 ORDER BY position",
-                                             {Param::Text(std::string(projection_.name())),
-                                              Param::Text(std::string(stream))}));
+  ASSIGN_OR_RETURN(pg::Rows at,
+                   conn_->Query("SELECT position FROM parked_events WHERE projection = $1 "
+                                "AND stream = $2 ORDER BY position",
+                                {Param::Text(std::string(projection_.name())), Param::Text(std::string(stream))}));
   RETURN_IF_ERROR(conn_->Exec("BEGIN"));
   auto replay = [&]() -> Status {
     db_mu_.AssertHeld();  // called where the caller holds it
@@ -393,7 +395,8 @@ Result<std::uint64_t> PgProjectionRunner::Rebuild() {
     db_mu_.AssertHeld();  // called where the caller holds it
     std::vector<pg::Statement> reset{{"BEGIN"}};
     for (std::string& sql : projection_.Reset()) reset.emplace_back(std::move(sql));
-    reset.push_back({"DELETE FROM parked_events WHERE projection = $1", {Param::Text(std::string(projection_.name()))}});
+    reset.push_back(
+        {"DELETE FROM parked_events WHERE projection = $1", {Param::Text(std::string(projection_.name()))}});
     RETURN_IF_ERROR(conn_->Pipeline(reset).status());
     while (true) {
       ASSIGN_OR_RETURN(auto batch, store_.ReadAll(last.next(), std::max<std::size_t>(options_.max_batch, 4096)));

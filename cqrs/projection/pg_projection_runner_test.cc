@@ -138,8 +138,8 @@ TEST_F(PgProjectionRunnerTest, EventsThatKeepFailingParkTheirStreamInOrderAndRep
   CountingProjection p;
   auto runner = StartRunner(p);
   Append("good", "x");
-  Append("bad", "poison");  // fails in Apply
-  Append("bad", "x");       // parked behind it, in order
+  Append("bad", "poison");     // fails in Apply
+  Append("bad", "x");          // parked behind it, in order
   Append("orphan", "orphan");  // fails on the server (no parent row)
   const Position last = Append("good", "x");
   ASSERT_TRUE(runner->WaitFor(last, std::chrono::steady_clock::now() + 20s));
@@ -195,8 +195,9 @@ TEST_F(PgProjectionRunnerTest, ALostSessionIsNotAnEventFailureTheRunnerReconnect
   auto runner = StartRunner(p);
   ASSERT_TRUE(runner->WaitFor(Append("s", "x"), std::chrono::steady_clock::now() + 20s));
   // Every other session of the database, the runner's included, is cut.
-  ASSERT_TRUE(conn_->Query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+  ASSERT_TRUE(conn_
+                  ->Query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
                   .ok());
   Position last;
   for (int i = 0; i < 20; ++i) {

@@ -10,16 +10,15 @@
 // other streams go on. ReplayParked() retries a parked stream in order once the cause is fixed.
 #pragma once
 
-#include <functional>
-#include <optional>
-#include <span>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>

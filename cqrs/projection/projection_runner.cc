@@ -1,7 +1,7 @@
+#include "cqrs/projection/projection_runner.h"
+
 #include <algorithm>
 #include <thread>
-
-#include "cqrs/projection/projection_runner.h"
 
 namespace cqrs::projection {
 
@@ -22,8 +22,8 @@ CREATE INDEX IF NOT EXISTS parked_events_by_stream ON parked_events(projection, 
 
 }  // namespace
 
-ProjectionRunner::ProjectionRunner(EventStore& store, std::unique_ptr<sql::Database> db,
-                                   Projection& projection, RunnerOptions options)
+ProjectionRunner::ProjectionRunner(EventStore& store, std::unique_ptr<sql::Database> db, Projection& projection,
+                                   RunnerOptions options)
     : store_(store), db_(std::move(db)), projection_(projection), options_(options) {}
 
 ProjectionRunner::~ProjectionRunner() {
@@ -36,14 +36,12 @@ Status ProjectionRunner::LoadState() {
   MutexLock lock(db_mu_);
   RETURN_IF_ERROR(db_->Exec(kSchema));
   RETURN_IF_ERROR(options_.bulk_load ? projection_.MigrateForBulkLoad(*db_) : projection_.Migrate(*db_));
-  ASSIGN_OR_RETURN(
-      auto cp, db_->Prepare("SELECT position FROM projection_checkpoints WHERE projection = ?"));
+  ASSIGN_OR_RETURN(auto cp, db_->Prepare("SELECT position FROM projection_checkpoints WHERE projection = ?"));
   cp.Bind(1, projection_.name());
   ASSIGN_OR_RETURN(bool row, cp.Step());
   position_.store(row ? static_cast<std::uint64_t>(cp.Int(0)) : 0, std::memory_order_release);
   waiters_.Notify();
-  ASSIGN_OR_RETURN(auto parked,
-                   db_->Prepare("SELECT DISTINCT stream FROM parked_events WHERE projection = ?"));
+  ASSIGN_OR_RETURN(auto parked, db_->Prepare("SELECT DISTINCT stream FROM parked_events WHERE projection = ?"));
   parked.Bind(1, projection_.name());
   while (true) {
     ASSIGN_OR_RETURN(bool more, parked.Step());
@@ -55,21 +53,22 @@ Status ProjectionRunner::LoadState() {
 
 Status ProjectionRunner::Start() {
   RETURN_IF_ERROR(LoadState());
-  ASSIGN_OR_RETURN(subscription_, store_.Subscribe(position().next(), options_.max_batch,
-                                                   [this](std::span<const RecordedEvent> batch) {
-                                                     const auto began = std::chrono::steady_clock::now();
-                                                     Status st = ApplyBatch(batch);
-                                                     if (!st.ok()) {
-                                                       MutexLock lock(mu_);
-                                                       status_ = st;
-                                                     }
-                                                     advanced_.SignalAll();
-                                                     // Let the next batch gather (see RunnerOptions).
-                                                     if (st.ok() && batch.size() < options_.max_batch) {
-                                                       std::this_thread::sleep_until(began + options_.min_commit_interval);
-                                                     }
-                                                     return st;
-                                                   }));
+  ASSIGN_OR_RETURN(
+      subscription_,
+      store_.Subscribe(position().next(), options_.max_batch, [this](std::span<const RecordedEvent> batch) {
+        const auto began = std::chrono::steady_clock::now();
+        Status st = ApplyBatch(batch);
+        if (!st.ok()) {
+          MutexLock lock(mu_);
+          status_ = st;
+        }
+        advanced_.SignalAll();
+        // Let the next batch gather (see RunnerOptions).
+        if (st.ok() && batch.size() < options_.max_batch) {
+          std::this_thread::sleep_until(began + options_.min_commit_interval);
+        }
+        return st;
+      }));
   return Status::Ok();
 }
 
@@ -82,8 +81,7 @@ Status ProjectionRunner::CatchUp(Position target) {
   if (position().value() == 0 && !subscription_) RETURN_IF_ERROR(LoadState());
   while (position() < target) {
     ASSIGN_OR_RETURN(auto batch, store_.ReadAll(position().next(), options_.max_batch));
-    if (batch.empty())
-      return Unavailable("the store has no event at " + std::to_string(position().next().value()));
+    if (batch.empty()) return Unavailable("the store has no event at " + std::to_string(position().next().value()));
     RETURN_IF_ERROR(ApplyBatch(batch));
     advanced_.SignalAll();
   }
@@ -158,15 +156,12 @@ Status ProjectionRunner::ApplyBatchIsolated(std::span<const RecordedEvent> event
   // Redelivery after a crash or a racing CatchUp: skip what the checkpoint already covers.
   const Position done = position();
   ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
-  ASSIGN_OR_RETURN(
-      auto park,
-      db_->Prepare(
-          "INSERT INTO parked_events(projection, position, stream, error) VALUES (?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(auto park,
+                   db_->Prepare("INSERT INTO parked_events(projection, position, stream, error) VALUES (?, ?, ?, ?)"));
   Position last = done;
   std::vector<std::string> newly_parked;  // joins parked_ only once the transaction commits
   auto is_parked = [&](const std::string& s) REQUIRES(db_mu_) {
-    return parked_.contains(s) ||
-           std::find(newly_parked.begin(), newly_parked.end(), s) != newly_parked.end();
+    return parked_.contains(s) || std::find(newly_parked.begin(), newly_parked.end(), s) != newly_parked.end();
   };
   for (const RecordedEvent& e : events) {
     if (e.position <= done) continue;
@@ -212,28 +207,25 @@ Status ProjectionRunner::status() const {
 Result<std::vector<ParkedStream>> ProjectionRunner::ListParked() {
   MutexLock lock(db_mu_);
   ASSIGN_OR_RETURN(
-      auto q,
-      db_->Prepare(
-          "SELECT stream, MIN(position), COUNT(*), "
-          "(SELECT error FROM parked_events p2 WHERE p2.projection = p.projection AND p2.stream = "
-          "p.stream "
-          " ORDER BY position LIMIT 1) "
-          "FROM parked_events p WHERE projection = ? GROUP BY stream ORDER BY MIN(position)"));
+      auto q, db_->Prepare("SELECT stream, MIN(position), COUNT(*), "
+                           "(SELECT error FROM parked_events p2 WHERE p2.projection = p.projection AND p2.stream = "
+                           "p.stream "
+                           " ORDER BY position LIMIT 1) "
+                           "FROM parked_events p WHERE projection = ? GROUP BY stream ORDER BY MIN(position)"));
   q.Bind(1, projection_.name());
   std::vector<ParkedStream> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
-    out.push_back({std::string(q.Text(0)), Position(static_cast<std::uint64_t>(q.Int(1))),
-                   std::string(q.Text(3)), q.Int(2)});
+    out.push_back(
+        {std::string(q.Text(0)), Position(static_cast<std::uint64_t>(q.Int(1))), std::string(q.Text(3)), q.Int(2)});
   }
   return out;
 }
 
 Status ProjectionRunner::ReplayParked(std::string_view stream) {
   MutexLock lock(db_mu_);
-  if (!parked_.contains(stream))
-    return NotFound("stream " + std::string(stream) + " is not parked");
+  if (!parked_.contains(stream)) return NotFound("stream " + std::string(stream) + " is not parked");
   ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT position FROM parked_events WHERE projection = ? "
                                         "AND stream = ? ORDER BY position"));
   q.Bind(1, projection_.name()).Bind(2, stream);
@@ -246,13 +238,11 @@ Status ProjectionRunner::ReplayParked(std::string_view stream) {
   ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
   for (Position p : positions) {
     ASSIGN_OR_RETURN(auto events, store_.ReadAll(p, 1));
-    if (events.empty())
-      return Internal("parked event at " + std::to_string(p.value()) + " is gone");
+    if (events.empty()) return Internal("parked event at " + std::to_string(p.value()) + " is gone");
     Status st = ApplyWithRetry(events.front());
     if (!st.ok()) return st;  // the transaction rolls back: the stream stays parked
   }
-  ASSIGN_OR_RETURN(auto del,
-                   db_->Prepare("DELETE FROM parked_events WHERE projection = ? AND stream = ?"));
+  ASSIGN_OR_RETURN(auto del, db_->Prepare("DELETE FROM parked_events WHERE projection = ? AND stream = ?"));
   del.Bind(1, projection_.name()).Bind(2, stream);
   RETURN_IF_ERROR(del.Run());
   RETURN_IF_ERROR(tx.Commit());

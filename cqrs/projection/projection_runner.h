@@ -8,8 +8,8 @@
 #include <set>
 #include <string>
 
-#include "cqrs/projection/position_waiters.h"
 #include "cqrs/core/mutex.h"
+#include "cqrs/projection/position_waiters.h"
 #include "cqrs/projection/projection.h"
 #include "cqrs/projection/runner.h"
 
@@ -59,7 +59,7 @@ class ProjectionRunner final : public Runner {
   EventStore& store_;  // outlives the runner
   std::unique_ptr<sql::Database> db_ PT_GUARDED_BY(db_mu_);
   std::optional<sql::Statement> checkpoint_ GUARDED_BY(db_mu_);  // prepared on first use
-  Projection& projection_;  // outlives the runner
+  Projection& projection_;                                       // outlives the runner
   const RunnerOptions options_;
 
   Mutex db_mu_;  // serializes use of db_ between the subscription thread and callers
@@ -69,7 +69,7 @@ class ProjectionRunner final : public Runner {
   mutable CondVar advanced_;  // position_ moved or status_ set
   Status status_ GUARDED_BY(mu_);
   PositionWaiters waiters_{position_, options_.max_position_waiters};  // after position_
-  std::unique_ptr<Subscription> subscription_;  // the owner's: Start(), Stop(), the destructor
+  std::unique_ptr<Subscription> subscription_;                         // the owner's: Start(), Stop(), the destructor
 };
 
 }  // namespace cqrs::projection

@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "cqrs/projection/projection_runner.h"
 
-#include "cqrs/core/testing/temp_dir.h"
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
 
-#include "cqrs/projection/projection_runner.h"
+#include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/store/embedded_store.h"
 
 namespace cqrs::projection {
@@ -25,11 +25,9 @@ class CountingProjection : public Projection {
   }
   Status Apply(sql::Database& db, const RecordedEvent& e) override {
     if (poisoned && e.payload == "poison") return Internal("cannot apply poison");
-    ASSIGN_OR_RETURN(
-        auto st,
-        db.Prepare(
-            "INSERT INTO counts(stream, n, last_position) VALUES (?, 1, ?) "
-            "ON CONFLICT(stream) DO UPDATE SET n = n + 1, last_position = excluded.last_position"));
+    ASSIGN_OR_RETURN(auto st,
+                     db.Prepare("INSERT INTO counts(stream, n, last_position) VALUES (?, 1, ?) "
+                                "ON CONFLICT(stream) DO UPDATE SET n = n + 1, last_position = excluded.last_position"));
     st.Bind(1, e.stream).Bind(2, static_cast<std::int64_t>(e.position.value()));
     return st.Run();
   }
@@ -42,9 +40,7 @@ class ProjectionRunnerTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
   }
-  void TearDown() override {
-    store_.reset();
-  }
+  void TearDown() override { store_.reset(); }
 
   Position Append(const std::string& stream, const std::string& payload) {
     EventData e;

@@ -33,7 +33,7 @@ struct AggregateCodec {
 template <typename State>
 struct LoadedAggregate {
   State state{};
-  StreamVersion version{0};  // the stream version `state` reflects: the one to append at
+  StreamVersion version{0};           // the stream version `state` reflects: the one to append at
   StreamVersion snapshot_version{0};  // 0: no usable snapshot, the whole stream was replayed
   std::size_t events_replayed = 0;
 };

@@ -15,12 +15,13 @@ class PostgresSnapshotStore final : public SnapshotStore {
     MutexLock lock(mu_);
     RETURN_IF_ERROR(Reconnected());
     return conn_
-        ->Query("INSERT INTO cqrs_snapshots (stream, version, schema_version, state) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version, "
-                "schema_version = EXCLUDED.schema_version, state = EXCLUDED.state "
-                "WHERE cqrs_snapshots.version <= EXCLUDED.version",
-                {pg::Param::Text(s.stream), pg::Param::Int(static_cast<std::int64_t>(s.version.value())),
-                 pg::Param::Int(s.schema_version), pg::Param::Bytes(s.state)})
+        ->Query(
+            "INSERT INTO cqrs_snapshots (stream, version, schema_version, state) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version, "
+            "schema_version = EXCLUDED.schema_version, state = EXCLUDED.state "
+            "WHERE cqrs_snapshots.version <= EXCLUDED.version",
+            {pg::Param::Text(s.stream), pg::Param::Int(static_cast<std::int64_t>(s.version.value())),
+             pg::Param::Int(s.schema_version), pg::Param::Bytes(s.state)})
         .status();
   }
 

@@ -25,7 +25,7 @@ namespace cqrs {
 
 struct Snapshot {
   std::string stream;
-  StreamVersion version;  // the state after the stream's event at this version
+  StreamVersion version;             // the state after the stream's event at this version
   std::uint32_t schema_version = 1;  // the format of `state`
   std::string state;                 // serialized by the user
 };

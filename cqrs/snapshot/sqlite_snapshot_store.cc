@@ -45,9 +45,9 @@ class SqliteSnapshotStore final : public SnapshotStore {
 
 Result<std::unique_ptr<SnapshotStore>> OpenSqliteSnapshotStore(const std::filesystem::path& path) {
   ASSIGN_OR_RETURN(auto db, sql::Database::Open(path));
-  RETURN_IF_ERROR(db->Exec(
-      "CREATE TABLE IF NOT EXISTS snapshots (stream TEXT PRIMARY KEY, version INTEGER NOT NULL, "
-      "schema_version INTEGER NOT NULL, state BLOB NOT NULL)"));
+  RETURN_IF_ERROR(
+      db->Exec("CREATE TABLE IF NOT EXISTS snapshots (stream TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+               "schema_version INTEGER NOT NULL, state BLOB NOT NULL)"));
   return std::unique_ptr<SnapshotStore>(std::make_unique<SqliteSnapshotStore>(std::move(db)));
 }
 

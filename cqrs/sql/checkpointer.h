@@ -33,7 +33,7 @@ class Checkpointer {
   const std::chrono::milliseconds every_;
 
   mutable Mutex mu_;
-  CondVar cv_;                        // stop_ set
+  CondVar cv_;  // stop_ set
   bool stop_ GUARDED_BY(mu_) = false;
   Status status_ GUARDED_BY(mu_);
 

@@ -25,7 +25,8 @@ TEST(GroupCommit, ConcurrentWritesAllLandAndAFailingOneFailsAlone) {
       for (int i = 0; i < kEach; ++i) {
         // Key 7 is written by every thread: only the first succeeds.
         const int key = i == 0 ? 7 : 1000 + t * kEach + i;
-        Status st = commits.Run([key](Database& d) { return d.Exec("INSERT INTO t VALUES (" + std::to_string(key) + ")"); });
+        Status st =
+            commits.Run([key](Database& d) { return d.Exec("INSERT INTO t VALUES (" + std::to_string(key) + ")"); });
         if (!st.ok()) ++failed;
       }
     });

@@ -18,12 +18,10 @@ Status SqlError(sqlite3* db, std::string_view what, int rc) {
 
 }  // namespace
 
-Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& path,
-                                                 const OpenOptions& options) {
+Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& path, const OpenOptions& options) {
   sqlite3* db = nullptr;
   const int flags =
-      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-      SQLITE_OPEN_NOMUTEX;
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   std::unique_ptr<Database> out(new Database(db));
   if (rc != SQLITE_OK) return SqlError(db, "open " + path.string(), rc);
@@ -31,9 +29,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& pa
   sqlite3_extended_result_codes(db, 0);
   if (!options.read_only) {
     RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
-    RETURN_IF_ERROR(out->Exec(options.durability == Durability::kFull
-                                  ? "PRAGMA synchronous=FULL"
-                                  : "PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(
+        out->Exec(options.durability == Durability::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
     RETURN_IF_ERROR(out->Exec("PRAGMA cache_size=-" + std::to_string(options.cache_kib)));
   }
   RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=ON"));
@@ -82,8 +79,7 @@ Statement& Statement::Bind(int index, std::int64_t value) {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-  const int rc =
-      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  const int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK && bind_error_.ok()) bind_error_ = SqlError(db_, "bind", rc);
   return *this;
 }

@@ -39,8 +39,7 @@ class Statement;
 
 class Database {
  public:
-  static Result<std::unique_ptr<Database>> Open(const std::filesystem::path& path,
-                                                const OpenOptions& options = {});
+  static Result<std::unique_ptr<Database>> Open(const std::filesystem::path& path, const OpenOptions& options = {});
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -65,9 +64,7 @@ class Statement {
 
   Statement& Bind(int index, std::int64_t value);
   Statement& Bind(int index, std::string_view text);
-  Statement& Bind(int index, const std::string& text) {
-    return Bind(index, std::string_view(text));
-  }
+  Statement& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
   Statement& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
   Statement& BindBlob(int index, std::string_view bytes);
   Statement& BindNull(int index);

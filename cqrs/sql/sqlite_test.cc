@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "cqrs/core/testing/temp_dir.h"
-
 #include <filesystem>
+
+#include "cqrs/core/testing/temp_dir.h"
 
 namespace cqrs::sql {
 namespace {
@@ -17,9 +17,7 @@ class SqliteTest : public ::testing::Test {
     db_ = std::move(*db);
     ASSERT_TRUE(db_->Exec("CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT, n INTEGER)").ok());
   }
-  void TearDown() override {
-    db_.reset();
-  }
+  void TearDown() override { db_.reset(); }
   cqrs::testing::TempDir temp_;
   const std::filesystem::path& dir_ = temp_.path();
   std::unique_ptr<Database> db_;
@@ -28,8 +26,7 @@ class SqliteTest : public ::testing::Test {
 TEST_F(SqliteTest, BoundValuesReadBackWithNulls) {
   auto ins = db_->Prepare("INSERT INTO t(k, v, n) VALUES (?, ?, ?)");
   ASSERT_TRUE(ins.ok());
-  ASSERT_TRUE(
-      ins->Bind(1, std::int64_t{1}).Bind(2, std::string_view("a\0b", 3)).BindNull(3).Run().ok());
+  ASSERT_TRUE(ins->Bind(1, std::int64_t{1}).Bind(2, std::string_view("a\0b", 3)).BindNull(3).Run().ok());
   auto sel = db_->Prepare("SELECT v, n FROM t WHERE k = 1");
   ASSERT_TRUE(*sel->Step());
   EXPECT_EQ(sel->Text(0), std::string_view("a\0b", 3));

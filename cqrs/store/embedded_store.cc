@@ -1,4 +1,3 @@
-#include "cqrs/core/thread_name.h"
 #include "cqrs/store/embedded_store.h"
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <unordered_set>
 
 #include "cqrs/core/mutex.h"
+#include "cqrs/core/thread_name.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/index_builder.h"
 #include "cqrs/store/polling_subscription.h"
@@ -21,7 +21,6 @@ namespace {
 // An append with expected = any or exists recognizes a retry if the retried events are among the
 // stream's last this-many events. Exact and no_stream expectations are checked exactly.
 constexpr std::size_t kIdempotencyWindow = 128;
-
 
 RecordedEvent ToRecorded(const log::RecordView& v) {
   RecordedEvent e;
@@ -82,8 +81,7 @@ class EmbeddedEventStore final : public EventStore {
     return r;
   }
 
-  void AppendAsync(std::string_view stream, ExpectedVersion expected,
-                   std::span<const EventData> events,
+  void AppendAsync(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events,
                    std::function<void(Result<AppendResult>)> done) override EXCLUDES(mu_) {
     auto plan = Prepare(stream, expected, events);
     if (!plan.ok()) {
@@ -169,11 +167,10 @@ class EmbeddedEventStore final : public EventStore {
                                                   EventBatchHandler handler) override;
 
  private:
-  Result<Plan> Prepare(std::string_view stream, ExpectedVersion expected,
-                       std::span<const EventData> events) EXCLUDES(mu_);
+  Result<Plan> Prepare(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events)
+      EXCLUDES(mu_);
   std::optional<Result<AppendResult>> CheckRetry(const std::vector<StreamIndex::Entry>& entries,
-                                                 ExpectedVersion expected,
-                                                 std::span<const EventData> events) const;
+                                                 ExpectedVersion expected, std::span<const EventData> events) const;
 
   // A durable replay's result with the first event's stored timestamp and metadata (one read).
   Result<AppendResult> WithOriginal(AppendResult r) const {
@@ -190,19 +187,17 @@ class EmbeddedEventStore final : public EventStore {
   const std::unique_ptr<StreamIndex> index_ PT_GUARDED_BY(mu_);
 };
 
-std::optional<Result<AppendResult>> EmbeddedEventStore::CheckRetry(
-    const std::vector<StreamIndex::Entry>& entries, ExpectedVersion expected,
-    std::span<const EventData> events) const {
+std::optional<Result<AppendResult>> EmbeddedEventStore::CheckRetry(const std::vector<StreamIndex::Entry>& entries,
+                                                                   ExpectedVersion expected,
+                                                                   std::span<const EventData> events) const {
   // Where would the first event be if this is a retry of an append that already happened?
   std::optional<std::size_t> at;
   const Uuid& first = events.front().event_id;
-  if (expected.kind() == ExpectedVersion::Kind::kExact ||
-      expected.kind() == ExpectedVersion::Kind::kNoStream) {
+  if (expected.kind() == ExpectedVersion::Kind::kExact || expected.kind() == ExpectedVersion::Kind::kNoStream) {
     const std::size_t i = expected.version().value();
     if (i < entries.size() && entries[i].event_id == first) at = i;
   } else {
-    const std::size_t lo =
-        entries.size() > kIdempotencyWindow ? entries.size() - kIdempotencyWindow : 0;
+    const std::size_t lo = entries.size() > kIdempotencyWindow ? entries.size() - kIdempotencyWindow : 0;
     for (std::size_t i = entries.size(); i-- > lo;) {
       if (entries[i].event_id == first) {
         at = i;
@@ -217,9 +212,8 @@ std::optional<Result<AppendResult>> EmbeddedEventStore::CheckRetry(
     same = entries[i + k].event_id == events[k].event_id;
   }
   if (!same) {
-    return Result<AppendResult>(
-        AlreadyExists("event " + first.ToString() + " is already in the stream at version " +
-                      std::to_string(i + 1) + ", followed by different events"));
+    return Result<AppendResult>(AlreadyExists("event " + first.ToString() + " is already in the stream at version " +
+                                              std::to_string(i + 1) + ", followed by different events"));
   }
   AppendResult r;
   r.first_version = StreamVersion(i + 1);
@@ -244,8 +238,8 @@ Result<Plan> EmbeddedEventStore::Prepare(std::string_view stream, ExpectedVersio
   }
   const StreamVersion current(entries.size());
   if (!expected.IsSatisfiedBy(current)) {
-    return VersionConflict("stream " + std::string(stream) + " is at version " +
-                           std::to_string(current.value()) + ", expected " + expected.ToString());
+    return VersionConflict("stream " + std::string(stream) + " is at version " + std::to_string(current.value()) +
+                           ", expected " + expected.ToString());
   }
   std::vector<log::RecordDraft> drafts(events.size());
   for (std::size_t k = 0; k < events.size(); ++k) {
@@ -274,8 +268,7 @@ Result<Plan> EmbeddedEventStore::Prepare(std::string_view stream, ExpectedVersio
   return plan;
 }
 
-Result<std::unique_ptr<Subscription>> EmbeddedEventStore::Subscribe(Position from,
-                                                                    std::size_t max_batch,
+Result<std::unique_ptr<Subscription>> EmbeddedEventStore::Subscribe(Position from, std::size_t max_batch,
                                                                     EventBatchHandler handler) {
   return StartPollingSubscription(*this, from, max_batch, std::move(handler));
 }

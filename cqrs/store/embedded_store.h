@@ -19,7 +19,7 @@ namespace cqrs {
 struct EmbeddedStoreOptions {
   std::filesystem::path dir;  // the log's directory
   std::uint64_t segment_bytes = 256ull << 20;
-  bool preallocate = true;  // see LogOptions::preallocate
+  bool preallocate = true;                        // see LogOptions::preallocate
   std::function<void(double seconds)> on_commit;  // see LogOptions::on_commit
   // Called once by a successful open with what the log's recovery found (and cut).
   std::function<void(const log::RecoveryReport&)> on_recovery;

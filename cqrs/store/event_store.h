@@ -66,8 +66,7 @@ class EventStore {
 
   // Same as Append, but returns at once; `done` runs when the outcome is known, on a store thread.
   // `done` must not block.
-  virtual void AppendAsync(std::string_view stream, ExpectedVersion expected,
-                           std::span<const EventData> events,
+  virtual void AppendAsync(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events,
                            std::function<void(Result<AppendResult>)> done) = 0;
 
   // Events of `stream` with version >= from, at most `max`. An unknown stream reads as empty.
@@ -86,8 +85,7 @@ class EventStore {
   virtual Position Head() const = 0;
 
   // Waits until Head() >= p or the deadline passes; returns whether it got there.
-  virtual bool WaitForPosition(Position p,
-                               std::chrono::steady_clock::time_point deadline) const = 0;
+  virtual bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const = 0;
 
   // Ok when the store can serve; kUnavailable while its server is unreachable (readiness).
   virtual Status Health() const { return Status::Ok(); }

@@ -4,9 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
-
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -44,8 +43,7 @@ EventData Event(std::string payload = "{}", std::string type = "Happened") {
 
 std::unique_ptr<EventStore> Open(const TempDir& dir) { return dir->Open(); }
 
-Result<AppendResult> AppendOne(EventStore& s, const std::string& stream, ExpectedVersion ev,
-                               const EventData& e) {
+Result<AppendResult> AppendOne(EventStore& s, const std::string& stream, ExpectedVersion ev, const EventData& e) {
   return s.Append(stream, ev, std::span(&e, 1));
 }
 
@@ -66,8 +64,7 @@ TEST_P(EventStoreContract, EveryFieldRoundTripsThroughStreamAndGlobalReadsAndReo
     EXPECT_FALSE(r->idempotent_replay);
   }
   auto s = Open(dir);
-  for (const auto& read :
-       {s->ReadStream("ad-1", StreamVersion(1), 10), s->ReadAll(Position(1), 10)}) {
+  for (const auto& read : {s->ReadStream("ad-1", StreamVersion(1), 10), s->ReadAll(Position(1), 10)}) {
     ASSERT_TRUE(read.ok());
     ASSERT_EQ(read->size(), 1u);
     const RecordedEvent& got = read->front();
@@ -100,9 +97,7 @@ TEST_P(EventStoreContract, StreamIndexIsRebuiltOnOpen) {
   {
     auto s = Open(dir);
     for (int i = 0; i < 30; ++i) {
-      ASSERT_TRUE(AppendOne(*s, "s" + std::to_string(i % 3), ExpectedVersion::Any(),
-                            Event(std::to_string(i)))
-                      .ok());
+      ASSERT_TRUE(AppendOne(*s, "s" + std::to_string(i % 3), ExpectedVersion::Any(), Event(std::to_string(i))).ok());
     }
   }
   auto s = Open(dir);
@@ -147,8 +142,7 @@ TEST_P(EventStoreContract, ExpectedVersionMatrix) {
     }
     const Position head = s->Head();
     auto r = AppendOne(*s, "x", c.expected, Event());
-    const std::string what =
-        c.expected.ToString() + (c.on_existing ? " on existing" : " on missing");
+    const std::string what = c.expected.ToString() + (c.on_existing ? " on existing" : " on missing");
     if (c.succeeds) {
       ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
       EXPECT_EQ(r->last_version, StreamVersion(c.on_existing ? 3 : 1)) << what;
@@ -182,11 +176,9 @@ TEST_P(EventStoreContract, ReappendingTheSameEventsIsIdempotent) {
   EXPECT_EQ(s->Head(), head) << "a retry writes nothing";
 
   std::vector<EventData> reordered{batch[1], batch[0]};
-  EXPECT_EQ(s->Append("ad-9", ExpectedVersion::Any(), reordered).status().code(),
-            StatusCode::kAlreadyExists);
+  EXPECT_EQ(s->Append("ad-9", ExpectedVersion::Any(), reordered).status().code(), StatusCode::kAlreadyExists);
   std::vector<EventData> extra{batch[0], batch[1], Event("d")};
-  EXPECT_EQ(s->Append("ad-9", ExpectedVersion::NoStream(), extra).status().code(),
-            StatusCode::kAlreadyExists);
+  EXPECT_EQ(s->Append("ad-9", ExpectedVersion::NoStream(), extra).status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(s->Head(), head);
 }
 
@@ -238,18 +230,14 @@ TEST_P(EventStoreContract, IdempotencySurvivesReopen) {
 TEST_P(EventStoreContract, MalformedBatchesAreRejected) {
   TempDir dir = GetParam()();
   auto s = Open(dir);
-  EXPECT_EQ(s->Append("a", ExpectedVersion::Any(), {}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->Append("a", ExpectedVersion::Any(), {}).status().code(), StatusCode::kInvalidArgument);
   EventData nil = Event();
   nil.event_id = Uuid::Nil();
-  EXPECT_EQ(AppendOne(*s, "a", ExpectedVersion::Any(), nil).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(AppendOne(*s, "a", ExpectedVersion::Any(), nil).status().code(), StatusCode::kInvalidArgument);
   EventData e = Event();
   std::vector<EventData> dup{e, e};
-  EXPECT_EQ(s->Append("a", ExpectedVersion::Any(), dup).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(AppendOne(*s, "", ExpectedVersion::Any(), Event()).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->Append("a", ExpectedVersion::Any(), dup).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(AppendOne(*s, "", ExpectedVersion::Any(), Event()).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s->Head(), Position(0));
 }
 
@@ -323,20 +311,18 @@ TEST_P(EventStoreContract, AppendAsyncReportsTheSameResultsAsAppend) {
   std::vector<Result<AppendResult>> results;
   for (int i = 0; i < kCount; ++i) {
     EventData e = Event(std::to_string(i));
-    s->AppendAsync("a" + std::to_string(i % 10), ExpectedVersion::Any(), std::span(&e, 1),
-                   [&](Result<AppendResult> r) {
-                     std::lock_guard lock(mu);
-                     results.push_back(std::move(r));
-                     cv.notify_all();
-                   });
+    s->AppendAsync("a" + std::to_string(i % 10), ExpectedVersion::Any(), std::span(&e, 1), [&](Result<AppendResult> r) {
+      std::lock_guard lock(mu);
+      results.push_back(std::move(r));
+      cv.notify_all();
+    });
   }
   EventData conflicting = Event();
-  s->AppendAsync("a0", ExpectedVersion::NoStream(), std::span(&conflicting, 1),
-                 [&](Result<AppendResult> r) {
-                   std::lock_guard lock(mu);
-                   results.push_back(std::move(r));
-                   cv.notify_all();
-                 });
+  s->AppendAsync("a0", ExpectedVersion::NoStream(), std::span(&conflicting, 1), [&](Result<AppendResult> r) {
+    std::lock_guard lock(mu);
+    results.push_back(std::move(r));
+    cv.notify_all();
+  });
   std::unique_lock lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return results.size() == kCount + 1; }));
   std::set<std::uint64_t> positions;
@@ -357,8 +343,7 @@ TEST_P(EventStoreContract, AppendAsyncReportsTheSameResultsAsAppend) {
 TEST_P(EventStoreContract, SubscriptionDeliversPastAndNewEventsInOrder) {
   TempDir dir = GetParam()();
   auto s = Open(dir);
-  for (int i = 1; i <= 10; ++i)
-    ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::uint64_t> seen;
@@ -370,8 +355,7 @@ TEST_P(EventStoreContract, SubscriptionDeliversPastAndNewEventsInOrder) {
     return Status::Ok();
   });
   ASSERT_TRUE(sub.ok());
-  for (int i = 11; i <= 25; ++i)
-    ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+  for (int i = 11; i <= 25; ++i) ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
   std::unique_lock lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return seen.size() == 22; }));
   for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i + 4);
@@ -399,8 +383,7 @@ TEST_P(EventStoreContract, WaitForPositionWakesOnAppendAndTimesOut) {
   TempDir dir = GetParam()();
   auto s = Open(dir);
   EXPECT_FALSE(s->WaitForPosition(Position(1), std::chrono::steady_clock::now() + 10ms));
-  std::thread appender(
-      [&] { ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event()).ok()); });
+  std::thread appender([&] { ASSERT_TRUE(AppendOne(*s, "s", ExpectedVersion::Any(), Event()).ok()); });
   EXPECT_TRUE(s->WaitForPosition(Position(1), std::chrono::steady_clock::now() + 30s));
   appender.join();
 }
@@ -412,11 +395,12 @@ TEST_P(EventStoreContract, UpcastersRewriteOldSchemasOnEveryReadAndLeaveTheStore
   Upcasters upcasters;
   // v1 "Deposited" carried cents; v2 carries "cents:CURRENCY"; v3 was renamed "MoneyDeposited".
   upcasters
-      .Add("Deposited", 1, [](RecordedEvent& e) {
-        e.payload += ":USD";
-        e.schema_version = 2;
-        return Status::Ok();
-      })
+      .Add("Deposited", 1,
+           [](RecordedEvent& e) {
+             e.payload += ":USD";
+             e.schema_version = 2;
+             return Status::Ok();
+           })
       .Add("Deposited", 2, [](RecordedEvent& e) {
         e.type = "MoneyDeposited";
         e.schema_version = 3;
@@ -502,9 +486,9 @@ TEST_P(EventStoreContract, SnapshotsKeepTheLatestPerStreamAndSurviveReopen) {
     ASSERT_TRUE(got.ok() && got->has_value());
     EXPECT_EQ((*got)->version, StreamVersion(3));
     EXPECT_EQ((*got)->state, "three");
-    ASSERT_TRUE(snapshots
-                    ->Save({.stream = "account-1", .version = StreamVersion(5), .schema_version = 2, .state = bytes})
-                    .ok());
+    ASSERT_TRUE(
+        snapshots->Save({.stream = "account-1", .version = StreamVersion(5), .schema_version = 2, .state = bytes})
+            .ok());
   }
   auto snapshots = dir->OpenSnapshots();
   auto got = snapshots->Load("account-1");
@@ -525,14 +509,16 @@ struct Tally {
 };
 
 AggregateCodec<Tally> TallyCodec(std::uint32_t schema_version = 1) {
-  return {.schema_version = schema_version,
-          .serialize = [](const Tally& t) { return std::to_string(t.sum) + "," + std::to_string(t.count); },
-          .deserialize = [](std::string_view text) -> Result<Tally> {
-            const auto comma = text.find(',');
-            if (comma == std::string_view::npos) return InvalidArgument("not a tally");
-            return Tally{std::stoll(std::string(text.substr(0, comma))), std::stoll(std::string(text.substr(comma + 1)))};
-          },
-          .apply = [](Tally& t, const RecordedEvent& e) {
+  return {
+      .schema_version = schema_version,
+      .serialize = [](const Tally& t) { return std::to_string(t.sum) + "," + std::to_string(t.count); },
+      .deserialize = [](std::string_view text) -> Result<Tally> {
+        const auto comma = text.find(',');
+        if (comma == std::string_view::npos) return InvalidArgument("not a tally");
+        return Tally{std::stoll(std::string(text.substr(0, comma))), std::stoll(std::string(text.substr(comma + 1)))};
+      },
+      .apply =
+          [](Tally& t, const RecordedEvent& e) {
             t.sum += std::stoll(e.payload);
             ++t.count;
           }};
@@ -543,7 +529,8 @@ TEST_P(EventStoreContract, AnAggregateLoadsFromItsSnapshotPlusTheTailAndEqualsAF
   auto s = Open(dir);
   auto snapshots = dir->OpenSnapshots();
   const auto codec = TallyCodec();
-  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(AppendOne(*s, "tally", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+  for (int i = 1; i <= 10; ++i)
+    ASSERT_TRUE(AppendOne(*s, "tally", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
 
   auto first = LoadAggregate(*s, snapshots.get(), "tally", codec, 4);  // paged: 4 + 4 + 2
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -553,7 +540,8 @@ TEST_P(EventStoreContract, AnAggregateLoadsFromItsSnapshotPlusTheTailAndEqualsAF
   EXPECT_EQ(first->state, (Tally{55, 10}));
   ASSERT_TRUE(SaveSnapshot(*snapshots, "tally", *first, codec).ok());
 
-  for (int i = 11; i <= 13; ++i) ASSERT_TRUE(AppendOne(*s, "tally", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
+  for (int i = 11; i <= 13; ++i)
+    ASSERT_TRUE(AppendOne(*s, "tally", ExpectedVersion::Any(), Event(std::to_string(i))).ok());
   auto from_snapshot = LoadAggregate(*s, snapshots.get(), "tally", codec);
   ASSERT_TRUE(from_snapshot.ok());
   EXPECT_EQ(from_snapshot->snapshot_version, StreamVersion(10));

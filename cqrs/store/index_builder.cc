@@ -1,5 +1,6 @@
-#include "cqrs/core/thread_name.h"
 #include "cqrs/store/index_builder.h"
+
+#include "cqrs/core/thread_name.h"
 
 namespace cqrs {
 
@@ -20,8 +21,7 @@ IndexBuilder::IndexBuilder(StreamIndex& index) : index_(index) {
 IndexBuilder::~IndexBuilder() { Finish(); }
 
 void IndexBuilder::Add(const log::RecordView& r) {
-  current_.items.push_back({r.position, r.event_id,
-                            static_cast<std::uint32_t>(current_.names.size()),
+  current_.items.push_back({r.position, r.event_id, static_cast<std::uint32_t>(current_.names.size()),
                             static_cast<std::uint32_t>(r.stream.size())});
   current_.names.append(r.stream);
   if (current_.items.size() >= kBatchRecords) Submit();
@@ -60,8 +60,7 @@ void IndexBuilder::Run() {
     }
     cv_.SignalAll();
     for (const Item& it : batch.items) {
-      index_.Add(std::string_view(batch.names).substr(it.name_offset, it.name_size), it.position,
-                 it.event_id);
+      index_.Add(std::string_view(batch.names).substr(it.name_offset, it.name_size), it.position, it.event_id);
     }
   }
 }

@@ -70,7 +70,7 @@ class PollingSubscription final : public Subscription {
   }
 
   const EventStore& store_;  // outlives the subscription (documented in EventStore::Subscribe)
-  Position next_;  // the subscription thread's
+  Position next_;            // the subscription thread's
   const std::size_t max_batch_;
   EventBatchHandler handler_;
   const bool retry_unavailable_;

@@ -163,8 +163,9 @@ void PgAnnouncer::Run() {
     if (sent.ok()) {
       std::vector<pg::Statement> notify;
       if (head > 0) {
-        notify.emplace_back("SELECT pg_notify($1, $2)", std::vector<Param>{Param::Text(head_channel_),
-                                                                           Param::Text(FormatHeadNote(head, std::move(numbered)))});
+        notify.emplace_back(
+            "SELECT pg_notify($1, $2)",
+            std::vector<Param>{Param::Text(head_channel_), Param::Text(FormatHeadNote(head, std::move(numbered)))});
       }
       if (wake) notify.emplace_back("SELECT pg_notify($1, '')", std::vector<Param>{Param::Text(wake_channel_)});
       sent = conn_->Pipeline(notify).status();

@@ -74,7 +74,7 @@ class PgAnnouncer {
   std::uint64_t announced_ GUARDED_BY(mu_) = 0;          // the highest head sent
   std::vector<NumberedEvent> numbered_ GUARDED_BY(mu_);  // since the last NOTIFY
   bool overflow_ GUARDED_BY(mu_) = false;                // numbered_ grew past what a NOTIFY could carry
-  bool awaited_ GUARDED_BY(mu_) = false;  // numbered_ holds events committed before (see Head)
+  bool awaited_ GUARDED_BY(mu_) = false;                 // numbered_ holds events committed before (see Head)
   bool wake_ GUARDED_BY(mu_) = false;
   std::chrono::steady_clock::time_point last_sent_ GUARDED_BY(mu_);  // the last NOTIFY
   bool stop_ GUARDED_BY(mu_) = false;

@@ -95,14 +95,14 @@ TEST_P(OneBatch, ABatchOfDistinctStreamsIsDecidedAsASet) {
     ASSERT_TRUE(pg::Migrate(**c, kEventStoreComponent, EventStoreMigrations()).ok());
   }
   PgAppender appender(url);
-  const AppendCommit first = appender.Commit(
-      std::vector<PendingAppend>{Append("b", ExpectedVersion::Any(), {Event(Uuid::V7())})}, GetParam());
+  const AppendCommit first =
+      appender.Commit(std::vector<PendingAppend>{Append("b", ExpectedVersion::Any(), {Event(Uuid::V7())})}, GetParam());
   ASSERT_TRUE(first.appends[0].ok()) << first.appends[0].status().ToString();
   const std::vector<PendingAppend> batch = {
-      Append("c", ExpectedVersion::Exact(StreamVersion(0)), {Event(Uuid::V7())}),          // c 1
-      Append("a", ExpectedVersion::NoStream(), {Event(Uuid::V7()), Event(Uuid::V7())}),      // a 1-2
-      Append("b", ExpectedVersion::NoStream(), {Event(Uuid::V7())}),                         // b is at 1: conflict
-      Append("d", ExpectedVersion::Exists(), {Event(Uuid::V7())}),                           // d does not exist
+      Append("c", ExpectedVersion::Exact(StreamVersion(0)), {Event(Uuid::V7())}),        // c 1
+      Append("a", ExpectedVersion::NoStream(), {Event(Uuid::V7()), Event(Uuid::V7())}),  // a 1-2
+      Append("b", ExpectedVersion::NoStream(), {Event(Uuid::V7())}),                     // b is at 1: conflict
+      Append("d", ExpectedVersion::Exists(), {Event(Uuid::V7())}),                       // d does not exist
       Append("e", ExpectedVersion::Exact(StreamVersion(0)), {Event(Uuid::V7()), Event(Uuid::V7())}),  // e 1-2
   };
   const AppendCommit commit = appender.Commit(batch, GetParam());
@@ -142,8 +142,8 @@ TEST(AppendNumbering, TheCommittedBacklogIsNumberedFirstAndAStaleFenceNumbersNot
       std::vector<PendingAppend>{Append("a", ExpectedVersion::NoStream(), {Event(Uuid::V7()), Event(Uuid::V7())})}, 0);
   ASSERT_TRUE(backlog.appends[0].ok()) << backlog.appends[0].status().ToString();
   // ... a stale fencing token (the epoch is 0, never a leader's token) numbers nothing ...
-  const AppendCommit stale = appender.Commit(
-      std::vector<PendingAppend>{Append("b", ExpectedVersion::NoStream(), {Event(Uuid::V7())})}, 7);
+  const AppendCommit stale =
+      appender.Commit(std::vector<PendingAppend>{Append("b", ExpectedVersion::NoStream(), {Event(Uuid::V7())})}, 7);
   ASSERT_TRUE(stale.appends[0].ok()) << stale.appends[0].status().ToString();
   EXPECT_TRUE(stale.numbered.empty());
   EXPECT_EQ(stale.appends[0]->positions, (std::vector<std::uint64_t>{0}));
@@ -157,9 +157,8 @@ TEST(AppendNumbering, TheCommittedBacklogIsNumberedFirstAndAStaleFenceNumbersNot
   EXPECT_EQ(next.appends[1]->positions, (std::vector<std::uint64_t>{4}));  // a 1-2 and b first, in seq order
   EXPECT_EQ(next.appends[0]->positions, (std::vector<std::uint64_t>{5}));
   EXPECT_EQ(next.head, 5u);
-  std::vector<NumberedEvent> expected = {{backlog.appends[0]->seqs[0], 1},
-                                         {backlog.appends[0]->seqs[1], 2},
-                                         {stale.appends[0]->seqs[0], 3}};
+  std::vector<NumberedEvent> expected = {
+      {backlog.appends[0]->seqs[0], 1}, {backlog.appends[0]->seqs[1], 2}, {stale.appends[0]->seqs[0], 3}};
   EXPECT_EQ(std::vector<NumberedEvent>(next.numbered.begin(), next.numbered.begin() + 3), expected);
   // The chain the numbering wrote is the one readers verify.
   PostgresStoreOptions options;

@@ -50,8 +50,7 @@ void PositionWaits::Add(Placement placement, Done done) {
   Answer(answers, head);
 }
 
-void PositionWaits::Place(std::int64_t seq, std::uint64_t position, std::vector<Reply>& answers,
-                          std::uint64_t& head) {
+void PositionWaits::Place(std::int64_t seq, std::uint64_t position, std::vector<Reply>& answers, std::uint64_t& head) {
   auto it = by_seq_.find(seq);
   if (it == by_seq_.end()) return;
   auto [w, k] = std::move(it->second);

@@ -58,8 +58,7 @@ class PositionWaits {
   using Reply = std::pair<Done, Result<AppendResult>>;
   static AppendResult ResultOf(const Placement& p);
   // Records one position; appends completed by it go to `answers`.
-  void Place(std::int64_t seq, std::uint64_t position, std::vector<Reply>& answers, std::uint64_t& head)
-      REQUIRES(mu_);
+  void Place(std::int64_t seq, std::uint64_t position, std::vector<Reply>& answers, std::uint64_t& head) REQUIRES(mu_);
   void Answer(std::vector<Reply>& answers, std::uint64_t head) EXCLUDES(mu_);
 
   const BeforeAnswer before_answer_;

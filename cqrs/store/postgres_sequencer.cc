@@ -132,7 +132,8 @@ class Sequencer::Impl {
     if (seqs.empty()) return Outcome::kNothing;
     std::vector<NumberedEvent> numbered;
     numbered.reserve(seqs.size());
-    for (std::size_t i = 0; i < seqs.size(); ++i) numbered.emplace_back(seqs[i], static_cast<std::uint64_t>(positions[i]));
+    for (std::size_t i = 0; i < seqs.size(); ++i)
+      numbered.emplace_back(seqs[i], static_cast<std::uint64_t>(positions[i]));
     on_numbered_(numbered, head);
     return Outcome::kNumbered;
   }

@@ -90,7 +90,8 @@ std::string Leader(pg::Connection& c) {
       "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
       "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 "
       "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-      {pg::Param::Int(static_cast<std::int64_t>(key >> 32)), pg::Param::Int(static_cast<std::int64_t>(key & 0xffffffff))});
+      {pg::Param::Int(static_cast<std::int64_t>(key >> 32)),
+       pg::Param::Int(static_cast<std::int64_t>(key & 0xffffffff))});
   return rows.ok() && !rows->empty() ? std::string(rows->Text(0, 0)) : "";
 }
 

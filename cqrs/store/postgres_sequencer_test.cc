@@ -52,10 +52,11 @@ bool Eventually(pg::Connection& c, const std::string& sql, std::int64_t want) {
 
 // The insert of an append transaction, by hand (what PgAppender sends), left uncommitted.
 Status InsertUnnumbered(pg::Connection& c, const std::string& stream, std::uint64_t version) {
-  return c.Exec("INSERT INTO events (stream, version, event_id, type, schema_version, timestamp_us, correlation_id, "
-                "causation_id, metadata, payload) VALUES ('" + stream + "', " + std::to_string(version) + ", '" +
-                Uuid::V7().ToString() + "', 'Happened', 1, 1, '" + Uuid::Nil().ToString() + "', '" +
-                Uuid::Nil().ToString() + "', '', '{}')");
+  return c.Exec(
+      "INSERT INTO events (stream, version, event_id, type, schema_version, timestamp_us, correlation_id, "
+      "causation_id, metadata, payload) VALUES ('" +
+      stream + "', " + std::to_string(version) + ", '" + Uuid::V7().ToString() + "', 'Happened', 1, 1, '" +
+      Uuid::Nil().ToString() + "', '" + Uuid::Nil().ToString() + "', '', '{}')");
 }
 
 class SequencedAppends : public ::testing::TestWithParam<PostgresStoreOptions::Numbering> {
@@ -95,7 +96,8 @@ TEST_P(SequencedAppends, AnAppendDoesNotWaitForAnUncommittedOneAndReadersSkipNot
   ASSERT_TRUE(InsertUnnumbered(*a, "slow", 1).ok());
 
   EventData e = Event("{}");
-  auto b = std::async(std::launch::async, [&] { return store->Append("fast", ExpectedVersion::Any(), std::span(&e, 1)); });
+  auto b =
+      std::async(std::launch::async, [&] { return store->Append("fast", ExpectedVersion::Any(), std::span(&e, 1)); });
   ASSERT_EQ(b.wait_for(30s), std::future_status::ready) << "an append waited for another transaction";
   auto r = b.get();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -183,8 +185,8 @@ TEST(PostgresSequencer, ADatabaseOfTheRowLockSchemaIsMigratedAndKeepsItsChain) {
                           pg::Param::Text(e.event_id.ToString()), pg::Param::Int(e.timestamp_us),
                           pg::Param::Text(Uuid::Nil().ToString()), pg::Param::Bytes(e.payload), pg::Param::Bytes(hash)})
                     .ok());
-    ASSERT_TRUE(c->Query("UPDATE log_head SET position = $1, hash = $2", {pg::Param::Int(static_cast<std::int64_t>(p)),
-                                                                          pg::Param::Bytes(hash)})
+    ASSERT_TRUE(c->Query("UPDATE log_head SET position = $1, hash = $2",
+                         {pg::Param::Int(static_cast<std::int64_t>(p)), pg::Param::Bytes(hash)})
                     .ok());
   }
 
@@ -241,8 +243,9 @@ TEST(PostgresSequencer, EventsAreQueryableAsJsonFromSql) {
   EXPECT_EQ(rows->Text(1, 0), "food");
   EXPECT_EQ(Scalar(*c, "SELECT count(*) FROM events_json WHERE metadata->>'body_sha256' = 'ab12'"), 1);
   // Not JSON: NULL as jsonb, the bytes still there.
-  EXPECT_EQ(Scalar(*c, "SELECT count(*) FROM events_json WHERE type = 'Opaque' AND payload IS NULL AND "
-                       "octet_length(payload_bytes) = 11"),
+  EXPECT_EQ(Scalar(*c,
+                   "SELECT count(*) FROM events_json WHERE type = 'Opaque' AND payload IS NULL AND "
+                   "octet_length(payload_bytes) = 11"),
             1);
 }
 

@@ -29,7 +29,6 @@ using pg::Param;
 using pg_rows::FromRow;
 using pg_rows::kColumns;
 
-
 void PutU64(std::string& out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
 }
@@ -154,8 +153,9 @@ class PostgresEventStore final : public EventStore {
   void AppendAsync(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events,
                    std::function<void(Result<AppendResult>)> done) override EXCLUDES(mu_) {
     if (options_.read_only) {
-      return done(Unavailable("postgres store: opened read-only (a read process, or a read replica): appends go to "
-                              "a write process"));
+      return done(
+          Unavailable("postgres store: opened read-only (a read process, or a read replica): appends go to "
+                      "a write process"));
     }
     if (Status st = ValidateEvents(events); !st.ok()) return done(st);
     if (stream.empty() || stream.find('\0') != std::string_view::npos) {
@@ -183,13 +183,13 @@ class PostgresEventStore final : public EventStore {
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream, StreamVersion from,
                                                 std::size_t max) const override {
     return reads_.With([&](pg::Connection& c) -> Result<std::vector<RecordedEvent>> {
-      ASSIGN_OR_RETURN(pg::Rows rows,
-                       c.QueryPrepared("SELECT " + std::string(kColumns) +
-                                           " FROM events WHERE stream = $1 AND version >= $2 AND position IS NOT NULL "
-                                           "ORDER BY version LIMIT $3",
-                                       {Param::Text(std::string(stream)),
-                                        Param::Int(static_cast<std::int64_t>(from.value())),
-                                        Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
+      ASSIGN_OR_RETURN(
+          pg::Rows rows,
+          c.QueryPrepared("SELECT " + std::string(kColumns) +
+                              " FROM events WHERE stream = $1 AND version >= $2 AND position IS NOT NULL "
+                              "ORDER BY version LIMIT $3",
+                          {Param::Text(std::string(stream)), Param::Int(static_cast<std::int64_t>(from.value())),
+                           Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)))}));
       std::vector<RecordedEvent> out;
       out.reserve(rows.size());
       for (int i = 0; i < rows.size(); ++i) out.push_back(FromRow(rows, i));
@@ -216,7 +216,7 @@ class PostgresEventStore final : public EventStore {
   Result<StreamVersion> GetStreamVersion(std::string_view stream) const override {
     return reads_.With([&](pg::Connection& c) -> Result<StreamVersion> {
       ASSIGN_OR_RETURN(pg::Rows rows, c.QueryPrepared("SELECT coalesce((SELECT version FROM events WHERE stream = $1 "
-                                                                      "ORDER BY version DESC LIMIT 1), 0)",
+                                                      "ORDER BY version DESC LIMIT 1), 0)",
                                                       {Param::Text(std::string(stream))}));
       return StreamVersion(static_cast<std::uint64_t>(rows.Int(0, 0)));
     });
@@ -228,8 +228,7 @@ class PostgresEventStore final : public EventStore {
     return reachable_.load() ? Status::Ok() : Unavailable("postgres: the server does not answer");
   }
 
-  bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const override
-      EXCLUDES(head_mu_) {
+  bool WaitForPosition(Position p, std::chrono::steady_clock::time_point deadline) const override EXCLUDES(head_mu_) {
     MutexLock lock(head_mu_);
     while (head_.load() < p.value()) {
       if (!head_cv_.WaitUntil(head_mu_, deadline)) return head_.load() >= p.value();
@@ -376,7 +375,7 @@ class PostgresEventStore final : public EventStore {
         }
         continue;
       }
-      if (replica_) {  // a standby cannot LISTEN: ask, often (one indexed row)
+      if (replica_) {                                        // a standby cannot LISTEN: ask, often (one indexed row)
         std::this_thread::sleep_for(options_.replica_poll);  // the poll's period, not a wait for a result
         PollHead();
         continue;
@@ -424,7 +423,7 @@ class PostgresEventStore final : public EventStore {
   CondVar queued_;        // the other writers
   std::deque<PendingAppend> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;  // no new appends; writers finish the queue
-  std::atomic<bool> closed_{false};  // the resolver and the listener stop
+  std::atomic<bool> closed_{false};        // the resolver and the listener stop
 
   std::atomic<bool> reachable_{true};  // the listener's view of the server
   mutable std::atomic<std::uint64_t> head_{0};

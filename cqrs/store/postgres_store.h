@@ -17,10 +17,11 @@
 // transactions open on purpose.
 //
 // In each process, `append_connections` writer threads batch the pending appends (one transaction
-// per batch, one round trip). Head() follows the sequencer's NOTIFY (and a slow poll as a safety
-// net), so readers wake within a round trip of a numbering anywhere. A read-only store may be
-// opened on a streaming replica: it sees the primary's global order as replicated (a prefix of
-// it, by the same argument) and polls the head, as a standby cannot LISTEN.
+// per batch, one round trip). Head() follows the head NOTIFYs of every writable process (sent
+// within 5 ms of a numbering, within 1 ms when another process waits for its positions; a slow
+// poll is the safety net), so readers wake within milliseconds of a numbering anywhere. A
+// read-only store may be opened on a streaming replica: it sees the primary's global order as
+// replicated (a prefix of it, by the same argument) and polls the head, as a standby cannot LISTEN.
 #pragma once
 
 #include <chrono>
@@ -33,7 +34,7 @@
 namespace cqrs {
 
 struct PostgresStoreOptions {
-  std::string url;          // postgresql://user@host:port/db
+  std::string url;               // postgresql://user@host:port/db
   std::size_t max_batch = 1024;  // appends in one transaction, at most
   int append_connections = 4;    // writer threads (one connection each) committing concurrently
   int read_connections = 8;      // idle connections kept for reads: size it to the threads that read at once

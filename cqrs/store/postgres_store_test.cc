@@ -58,9 +58,8 @@ TEST(PostgresStore, ReadersNeverSeeALaterPositionBeforeAnEarlierOneCommits) {
   auto head = a->Query("SELECT position FROM log_head WHERE id = 1 FOR UPDATE");
   ASSERT_TRUE(head.ok());
   ASSERT_EQ(head->Int(0, 0), 0);
-  ASSERT_TRUE(a->Exec("INSERT INTO events VALUES (1, 'slow', 1, '" + Uuid::V7().ToString() +
-                      "', 'Happened', 1, 1, '" + Uuid::Nil().ToString() + "', '" + Uuid::Nil().ToString() +
-                      "', '', '{}', '\\x00')")
+  ASSERT_TRUE(a->Exec("INSERT INTO events VALUES (1, 'slow', 1, '" + Uuid::V7().ToString() + "', 'Happened', 1, 1, '" +
+                      Uuid::Nil().ToString() + "', '" + Uuid::Nil().ToString() + "', '', '{}', '\\x00')")
                   .ok());
   ASSERT_TRUE(a->Exec("UPDATE log_head SET position = 1 WHERE id = 1").ok());
 
@@ -69,7 +68,8 @@ TEST(PostgresStore, ReadersNeverSeeALaterPositionBeforeAnEarlierOneCommits) {
   e.event_id = Uuid::V7();
   e.type = "Happened";
   e.payload = "{}";
-  auto b = std::async(std::launch::async, [&] { return store->Append("fast", ExpectedVersion::Any(), std::span(&e, 1)); });
+  auto b =
+      std::async(std::launch::async, [&] { return store->Append("fast", ExpectedVersion::Any(), std::span(&e, 1)); });
   // While A is open, B is not done, and a reader sees nothing at all: not position 2.
   EXPECT_EQ(b.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
   auto seen = store->ReadAll(Position(1), 10);

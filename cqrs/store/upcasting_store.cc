@@ -57,21 +57,20 @@ class UpcastingEventStore final : public EventStore {
                                                   EventBatchHandler handler) override {
     // The batch is the inner store's; the handler gets upcast copies (only when an upcaster
     // matches one of them).
-    return inner_->Subscribe(from, max_batch,
-                             [this, handler = std::move(handler)](std::span<const RecordedEvent> batch) -> Status {
-                               std::vector<RecordedEvent> copy;
-                               for (std::size_t i = 0; i < batch.size(); ++i) {
-                                 RecordedEvent e = batch[i];
-                                 RETURN_IF_ERROR(upcasters_.Apply(e));
-                                 if (copy.empty() && e.schema_version == batch[i].schema_version &&
-                                     e.type == batch[i].type) {
-                                   continue;  // unchanged so far: no copy yet
-                                 }
-                                 if (copy.empty()) copy.assign(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
-                                 copy.push_back(std::move(e));
-                               }
-                               return copy.empty() ? handler(batch) : handler(copy);
-                             });
+    return inner_->Subscribe(
+        from, max_batch, [this, handler = std::move(handler)](std::span<const RecordedEvent> batch) -> Status {
+          std::vector<RecordedEvent> copy;
+          for (std::size_t i = 0; i < batch.size(); ++i) {
+            RecordedEvent e = batch[i];
+            RETURN_IF_ERROR(upcasters_.Apply(e));
+            if (copy.empty() && e.schema_version == batch[i].schema_version && e.type == batch[i].type) {
+              continue;  // unchanged so far: no copy yet
+            }
+            if (copy.empty()) copy.assign(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
+            copy.push_back(std::move(e));
+          }
+          return copy.empty() ? handler(batch) : handler(copy);
+        });
   }
 
  private:

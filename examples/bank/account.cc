@@ -48,20 +48,20 @@ const cqrs::AggregateCodec<Account>& AccountCodec() {
       .deserialize = [](std::string_view text) -> cqrs::Result<Account> {
         const auto newline = text.find('\n');
         if (newline == std::string_view::npos) return cqrs::InvalidArgument("not an account snapshot");
-        return Account{.owner = std::string(text.substr(newline + 1)),
-                       .balance = Number(text.substr(0, newline)),
-                       .open = true};
+        return Account{
+            .owner = std::string(text.substr(newline + 1)), .balance = Number(text.substr(0, newline)), .open = true};
       },
-      .apply = [](Account& account, const cqrs::RecordedEvent& event) {
-        if (event.type == "AccountOpened") {
-          account.open = true;
-          account.owner = event.payload;
-        } else if (event.type == "Deposited") {
-          account.balance += Amount(event);
-        } else if (event.type == "Withdrawn") {
-          account.balance -= Amount(event);
-        }
-      }};
+      .apply =
+          [](Account& account, const cqrs::RecordedEvent& event) {
+            if (event.type == "AccountOpened") {
+              account.open = true;
+              account.owner = event.payload;
+            } else if (event.type == "Deposited") {
+              account.balance += Amount(event);
+            } else if (event.type == "Withdrawn") {
+              account.balance -= Amount(event);
+            }
+          }};
   return codec;
 }
 
@@ -79,8 +79,8 @@ cqrs::Result<cqrs::AppendResult> Open(cqrs::EventStore& store, std::string_view 
   return store.Append(stream, cqrs::ExpectedVersion::NoStream(), std::span(&opened, 1));
 }
 
-cqrs::Result<cqrs::AppendResult> Deposit(cqrs::EventStore& store, std::string_view stream,
-                                         const LoadedAccount& account, std::int64_t cents) {
+cqrs::Result<cqrs::AppendResult> Deposit(cqrs::EventStore& store, std::string_view stream, const LoadedAccount& account,
+                                         std::int64_t cents) {
   if (!account.state.open) return cqrs::InvalidArgument(std::string(stream) + " is not open");
   if (cents <= 0) return cqrs::InvalidArgument("a deposit must be positive");
   cqrs::EventData deposited = Event("Deposited", std::to_string(cents), kAmountSchema);

@@ -36,8 +36,8 @@ cqrs::Result<LoadedAccount> LoadAccount(const cqrs::EventStore& store, const cqr
 // since `account` was read, kInvalidArgument when the account's state forbids it.
 cqrs::Result<cqrs::AppendResult> Open(cqrs::EventStore& store, std::string_view stream, const LoadedAccount& account,
                                       std::string_view owner);
-cqrs::Result<cqrs::AppendResult> Deposit(cqrs::EventStore& store, std::string_view stream,
-                                         const LoadedAccount& account, std::int64_t cents);
+cqrs::Result<cqrs::AppendResult> Deposit(cqrs::EventStore& store, std::string_view stream, const LoadedAccount& account,
+                                         std::int64_t cents);
 cqrs::Result<cqrs::AppendResult> Withdraw(cqrs::EventStore& store, std::string_view stream,
                                           const LoadedAccount& account, std::int64_t cents);
 

@@ -13,9 +13,8 @@ cqrs::Status BalancesProjection::Migrate(cqrs::sql::Database& db) {
 
 cqrs::Status BalancesProjection::Apply(cqrs::sql::Database& db, const cqrs::RecordedEvent& event) {
   if (!upsert_) {
-    ASSIGN_OR_RETURN(upsert_, db.Prepare(
-        "INSERT INTO balances (stream, owner, cents, version) VALUES (?1, ?2, ?3, ?4) "
-        "ON CONFLICT (stream) DO UPDATE SET cents = cents + ?3, version = ?4"));
+    ASSIGN_OR_RETURN(upsert_, db.Prepare("INSERT INTO balances (stream, owner, cents, version) VALUES (?1, ?2, ?3, ?4) "
+                                         "ON CONFLICT (stream) DO UPDATE SET cents = cents + ?3, version = ?4"));
   }
   std::int64_t delta = 0;
   std::string owner;
@@ -29,8 +28,11 @@ cqrs::Status BalancesProjection::Apply(cqrs::sql::Database& db, const cqrs::Reco
     return cqrs::Status::Ok();  // not an account's event
   }
   upsert_->Reset();
-  return upsert_->Bind(1, event.stream).Bind(2, owner).Bind(3, delta)
-      .Bind(4, static_cast<std::int64_t>(event.version.value())).Run();
+  return upsert_->Bind(1, event.stream)
+      .Bind(2, owner)
+      .Bind(3, delta)
+      .Bind(4, static_cast<std::int64_t>(event.version.value()))
+      .Run();
 }
 // [end:projection]
 

@@ -102,12 +102,12 @@ class KafkaFeed final : public AuditFeed {
     // its checkpoint in PostgreSQL); the consumer group reads it back, each account in order.
     ASSIGN_OR_RETURN(feed->relay_, cqrs::kafka::BusRelay::Start(
                                        store, {.bus = bus, .postgres_url = postgres_url, .name = "bank-relay"}));
-    ASSIGN_OR_RETURN(feed->consumer_,
-                     cqrs::kafka::BusConsumer::Start({.bus = bus, .group = "bank-audit-" + run},
-                                                     cqrs::consumer::Synchronous([&audit](const cqrs::RecordedEvent& e) {
-                                                       audit.Record(e);
-                                                       return cqrs::Status::Ok();
-                                                     })));
+    ASSIGN_OR_RETURN(feed->consumer_, cqrs::kafka::BusConsumer::Start(
+                                          {.bus = bus, .group = "bank-audit-" + run},
+                                          cqrs::consumer::Synchronous([&audit](const cqrs::RecordedEvent& e) {
+                                            audit.Record(e);
+                                            return cqrs::Status::Ok();
+                                          })));
     return std::unique_ptr<AuditFeed>(std::move(feed));
   }
 

@@ -1,7 +1,5 @@
 #include "app/adsctl/bench/adsd_instance.h"
 
-#include "cqrs/sql/sqlite.h"
-
 #include <signal.h>
 #include <simdjson.h>
 
@@ -9,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cqrs/sql/sqlite.h"
 #include "http/auth.h"
 
 namespace adsd::bench {
@@ -21,7 +20,7 @@ AdsdInstance::AdsdInstance(ChildProcess p, fs::path dir, std::uint16_t port)
 }
 
 cqrs::Result<std::unique_ptr<AdsdInstance>> AdsdInstance::Start(const std::string& adsd, const fs::path& data_dir,
-                                                                 const std::vector<std::string>& args) {
+                                                                const std::vector<std::string>& args) {
   std::error_code ec;
   fs::remove_all(data_dir, ec);
   fs::create_directories(data_dir, ec);
@@ -30,13 +29,15 @@ cqrs::Result<std::unique_ptr<AdsdInstance>> AdsdInstance::Start(const std::strin
   {
     std::ofstream out(keys);
     // Unlimited: the benchmark measures the service, not its rate limit.
-    out << "[[key]]\nhash = \"" << http::ApiKeys::HashText(kBenchToken) << "\"\nretailer = \"bench\"\nunlimited = true\n"
+    out << "[[key]]\nhash = \"" << http::ApiKeys::HashText(kBenchToken)
+        << "\"\nretailer = \"bench\"\nunlimited = true\n"
         << "[[key]]\nhash = \"" << http::ApiKeys::HashText(kBenchAdminToken) << "\"\nrole = \"admin\"\n";
   }
-  std::vector<std::string> argv = {adsd, "--data-dir", data_dir.string(), "--listen", "127.0.0.1:0",
-                                   "--api-keys", keys.string()};
+  std::vector<std::string> argv = {adsd,          "--data-dir", data_dir.string(), "--listen",
+                                   "127.0.0.1:0", "--api-keys", keys.string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  ASSIGN_OR_RETURN(ChildProcess p, ChildProcess::Start(argv, data_dir.parent_path() / (data_dir.filename().string() + ".out")));
+  ASSIGN_OR_RETURN(ChildProcess p,
+                   ChildProcess::Start(argv, data_dir.parent_path() / (data_dir.filename().string() + ".out")));
   ASSIGN_OR_RETURN(std::string rest, p.WaitForOutput("adsd listening on http://127.0.0.1:", std::chrono::seconds(60)));
   const int port = std::atoi(rest.c_str());
   if (port <= 0) return cqrs::Internal("adsd did not say its port: " + rest);
@@ -67,7 +68,8 @@ cqrs::Status AdsdInstance::WaitCaughtUp(bool validator, std::chrono::millisecond
   ASSIGN_OR_RETURN(Positions target, Ready());
   while (true) {
     ASSIGN_OR_RETURN(Positions now, Ready());
-    if (now.projection >= target.log_head && (!validator || now.validator >= target.log_head)) return cqrs::Status::Ok();
+    if (now.projection >= target.log_head && (!validator || now.validator >= target.log_head))
+      return cqrs::Status::Ok();
     if (std::chrono::steady_clock::now() > deadline) {
       return cqrs::DeadlineExceeded("consumers did not catch up with position " + std::to_string(target.log_head));
     }

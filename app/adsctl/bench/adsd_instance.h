@@ -24,7 +24,8 @@ class AdsdInstance {
  public:
   // Starts `adsd` with `args` (beyond --data-dir, --listen, --api-keys) in `data_dir`, which it
   // empties first.
-  static cqrs::Result<std::unique_ptr<AdsdInstance>> Start(const std::string& adsd, const std::filesystem::path& data_dir,
+  static cqrs::Result<std::unique_ptr<AdsdInstance>> Start(const std::string& adsd,
+                                                           const std::filesystem::path& data_dir,
                                                            const std::vector<std::string>& args);
 
   std::uint16_t port() const { return port_; }

@@ -159,15 +159,17 @@ cqrs::Status RunCapacityBench(const CapacityOptions& o) {
   w.Key("consumers");
   w.Int(o.consumers);
   w.Key("load");
-  w.String("wrk from outside the process (closed loop; paced with Poisson arrivals for the lag), and the in-repo "
-           "open-loop generator when the sustained rate needs a fixed arrival rate");
+  w.String(
+      "wrk from outside the process (closed loop; paced with Poisson arrivals for the lag), and the in-repo "
+      "open-loop generator when the sustained rate needs a fixed arrival rate");
   fmt::print("capacity benchmark: {} s per run, {} HTTP threads, {} consumer lanes; {}\n", o.seconds, threads,
              o.consumers, MachineDescription());
 
   // The async instance first: its answers give nginx its bodies, and it serves the later runs.
   ASSIGN_OR_RETURN(auto async, AdsdInstance::Start(o.adsd, o.work_dir / "async", adsd_args("async")));
   ASSIGN_OR_RETURN(http::Response accepted, async->Call("POST", "/v1/ads", SampleAd(0)));
-  if (accepted.status != 202) return cqrs::Internal("POST answered " + std::to_string(accepted.status) + ": " + accepted.body);
+  if (accepted.status != 202)
+    return cqrs::Internal("POST answered " + std::to_string(accepted.status) + ": " + accepted.body);
   RETURN_IF_ERROR(async->WaitCaughtUp(true, std::chrono::seconds(30)));
   simdjson::dom::parser parser;
   std::string_view ad_id;
@@ -279,9 +281,10 @@ cqrs::Status RunCapacityBench(const CapacityOptions& o) {
     ASSIGN_OR_RETURN(auto after, async->Metrics());
     const Buckets lag = Minus(ReadHistogram(after, kLag), baseline);  // the measured window only
     const double p50 = HistogramQuantile(lag, 0.5) * 1e3, p99 = HistogramQuantile(lag, 0.99) * 1e3;
-    fmt::print("  write-to-read lag at {:.0f}/s (half the top rate; achieved {:.0f}/s): p50 {:.2f} ms, p99 {:.2f} ms; "
-               "POST p50 {:.2f}, p99 {:.2f}, p99.9 {:.2f} ms\n",
-               half, paced->rate(), p50, p99, paced->p50_ms, paced->p99_ms, paced->p999_ms);
+    fmt::print(
+        "  write-to-read lag at {:.0f}/s (half the top rate; achieved {:.0f}/s): p50 {:.2f} ms, p99 {:.2f} ms; "
+        "POST p50 {:.2f}, p99 {:.2f}, p99.9 {:.2f} ms\n",
+        half, paced->rate(), p50, p99, paced->p50_ms, paced->p99_ms, paced->p999_ms);
     w.Key("lag");
     w.StartObject();
     Doubles(w, {{"rate", half},
@@ -315,16 +318,20 @@ cqrs::Status RunCapacityBench(const CapacityOptions& o) {
     s.how = "closed loop, full speed";
     if (s.slope > 0.02 * s.accepted) {
       RETURN_IF_ERROR(async->WaitCaughtUp(true, std::chrono::minutes(5)));
-      LoadOptions lo{.port = async->port(), .token = kBenchToken, .clients = top,
+      LoadOptions lo{.port = async->port(),
+                     .token = kBenchToken,
+                     .clients = top,
                      .warmup = std::chrono::milliseconds(1000),
                      .duration = std::chrono::milliseconds(static_cast<std::int64_t>(o.seconds * 1500))};
       LoadResult paced = OpenLoop(lo, 0.95 * s.decided, [](int client, std::uint64_t i) {
-        return Request{"POST", "/v1/ads", SampleAd(8'000'000'000ULL + static_cast<std::uint64_t>(client) * 10'000'000 + i)};
+        return Request{"POST", "/v1/ads",
+                       SampleAd(8'000'000'000ULL + static_cast<std::uint64_t>(client) * 10'000'000 + i)};
       });
       ASSIGN_OR_RETURN(Sustained again, Measure(*async, paced.from_us, paced.to_us));
       again.rate = std::min(again.accepted, again.decided);
-      again.how = fmt::format("open loop at 95 % of the consumers' full-speed rate ({:.0f}/s accepted, {:.0f}/s decided then)",
-                              s.accepted, s.decided);
+      again.how =
+          fmt::format("open loop at 95 % of the consumers' full-speed rate ({:.0f}/s accepted, {:.0f}/s decided then)",
+                      s.accepted, s.decided);
       s = again;
     }
     fmt::print("  sustained end to end: {:.0f} ads/s accepted, {:.0f}/s decided, backlog {:+.0f} ads/s ({})\n",
@@ -357,9 +364,7 @@ cqrs::Status RunCapacityBench(const CapacityOptions& o) {
                seconds, events / seconds);
     w.Key("rebuild");
     w.StartObject();
-    Doubles(w, {{"events", events},
-                {"seconds", seconds},
-                {"events_per_s", events / seconds}});
+    Doubles(w, {{"events", events}, {"seconds", seconds}, {"events_per_s", events / seconds}});
     w.EndObject();
   }
   async->Stop();

@@ -22,9 +22,9 @@ struct CapacityOptions {
   std::filesystem::path work_dir;
   std::filesystem::path json;
   std::vector<int> connections = {25, 64};
-  double seconds = 8;      // per wrk run
-  int http_threads = 0;    // adsd --threads and nginx workers; 0: one per core
-  int consumers = 2;       // adsd --consumers
+  double seconds = 8;    // per wrk run
+  int http_threads = 0;  // adsd --threads and nginx workers; 0: one per core
+  int consumers = 2;     // adsd --consumers
 };
 
 cqrs::Status RunCapacityBench(const CapacityOptions& options);

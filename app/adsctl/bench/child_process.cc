@@ -54,7 +54,8 @@ std::string ChildProcess::Output() const {
   return s.str();
 }
 
-cqrs::Result<std::string> ChildProcess::WaitForOutput(const std::string& pattern, std::chrono::milliseconds within) const {
+cqrs::Result<std::string> ChildProcess::WaitForOutput(const std::string& pattern,
+                                                      std::chrono::milliseconds within) const {
   const auto deadline = std::chrono::steady_clock::now() + within;
   while (true) {
     const std::string out = Output();

@@ -67,7 +67,8 @@ double Decisions::BacklogSlope(std::int64_t from_us, std::int64_t to_us) const {
 std::vector<double> Decisions::DecisionMs(std::int64_t from_us, std::int64_t to_us) const {
   std::vector<double> out;
   for (const auto& [created, decided] : pairs_) {
-    if (created >= from_us && created < to_us && decided >= 0) out.push_back(static_cast<double>(decided - created) / 1e3);
+    if (created >= from_us && created < to_us && decided >= 0)
+      out.push_back(static_cast<double>(decided - created) / 1e3);
   }
   return out;
 }

@@ -11,8 +11,8 @@
 namespace adsd::bench {
 
 struct BacklogPoint {
-  double t_s;           // seconds since the window began (negative: warm-up)
-  std::int64_t ads;     // accepted, not yet decided
+  double t_s;        // seconds since the window began (negative: warm-up)
+  std::int64_t ads;  // accepted, not yet decided
 };
 
 class Decisions {
@@ -32,8 +32,8 @@ class Decisions {
   std::vector<double> DecisionMs(std::int64_t from_us, std::int64_t to_us) const;
 
  private:
-  std::vector<std::int64_t> created_;  // sorted
-  std::vector<std::int64_t> decided_;  // sorted
+  std::vector<std::int64_t> created_;                         // sorted
+  std::vector<std::int64_t> decided_;                         // sorted
   std::vector<std::pair<std::int64_t, std::int64_t>> pairs_;  // (created, decided or -1)
 };
 

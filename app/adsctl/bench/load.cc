@@ -106,7 +106,8 @@ LoadResult OpenLoop(const LoadOptions& o, double rate, const RequestMaker& make)
   const auto interval = std::chrono::duration<double>(1.0 / rate);
   return RunClients(o, [&](int c, const Window& w, http::HttpClient& connection, Recorder& r) {
     for (std::uint64_t k = static_cast<std::uint64_t>(c);; k += static_cast<std::uint64_t>(o.clients)) {
-      const Clock::time_point due = w.start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(k));
+      const Clock::time_point due =
+          w.start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(k));
       if (due >= w.stop) break;
       std::this_thread::sleep_until(due);  // the arrival schedule
       const int status = Exchange(connection, o.token, make(c, k), nullptr);
@@ -119,8 +120,8 @@ LoadResult OpenLoop(const LoadOptions& o, double rate, const RequestMaker& make)
 double Quantile(std::vector<double>& v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) -
-                                                   (q > 0 ? 1 : 0));
+  const std::size_t i =
+      std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - (q > 0 ? 1 : 0));
   return v[i];
 }
 

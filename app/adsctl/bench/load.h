@@ -24,11 +24,11 @@ struct Request {
 using RequestMaker = std::function<Request(int client, std::uint64_t i)>;
 
 struct LoadResult {
-  std::vector<double> latency_ms;     // every answered request in the measured window
+  std::vector<double> latency_ms;         // every answered request in the measured window
   std::map<int, std::uint64_t> statuses;  // HTTP status -> count (0: no answer)
-  double seconds = 0;                 // the measured window
-  std::int64_t from_us = 0, to_us = 0;  // the window on the wall clock (as event timestamps)
-  std::vector<std::string> bodies;    // the first few answers with a 2xx status, for ids
+  double seconds = 0;                     // the measured window
+  std::int64_t from_us = 0, to_us = 0;    // the window on the wall clock (as event timestamps)
+  std::vector<std::string> bodies;        // the first few answers with a 2xx status, for ids
   double rate() const { return seconds > 0 ? static_cast<double>(latency_ms.size()) / seconds : 0; }
 };
 

@@ -1,13 +1,12 @@
 #include "app/adsctl/bench/machine.h"
 
+#include <fmt/format.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <fstream>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace adsd::bench {
 

@@ -1,6 +1,5 @@
 #include "app/adsctl/bench/nginx.h"
 
-
 #include <fmt/core.h>
 #include <signal.h>
 
@@ -64,7 +63,8 @@ http {{
                        fmt::arg("workers", workers), fmt::arg("dir", dir.string()), fmt::arg("port", port),
                        fmt::arg("accepted", NginxString(accepted_body)), fmt::arg("ad", NginxString(ad_body)));
   }
-  ASSIGN_OR_RETURN(ChildProcess p, ChildProcess::Start({nginx, "-p", dir.string(), "-c", conf.string()}, dir / "nginx.out"));
+  ASSIGN_OR_RETURN(ChildProcess p,
+                   ChildProcess::Start({nginx, "-p", dir.string(), "-c", conf.string()}, dir / "nginx.out"));
   // Ready when it answers.
   http::HttpClient client(http::Url{"127.0.0.1", port, "/"});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -52,19 +52,22 @@ cqrs::Result<Run> RunOnce(const PaperOptions& o, const std::string& pipeline, in
   run.consumers = consumers;
   const std::string name = pipeline + "-" + std::to_string(consumers);
   const auto dir = o.work_dir / name;
-  std::vector<std::string> args = {"--pipeline", pipeline, "--paper-model", o.model.string(),
-                                   "--latency-scale", fmt::format("{}", o.scale), "--consumers",
-                                   std::to_string(consumers), "--blocking-threads",
-                                   std::to_string(std::max(64, 4 * o.clients))};
+  std::vector<std::string> args = {"--pipeline",         pipeline,
+                                   "--paper-model",      o.model.string(),
+                                   "--latency-scale",    fmt::format("{}", o.scale),
+                                   "--consumers",        std::to_string(consumers),
+                                   "--blocking-threads", std::to_string(std::max(64, 4 * o.clients))};
   const bool distributed = !o.store_url.empty();
   if (distributed) {
-    ASSIGN_OR_RETURN(std::string db, FreshDatabase(o.store_url, "adsd_paper_" + pipeline + "_" + std::to_string(consumers)));
+    ASSIGN_OR_RETURN(std::string db,
+                     FreshDatabase(o.store_url, "adsd_paper_" + pipeline + "_" + std::to_string(consumers)));
     args.insert(args.end(), {"--store", db});
   }
   if (!o.bus_url.empty()) {
     const std::string topic = "adsd-paper-" + name + "-" + std::to_string(::getpid()) + "-" +
                               std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-    args.insert(args.end(), {"--bus", o.bus_url + (o.bus_url.find('?') == std::string::npos ? "?" : "&") + "topic=" + topic});
+    args.insert(args.end(),
+                {"--bus", o.bus_url + (o.bus_url.find('?') == std::string::npos ? "?" : "&") + "topic=" + topic});
   }
   ASSIGN_OR_RETURN(auto adsd, AdsdInstance::Start(o.adsd, dir, args));
   LoadOptions lo;
@@ -94,9 +97,10 @@ cqrs::Result<Run> RunOnce(const PaperOptions& o, const std::string& pipeline, in
   // Accepted: as the read model dates them, or, on the bus before a drain, as the clients saw them.
   std::uint64_t answered_2xx = 0;
   for (auto [status, n] : run.load.statuses) answered_2xx += status / 100 == 2 ? n : 0;
-  run.accepted_per_s = o.bus_url.empty() || drain
-                           ? static_cast<double>(run.decisions->AcceptedIn(run.load.from_us, run.load.to_us)) / run.load.seconds
-                           : static_cast<double>(answered_2xx) / run.load.seconds;
+  run.accepted_per_s =
+      o.bus_url.empty() || drain
+          ? static_cast<double>(run.decisions->AcceptedIn(run.load.from_us, run.load.to_us)) / run.load.seconds
+          : static_cast<double>(answered_2xx) / run.load.seconds;
   run.backlog_slope = o.bus_url.empty() || drain ? run.decisions->BacklogSlope(run.load.from_us, run.load.to_us)
                                                  : run.accepted_per_s - run.decided_per_s;
   return run;
@@ -207,7 +211,8 @@ cqrs::Status RunPaperBench(const PaperOptions& o) {
     const auto& paper_pipeline = model["pipelines"][pipeline.c_str()];
     const double paper_ms = paper_pipeline["request_ms"].GetDouble();
     const double paper_per_day = model["paper_results_requests_per_day"][pipeline.c_str()].GetDouble();
-    const double paper_improvement = pipeline == "sync" ? 1.0 : model["paper_improvement_over_sync"][pipeline.c_str()].GetDouble();
+    const double paper_improvement =
+        pipeline == "sync" ? 1.0 : model["paper_improvement_over_sync"][pipeline.c_str()].GetDouble();
     std::uint64_t failed = 0;
     for (auto [status, n] : run.load.statuses) {
       if (status / 100 != 2) failed += n;
@@ -256,14 +261,14 @@ cqrs::Status RunPaperBench(const PaperOptions& o) {
     w.EndArray();
     w.EndObject();
 
-    fmt::print("{:<6} {:>10.0f} {:>10.0f} {:>10.0f} {:>14.0f} {:>14.0f} {:>8.2f} {:>8.2f} {:>10}\n", pipeline, mean, p50,
-               p99, per_day, paper_per_day, per_day / sync_per_day, paper_improvement,
+    fmt::print("{:<6} {:>10.0f} {:>10.0f} {:>10.0f} {:>14.0f} {:>14.0f} {:>8.2f} {:>8.2f} {:>10}\n", pipeline, mean,
+               p50, p99, per_day, paper_per_day, per_day / sync_per_day, paper_improvement,
                pipeline == "sync" ? "0" : std::to_string(consumers));
     if (single) {
-      fmt::print("       1 consumer: {:.0f} accepted/s, {:.1f} decided/s, backlog +{:.0f} ads/s;  {} consumers: "
-                 "backlog {:+.1f} ads/s\n",
-                 single->load.rate(), single->decided_per_s,
-                 single->backlog_slope, consumers, run.backlog_slope);
+      fmt::print(
+          "       1 consumer: {:.0f} accepted/s, {:.1f} decided/s, backlog +{:.0f} ads/s;  {} consumers: "
+          "backlog {:+.1f} ads/s\n",
+          single->load.rate(), single->decided_per_s, single->backlog_slope, consumers, run.backlog_slope);
     }
     if (failed > 0) fmt::print("       {} requests failed\n", failed);
   }

@@ -17,10 +17,10 @@
 namespace adsd::bench {
 
 struct PaperOptions {
-  std::string adsd;                         // the adsd binary
-  std::filesystem::path model;              // paper-model.json
-  std::filesystem::path work_dir;           // data directories of the runs (emptied)
-  std::filesystem::path json;               // results; empty: none
+  std::string adsd;                // the adsd binary
+  std::filesystem::path model;     // paper-model.json
+  std::filesystem::path work_dir;  // data directories of the runs (emptied)
+  std::filesystem::path json;      // results; empty: none
   // The distributed shape: a PostgreSQL server (a URL whose database may create databases: each
   // run gets a fresh one) and a Kafka bus (kafka://HOST:PORT; each run gets a fresh topic).
   // Empty: the embedded log.

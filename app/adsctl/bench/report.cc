@@ -48,7 +48,9 @@ std::string Grouped(double v) {
   return negative ? "-" + out : out;
 }
 
-std::string Ms(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : v >= 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.2f}", v); }
+std::string Ms(double v) {
+  return v >= 100 ? fmt::format("{:.0f}", v) : v >= 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.2f}", v);
+}
 
 cqrs::Result<std::string> ReadFile(const fs::path& p) {
   std::ifstream in(p);
@@ -67,8 +69,9 @@ cqrs::Status WriteFile(const fs::path& p, const std::string& text) {
 
 // The request path of a pipeline: the steps the paper's Tables 1-3 list for it.
 std::vector<std::string> RequestPath(const std::string& pipeline) {
-  if (pipeline == "sync") return {"basic_validation", "store_incoming_record", "detailed_validation_external_api",
-                                  "store_validation_results"};
+  if (pipeline == "sync")
+    return {"basic_validation", "store_incoming_record", "detailed_validation_external_api",
+            "store_validation_results"};
   if (pipeline == "cqrs") return {"basic_validation", "store_incoming_record", "publish_to_event_stream"};
   return {"basic_validation", "publish_to_event_stream"};
 }
@@ -136,7 +139,7 @@ cqrs::Status WriteReport(const ReportOptions& o) {
     for (const char* pipeline : kPipelines) {
       element pl;
       if (pipes[pipeline].get(pl)) continue;  // not run (--pipelines)
-    if (pipes[pipeline].get(pl)) continue;  // not run (--pipelines)
+      if (pipes[pipeline].get(pl)) continue;  // not run (--pipelines)
       const auto path = RequestPath(pipeline);
       categories.push_back(std::string(pipeline) + ": paper");
       categories.push_back(std::string(pipeline) + ": ours");
@@ -147,11 +150,10 @@ cqrs::Status WriteReport(const ReportOptions& o) {
         series[s].values.push_back(on_path ? Num(pl["steps_ms"], kSteps[s]) : 0);
       }
     }
-    RETURN_IF_ERROR(WriteFile(
-        img / "paper-request-time.svg",
-        BarChart({"Request time by step: the paper's model and the real pipelines",
-                  "milliseconds per request (paper's scale)", "", footer_paper},
-                 categories, series, /*stacked=*/true)));
+    RETURN_IF_ERROR(WriteFile(img / "paper-request-time.svg",
+                              BarChart({"Request time by step: the paper's model and the real pipelines",
+                                        "milliseconds per request (paper's scale)", "", footer_paper},
+                                       categories, series, /*stacked=*/true)));
   }
   {
     std::vector<Series> lines;
@@ -159,8 +161,10 @@ cqrs::Status WriteReport(const ReportOptions& o) {
       simdjson::dom::array runs;
       if (pipes[pipeline]["runs"].get(runs)) continue;
       for (element run : runs) {
-        Series s{fmt::format("{}, {} consumer{}", pipeline, Num(run, "consumers"), Num(run, "consumers") == 1 ? "" : "s"),
-                 {}, {}};
+        Series s{
+            fmt::format("{}, {} consumer{}", pipeline, Num(run, "consumers"), Num(run, "consumers") == 1 ? "" : "s"),
+            {},
+            {}};
         simdjson::dom::array points;
         if (run["backlog"].get(points)) continue;
         for (element pt : points) {
@@ -170,18 +174,18 @@ cqrs::Status WriteReport(const ReportOptions& o) {
         lines.push_back(std::move(s));
       }
     }
-    RETURN_IF_ERROR(WriteFile(img / "paper-backlog.svg",
-                              LineChart({"Undecided ads while 25 clients submit (paper's latencies / " +
-                                             fmt::format("{:g}", scale) + ")",
-                                         "ads accepted, not yet decided (+1, log scale)", "seconds", footer_paper},
-                                        lines, /*log_y=*/true)));
+    RETURN_IF_ERROR(WriteFile(
+        img / "paper-backlog.svg",
+        LineChart({"Undecided ads while 25 clients submit (paper's latencies / " + fmt::format("{:g}", scale) + ")",
+                   "ads accepted, not yet decided (+1, log scale)", "seconds", footer_paper},
+                  lines, /*log_y=*/true)));
   }
   {
     std::vector<std::string> categories;
     for (int c : conns) categories.push_back(fmt::format("POST, {} conns", c));
     categories.push_back(fmt::format("GET by id, {} conns", top));
-    std::vector<Series> series = {{"nginx (fixed answer)", {}, {}}, {"adsd async", {}, {}}, {"adsd cqrs", {}, {}},
-                                  {"adsd sync", {}, {}}};
+    std::vector<Series> series = {
+        {"nginx (fixed answer)", {}, {}}, {"adsd async", {}, {}}, {"adsd cqrs", {}, {}}, {"adsd sync", {}, {}}};
     for (int c : conns) {
       series[0].values.push_back(Num(nginx_post_at(c), "rate"));
       series[1].values.push_back(Num(post_at("async", c), "rate"));
@@ -192,10 +196,10 @@ cqrs::Status WriteReport(const ReportOptions& o) {
     series[1].values.push_back(Num(cap["get"], "rate"));
     series[2].values.push_back(0);
     series[3].values.push_back(0);
-    RETURN_IF_ERROR(WriteFile(img / "capacity-throughput.svg",
-                              BarChart({"Requests per second against concurrency, beside nginx", "requests/s", "",
-                                        footer_cap},
-                                       categories, series, /*stacked=*/false)));
+    RETURN_IF_ERROR(
+        WriteFile(img / "capacity-throughput.svg",
+                  BarChart({"Requests per second against concurrency, beside nginx", "requests/s", "", footer_cap},
+                           categories, series, /*stacked=*/false)));
   }
   {
     // x: "nines" of the percentile (p50 = 0.3, p99 = 2, p99.9 = 3).
@@ -210,10 +214,12 @@ cqrs::Status WriteReport(const ReportOptions& o) {
                                  line(fmt::format("nginx GET, {}", top), cap["nginx"]["get"]),
                                  line(fmt::format("adsd GET, {}", top), cap["get"]),
                                  line("90/10 mix", cap["mix"])};
-    RETURN_IF_ERROR(WriteFile(img / "capacity-latency.svg",
-                              LineChart({"Latency distribution (wrk, closed loop)", "milliseconds (log scale)",
-                                         "percentile", footer_cap, {{nines[0], "p50"}, {2, "p99"}, {3, "p99.9"}}},
-                                        lines, /*log_y=*/true)));
+    RETURN_IF_ERROR(WriteFile(img / "capacity-latency.svg", LineChart({"Latency distribution (wrk, closed loop)",
+                                                                       "milliseconds (log scale)",
+                                                                       "percentile",
+                                                                       footer_cap,
+                                                                       {{nines[0], "p50"}, {2, "p99"}, {3, "p99.9"}}},
+                                                                      lines, /*log_y=*/true)));
   }
   {
     Series p50{"p50", {}, {}}, p99{"p99", {}, {}};
@@ -227,11 +233,11 @@ cqrs::Status WriteReport(const ReportOptions& o) {
         p99.values.push_back(pt.at(2).get_double().value_unsafe());
       }
     }
-    RETURN_IF_ERROR(WriteFile(img / "capacity-lag.svg",
-                              LineChart({fmt::format("Write-to-read-model lag at {:.0f} submissions/s (paced)",
-                                                     Num(cap["lag"], "rate")),
-                                         "milliseconds, per half second", "seconds", footer_cap},
-                                        {p50, p99})));
+    RETURN_IF_ERROR(WriteFile(
+        img / "capacity-lag.svg",
+        LineChart({fmt::format("Write-to-read-model lag at {:.0f} submissions/s (paced)", Num(cap["lag"], "rate")),
+                   "milliseconds, per half second", "seconds", footer_cap},
+                  {p50, p99})));
   }
 
   // --- the page ---
@@ -239,8 +245,9 @@ cqrs::Status WriteReport(const ReportOptions& o) {
   md += "<!-- bench:begin (generated by `adsctl bench report`; edit the generator, not this) -->\n";
   md += fmt::format("## The paper's pipelines and the real system\n\n");
   md += fmt::format("Made by `{}` on {} ({}).\n\n", o.command, Str(paper, "date"), Str(paper, "machine"));
-  md += "| pipeline | paper: request ms | paper: requests/day | paper: × sync | reproduced: request ms | "
-        "reproduced: requests/day | reproduced: × sync | real: POST/s | real: p99 ms | real: requests/day |\n";
+  md +=
+      "| pipeline | paper: request ms | paper: requests/day | paper: × sync | reproduced: request ms | "
+      "reproduced: requests/day | reproduced: × sync | real: POST/s | real: p99 ms | real: requests/day |\n";
   md += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const char* pipeline : kPipelines) {
     element pl;
@@ -249,8 +256,8 @@ cqrs::Status WriteReport(const ReportOptions& o) {
     md += fmt::format("| {} | {} | {} | {:.2f} | {} | {} | **{:.2f}** | {} | {} | {} |\n", pipeline,
                       Grouped(Num(pl, "paper_request_ms")), Grouped(Num(pl, "paper_requests_per_day")),
                       Num(pl, "paper_improvement_over_sync"), Grouped(Num(pl, "request_ms_mean")),
-                      Grouped(Num(pl, "requests_per_day")), Num(pl, "improvement_over_sync"), Grouped(Num(real, "rate")),
-                      Ms(Num(real, "p99_ms")), Grouped(Num(real, "rate") * 86400));
+                      Grouped(Num(pl, "requests_per_day")), Num(pl, "improvement_over_sync"),
+                      Grouped(Num(real, "rate")), Ms(Num(real, "p99_ms")), Grouped(Num(real, "rate") * 86400));
   }
   md += fmt::format(
       "\n*Paper*: its model (`bench/paper-model.json`): 5 servers × 5 concurrent requests. *Reproduced*: "
@@ -263,17 +270,21 @@ cqrs::Status WriteReport(const ReportOptions& o) {
     return pipes[pipeline].get(pl) ? 0.0 : Num(pl, "improvement_over_sync");
   };
   const double cqrs_x = improvement("cqrs"), async_x = improvement("async");
-  md += fmt::format("Improvements over sync: cqrs **{:.2f}×** (paper 2.24×, {:+.1f} %), async **{:.2f}×** (paper "
-                    "5.09×, {:+.1f} %); target ±5 %: {}.\n\n",
-                    cqrs_x, (cqrs_x / 2.24 - 1) * 100, async_x, (async_x / 5.09 - 1) * 100,
-                    Verdict(std::abs(cqrs_x / 2.24 - 1) <= 0.05 && std::abs(async_x / 5.09 - 1) <= 0.05));
+  md += fmt::format(
+      "Improvements over sync: cqrs **{:.2f}×** (paper 2.24×, {:+.1f} %), async **{:.2f}×** (paper "
+      "5.09×, {:+.1f} %); target ±5 %: {}.\n\n",
+      cqrs_x, (cqrs_x / 2.24 - 1) * 100, async_x, (async_x / 5.09 - 1) * 100,
+      Verdict(std::abs(cqrs_x / 2.24 - 1) <= 0.05 && std::abs(async_x / 5.09 - 1) <= 0.05));
   md += "![Request time by step](img/paper-request-time.svg)\n\n";
 
   md += "### What the paper leaves out: do the consumers keep up?\n\n";
-  md += "The paper counts request time only. With one consumer the undecided ads pile up; the benchmark "
-        "measures one consumer's rate, runs again with enough concurrent consumers for the arrival rate "
-        "(+20 %), and shows the backlog flat.\n\n";
-  md += "| pipeline | consumers | accepted/s | decided/s | backlog trend (ads/s) | submission → verdict p50 / p99 (paper ms) |\n";
+  md +=
+      "The paper counts request time only. With one consumer the undecided ads pile up; the benchmark "
+      "measures one consumer's rate, runs again with enough concurrent consumers for the arrival rate "
+      "(+20 %), and shows the backlog flat.\n\n";
+  md +=
+      "| pipeline | consumers | accepted/s | decided/s | backlog trend (ads/s) | submission → verdict p50 / p99 (paper "
+      "ms) |\n";
   md += "|---|---:|---:|---:|---:|---|\n";
   for (const char* pipeline : kPipelines) {
     simdjson::dom::array runs;
@@ -291,12 +302,14 @@ cqrs::Status WriteReport(const ReportOptions& o) {
   md += "![Backlog over time](img/paper-backlog.svg)\n\n";
 
   md += "## Real capacity, beside nginx\n\n";
-  md += fmt::format("Made by `{}` on {} ({}). Load: {}. nginx, started by the benchmark with as many workers as "
-                    "adsd has HTTP threads ({:g}), answers the same routes with fixed bodies of adsd's sizes. "
-                    "Consumers: {:g} validation lanes.\n\n",
-                    o.command, Str(cap, "date"), Str(cap, "machine"), Str(cap, "load"), Num(cap, "http_threads"),
-                    Num(cap, "consumers"));
-  md += "| request | connections | rate | p50 ms | p99 ms | p99.9 ms | vs nginx |\n|---|---:|---:|---:|---:|---:|---:|\n";
+  md += fmt::format(
+      "Made by `{}` on {} ({}). Load: {}. nginx, started by the benchmark with as many workers as "
+      "adsd has HTTP threads ({:g}), answers the same routes with fixed bodies of adsd's sizes. "
+      "Consumers: {:g} validation lanes.\n\n",
+      o.command, Str(cap, "date"), Str(cap, "machine"), Str(cap, "load"), Num(cap, "http_threads"),
+      Num(cap, "consumers"));
+  md +=
+      "| request | connections | rate | p50 ms | p99 ms | p99.9 ms | vs nginx |\n|---|---:|---:|---:|---:|---:|---:|\n";
   for (int c : conns) {
     element n = nginx_post_at(c);
     md += fmt::format("| nginx POST (fixed 202) | {} | {} | {} | {} | {} | 100 % |\n", c, Grouped(Num(n, "rate")),
@@ -305,8 +318,8 @@ cqrs::Status WriteReport(const ReportOptions& o) {
   for (const char* pipeline : {"async", "cqrs", "sync"}) {
     for (int c : conns) {
       element r = post_at(pipeline, c);
-      md += fmt::format("| POST /v1/ads, {} | {} | {} | {} | {} | {} | {:.0f} % |\n", pipeline, c, Grouped(Num(r, "rate")),
-                        Ms(Num(r, "p50_ms")), Ms(Num(r, "p99_ms")), Ms(Num(r, "p999_ms")),
+      md += fmt::format("| POST /v1/ads, {} | {} | {} | {} | {} | {} | {:.0f} % |\n", pipeline, c,
+                        Grouped(Num(r, "rate")), Ms(Num(r, "p50_ms")), Ms(Num(r, "p99_ms")), Ms(Num(r, "p999_ms")),
                         100 * Num(r, "rate") / Num(nginx_post_at(c), "rate"));
     }
   }
@@ -319,20 +332,22 @@ cqrs::Status WriteReport(const ReportOptions& o) {
   md += fmt::format("| 90 % GET / 10 % POST (async) | {} | {} | {} | {} | {} | |\n\n", top, Grouped(Num(mix, "rate")),
                     Ms(Num(mix, "p50_ms")), Ms(Num(mix, "p99_ms")), Ms(Num(mix, "p999_ms")));
   element lag = cap["lag"], sus = cap["sustained"], rb = cap["rebuild"];
-  md += fmt::format("Write-to-read-model lag (`adsd_read_model_lag_seconds`: from the append to the read-model "
-                    "commit) with POSTs paced at {}/s, half the top async rate (Poisson arrivals, "
-                    "`bench/wrk/post_ad_paced.lua`; achieved {}/s): **p50 {} ms, p99 {} ms**; the POSTs themselves: "
-                    "p50 {} ms, p99 {} ms, p99.9 {} ms.\n\n",
-                    Grouped(Num(lag, "rate")), Grouped(Num(lag, "achieved_rate")), Ms(Num(lag, "p50_ms")),
-                    Ms(Num(lag, "p99_ms")), Ms(Num(lag, "post_p50_ms")), Ms(Num(lag, "post_p99_ms")),
-                    Ms(Num(lag, "post_p999_ms")));
-  md += fmt::format("Sustained end to end (accepted *and* decided, backlog flat): **{} ads/s** ({} accepted/s, {} "
-                    "decided/s, backlog {:+.0f} ads/s; {}), i.e. {} ads a day.\n\n",
-                    Grouped(Num(sus, "rate")), Grouped(Num(sus, "accepted_per_s")), Grouped(Num(sus, "decided_per_s")),
-                    Num(sus, "backlog_slope_per_s"), Str(sus, "how"), Grouped(Num(sus, "rate") * 86400));
-  md += fmt::format("Rebuild of the read model from the log (online, `POST /v1/admin/rebuild`): **{} events/s** ({} "
-                    "events in {:.2f} s).\n\n",
-                    Grouped(Num(rb, "events_per_s")), Grouped(Num(rb, "events")), Num(rb, "seconds"));
+  md += fmt::format(
+      "Write-to-read-model lag (`adsd_read_model_lag_seconds`: from the append to the read-model "
+      "commit) with POSTs paced at {}/s, half the top async rate (Poisson arrivals, "
+      "`bench/wrk/post_ad_paced.lua`; achieved {}/s): **p50 {} ms, p99 {} ms**; the POSTs themselves: "
+      "p50 {} ms, p99 {} ms, p99.9 {} ms.\n\n",
+      Grouped(Num(lag, "rate")), Grouped(Num(lag, "achieved_rate")), Ms(Num(lag, "p50_ms")), Ms(Num(lag, "p99_ms")),
+      Ms(Num(lag, "post_p50_ms")), Ms(Num(lag, "post_p99_ms")), Ms(Num(lag, "post_p999_ms")));
+  md += fmt::format(
+      "Sustained end to end (accepted *and* decided, backlog flat): **{} ads/s** ({} accepted/s, {} "
+      "decided/s, backlog {:+.0f} ads/s; {}), i.e. {} ads a day.\n\n",
+      Grouped(Num(sus, "rate")), Grouped(Num(sus, "accepted_per_s")), Grouped(Num(sus, "decided_per_s")),
+      Num(sus, "backlog_slope_per_s"), Str(sus, "how"), Grouped(Num(sus, "rate") * 86400));
+  md += fmt::format(
+      "Rebuild of the read model from the log (online, `POST /v1/admin/rebuild`): **{} events/s** ({} "
+      "events in {:.2f} s).\n\n",
+      Grouped(Num(rb, "events_per_s")), Grouped(Num(rb, "events")), Num(rb, "seconds"));
   const double post_ratio = Num(cap["ratios"], "async_post_vs_nginx"), get_ratio = Num(cap["ratios"], "get_vs_nginx");
   md += "| target (issue) | measured | |\n|---|---:|---|\n";
   md += fmt::format("| async POST ≥ 50 % of nginx | {:.0f} % | {} |\n", post_ratio * 100, Verdict(post_ratio >= 0.5));

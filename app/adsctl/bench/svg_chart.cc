@@ -19,10 +19,14 @@ constexpr const char* kColors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "
 std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
   }
   return out;
 }
@@ -84,9 +88,10 @@ std::string LinearYAxis(double max, double step) {
   std::string s;
   for (double v = 0; v <= max + step / 2; v += step) {
     const double y = kTop + kPlotH - v / max * kPlotH;
-    s += fmt::format(R"svg(<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>
+    s += fmt::format(
+        R"svg(<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>
 )svg",
-                     kLeft, kLeft + kPlotW, kLeft - 6, y + 4, Number(v), fmt::arg("y", y));
+        kLeft, kLeft + kPlotW, kLeft - 6, y + 4, Number(v), fmt::arg("y", y));
   }
   return s;
 }
@@ -119,9 +124,10 @@ std::string BarChart(const ChartText& text, const std::vector<std::string>& cate
       const double h = v / axis_max * kPlotH;
       const double x = stacked ? x0 : x0 + bar * static_cast<double>(i);
       const double y = kTop + kPlotH - (stacked ? base / axis_max * kPlotH : 0) - h;
-      out += fmt::format(R"svg(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}"><title>{}: {}</title></rect>
+      out += fmt::format(
+          R"svg(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}"><title>{}: {}</title></rect>
 )svg",
-                         x, y, bar - 1, h, kColors[i % 10], Escape(series[i].name), Number(v));
+          x, y, bar - 1, h, kColors[i % 10], Escape(series[i].name), Number(v));
       if (!stacked) {
         out += fmt::format(R"svg(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" font-size="9">{}</text>
 )svg",
@@ -167,9 +173,10 @@ std::string LineChart(const ChartText& text, const std::vector<Series>& series, 
     };
     for (double v = lo; v <= hi * 1.001; v *= 10) {
       const double y = ypos(v);
-      out += fmt::format(R"svg(<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>
+      out += fmt::format(
+          R"svg(<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>
 )svg",
-                         kLeft, kLeft + kPlotW, kLeft - 6, y + 4, Number(v), fmt::arg("y", y));
+          kLeft, kLeft + kPlotW, kLeft - 6, y + 4, Number(v), fmt::arg("y", y));
     }
   } else {
     const auto [axis_max, step] = NiceAxis(ymax);
@@ -180,7 +187,8 @@ std::string LineChart(const ChartText& text, const std::vector<Series>& series, 
   std::vector<std::pair<double, std::string>> ticks = text.x_ticks;
   if (ticks.empty()) {
     const double xstep = NiceAxis(xmax - xmin).second;
-    for (double v = std::ceil(xmin / xstep - 1e-9) * xstep; v <= xmax + 1e-9; v += xstep) ticks.emplace_back(v, Number(v));
+    for (double v = std::ceil(xmin / xstep - 1e-9) * xstep; v <= xmax + 1e-9; v += xstep)
+      ticks.emplace_back(v, Number(v));
   }
   for (const auto& [v, label] : ticks) {
     out += fmt::format(R"svg(<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>

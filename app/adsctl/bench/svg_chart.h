@@ -9,8 +9,8 @@ namespace adsd::bench {
 
 struct Series {
   std::string name;
-  std::vector<double> values;             // bars: one per category; lines: y per x
-  std::vector<double> x;                  // lines only
+  std::vector<double> values;  // bars: one per category; lines: y per x
+  std::vector<double> x;       // lines only
 };
 
 struct ChartText {

@@ -1,11 +1,11 @@
 #include "app/adsctl/bench/wrk.h"
 
+#include <fmt/core.h>
 #include <simdjson.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fmt/core.h>
 
 #include "app/adsctl/bench/child_process.h"
 #include "cqrs/core/types.h"

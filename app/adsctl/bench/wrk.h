@@ -14,7 +14,7 @@ struct WrkResult {
   int connections = 0;
   double requests = 0, seconds = 0;
   double mean_ms = 0, p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
-  double errors = 0;  // connect, read, write, timeouts and non-2xx/3xx answers
+  double errors = 0;                    // connect, read, write, timeouts and non-2xx/3xx answers
   std::int64_t from_us = 0, to_us = 0;  // wall clock
   double rate() const { return seconds > 0 ? requests / seconds : 0; }
 };
