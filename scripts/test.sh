@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 preset=${1:-ci}
 jobs=$(nproc)
 
-./scripts/install-deps.sh --bench --servers --ci --browser   # wrk, nginx (bench smoke test); PostgreSQL, Java, Maven (Kafka); promtool; Chromium (web UI)
+./scripts/install-deps.sh --bench --servers --ci --browser   # wrk, nginx (bench smoke test); PostgreSQL, Java, Maven (Kafka); promtool, clang-format; Chromium (web UI)
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
 ctest --preset "$preset" -j "$jobs" --timeout 600 --output-on-failure
