@@ -62,6 +62,8 @@ cqrs::Status PgWebhookDeliverer::TryLead() {
   position_.store(at.value());
   if (!got) return cqrs::Status::Ok();
   saved_ = at;
+  // Registrations, removals and retries asked on any process, as they commit (see Step).
+  RETURN_IF_ERROR(conn_->Exec("LISTEN " + std::string(PgWebhookStore::kChangesChannel)));
   lanes_ = std::make_unique<WebhookLanes>(webhooks_, options_);
   leader_.store(true);
   next_refresh_ = {};
@@ -94,6 +96,13 @@ cqrs::Status PgWebhookDeliverer::SaveCheckpoint() {
 
 cqrs::Status PgWebhookDeliverer::Step() {
   using Clock = std::chrono::steady_clock;
+  // What other processes changed: a retry wakes its endpoint's lane; a registration or removal (or
+  // a retry for an endpoint without a lane yet) refreshes the lanes. Each Step looks (at least
+  // every ~100 ms); the polls below are the safety net for a notification lost with a session.
+  ASSIGN_OR_RETURN(std::vector<std::string> notes, conn_->TakeNotifications());
+  for (const std::string& endpoint : notes) {
+    if (endpoint.empty() || !lanes_->Wake(endpoint)) next_refresh_ = {};
+  }
   if (Clock::now() >= next_refresh_) RETURN_IF_ERROR(RefreshLanes());
   // No endpoint at all (most deployments most of the time): the log is not even read. The head
   // is taken before the look, under the registration lock: an endpoint registered after it has

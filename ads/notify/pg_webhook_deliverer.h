@@ -16,9 +16,11 @@
 // table (under the registration lock) at most ten times a second and moves its position to the
 // head it saw before looking; the checkpoint is saved at most once a second.
 //
-// The lanes follow the endpoints table (every `endpoint_refresh`: an endpoint registered or
-// removed on any process gets or loses its lane), and check their endpoint's due deliveries at
-// least every WebhookOptions::lane_poll (a retry asked on another process).
+// The lanes follow the endpoints table: an endpoint registered or removed on any process gets or
+// loses its lane, and a retry asked on any process wakes its lane, within ~100 ms — the changing
+// transaction NOTIFYs PgWebhookStore::kChangesChannel, which the leader LISTENs to. As a safety
+// net for a notification lost with a session, the lanes are refreshed every `endpoint_refresh`
+// and look at their endpoint's due deliveries at least every WebhookOptions::lane_poll.
 //
 // Lifecycle: Start() starts the thread; Stop() (or the destructor) stops the lanes and ends the
 // session (handing the lead over). Thread-safety: the accessors are safe from any thread.

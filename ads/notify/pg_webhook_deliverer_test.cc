@@ -37,11 +37,11 @@ class PgWebhookDelivererTest : public ::testing::Test {
     options_.lane_poll = 100ms;
   }
 
-  std::unique_ptr<PgWebhookDeliverer> Deliverer() {
+  std::unique_ptr<PgWebhookDeliverer> Deliverer(std::chrono::milliseconds endpoint_refresh = 100ms) {
     PgDelivererOptions o;
     o.url = url_;
     o.standby_retry = 50ms;
-    o.endpoint_refresh = 100ms;
+    o.endpoint_refresh = endpoint_refresh;
     auto d = PgWebhookDeliverer::Start(*events_, *changes_, *store_, options_, o);
     EXPECT_TRUE(d.ok());
     return std::move(*d);
@@ -127,6 +127,27 @@ TEST_F(PgWebhookDelivererTest, AnEndpointRegisteredWhileDeliveringGetsEveryLater
             static_cast<std::int64_t>(endpoint.after.value()) + 1);
   // Its lane started without a restart: its deliveries are attempted.
   ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0") > 0; }, 20s));
+}
+
+TEST_F(PgWebhookDelivererTest, ARetryAskedElsewhereIsSentAtOnceNotAtTheNextPoll) {
+  // The polls a minute apart: only the NOTIFY of the change can make these happen in seconds.
+  options_.lane_poll = 60s;
+  options_.backoff_first = 60s;
+  options_.backoff_max = 60s;
+  options_.max_attempts = 2;
+  const WebhookEndpoint endpoint = Register("acme");
+  auto d = Deliverer(/*endpoint_refresh=*/60s);
+  ASSERT_TRUE(WaitUntil([&] { return d->leader(); }, 20s));
+  Withdraw("acme");
+  // The first attempt fails (refused); the next would be a minute later.
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries WHERE attempts = 1") == 1; }, 20s));
+  auto elsewhere = PgWebhookStore::Open(url_);  // as a read process would
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.status().ToString();
+  auto pending = (*elsewhere)->List(endpoint.id, DeliveryFilter::kAll, 10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1);
+  ASSERT_TRUE((*elsewhere)->Retry(endpoint.id, pending->front().id, cqrs::NowUs()).ok());
+  ASSERT_TRUE(WaitUntil([&] { return Count("SELECT count(*) FROM webhook_deliveries WHERE attempts = 2") == 1; }, 10s))
+      << "the retry was not sent at once";
 }
 
 }  // namespace

@@ -157,6 +157,7 @@ cqrs::Status PgWebhookStore::AddEndpoint(WebhookEndpoint& e, std::size_t limit,
                  "(SELECT count(*) FROM webhook_endpoints WHERE retailer = $2) < $7 RETURNING after_position",
                  {Param::Text(e.id), Param::Text(e.retailer), Param::Text(e.url), Param::Text(JoinEventTypes(e.events)),
                   Param::Text(e.secret), Param::Int(e.created_us), Param::Int(static_cast<std::int64_t>(limit))}},
+                {"SELECT pg_notify($1, '')", {Param::Text(std::string(kChangesChannel))}},
                 {"COMMIT"}}));
     if (rows[3].empty()) {
       if (rows[2].Int(0, 0) >= static_cast<std::int64_t>(limit)) {
@@ -181,6 +182,7 @@ cqrs::Status PgWebhookStore::RemoveEndpoint(const std::string& id, const std::st
                         {"DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND NOT EXISTS "
                          "(SELECT 1 FROM webhook_endpoints WHERE id = $1)",
                          {Param::Text(id)}},
+                        {"SELECT pg_notify($1, '')", {Param::Text(std::string(kChangesChannel))}},
                         {"COMMIT"}}));
     if (rows[2].empty()) return cqrs::NotFound("no webhook " + id);
     return cqrs::Status::Ok();
@@ -275,10 +277,14 @@ cqrs::Result<std::vector<WebhookDelivery>> PgWebhookStore::List(const std::strin
 
 cqrs::Status PgWebhookStore::Retry(const std::string& endpoint_id, const std::string& id, std::int64_t now_us) {
   return pool_.With([&](cqrs::pg::Connection& c) -> cqrs::Status {
-    ASSIGN_OR_RETURN(Rows updated, c.Query("UPDATE webhook_deliveries SET state = 'pending', next_attempt_us = $3, "
-                                           "attempts = CASE state WHEN 'parked' THEN 0 ELSE attempts END "
-                                           "WHERE endpoint_id = $1 AND id = $2 AND state != 'delivered' RETURNING id",
-                                           {Param::Text(endpoint_id), Param::Text(id), Param::Int(now_us)}));
+    // The delivering worker hears of it at once (kChangesChannel), on the statement's commit.
+    ASSIGN_OR_RETURN(Rows updated,
+                     c.Query("WITH u AS (UPDATE webhook_deliveries SET state = 'pending', next_attempt_us = $3, "
+                             "attempts = CASE state WHEN 'parked' THEN 0 ELSE attempts END "
+                             "WHERE endpoint_id = $1 AND id = $2 AND state != 'delivered' RETURNING id) "
+                             "SELECT u.id, pg_notify($4, $1) FROM u",
+                             {Param::Text(endpoint_id), Param::Text(id), Param::Int(now_us),
+                              Param::Text(std::string(kChangesChannel))}));
     if (!updated.empty()) return cqrs::Status::Ok();
     ASSIGN_OR_RETURN(Rows found, c.Query("SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND id = $2",
                                          {Param::Text(endpoint_id), Param::Text(id)}));

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "ads/notify/webhook_store.h"
 #include "cqrs/pg/connection.h"
@@ -24,6 +25,11 @@ namespace adsd::ads::notify {
 
 class PgWebhookStore final : public WebhookStore {
  public:
+  // NOTIFY channel of changes the delivering worker acts on at once (PgWebhookDeliverer listens):
+  // payload an endpoint id (a retry of one of its deliveries was asked), or empty (an endpoint was
+  // registered or removed). Sent in the changing transaction, so it arrives after its commit.
+  static constexpr std::string_view kChangesChannel = "adsd_webhooks";
+
   // Connects and applies the schema migrations (on a read replica: checks them instead; the
   // writing methods then fail with the server's error).
   static cqrs::Result<std::unique_ptr<PgWebhookStore>> Open(const std::string& url);

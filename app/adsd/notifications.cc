@@ -104,9 +104,10 @@ cqrs::Status Notifications::OpenSharedWebhooks() {
   ads::notify::PgWebhookStore& shared = *pg;
   webhook_store_ = std::move(pg);
   ads::notify::WebhookOptions wo = WebhookOptionsOf();
-  // Retries asked on a write or read process reach the delivering worker's lanes through the
-  // table: they look at it at least this often.
-  wo.lane_poll = std::chrono::seconds(1);
+  // Retries asked on a write or read process wake the delivering worker's lane by a NOTIFY
+  // (PgWebhookStore::kChangesChannel); each lane also looks at the table this often, in case one
+  // was lost with a session.
+  wo.lane_poll = std::chrono::seconds(30);
   if (options_.runs_worker()) {
     ads::notify::PgDelivererOptions po;
     po.url = options_.store_url;
