@@ -84,7 +84,12 @@ void Metrics::Observe(std::string_view name, std::span<const double> values) {
 
 void Metrics::AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read) {
   std::lock_guard lock(mu_);
-  gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+  gauges_.push_back({std::move(name), std::move(help), std::move(read), "gauge"});
+}
+
+void Metrics::AddCounter(std::string name, std::string help, std::function<std::vector<Sample>()> read) {
+  std::lock_guard lock(mu_);
+  gauges_.push_back({std::move(name), std::move(help), std::move(read), "counter"});
 }
 
 std::string Metrics::Exposition() const {
@@ -119,7 +124,7 @@ std::string Metrics::Exposition() const {
     out += name + "_sum " + fmt::format("{}", h.sum) + "\n" + name + "_count " + std::to_string(h.count) + "\n";
   }
   for (const Gauge& g : gauges_) {
-    out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
+    out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " " + std::string(g.type) + "\n";
     for (const Sample& s : g.read()) out += g.name + Labels(s.labels) + " " + fmt::format("{}", s.value) + "\n";
   }
   return out;

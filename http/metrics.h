@@ -34,6 +34,9 @@ class Metrics {
 
   // `read` is called at every scrape; it must be thread-safe and quick.
   void AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read);
+  // The same for a counter (a count since start that only grows: exposed with TYPE counter, so
+  // rate() and increase() treat a restart as one). Its name ends in `_total`.
+  void AddCounter(std::string name, std::string help, std::function<std::vector<Sample>()> read);
 
   std::string Exposition() const;
 
@@ -57,6 +60,7 @@ class Metrics {
   struct Gauge {
     std::string name, help;
     std::function<std::vector<Sample>()> read;
+    std::string_view type;  // "gauge" or "counter"
   };
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, Series> requests_;  // guarded by mu_

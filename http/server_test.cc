@@ -156,6 +156,17 @@ TEST_F(ServerTest, MetricsCountRequestsByRoutePattern) {
   EXPECT_NE(text.find("adsd_http_request_duration_seconds_bucket"), std::string::npos);
 }
 
+TEST_F(ServerTest, CountersAndGaugesAreExposedWithTheirTypes) {
+  metrics_.AddCounter("test_things_total", "Things since start.", [] {
+    return std::vector<Metrics::Sample>{{{{"kind", "a"}}, 3}};
+  });
+  metrics_.AddGauge("test_level", "A level.", [] { return std::vector<Metrics::Sample>{{{}, 1.5}}; });
+  const std::string text = metrics_.Exposition();
+  EXPECT_NE(text.find("# TYPE test_things_total counter\ntest_things_total{kind=\"a\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE test_level gauge\ntest_level 1.5\n"), std::string::npos) << text;
+}
+
 TEST_F(ServerTest, StopLetsAnInFlightRequestFinish) {
   Connection c(server_->port());
   c.Send("PATCH /v1/ads/1 HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");

@@ -349,8 +349,8 @@ TEST_F(Distributed, IdempotencyKeysHoldOnTheBusBeforeAndAfterTheSubmissionIsStor
   EXPECT_EQ(FinalStatuses(reader, {id}, 60s)[id], "approved");
   EXPECT_TRUE(WaitUntil(
       [&] {
-        return worker.Call("GET", "/metrics", "").body.find("adsd_ingest_submissions{outcome=\"key_conflict\"} 1") !=
-               std::string::npos;
+        return worker.Call("GET", "/metrics", "")
+                   .body.find("adsd_ingest_submissions_total{outcome=\"key_conflict\"} 1") != std::string::npos;
       },
       30s))
       << worker.Call("GET", "/metrics", "").body;

@@ -144,12 +144,12 @@ void Notifications::AddMetrics() {
                            });
   }
   if (delivers) {
-    deps_.metrics.AddGauge("adsd_webhook_attempts_total",
-                           "Webhook delivery attempts since start, by outcome (delivered, failed, parked).", [this] {
-                             return Samples{{{{"outcome", "delivered"}}, static_cast<double>(delivered_.load())},
-                                            {{{"outcome", "failed"}}, static_cast<double>(failed_.load())},
-                                            {{{"outcome", "parked"}}, static_cast<double>(parked_.load())}};
-                           });
+    deps_.metrics.AddCounter("adsd_webhook_attempts_total",
+                             "Webhook delivery attempts since start, by outcome (delivered, failed, parked).", [this] {
+                               return Samples{{{{"outcome", "delivered"}}, static_cast<double>(delivered_.load())},
+                                              {{{"outcome", "failed"}}, static_cast<double>(failed_.load())},
+                                              {{{"outcome", "parked"}}, static_cast<double>(parked_.load())}};
+                             });
     deps_.metrics.AddGauge("adsd_webhook_deliveries", "Webhook deliveries not delivered yet, by state.", [this, leads] {
       if (!leads()) return Samples{};
       auto c = webhook_store_->CountStates();

@@ -11,16 +11,16 @@ cqrs::Result<std::unique_ptr<SubmissionBus>> SubmissionBus::Open(const cqrs::kaf
   bus.topic = ads::SubmissionsTopic(events_bus.topic);
   RETURN_IF_ERROR(cqrs::kafka::EnsureTopic(bus));
   std::unique_ptr<SubmissionBus> s(new SubmissionBus(std::move(bus), metrics));
-  metrics.AddGauge("adsd_ingest_submissions",
-                   "Submissions taken from the submissions topic by this worker, by outcome (a counter).",
-                   [counts = s->counts_] {
-                     std::vector<http::Metrics::Sample> out;
-                     for (std::size_t i = 0; i < kOutcomes.size(); ++i) {
-                       out.push_back({{{"outcome", std::string(kOutcomes[i])}},
-                                      static_cast<double>((*counts)[i].load(std::memory_order_relaxed))});
-                     }
-                     return out;
-                   });
+  metrics.AddCounter("adsd_ingest_submissions_total",
+                     "Submissions taken from the submissions topic by this worker since start, by outcome.",
+                     [counts = s->counts_] {
+                       std::vector<http::Metrics::Sample> out;
+                       for (std::size_t i = 0; i < kOutcomes.size(); ++i) {
+                         out.push_back({{{"outcome", std::string(kOutcomes[i])}},
+                                        static_cast<double>((*counts)[i].load(std::memory_order_relaxed))});
+                       }
+                       return out;
+                     });
   return s;
 }
 

@@ -3,7 +3,7 @@
 // A write process publishes submissions to the submissions topic (Publisher(): the pipeline's
 // options); a worker process stores and judges them as one member of the ingest consumer group
 // (StartIngest()). A process of role `all` does both. The outcomes of ingested submissions are
-// counted for /metrics (adsd_ingest_submissions{outcome}).
+// counted for /metrics (adsd_ingest_submissions_total{outcome}).
 //
 // Thread-safety: as its parts (AsyncPublisher, BusConsumer); the counters are atomic.
 // Lifecycle: destroy the ingest consumer (StopIngest) before the worker it feeds.
