@@ -318,6 +318,15 @@ TEST_P(AdsdE2E, HealthReadinessAndMetrics) {
   EXPECT_NE(m.body.find("adsd_http_requests_total{method=\"POST\",route=\"/v1/ads\""), std::string::npos);
   EXPECT_NE(m.body.find("adsd_log_head_position"), std::string::npos);
   EXPECT_NE(m.body.find("adsd_consumer_lag_events{consumer=\"projection:ads\"}"), std::string::npos);
+  // The exposition as Prometheus's own linter reads it (types, names, help), where promtool is
+  // installed (scripts/install-deps.sh --ci).
+  if (testing::Shell("command -v promtool > /dev/null").first == 0) {
+    const auto file = dir_.path() / "metrics.txt";
+    std::ofstream(file) << m.body;
+    const auto [status, out] = testing::Shell("promtool check metrics < " + file.string() + " 2>&1");
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, "") << out;
+  }
 }
 
 TEST_P(AdsdE2E, SigkillDuringABurstLosesNoAcknowledgedAdAndDuplicatesNone) {

@@ -6,16 +6,31 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "http/free_port.h"
 #include "http/test_client.h"
 
 namespace adsd::app::testing {
+
+// Runs a shell command; its exit status and standard output.
+inline std::pair<int, std::string> Shell(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 inline constexpr const char* kAcme = "acme-token-0123456789abcdef";
 inline constexpr const char* kGlobex = "globex-token-0123456789abcdef";

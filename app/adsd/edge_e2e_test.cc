@@ -24,18 +24,7 @@ using testing::kAcme;
 using testing::kAdmin;
 using testing::kGlobex;
 using testing::kGoodAd;
-
-// Runs a shell command; its exit status and standard output.
-std::pair<int, std::string> Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::Shell;
 
 class EdgeE2E : public ::testing::TestWithParam<std::string> {
  protected:

@@ -300,14 +300,9 @@ TEST_F(NotifyE2E, RegistrationRefusesWhatItCannotDeliver) {
 // PostgreSQL store (the start here fails only for the server it cannot reach).
 TEST(NotifyOptions, TheDistributedShapeTakesTheWebhookFlag) {
   cqrs::testing::TempDir dir;
-  const std::string cmd = std::string(ADSD_BINARY) + " --data-dir " + (dir.path() / "data").string() +
-                          " --listen 127.0.0.1:0 --store postgresql://u@127.0.0.1:1/db --webhooks-allow-private 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  const int status = pclose(p);
+  const auto [status, out] =
+      testing::Shell(std::string(ADSD_BINARY) + " --data-dir " + (dir.path() / "data").string() +
+                     " --listen 127.0.0.1:0 --store postgresql://u@127.0.0.1:1/db --webhooks-allow-private 2>&1");
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("postgres: cannot connect"), std::string::npos) << out;
   EXPECT_EQ(out.find("webhooks"), std::string::npos) << out;
