@@ -13,10 +13,11 @@ namespace {
 
 // The shortest time between two NOTIFYs. Each is a transaction on the server, and every listening
 // process receives it: one per append batch cost a single appender a fifth of its rate, one a
-// millisecond still 5-7 % (measured, docs/benchmarks.md). A NOTIFY something waits on (appends of
-// another process that this one numbered, or a wake-up of the sequencing leader) goes out at
-// most kAwaitedInterval after the previous one; a head that only moves readers in other processes
-// forward, at most kReaderInterval after (what they wait longer, at most).
+// millisecond still a quarter of one process's 8 appenders' rate (measured, docs/benchmarks.md).
+// A NOTIFY something waits on (appends of another process that this one numbered, or a wake-up
+// of the sequencing leader) goes out at most kAwaitedInterval after the previous one; a head that
+// only moves readers in other processes forward, at most kReaderInterval after (what they wait
+// longer, at most).
 constexpr std::chrono::microseconds kAwaitedInterval{1000};
 constexpr std::chrono::microseconds kReaderInterval{5000};
 
