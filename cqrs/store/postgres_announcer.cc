@@ -105,7 +105,7 @@ void PgAnnouncer::Head(std::uint64_t position, std::span<const NumberedEvent> nu
   }
   if (position <= head_) return;
   head_ = position;
-  pending_cv_.Signal();
+  if (idle_) pending_cv_.Signal();
 }
 
 void PgAnnouncer::Wake() {
@@ -127,7 +127,9 @@ void PgAnnouncer::Run() {
       while (true) {
         if (stop_) return;
         if (!wake_ && head_ <= announced_) {
+          idle_ = true;
           pending_cv_.Wait(mu_);
+          idle_ = false;
           continue;
         }
         const auto due = last_sent_ + (wake_ || awaited_ ? kAwaitedInterval : kReaderInterval);

@@ -76,6 +76,9 @@ class PgAnnouncer {
   bool overflow_ GUARDED_BY(mu_) = false;                // numbered_ grew past what a NOTIFY could carry
   bool awaited_ GUARDED_BY(mu_) = false;                 // numbered_ holds events committed before (see Head)
   bool wake_ GUARDED_BY(mu_) = false;
+  // The thread waits with nothing to send (a new head must wake it); else it waits for a time it
+  // will wake at anyway, and a new head is only recorded: no hand-off per append batch.
+  bool idle_ GUARDED_BY(mu_) = false;
   std::chrono::steady_clock::time_point last_sent_ GUARDED_BY(mu_);  // the last NOTIFY
   bool stop_ GUARDED_BY(mu_) = false;
   std::unique_ptr<pg::Connection> conn_;  // the thread's

@@ -136,6 +136,49 @@ TEST(PostgresStore, ConcurrentWritersInSeveralProcessesLeaveAGapFreeOrder) {
   for (std::uint64_t i = 0; i < total; ++i) ASSERT_EQ(delivered[i], i + 1);
 }
 
+// A blocking append may commit on its own thread with writer 0's connection (when it is alone and
+// writer 0 idle) while asynchronous appends queue for writer 0: the two never share the
+// connection, nothing queued behind a caller is left, and closing the store answers everything.
+TEST(PostgresStore, BlockingAppendsOnTheCallersThreadAndQueuedOnesMixAndCloseAnswersAll) {
+  PostgresStorage storage;
+  auto store = storage.Open();
+  ASSERT_NE(store, nullptr);
+  auto event = [](int i) {
+    EventData e;
+    e.event_id = Uuid::V7();
+    e.type = "Happened";
+    e.payload = std::to_string(i);
+    return e;
+  };
+  constexpr int kBlocking = 300, kAsync = 300;
+  std::atomic<int> answered{0}, failed{0};
+  std::thread blocking([&] {  // alone most of the time: the caller's way
+    for (int i = 0; i < kBlocking; ++i) {
+      EventData e = event(i);
+      auto r = store->Append("blocking", ExpectedVersion::Exact(StreamVersion(i)), std::span(&e, 1));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_GT(r->first_position.value(), 0u);
+    }
+  });
+  for (int i = 0; i < kAsync; ++i) {
+    EventData e = event(i);
+    store->AppendAsync("async-" + std::to_string(i % 7), ExpectedVersion::Any(), std::span(&e, 1),
+                       [&](Result<AppendResult> r) {
+                         if (!r.ok()) failed.fetch_add(1);
+                         answered.fetch_add(1);
+                       });
+  }
+  blocking.join();
+  store.reset();  // with asynchronous appends possibly still queued: each is answered
+  EXPECT_EQ(answered.load(), kAsync);
+  EXPECT_EQ(failed.load(), 0);
+  auto reader = storage.Open();
+  auto all = reader->ReadAll(Position(1), 10 * (kBlocking + kAsync));
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), static_cast<std::size_t>(kBlocking + kAsync));
+  for (std::size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].position.value(), i + 1);
+}
+
 TEST(PostgresStore, EveryRowCarriesTheHashChain) {
   PostgresStorage storage;
   auto store = storage.Open();
