@@ -84,8 +84,7 @@ AppendCommit PgAppender::Commit(std::span<const PendingAppend> batch, std::int64
   for (int attempt = 0; st.ok() && attempt < kAttempts; ++attempt) {
     commit = AppendCommit{};
     st = TryCommit(batch, number_token, commit);
-    if (st.ok()) return commit;
-    (void)conn_->Exec("ROLLBACK");
+    if (st.ok()) return commit;  // the statement's own transaction ended with it: nothing to roll back
     // Lost a race on a unique key (or a deadlock between racers): the winner is committed now.
     const bool lost_race = st.code() == StatusCode::kAlreadyExists || st.code() == StatusCode::kVersionConflict;
     if (!lost_race) break;
@@ -127,7 +126,6 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, std::int64_t 
   }
   using pg::ArrayLiteral;
   std::vector<pg::Statement> pipeline;
-  pipeline.emplace_back("BEGIN");
   pipeline.push_back(pg::Statement::Prepared(
       "append",
       {Param::Int(number_token), Param::Int(kNumberAtMost), Param::Text(ArrayLiteral(a_stream)),
@@ -135,12 +133,11 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, std::int64_t 
        Param::Text(ArrayLiteral(c_type)), Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
        Param::Text(ArrayLiteral(c_corr)), Param::Text(ArrayLiteral(c_caus)), Param::Text(ArrayLiteral(c_meta)),
        Param::Text(ArrayLiteral(c_payload))}));
-  pipeline.emplace_back("COMMIT");
   ASSIGN_OR_RETURN(std::vector<pg::Rows> answers, conn_->Pipeline(pipeline));
-  if (answers.size() != pipeline.size() || answers[1].empty()) {
+  if (answers.size() != pipeline.size() || answers[0].empty()) {
     return Unavailable("postgres: the append did not answer");
   }
-  const pg::Rows& r = answers[1];
+  const pg::Rows& r = answers[0];
   const bool deposed = r.Text(0, 0) == "t";
   (void)deposed;  // a deposed leader's rows go in unnumbered: the sequencer numbers them
   commit.head = r.IsNull(0, 1) ? 0 : static_cast<std::uint64_t>(r.Int(0, 1));
