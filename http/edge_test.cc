@@ -22,11 +22,20 @@ using testing::Connection;
 
 Router TestRouter() {
   Router router;
-  router.Add("GET", "/v1/ads", [](Request&, Responder respond) { respond(Response::Json(200, R"({"list":true})")); });
+  router.Add("GET", "/v1/ads", [](Request&, Responder respond) { respond(Response::Json(200, R"({"list":true})")); },
+             {.query_params = {"limit", "status"}});
   router.Add("GET", "/v1/ads/{id}", [](Request& req, Responder respond) {
     respond(Response::Json(200, "{\"id\":\"" + req.params["id"] + "\"}"));
   });
   router.Add("POST", "/v1/ads", [](Request& req, Responder respond) { respond(Response::Json(202, req.body)); });
+  router.Add("GET", "/tagged", [](Request&, Responder respond) {
+    Response r = Response::Json(200, R"({"version":7})");
+    r.headers.emplace_back("ETag", "\"7\"");
+    respond(std::move(r));
+  });
+  router.Add("GET", "/header", [](Request& req, Responder respond) {
+    respond(Response{200, "text/plain", std::string(req.Header(req.Query("name").value_or("")).value_or("")), {}, {}});
+  });
   router.Add("GET", "/unsafe", [](Request& req, Responder respond) {
     Response r = Response::Json(200, "{}");
     r.headers.emplace_back("Content-Disposition",
@@ -155,6 +164,107 @@ TEST_F(EdgeTest, EveryAnswerIsNosniffAndCredentialedAnswersAreNoStore) {
   EXPECT_NE(missing->head.find("Cache-Control: no-store"), std::string::npos) << missing->head;
   auto ok = Roundtrip(testing::Get("/v1/ads", "Authorization: Bearer x\r\n"));
   EXPECT_NE(ok->head.find("Cache-Control: no-store"), std::string::npos) << ok->head;
+}
+
+TEST_F(EdgeTest, HeadIsAnsweredOnGetRoutesWithTheGetsHeadersAndNoContent) {
+  auto get = Roundtrip(testing::Get("/v1/ads/abc"));
+  ASSERT_TRUE(get);
+  ASSERT_EQ(get->status, 200);
+  // Pipelined after a HEAD: a byte of content after its head would be read as the next answer.
+  Connection c(server_->port());
+  c.Send("HEAD /v1/ads/abc HTTP/1.1\r\nHost: t\r\n\r\nHEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n" +
+         testing::Get("/v1/ads"));
+  ASSERT_TRUE(c.ReadUntil(R"({"list":true})", 5s)) << c.buffered();
+  const std::string& got = c.buffered();
+  const auto first_end = got.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos);
+  EXPECT_EQ(got.substr(0, first_end), get->head) << "HEAD answers the GET's head, Content-Length included";
+  const auto second = got.substr(first_end + 4);
+  EXPECT_TRUE(second.starts_with("HTTP/1.1 404 ")) << got;
+  const auto second_end = second.find("\r\n\r\n");
+  ASSERT_NE(second_end, std::string::npos);
+  EXPECT_TRUE(second.substr(second_end + 4).starts_with("HTTP/1.1 200 ")) << "the 404 to a HEAD has no content";
+  // A path with GET allows HEAD too.
+  auto post_only = Roundtrip("DELETE /v1/ads HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(post_only);
+  EXPECT_EQ(post_only->status, 405);
+  EXPECT_NE(post_only->head.find("Allow: GET, POST, HEAD\r\n"), std::string::npos) << post_only->head;
+}
+
+TEST_F(EdgeTest, IfNoneMatchNamingTheETagIs304WithoutContent) {
+  for (const std::string inm : {"\"7\"", "W/\"7\"", "*", "\"1\", \"7\"", " \"1\" ,, W/\"7\" "}) {
+    auto r = Roundtrip(testing::Get("/tagged", "If-None-Match: " + inm + "\r\n"));
+    ASSERT_TRUE(r) << inm;
+    EXPECT_EQ(r->status, 304) << inm;
+    EXPECT_NE(r->head.find("ETag: \"7\""), std::string::npos) << r->head;
+    // RFC 9110 §8.6: a 304's Content-Length could only be its 200's; none is sent, nor a type.
+    EXPECT_EQ(Connection::Lower(r->head).find("content-length"), std::string::npos) << r->head;
+    EXPECT_EQ(Connection::Lower(r->head).find("\ncontent-type:"), std::string::npos) << r->head;
+    EXPECT_EQ(r->body, "");
+  }
+  for (const std::string inm : {"\"8\"", "\"77\"", "7", "\"7", "W/\"8\", \"9\""}) {
+    auto r = Roundtrip(testing::Get("/tagged", "If-None-Match: " + inm + "\r\n"));
+    ASSERT_TRUE(r) << inm;
+    EXPECT_EQ(r->status, 200) << inm;
+    EXPECT_EQ(r->body, R"({"version":7})");
+  }
+  // The same on HEAD; a route without an ETag is answered in full.
+  Connection c(server_->port());
+  c.Send("HEAD /tagged HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"7\"\r\n\r\n");
+  ASSERT_TRUE(c.ReadUntil("\r\n\r\n", 5s));
+  EXPECT_TRUE(c.buffered().starts_with("HTTP/1.1 304 ")) << c.buffered();
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads", "If-None-Match: *\r\n"))->status, 200);
+}
+
+TEST_F(EdgeTest, A405NamesTheMethodSent) {
+  auto r = Roundtrip("BREW /v1/ads HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_NE(r->body.find("BREW is not allowed here"), std::string::npos) << r->body;
+}
+
+TEST_F(EdgeTest, ARepeatedQueryParameterIs400NamingIt) {
+  auto r = Roundtrip(testing::Get("/v1/ads?limit=5&limit=500"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->head.find("application/problem+json"), std::string::npos);
+  EXPECT_NE(r->body.find(R"("errors":[{"field":"limit","code":"repeated")"), std::string::npos) << r->body;
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads?limit=5&status=x"))->status, 200);
+  // A parameter the route does not read is ignored, given once or twice.
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads?utm=a&utm=b"))->status, 200);
+}
+
+TEST_F(EdgeTest, AFragmentInTheTargetIs400) {
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads#x"))->status, 400);
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads/a%23b"))->status, 200);
+}
+
+TEST_F(EdgeTest, FieldsThatAreNotListsAreRefusedTwiceAndListsAreCombined) {
+  for (const std::string name : {"Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"}) {
+    auto r = Roundtrip(testing::Get("/v1/ads", name + ": a\r\n" + name + ": b\r\n"));
+    ASSERT_TRUE(r) << name;
+    EXPECT_EQ(r->status, 400) << name;
+    EXPECT_NE(r->body.find("more than one " + name), std::string::npos) << r->body;
+  }
+  auto im = Roundtrip(testing::Get("/header?name=if-match", "If-Match: \"1\"\r\nIf-Match: \"2\", \"3\"\r\n"));
+  ASSERT_TRUE(im);
+  EXPECT_EQ(im->body, R"("1", "2", "3")");
+  auto inm = Roundtrip(testing::Get("/tagged", "If-None-Match: \"1\"\r\nIf-None-Match: \"7\"\r\n"));
+  EXPECT_EQ(inm->status, 304);
+}
+
+TEST_F(EdgeTest, AnHttp10ClientIsToldTheConnectionStaysOpen) {
+  Connection c(server_->port());
+  c.Send("GET /v1/ads HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto kept = c.Receive(5s);
+  ASSERT_TRUE(kept);
+  EXPECT_NE(kept->head.find("Connection: keep-alive\r\n"), std::string::npos) << kept->head;
+  c.Send("GET /v1/ads HTTP/1.0\r\n\r\n");
+  auto last = c.Receive(5s);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->status, 200);
+  EXPECT_NE(last->head.find("Connection: close"), std::string::npos) << last->head;
+  EXPECT_TRUE(c.ClosedByPeer(5s));
 }
 
 TEST_F(EdgeTest, MetricsMethodLabelIsABoundedSet) {

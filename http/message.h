@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,7 +18,8 @@ class StreamWriter;  // stream.h
 struct Request {
   std::string method;                        // "GET"
   std::string path;                          // "/v1/ads/0190…", raw: NOT percent-decoded
-  std::map<std::string, std::string> query;  // decoded; a repeated key keeps the last value
+  std::map<std::string, std::string> query;  // decoded
+  std::set<std::string> repeated_query;      // the keys given more than once (each keeps its first value)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::map<std::string, std::string> params;  // from the route pattern: {"id": "0190…"}

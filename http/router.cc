@@ -68,17 +68,22 @@ bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std:
 
 Router::Match Router::Find(std::string_view method, std::string_view path) const {
   Match m;
+  bool has_get = false;
   for (const Route& r : routes_) {
     std::map<std::string, std::string> params;
     if (!MatchPattern(r.pattern, path, params)) continue;
-    if (r.method == method) {
+    // RFC 9110 §9.3.2: HEAD is GET without the content, so every GET route answers it too (the
+    // server drops the body and keeps the headers).
+    if (r.method == method || (method == "HEAD" && r.method == "GET")) {
       m.route = &r;
       m.params = std::move(params);
       m.allow.clear();
       return m;
     }
+    has_get = has_get || r.method == "GET";
     if (m.allow.find(r.method) == std::string::npos) m.allow += (m.allow.empty() ? "" : ", ") + r.method;
   }
+  if (has_get) m.allow += ", HEAD";
   return m;
 }
 

@@ -31,6 +31,9 @@ using Handler = std::function<void(Request&, Responder)>;
 struct RouteOptions {
   // Requests with a body must carry this content type (415 otherwise). Empty: no body expected.
   std::string body_content_type = "application/json";
+  // The query parameters the route reads. One of them given twice (`?limit=5&limit=500`) is 400
+  // naming it, before the handler runs: which value counts would be a guess. Others are ignored.
+  std::vector<std::string> query_params;
 };
 
 struct Route {
@@ -46,7 +49,7 @@ class Router {
 
   struct Match {
     const Route* route = nullptr;  // null: no route for this path (404) or method (405)
-    std::string allow;             // for 405: the methods the path has, "GET, PATCH"
+    std::string allow;             // for 405: the methods the path has, "GET, PATCH, HEAD"
     std::map<std::string, std::string> params;
   };
   // `path` is the raw path as sent (not percent-decoded): literal segments match byte for byte,

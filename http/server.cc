@@ -50,6 +50,13 @@ std::optional<Response> CheckHeader(const bhttp::request_parser<bhttp::string_bo
   if (hosts == 0 && msg.version() >= 11) return BadRequest("an HTTP/1.1 request needs a Host header");
   if (hosts == 1 && !ValidHost(std::string_view(first->value().data(), first->value().size())))
     return BadRequest("the Host header is not a valid host");
+  // RFC 9110 §5.3: a field that is not a list is sent once. Two credentials, media types, keys or
+  // stream positions leave a guess of which one counts (and a filter in front may have checked
+  // the other): refused.
+  for (const char* name : {"Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"}) {
+    const auto [from, to] = msg.equal_range(boost::beast::string_view(name));
+    if (std::distance(from, to) > 1) return BadRequest("more than one " + std::string(name) + " header");
+  }
   // RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked cannot be framed (400
   // and close); no content coding is supported either, so the only one accepted is `chunked`.
   auto [te, te_end] = msg.equal_range(bhttp::field::transfer_encoding);
@@ -89,7 +96,20 @@ std::optional<Response> ToRequest(bhttp::request<bhttp::string_body>& msg, Reque
   if (!ParseTarget(std::string_view(msg.target().data(), msg.target().size()), req)) {
     return BadRequest("the request target is not a valid path and query");
   }
-  for (const auto& field : msg) req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  for (const auto& field : msg) {
+    const std::string name(field.name_string());
+    // The conditional fields are lists: lines of one are one list (RFC 9110 §5.3), so a handler
+    // that reads the first line sees every tag.
+    if (EqualsNoCase(name, "If-Match") || EqualsNoCase(name, "If-None-Match")) {
+      auto same = std::find_if(req.headers.begin(), req.headers.end(),
+                               [&](const auto& h) { return EqualsNoCase(h.first, name); });
+      if (same != req.headers.end()) {
+        same->second += ", " + std::string(field.value());
+        continue;
+      }
+    }
+    req.headers.emplace_back(name, std::string(field.value()));
+  }
   req.body = std::move(msg.body());
   return std::nullopt;
 }
@@ -103,6 +123,22 @@ std::string MethodLabel(std::string_view method) {
   return "other";
 }
 
+void AnswerNotModified(Response& response, std::string_view if_none_match) {
+  if (response.status != 200 || response.stream) return;
+  for (const auto& [name, value] : response.headers) {
+    if (EqualsNoCase(name, "ETag") && IfNoneMatchNames(if_none_match, value)) {
+      response.status = 304;
+      response.body.clear();
+      return;
+    }
+  }
+}
+
+std::string MethodForDetail(std::string_view method) {
+  constexpr std::size_t kMax = 32;
+  return method.size() <= kMax ? std::string(method) : std::string(method.substr(0, kMax)) + "...";
+}
+
 bhttp::response<bhttp::string_body> ToMessage(Response response, bool authenticated) {
   bool safe = IsSafeFieldValue(response.content_type);
   for (const auto& [k, v] : response.headers) safe = safe && IsToken(k) && IsSafeFieldValue(v);
@@ -113,7 +149,8 @@ bhttp::response<bhttp::string_body> ToMessage(Response response, bool authentica
   }
   bhttp::response<bhttp::string_body> res(static_cast<bhttp::status>(response.status), 11);
   res.set(bhttp::field::server, "adsd");
-  if (response.status != 204) res.set(bhttp::field::content_type, response.content_type);  // 204: no content
+  // 204 and 304: no content, so no type (a 304 carries only what updates a cache: RFC 9110 §15.4.5)
+  if (response.status != 204 && response.status != 304) res.set(bhttp::field::content_type, response.content_type);
   res.set("X-Content-Type-Options", "nosniff");
   if (authenticated) res.set(bhttp::field::cache_control, "no-store");
   for (auto& [k, v] : response.headers) res.set(k, v);

@@ -89,6 +89,17 @@ TEST_F(ServerTest, OversizedBodyIs413AndOversizedHeadersAre431) {
   EXPECT_EQ(Roundtrip(testing::Get("/v1/ads/x", "X-Big: " + std::string(4000, 'h') + "\r\n"))->status, 431);
 }
 
+TEST_F(ServerTest, ATargetLongerThanTheLimitIs414) {
+  auto r = Roundtrip(testing::Get("/v1/ads/" + std::string(4000, 'a')));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 414);
+  EXPECT_NE(r->body.find("uri-too-long"), std::string::npos) << r->body;
+  // A long target that fits, with fields that do not: the fields are too large.
+  EXPECT_EQ(
+      Roundtrip(testing::Get("/v1/ads/" + std::string(1500, 'a'), "X-Big: " + std::string(1000, 'h') + "\r\n"))->status,
+      431);
+}
+
 TEST_F(ServerTest, NoContentHasNeitherContentLengthNorContentTypeAndKeepsTheConnection) {
   Connection c(server_->port());
   ASSERT_TRUE(c.Send("DELETE /gone HTTP/1.1\r\nHost: t\r\n\r\n"));

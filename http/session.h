@@ -193,6 +193,11 @@ std::optional<Response> ToRequest(bhttp::request<bhttp::string_body>& msg, Reque
 bhttp::response<bhttp::string_body> ToMessage(Response response, bool authenticated);
 // A metrics label for a method: the known methods as they are, anything else "other".
 std::string MethodLabel(std::string_view method);
+// RFC 9110 §13.1.2: a 200 whose ETag the request's If-None-Match names becomes a 304, its headers
+// kept and its content dropped.
+void AnswerNotModified(Response& response, std::string_view if_none_match);
+// A method as a problem detail names it: as sent, cut short when it is very long.
+std::string MethodForDetail(std::string_view method);
 // Whether the client expects 100 Continue before it sends the body.
 bool ExpectsContinue(const bhttp::request_parser<bhttp::string_body>& parser);
 
@@ -224,6 +229,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
   void Read() {
+    head_ = false;
+    http10_ = false;
     parser_.emplace();
     parser_->body_limit(server_.options.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
@@ -235,6 +242,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnRead(ec);
+    head_ = parser_->get().method() == bhttp::verb::head;
+    http10_ = parser_->get().version() < 11;
     if (auto refused = CheckHeader(*parser_)) {
       ++server_.inflight;
       return Write(std::move(*refused), false, false, "-", "other", Clock::now());
@@ -268,6 +277,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                              "the body is larger than " + std::to_string(server_.options.body_limit) + " bytes"),
                      false, false, "-", "other", now);
       }
+      if (ec == bhttp::error::header_limit && RequestLineTooLong()) {
+        // RFC 9112 §3: a target longer than the server parses MUST be 414, not 431.
+        return Write(
+            Problem(414, "uri-too-long", "Request target too long",
+                    "the request line is longer than " + std::to_string(server_.options.header_limit) + " bytes"),
+            false, false, "-", "other", now);
+      }
       if (ec == bhttp::error::header_limit) {
         return Write(Problem(431, "headers-too-large", "Request header fields too large",
                              "the headers are larger than " + std::to_string(server_.options.header_limit) + " bytes"),
@@ -281,27 +297,56 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Dispatch(bhttp::request<bhttp::string_body> msg);
 
+  // After a header_limit error: whether the request line alone filled the limit, as opposed to the
+  // header fields after it: the parser has not taken the line (it has no target) and what it left
+  // in the buffer has no line end.
+  bool RequestLineTooLong() const {
+    if (!parser_->get().target().empty()) return false;
+    const auto data = buffer_.data();
+    const std::string_view read(static_cast<const char*>(data.data()), data.size());
+    return read.find("\r\n") == std::string_view::npos;
+  }
+
   void Write(Response response, bool keep_alive, bool authenticated, const std::string& route,
              const std::string& method, Clock::time_point started) {
-    if (response.stream) return StartStream(std::move(response), authenticated, route, method, started);
+    const bool streamed = static_cast<bool>(response.stream);
+    if (streamed && !head_) return StartStream(std::move(response), authenticated, route, method, started);
+    response.stream = nullptr;  // HEAD of a stream: its head alone; the route learns it never started
     keep_alive = keep_alive && !server_.stopping.load();
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(ToMessage(std::move(response), authenticated));
     res->keep_alive(keep_alive);
+    // An HTTP/1.0 client closes after the answer unless told otherwise (RFC 9112 §9.3).
+    if (keep_alive && http10_) res->set(bhttp::field::connection, "keep-alive");
     res->prepare_payload();
-    // A 204 has no content, so no Content-Length either (RFC 9110 8.6: a server MUST NOT send one).
-    if (res->result() == bhttp::status::no_content) res->content_length(boost::none);
+    // A 204 has no content, so no Content-Length either (RFC 9110 8.6: a server MUST NOT send one);
+    // nor a 304, whose Content-Length could only be the one of the 200 it stands for.
+    if (res->result() == bhttp::status::no_content || res->result() == bhttp::status::not_modified) {
+      res->content_length(boost::none);
+    }
+    if (streamed) {  // as the GET's head says
+      res->content_length(boost::none);
+      res->chunked(true);
+    }
     // Counted when the answer is ready, before it is sent: a client that has read its answer can
     // rely on seeing it in /metrics.
     if (server_.metrics != nullptr) {
       server_.metrics->ObserveRequest(route, method, static_cast<int>(res->result_int()),
                                       std::chrono::duration<double>(Clock::now() - started).count());
     }
-    bhttp::async_write(stream_, *res,
-                       [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-                         self->server_.RequestDone();
-                         if (ec || !keep_alive) return self->Close();
-                         self->Read();
-                       });
+    auto done = [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+      self->server_.RequestDone();
+      if (ec || !keep_alive) return self->Close();
+      self->Read();
+    };
+    if (head_) {
+      // RFC 9110 §9.3.2: the answer to HEAD is the GET's head, Content-Length included, and no
+      // content (a byte of it would be read as the start of the next answer).
+      auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res);
+      bhttp::async_write_header(stream_, *sr,
+                                [sr, done = std::move(done)](beast::error_code ec, std::size_t n) { done(ec, n); });
+      return;
+    }
+    bhttp::async_write(stream_, *res, std::move(done));
   }
 
   // A streamed answer: the head with a chunked body, then the chunks the route queues on the
@@ -396,6 +441,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   ServerState& server_;
   std::shared_ptr<StreamChannel> channel_;  // a streamed answer's, once its head is written
+  bool head_ = false;                       // the request being answered is HEAD: no content
+  bool http10_ = false;                     // ... is HTTP/1.0: persistence must be said
   char peer_byte_[64];                      // WatchPeer's buffer
 };
 
@@ -412,8 +459,9 @@ void Session<Stream>::Dispatch(bhttp::request<bhttp::string_body> msg) {
   Router::Match match = server_.router.Find(req.method, req.path);
   if (match.route == nullptr) {
     if (!match.allow.empty()) {
+      // The method as sent (a token, so safe to echo), not its metrics label.
       Response r = Problem(405, "method-not-allowed", "Method not allowed",
-                           method + " is not allowed here; allowed: " + match.allow);
+                           MethodForDetail(req.method) + " is not allowed here; allowed: " + match.allow);
       r.headers.emplace_back("Allow", match.allow);
       return Write(std::move(r), keep_alive, authenticated, "-", method, started);
     }
@@ -423,6 +471,12 @@ void Session<Stream>::Dispatch(bhttp::request<bhttp::string_body> msg) {
   const Route& route = *match.route;
   req.params = std::move(match.params);
   req.route = route.pattern;
+  for (const std::string& name : route.options.query_params) {
+    if (!req.repeated_query.contains(name)) continue;
+    return Write(Problem(400, "bad-parameter", "Bad query parameter", name + " is given more than once",
+                         {{name, "repeated", "give " + name + " once"}}),
+                 keep_alive, authenticated, route.pattern, method, started);
+  }
   if (!req.body.empty() || req.method == "POST" || req.method == "PATCH" || req.method == "PUT") {
     const std::string_view want = route.options.body_content_type;
     if (!want.empty() && !MediaTypeIs(req.Header("Content-Type").value_or(""), want)) {
@@ -431,8 +485,14 @@ void Session<Stream>::Dispatch(bhttp::request<bhttp::string_body> msg) {
           keep_alive, authenticated, route.pattern, method, started);
     }
   }
+  std::optional<std::string> if_none_match;  // a GET's or HEAD's: its 200 may become a 304
+  if (req.method == "GET" || req.method == "HEAD") {
+    if (auto h = req.Header("If-None-Match")) if_none_match = std::string(*h);
+  }
   auto self = this->shared_from_this();
-  Responder responder([self, keep_alive, authenticated, route = route.pattern, method, started](Response r) {
+  Responder responder([self, keep_alive, authenticated, route = route.pattern, method, started,
+                       if_none_match = std::move(if_none_match)](Response r) {
+    if (if_none_match) AnswerNotModified(r, *if_none_match);
     // Answers may come from any thread: hop back onto this connection's thread to write (at
     // once when the handler answered on it).
     net::dispatch(self->stream_.get_executor(),

@@ -59,7 +59,8 @@ class StreamTest : public ::testing::Test {
 
   // A raw client that keeps every byte.
   struct Client {
-    explicit Client(std::uint16_t port, int rcvbuf = 0) {
+    explicit Client(std::uint16_t port, int rcvbuf = 0,
+                    const std::string& req = "GET /events HTTP/1.1\r\nHost: t\r\n\r\n") {
       fd = socket(AF_INET, SOCK_STREAM, 0);
       if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
       sockaddr_in addr{};
@@ -67,7 +68,6 @@ class StreamTest : public ::testing::Test {
       addr.sin_port = htons(port);
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-      const std::string req = "GET /events HTTP/1.1\r\nHost: t\r\n\r\n";
       (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     }
     ~Client() {
@@ -121,6 +121,16 @@ TEST_F(StreamTest, ChunksArriveAsPushedAndTheRouteEndsTheBody) {
   EXPECT_TRUE(WaitClosed(1));
   EXPECT_TRUE(w->closed());
   EXPECT_FALSE(w->Write("late"));
+}
+
+TEST_F(StreamTest, HeadGetsTheStreamsHeadAndNoStream) {
+  Client c(server_->port(), 0, "HEAD /events HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.ReadUntil("HTTP/1.1 404 ")) << c.data;
+  EXPECT_TRUE(c.data.starts_with("HTTP/1.1 200 ")) << c.data;
+  EXPECT_NE(c.data.find("Transfer-Encoding: chunked\r\n\r\nHTTP/1.1 404 "), std::string::npos)
+      << "the head as GET's, with no chunk after it: " << c.data;
+  std::unique_lock lock(mu_);
+  EXPECT_EQ(writer_, nullptr) << "the route's stream never started";
 }
 
 TEST_F(StreamTest, AClientThatGoesAwayEndsTheStream) {

@@ -81,6 +81,8 @@ bool ParseTarget(std::string_view target, Request& req) {
     break;
   }
   if (target.empty() || target.front() != '/') return false;
+  // RFC 9112 §3.2: a fragment is never part of a request target (a client strips it).
+  if (target.find('#') != std::string_view::npos) return false;
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
   if (!PercentDecode(path, false)) return false;  // a bad escape is a malformed target
@@ -96,7 +98,8 @@ bool ParseTarget(std::string_view target, Request& req) {
     auto key = PercentDecode(pair.substr(0, eq), true);
     auto value = PercentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!key || !value) return false;
-    req.query[*key] = *value;
+    // `?limit=5&limit=500`: which one counts would be a guess; the server refuses it, naming it.
+    if (!req.query.emplace(*key, *value).second) req.repeated_query.insert(*key);
   }
   return true;
 }
@@ -182,6 +185,46 @@ std::string AttachmentDisposition(std::string_view filename) {
     }
   }
   return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+namespace {
+
+// The opaque tag of an entity tag (RFC 9110 §8.8.3: [ "W/" ] DQUOTE *etagc DQUOTE) at the start of
+// `v`, which it consumes; nullopt when `v` does not start with one.
+std::optional<std::string_view> TakeOpaqueTag(std::string_view& v) {
+  std::string_view rest = v;
+  if (rest.starts_with("W/")) rest.remove_prefix(2);
+  if (rest.empty() || rest.front() != '"') return std::nullopt;
+  const auto close = rest.find('"', 1);
+  if (close == std::string_view::npos) return std::nullopt;
+  for (char c : rest.substr(1, close - 1)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u == 0x7F) return std::nullopt;
+  }
+  v = rest.substr(close + 1);
+  return rest.substr(0, close + 1);
+}
+
+}  // namespace
+
+bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag) {
+  std::string_view value = TrimOws(if_none_match);
+  if (value == "*") return true;
+  auto own = TakeOpaqueTag(etag);
+  if (!own) return false;
+  while (true) {
+    value = TrimOws(value);
+    if (value.starts_with(',')) {  // empty list elements are allowed (RFC 9110 §5.6.1)
+      value.remove_prefix(1);
+      continue;
+    }
+    if (value.empty()) return false;
+    auto tag = TakeOpaqueTag(value);
+    if (!tag) return false;
+    if (*tag == *own) return true;
+    value = TrimOws(value);
+    if (!value.empty() && value.front() != ',') return false;
+  }
 }
 
 bool MediaTypeIs(std::string_view content_type, std::string_view media_type) {

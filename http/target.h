@@ -21,8 +21,9 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
 
 // Fills req.path (raw, not decoded) and req.query from a request target in origin form
 // (`/path?query`) or absolute form (`http://host/path?query`, RFC 9112 §3.2.2: the authority is
-// ignored; the Host header stays the one that counts). False when it is neither, or when the
-// path holds a bad escape.
+// ignored; the Host header stays the one that counts). False when it is neither, when it holds a
+// fragment (`#`), or a bad escape. A query key given twice keeps its first value and is listed in
+// req.repeated_query.
 bool ParseTarget(std::string_view target, Request& req);
 
 // Whether `s` is an RFC 9110 token (a method or a header name).
@@ -46,6 +47,10 @@ std::string PrintableUtf8(std::string_view s);
 // with an ASCII fallback (characters outside [A-Za-z0-9._-] become '_') and `filename*=UTF-8''`
 // with the name percent-encoded (invalid UTF-8 replaced first).
 std::string AttachmentDisposition(std::string_view filename);
+
+// Whether an If-None-Match value (RFC 9110 §13.1.2: `*`, or a list of entity tags) names `etag`,
+// compared weakly: `W/"2"` names `"2"`. A value that is not that syntax names nothing.
+bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag);
 
 // Whether a Content-Type value names `media_type` (RFC 9110 §8.3: type/subtype
 // case-insensitive, optional whitespace before parameters, parameters ignored).

@@ -27,6 +27,20 @@ TEST(Target, AbsoluteFormIsRoutedOnItsPath) {
   EXPECT_FALSE(ParseTarget("example.com:443", bad));
 }
 
+TEST(Target, ARepeatedQueryKeyIsNamedAndAFragmentRefused) {
+  Request req;
+  ASSERT_TRUE(ParseTarget("/v1/ads?limit=5&status=rejected&limit=500&status=x", req));
+  EXPECT_EQ(req.repeated_query, (std::set<std::string>{"limit", "status"}));
+  EXPECT_EQ(req.query["limit"], "5");
+  Request once;
+  ASSERT_TRUE(ParseTarget("/v1/ads?limit=5&status=rejected&&", once));
+  EXPECT_TRUE(once.repeated_query.empty());
+  Request fragment;
+  EXPECT_FALSE(ParseTarget("/v1/ads#top", fragment));
+  EXPECT_FALSE(ParseTarget("/v1/ads?limit=5#top", fragment));
+  EXPECT_TRUE(ParseTarget("/v1/ads?q=%23", fragment)) << "an escaped # is data";
+}
+
 TEST(Target, BadEscapesAreRefused) {
   Request req;
   EXPECT_FALSE(ParseTarget("/v1/ads/%", req));
@@ -71,6 +85,20 @@ TEST(Target, AttachmentDispositionFollowsRfc6266) {
   EXPECT_EQ(hostile,
             "attachment; filename=\"a_b__Set-Cookie__x_1__caf__.csv\"; "
             "filename*=UTF-8''a%22b%EF%BF%BD%EF%BF%BDSet-Cookie%3A%20x%3D1%EF%BF%BD%20caf%C3%A9.csv");
+}
+
+TEST(Target, IfNoneMatchComparesEntityTagsWeakly) {
+  EXPECT_TRUE(IfNoneMatchNames("\"2\"", "\"2\""));
+  EXPECT_TRUE(IfNoneMatchNames("W/\"2\"", "\"2\""));
+  EXPECT_TRUE(IfNoneMatchNames("\"2\"", "W/\"2\""));
+  EXPECT_TRUE(IfNoneMatchNames(" * ", "\"2\""));
+  EXPECT_TRUE(IfNoneMatchNames("\"1\", ,\"2\"", "\"2\""));
+  EXPECT_FALSE(IfNoneMatchNames("\"22\"", "\"2\"")) << "a tag, not a substring";
+  EXPECT_FALSE(IfNoneMatchNames("\"1\", \"3\"", "\"2\""));
+  EXPECT_FALSE(IfNoneMatchNames("2", "\"2\"")) << "not entity-tag syntax";
+  EXPECT_FALSE(IfNoneMatchNames("\"1\" \"2\"", "\"2\"")) << "a list needs commas";
+  EXPECT_FALSE(IfNoneMatchNames("\"*\"", "\"2\""));
+  EXPECT_FALSE(IfNoneMatchNames("", "\"2\""));
 }
 
 TEST(Target, MediaTypesCompareWithoutCaseAndParameters) {

@@ -152,6 +152,37 @@ TEST_P(EdgeE2E, UpperCaseIdsAreTheSameAdOnEveryRoute) {
   EXPECT_EQ(adsd_->Call("GET", "http://api.example.com/v1/ads/" + id, kAcme).status, 200);  // absolute form
 }
 
+// A black-box audit: GET routes answered 405 to HEAD (with a body), an ad's ETag never gave a 304,
+// and a repeated query parameter silently took its last value.
+TEST_P(EdgeE2E, HeadAndIfNoneMatchOnAnAdAndRepeatedParameters) {
+  Start();
+  const auto [id, etag] = SubmitAndRead(kGoodAd, kAcme);
+  ASSERT_FALSE(etag.empty());
+  const std::string path = "/v1/ads/" + id;
+  auto same = adsd_->Call("GET", path, kAcme, "", "If-None-Match: " + etag + "\r\n");
+  EXPECT_EQ(same.status, 304) << same.head;
+  EXPECT_NE(same.head.find("ETag: " + etag), std::string::npos) << same.head;
+  EXPECT_EQ(same.body, "");
+  EXPECT_EQ(adsd_->Call("GET", path, kAcme, "", "If-None-Match: W/" + etag + "\r\n").status, 304);
+  EXPECT_EQ(adsd_->Call("GET", path, kAcme, "", "If-None-Match: \"1\"\r\n").status, 200);
+  EXPECT_EQ(adsd_->Call("GET", path, kGlobex, "", "If-None-Match: *\r\n").status, 404) << "never a 304 for a 404";
+
+  const auto get = adsd_->Call("GET", path, kAcme);
+  http::testing::Connection c(adsd_->port());
+  c.Send("HEAD " + path + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + kAcme + "\r\n\r\n" +
+         "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.ReadUntil(R"({"status":"ok"})", 10s)) << c.buffered();
+  const std::string& got = c.buffered();
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200 ")) << got;
+  const auto end = got.find("\r\n\r\n");
+  EXPECT_NE(got.find("Content-Length: " + std::to_string(get.body.size()) + "\r\n"), std::string::npos) << got;
+  EXPECT_TRUE(got.substr(end + 4).starts_with("HTTP/1.1 200 ")) << "no content after the head: " << got;
+
+  auto twice = adsd_->Call("GET", "/v1/ads?status=rejected&status=approved", kAcme);
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_NE(twice.body.find(R"("field":"status")"), std::string::npos) << twice.body;
+}
+
 TEST_P(EdgeE2E, CursorThatOverflowsIsRefusedNamingIt) {
   Start();
   auto r = adsd_->Call("GET", "/v1/ads?cursor=99999999999999999999_" + std::string(36, 'a'), kAcme);

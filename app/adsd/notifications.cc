@@ -224,7 +224,7 @@ void Notifications::AddStreamRoute() {
         }
         respond(streams_->Open(retailer, last));
       },
-      {.body_content_type = ""});
+      {.body_content_type = "", .query_params = {"retailer", "last_event_id"}});
 }
 
 }  // namespace adsd::app

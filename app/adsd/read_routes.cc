@@ -92,202 +92,216 @@ Response Behind(std::string detail) {
 }  // namespace
 
 void ReadApi::AddRoutes() {
-  router_.Add("GET", "/v1/ads/{id}", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
-    if (!ad_id) return respond(NotFound(req.params["id"]));
-    const std::string id = ad_id->ToString();  // the canonical, lower-case form
-    std::optional<std::uint64_t> min_position;
-    if (auto p = req.Query("min_position")) {
-      min_position = ParseUint(*p);
-      if (!min_position) return respond(BadParam("min_position", "min_position must be a log position (integer)"));
-    }
-    std::optional<std::uint64_t> min_version;
-    if (auto v = req.Query("min_version")) {
-      min_version = ParseUint(*v);
-      if (!min_version) return respond(BadParam("min_version", "min_version must be a version of the ad (integer)"));
-    }
-    std::uint64_t wait_ms = 1000;
-    if (auto w = req.Query("wait_ms")) {
-      auto v = ParseUint(*w);
-      if (!v || *v > 10'000) return respond(BadParam("wait_ms", "wait_ms must be an integer from 0 to 10000"));
-      wait_ms = *v;
-    }
-    const http::Principal who_ = *who;
-    // Whether the read model shows what the read asks to see; a row of another retailer counts
-    // as shown (the answer is 404 at once).
-    auto visible = [this, id, who_, min_position, min_version]() -> bool {
-      auto live = runner();
-      if (!live) return true;
-      if (min_position && live->position().value() < *min_position) return false;
-      if (!min_version) return true;
-      auto row = queries().Get(id);
-      if (!row.ok()) return true;  // answered with the error
-      if (!*row) return false;
-      return (!who_.admin && (*row)->retailer != who_.retailer) ||
-             static_cast<std::uint64_t>((*row)->version) >= *min_version;
-    };
-    auto answer = [this, respond, id, who_, min_position, min_version] {
-      auto live = runner();  // null once the service stops
-      if (min_position && (!live || live->position().value() < *min_position)) {
-        return respond(Behind("position " + std::to_string(*min_position) + " is not projected yet; retry"));
-      }
-      auto row = queries().Get(id);
-      if (!row.ok()) return respond(ReadError(row.status()));
-      const bool owned = *row && (who_.admin || (*row)->retailer == who_.retailer);
-      if (*row && !owned) return respond(NotFound(id));
-      if (min_version && (!*row || static_cast<std::uint64_t>((*row)->version) < *min_version)) {
-        return respond(
-            Behind("version " + std::to_string(*min_version) + " of ad " + id + " is not projected yet; retry"));
-      }
-      if (!*row) return respond(NotFound(id));
-      Response r = Response::Json(200, ads::AdRowJson(**row));
-      r.headers.emplace_back("ETag", "\"" + std::to_string((*row)->version) + "\"");
-      respond(std::move(r));
-    };
-    if ((!min_position && !min_version) || wait_ms == 0) return answer();
-    // Read-your-writes: the wait holds no thread (see Runner::NotifyAt); the answer is written
-    // from the runner's waiter thread once the read model shows the write or the deadline passes.
-    WaitUntil(read_side_, std::move(visible), Clock::now() + std::chrono::milliseconds(wait_ms), respond,
-              std::move(answer));
-  });
+  router_.Add(
+      "GET", "/v1/ads/{id}",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
+        if (!ad_id) return respond(NotFound(req.params["id"]));
+        const std::string id = ad_id->ToString();  // the canonical, lower-case form
+        std::optional<std::uint64_t> min_position;
+        if (auto p = req.Query("min_position")) {
+          min_position = ParseUint(*p);
+          if (!min_position) return respond(BadParam("min_position", "min_position must be a log position (integer)"));
+        }
+        std::optional<std::uint64_t> min_version;
+        if (auto v = req.Query("min_version")) {
+          min_version = ParseUint(*v);
+          if (!min_version)
+            return respond(BadParam("min_version", "min_version must be a version of the ad (integer)"));
+        }
+        std::uint64_t wait_ms = 1000;
+        if (auto w = req.Query("wait_ms")) {
+          auto v = ParseUint(*w);
+          if (!v || *v > 10'000) return respond(BadParam("wait_ms", "wait_ms must be an integer from 0 to 10000"));
+          wait_ms = *v;
+        }
+        const http::Principal who_ = *who;
+        // Whether the read model shows what the read asks to see; a row of another retailer counts
+        // as shown (the answer is 404 at once).
+        auto visible = [this, id, who_, min_position, min_version]() -> bool {
+          auto live = runner();
+          if (!live) return true;
+          if (min_position && live->position().value() < *min_position) return false;
+          if (!min_version) return true;
+          auto row = queries().Get(id);
+          if (!row.ok()) return true;  // answered with the error
+          if (!*row) return false;
+          return (!who_.admin && (*row)->retailer != who_.retailer) ||
+                 static_cast<std::uint64_t>((*row)->version) >= *min_version;
+        };
+        auto answer = [this, respond, id, who_, min_position, min_version] {
+          auto live = runner();  // null once the service stops
+          if (min_position && (!live || live->position().value() < *min_position)) {
+            return respond(Behind("position " + std::to_string(*min_position) + " is not projected yet; retry"));
+          }
+          auto row = queries().Get(id);
+          if (!row.ok()) return respond(ReadError(row.status()));
+          const bool owned = *row && (who_.admin || (*row)->retailer == who_.retailer);
+          if (*row && !owned) return respond(NotFound(id));
+          if (min_version && (!*row || static_cast<std::uint64_t>((*row)->version) < *min_version)) {
+            return respond(
+                Behind("version " + std::to_string(*min_version) + " of ad " + id + " is not projected yet; retry"));
+          }
+          if (!*row) return respond(NotFound(id));
+          Response r = Response::Json(200, ads::AdRowJson(**row));
+          r.headers.emplace_back("ETag", "\"" + std::to_string((*row)->version) + "\"");
+          respond(std::move(r));
+        };
+        if ((!min_position && !min_version) || wait_ms == 0) return answer();
+        // Read-your-writes: the wait holds no thread (see Runner::NotifyAt); the answer is written
+        // from the runner's waiter thread once the read model shows the write or the deadline passes.
+        WaitUntil(read_side_, std::move(visible), Clock::now() + std::chrono::milliseconds(wait_ms), respond,
+                  std::move(answer));
+      },
+      http::RouteOptions{.query_params = {"min_position", "min_version", "wait_ms"}});
 
-  router_.Add("GET", "/v1/ads", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    std::string retailer = who->retailer;
-    if (who->admin) {
-      auto r = req.Query("retailer");
-      if (!r) return respond(BadParam("retailer", "an admin lists one retailer's ads: pass retailer="));
-      if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
-      retailer = std::string(*r);
-    }
-    std::optional<std::string> status;
-    if (auto s = req.Query("status")) {
-      if (*s != "pending" && *s != "approved" && *s != "rejected" && *s != "withdrawn") {
-        return respond(BadParam("status", "status must be pending, approved, rejected or withdrawn"));
-      }
-      status = std::string(*s);
-    }
-    int limit = 50;
-    if (auto l = req.Query("limit")) {
-      auto v = ParseUint(*l);
-      if (!v || *v < 1 || *v > 500) return respond(BadParam("limit", "limit must be an integer from 1 to 500"));
-      limit = static_cast<int>(*v);
-    }
-    std::optional<ads::AdQueries::Cursor> cursor;
-    if (auto c = req.Query("cursor")) {
-      cursor = ads::ParseCursor(*c);
-      if (!cursor) return respond(BadParam("cursor", "cursor must be the next_cursor of a listing"));
-    }
-    auto rows = queries().List(retailer, status, limit + 1, cursor);
-    if (!rows.ok()) return respond(ReadError(rows.status()));
-    const bool more = static_cast<int>(rows->size()) > limit;
-    if (more) rows->pop_back();
-    ads::JsonWriter w;
-    w.StartObject();
-    w.Key("items");
-    w.StartArray();
-    for (const auto& row : *rows) {
-      const std::string j = ads::AdRowJson(row);
-      w.RawValue(j.data(), j.size(), rapidjson::kObjectType);
-    }
-    w.EndArray();
-    w.Key("next_cursor");
-    if (more) {
-      w.String(ads::CursorOf(rows->back()).c_str());
-    } else {
-      w.Null();
-    }
-    w.EndObject();
-    respond(Response::Json(200, w.Text()));
-  });
+  router_.Add(
+      "GET", "/v1/ads",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        std::string retailer = who->retailer;
+        if (who->admin) {
+          auto r = req.Query("retailer");
+          if (!r) return respond(BadParam("retailer", "an admin lists one retailer's ads: pass retailer="));
+          if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
+          retailer = std::string(*r);
+        }
+        std::optional<std::string> status;
+        if (auto s = req.Query("status")) {
+          if (*s != "pending" && *s != "approved" && *s != "rejected" && *s != "withdrawn") {
+            return respond(BadParam("status", "status must be pending, approved, rejected or withdrawn"));
+          }
+          status = std::string(*s);
+        }
+        int limit = 50;
+        if (auto l = req.Query("limit")) {
+          auto v = ParseUint(*l);
+          if (!v || *v < 1 || *v > 500) return respond(BadParam("limit", "limit must be an integer from 1 to 500"));
+          limit = static_cast<int>(*v);
+        }
+        std::optional<ads::AdQueries::Cursor> cursor;
+        if (auto c = req.Query("cursor")) {
+          cursor = ads::ParseCursor(*c);
+          if (!cursor) return respond(BadParam("cursor", "cursor must be the next_cursor of a listing"));
+        }
+        auto rows = queries().List(retailer, status, limit + 1, cursor);
+        if (!rows.ok()) return respond(ReadError(rows.status()));
+        const bool more = static_cast<int>(rows->size()) > limit;
+        if (more) rows->pop_back();
+        ads::JsonWriter w;
+        w.StartObject();
+        w.Key("items");
+        w.StartArray();
+        for (const auto& row : *rows) {
+          const std::string j = ads::AdRowJson(row);
+          w.RawValue(j.data(), j.size(), rapidjson::kObjectType);
+        }
+        w.EndArray();
+        w.Key("next_cursor");
+        if (more) {
+          w.String(ads::CursorOf(rows->back()).c_str());
+        } else {
+          w.Null();
+        }
+        w.EndObject();
+        respond(Response::Json(200, w.Text()));
+      },
+      http::RouteOptions{.query_params = {"status", "limit", "cursor", "retailer"}});
 
-  router_.Add("GET", "/v1/ads/{id}/events", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
-    if (!ad_id) return respond(NotFound(req.params["id"]));
-    const std::string id = ad_id->ToString();  // the canonical, lower-case form
-    // A page of the history: `limit` events after the version `cursor` names (the previous page's
-    // next_cursor). However long the history, each page costs the same.
-    std::uint64_t limit = 1000;
-    if (auto l = req.Query("limit")) {
-      auto v = ParseUint(*l);
-      if (!v || *v < 1 || *v > 10'000) return respond(BadParam("limit", "limit must be an integer from 1 to 10000"));
-      limit = *v;
-    }
-    std::uint64_t after = 0;
-    if (auto c = req.Query("cursor")) {
-      auto v = ParseUint(*c);
-      if (!v || *v > (std::uint64_t{1} << 62))
-        return respond(BadParam("cursor", "cursor must be the next_cursor of a page"));
-      after = *v;
-    }
-    const std::string stream = ads::events::StreamOf(*ad_id);
-    auto submitted = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
-    if (!submitted.ok()) return respond(ReadError(submitted.status()));
-    if (submitted->empty()) return respond(NotFound(id));
-    auto first = ads::events::ParseContent(submitted->front().payload);
-    if (!first.ok() || (!who->admin && first->retailer != who->retailer)) return respond(NotFound(id));
-    auto events = store().ReadStream(stream, cqrs::StreamVersion(after + 1), limit + 1);
-    if (!events.ok()) return respond(ReadError(events.status()));
-    const bool more = events->size() > limit;
-    if (more) events->pop_back();
-    ads::JsonWriter w;
-    w.StartObject();
-    w.Field("ad_id", id);
-    w.Key("events");
-    w.StartArray();
-    for (const auto& e : *events) {
-      w.StartObject();
-      w.Key("position");
-      w.Uint64(e.position.value());
-      w.Key("version");
-      w.Uint64(e.version.value());
-      w.Field("type", e.type);
-      w.Field("event_id", e.event_id.ToString());
-      w.Field("causation_id", e.causation_id.ToString());
-      w.Field("recorded_at", ads::Rfc3339(e.timestamp_us));
-      w.Field("hash", cqrs::ToHex(e.hash));
-      w.Key("data");
-      w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.Key("next_cursor");
-    if (more) {
-      w.String(std::to_string(events->back().version.value()).c_str());
-    } else {
-      w.Null();
-    }
-    w.EndObject();
-    respond(Response::Json(200, w.Text()));
-  });
+  router_.Add(
+      "GET", "/v1/ads/{id}/events",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
+        if (!ad_id) return respond(NotFound(req.params["id"]));
+        const std::string id = ad_id->ToString();  // the canonical, lower-case form
+        // A page of the history: `limit` events after the version `cursor` names (the previous page's
+        // next_cursor). However long the history, each page costs the same.
+        std::uint64_t limit = 1000;
+        if (auto l = req.Query("limit")) {
+          auto v = ParseUint(*l);
+          if (!v || *v < 1 || *v > 10'000)
+            return respond(BadParam("limit", "limit must be an integer from 1 to 10000"));
+          limit = *v;
+        }
+        std::uint64_t after = 0;
+        if (auto c = req.Query("cursor")) {
+          auto v = ParseUint(*c);
+          if (!v || *v > (std::uint64_t{1} << 62))
+            return respond(BadParam("cursor", "cursor must be the next_cursor of a page"));
+          after = *v;
+        }
+        const std::string stream = ads::events::StreamOf(*ad_id);
+        auto submitted = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
+        if (!submitted.ok()) return respond(ReadError(submitted.status()));
+        if (submitted->empty()) return respond(NotFound(id));
+        auto first = ads::events::ParseContent(submitted->front().payload);
+        if (!first.ok() || (!who->admin && first->retailer != who->retailer)) return respond(NotFound(id));
+        auto events = store().ReadStream(stream, cqrs::StreamVersion(after + 1), limit + 1);
+        if (!events.ok()) return respond(ReadError(events.status()));
+        const bool more = events->size() > limit;
+        if (more) events->pop_back();
+        ads::JsonWriter w;
+        w.StartObject();
+        w.Field("ad_id", id);
+        w.Key("events");
+        w.StartArray();
+        for (const auto& e : *events) {
+          w.StartObject();
+          w.Key("position");
+          w.Uint64(e.position.value());
+          w.Key("version");
+          w.Uint64(e.version.value());
+          w.Field("type", e.type);
+          w.Field("event_id", e.event_id.ToString());
+          w.Field("causation_id", e.causation_id.ToString());
+          w.Field("recorded_at", ads::Rfc3339(e.timestamp_us));
+          w.Field("hash", cqrs::ToHex(e.hash));
+          w.Key("data");
+          w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
+          w.EndObject();
+        }
+        w.EndArray();
+        w.Key("next_cursor");
+        if (more) {
+          w.String(std::to_string(events->back().version.value()).c_str());
+        } else {
+          w.Null();
+        }
+        w.EndObject();
+        respond(Response::Json(200, w.Text()));
+      },
+      http::RouteOptions{.query_params = {"limit", "cursor"}});
 
-  router_.Add("GET", "/v1/reports/daily", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    std::string retailer = who->retailer;
-    if (who->admin) {
-      auto r = req.Query("retailer");
-      if (!r) return respond(BadParam("retailer", "an admin reports on one retailer: pass retailer="));
-      if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
-      retailer = std::string(*r);
-    }
-    auto date = req.Query("date");
-    if (!date || !ads::ParseRfc3339(std::string(*date) + "T00:00:00Z")) {
-      return respond(BadParam("date", "date must be a day as YYYY-MM-DD"));
-    }
-    auto rows = queries().DecidedOn(retailer, std::string(*date));
-    if (!rows.ok()) return respond(ReadError(rows.status()));
-    Response r{200, "text/csv; charset=utf-8", ads::DailyReportCsv(*rows), {}};
-    // RFC 6266: an ASCII fallback name and the UTF-8 one; nothing from the client goes in raw.
-    r.headers.emplace_back("Content-Disposition",
-                           http::AttachmentDisposition("ads-" + retailer + "-" + std::string(*date) + ".csv"));
-    respond(std::move(r));
-  });
+  router_.Add(
+      "GET", "/v1/reports/daily",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        std::string retailer = who->retailer;
+        if (who->admin) {
+          auto r = req.Query("retailer");
+          if (!r) return respond(BadParam("retailer", "an admin reports on one retailer: pass retailer="));
+          if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
+          retailer = std::string(*r);
+        }
+        auto date = req.Query("date");
+        if (!date || !ads::ParseRfc3339(std::string(*date) + "T00:00:00Z")) {
+          return respond(BadParam("date", "date must be a day as YYYY-MM-DD"));
+        }
+        auto rows = queries().DecidedOn(retailer, std::string(*date));
+        if (!rows.ok()) return respond(ReadError(rows.status()));
+        Response r{200, "text/csv; charset=utf-8", ads::DailyReportCsv(*rows), {}};
+        // RFC 6266: an ASCII fallback name and the UTF-8 one; nothing from the client goes in raw.
+        r.headers.emplace_back("Content-Disposition",
+                               http::AttachmentDisposition("ads-" + retailer + "-" + std::string(*date) + ".csv"));
+        respond(std::move(r));
+      },
+      http::RouteOptions{.query_params = {"date", "retailer"}});
 }
 
 }  // namespace adsd::app

@@ -9,6 +9,7 @@
 
 #include "app/adsd/embedded_file.h"
 #include "http/problem.h"
+#include "http/target.h"
 
 namespace adsd::app {
 
@@ -40,16 +41,10 @@ std::string ETagOf(std::string_view bytes) {
   return buf;
 }
 
-// True when `if_none_match` (RFC 9110 §13.1.2: `*` or a list of tags, weak ones compared weakly)
-// names `etag`.
-bool Matches(std::string_view if_none_match, std::string_view etag) {
-  return if_none_match.find('*') != std::string_view::npos || if_none_match.find(etag) != std::string_view::npos;
-}
-
 http::Response Serve(const http::Request& req, const EmbeddedFile& file) {
   const std::string etag = ETagOf(file.bytes);
   http::Response res{200, std::string(ContentType(file.name)), std::string(file.bytes), {}};
-  if (auto inm = req.Header("If-None-Match"); inm && Matches(*inm, etag)) {
+  if (auto inm = req.Header("If-None-Match"); inm && http::IfNoneMatchNames(*inm, etag)) {
     res.status = 304;
     res.body.clear();
   }

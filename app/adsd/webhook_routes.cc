@@ -152,21 +152,24 @@ void WebhookApi::AddRoutes() {
     if (!queued) respond(http::Overloaded("too many requests are waiting for a thread"));
   });
 
-  router_.Add("GET", "/v1/webhooks", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    auto endpoints = webhooks_.List(Owner(*who, req));
-    if (!endpoints.ok()) return respond(StoreError(endpoints.status()));
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    w.Key("webhooks");
-    w.StartArray();
-    for (const auto& e : *endpoints) EndpointJson(w, e, false);
-    w.EndArray();
-    w.EndObject();
-    respond(Response::Json(200, buf.GetString()));
-  });
+  router_.Add(
+      "GET", "/v1/webhooks",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        auto endpoints = webhooks_.List(Owner(*who, req));
+        if (!endpoints.ok()) return respond(StoreError(endpoints.status()));
+        rapidjson::StringBuffer buf;
+        Writer w(buf);
+        w.StartObject();
+        w.Key("webhooks");
+        w.StartArray();
+        for (const auto& e : *endpoints) EndpointJson(w, e, false);
+        w.EndArray();
+        w.EndObject();
+        respond(Response::Json(200, buf.GetString()));
+      },
+      http::RouteOptions{.query_params = {"retailer"}});
 
   router_.Add("DELETE", "/v1/webhooks/{id}",
               [this](Request& req, Responder respond) {
@@ -180,49 +183,53 @@ void WebhookApi::AddRoutes() {
               },
               {.body_content_type = ""});
 
-  router_.Add("GET", "/v1/webhooks/{id}/deliveries", [this](Request& req, Responder respond) {
-    auto who = Authorize(*this, req, respond);
-    if (!who) return;
-    DeliveryFilter filter = DeliveryFilter::kAll;
-    if (auto s = req.Query("status")) {
-      if (*s == "failed") {
-        filter = DeliveryFilter::kFailed;
-      } else if (*s == "parked") {
-        filter = DeliveryFilter::kParked;
-      } else if (*s == "pending") {
-        filter = DeliveryFilter::kPending;
-      } else if (*s == "delivered") {
-        filter = DeliveryFilter::kDelivered;
-      } else {
-        return respond(Problem(400, "bad-parameter", "Bad query parameter",
-                               "status must be failed, parked, pending or delivered",
-                               {{"status", "invalid", "status must be failed, parked, pending or delivered"}}));
-      }
-    }
-    std::size_t limit = 100;
-    if (auto l = req.Query("limit")) {
-      unsigned v = 0;
-      auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-      if (ec != std::errc() || p != l->data() + l->size() || v < 1 || v > 1000) {
-        return respond(Problem(400, "bad-parameter", "Bad query parameter", "limit must be an integer from 1 to 1000",
-                               {{"limit", "invalid", "limit must be an integer from 1 to 1000"}}));
-      }
-      limit = v;
-    }
-    const std::string& id = req.params["id"];
-    auto ds = webhooks_.Deliveries(id, who->admin ? "" : who->retailer, filter, limit);
-    if (!ds.ok() && ds.status().code() == cqrs::StatusCode::kNotFound) return respond(NoWebhook(id));
-    if (!ds.ok()) return respond(StoreError(ds.status()));
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    w.Key("deliveries");
-    w.StartArray();
-    for (const auto& d : *ds) DeliveryJson(w, d);
-    w.EndArray();
-    w.EndObject();
-    respond(Response::Json(200, buf.GetString()));
-  });
+  router_.Add(
+      "GET", "/v1/webhooks/{id}/deliveries",
+      [this](Request& req, Responder respond) {
+        auto who = Authorize(*this, req, respond);
+        if (!who) return;
+        DeliveryFilter filter = DeliveryFilter::kAll;
+        if (auto s = req.Query("status")) {
+          if (*s == "failed") {
+            filter = DeliveryFilter::kFailed;
+          } else if (*s == "parked") {
+            filter = DeliveryFilter::kParked;
+          } else if (*s == "pending") {
+            filter = DeliveryFilter::kPending;
+          } else if (*s == "delivered") {
+            filter = DeliveryFilter::kDelivered;
+          } else {
+            return respond(Problem(400, "bad-parameter", "Bad query parameter",
+                                   "status must be failed, parked, pending or delivered",
+                                   {{"status", "invalid", "status must be failed, parked, pending or delivered"}}));
+          }
+        }
+        std::size_t limit = 100;
+        if (auto l = req.Query("limit")) {
+          unsigned v = 0;
+          auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+          if (ec != std::errc() || p != l->data() + l->size() || v < 1 || v > 1000) {
+            return respond(Problem(400, "bad-parameter", "Bad query parameter",
+                                   "limit must be an integer from 1 to 1000",
+                                   {{"limit", "invalid", "limit must be an integer from 1 to 1000"}}));
+          }
+          limit = v;
+        }
+        const std::string& id = req.params["id"];
+        auto ds = webhooks_.Deliveries(id, who->admin ? "" : who->retailer, filter, limit);
+        if (!ds.ok() && ds.status().code() == cqrs::StatusCode::kNotFound) return respond(NoWebhook(id));
+        if (!ds.ok()) return respond(StoreError(ds.status()));
+        rapidjson::StringBuffer buf;
+        Writer w(buf);
+        w.StartObject();
+        w.Key("deliveries");
+        w.StartArray();
+        for (const auto& d : *ds) DeliveryJson(w, d);
+        w.EndArray();
+        w.EndObject();
+        respond(Response::Json(200, buf.GetString()));
+      },
+      http::RouteOptions{.query_params = {"status", "limit"}});
 
   router_.Add("POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
               [this](Request& req, Responder respond) {

@@ -39,6 +39,28 @@ for m, p in sorted(served - documented):
 for m, p in sorted(documented - served):
     fail(f"in docs/openapi.json but not served: {m} {p}")
 
+# The query parameters each route declares (RouteOptions.query_params: one given twice is 400)
+# are the ones the document names for it: a parameter left out would take a guessed value again.
+# (A path may be added twice, by the process roles that serve it and those that refuse it.)
+def resolve(param):
+    if "$ref" in param:
+        return doc["components"]["parameters"][param["$ref"].rsplit("/", 1)[1]]
+    return param
+declared = {}
+for code in sources("app/adsd"):
+    calls = list(re.finditer(r'\.Add\(\s*"([A-Z]+)"\s*,\s*"(/[^"]*)"', code))
+    for i, call in enumerate(calls):
+        body = code[call.end():calls[i + 1].start() if i + 1 < len(calls) else len(code)]
+        found = re.search(r"query_params\s*=\s*\{([^}]*)\}", body)
+        declared.setdefault(call.groups(), set()).update(re.findall(r'"([^"]+)"', found.group(1)) if found else [])
+for (m, p), names in sorted(declared.items()):
+    op = doc["paths"].get(p, {}).get(m.lower())
+    if op is None:
+        continue
+    params = [resolve(x) for x in op.get("parameters", []) + doc["paths"][p].get("parameters", [])]
+    named = {x["name"] for x in params if x["in"] == "query"}
+    if names != named:
+        fail(f"{m} {p}: query_params {sorted(names)} but docs/openapi.json names {sorted(named)}")
 prefix = "https://adsd.dev/problems/"
 answered = set()
 for code in sources("app", "http", "ads"):
