@@ -232,6 +232,11 @@ TEST_P(AdsdE2E, IfMatchFollowsRfc9110OnPatchAndDelete) {
   EXPECT_EQ(adsd_->Call("DELETE", path, kAcme, "", "If-Match: \"1\"\r\n").status, 412);
   EXPECT_EQ(adsd_->Call("DELETE", path, kAcme, "", "If-Match: W/\"2\"\r\n").status, 412) << "weak never matches";
   EXPECT_EQ(adsd_->Call("PATCH", path, kAcme, R"({"bid_cents":200})", "If-Match: 2, 3\r\n").status, 400);
+  // Bare digits are not an entity tag either, even the current version's (docs/api.md: 400).
+  auto bare = adsd_->Call("PATCH", path, kAcme, R"({"bid_cents":200})", "If-Match: 2\r\n");
+  EXPECT_EQ(bare.status, 400) << bare.body;
+  EXPECT_NE(bare.body.find("\"field\":\"If-Match\""), std::string::npos) << bare.body;
+  EXPECT_EQ(adsd_->Call("DELETE", path, kAcme, "", "If-Match: 2\r\n").status, 400);
   // A list matches if one tag is the current version; * matches any.
   auto listed = adsd_->Call("PATCH", path, kAcme, R"({"bid_cents":201})", "If-Match: \"1\", , \"2\"\r\n");
   EXPECT_EQ(listed.status, 202) << listed.body;

@@ -146,11 +146,8 @@ std::optional<ads::VersionMatch> ParseIfMatch(std::string_view value) {
     match.any = true;
     return match;
   }
-  // Bare digits, as earlier versions of this API accepted.
-  if (auto bare = VersionOf(value)) {
-    match.versions.push_back(*bare);
-    return match;
-  }
+  // Bare digits (`If-Match: 2`) are not an entity tag: 400 like any other value that is not one,
+  // rather than a guess that could as well match no version (docs/api.md, RFC 9110 §13.1.1).
   bool any_tag = false;
   while (true) {
     value = TrimOws(value);
