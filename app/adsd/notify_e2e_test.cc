@@ -278,6 +278,18 @@ TEST_F(NotifyE2E, RegistrationRefusesWhatItCannotDeliver) {
             422);
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":"https://x.example/","events":[]})").status, 422);
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":5})").status, 422);
+  // Every bad field is named at once (the first one only, before), and a field given twice is one.
+  auto both = adsd_->Call("POST", "/v1/webhooks", kAcme, R"({"url":5,"events":["ad.nope"]})");
+  EXPECT_EQ(both.status, 422);
+  EXPECT_NE(both.body.find(R"({"field":"url","code":"invalid")"), std::string::npos) << both.body;
+  EXPECT_NE(both.body.find(R"({"field":"events","code":"invalid")"), std::string::npos) << both.body;
+  auto empty = adsd_->Call("POST", "/v1/webhooks", kAcme, "{}");
+  EXPECT_NE(empty.body.find(R"("field":"url")"), std::string::npos) << empty.body;
+  EXPECT_NE(empty.body.find(R"("field":"events")"), std::string::npos) << empty.body;
+  auto twice = adsd_->Call("POST", "/v1/webhooks", kAcme,
+                           R"({"url":"http://127.0.0.1:1/a","url":"http://127.0.0.1:1/b","events":["ad.approved"]})");
+  EXPECT_EQ(twice.status, 422) << twice.body;
+  EXPECT_NE(twice.body.find(R"({"field":"url","code":"duplicate_field")"), std::string::npos) << twice.body;
   EXPECT_EQ(adsd_->Call("POST", "/v1/webhooks", kAcme, "not json").status, 400);
   EXPECT_EQ(
       adsd_->Call("POST", "/v1/webhooks", kAdmin, R"({"url":"http://127.0.0.1:1/","events":["ad.approved"]})").status,

@@ -5,12 +5,16 @@
 #include <rapidjson/writer.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 
+#include "ads/notify/status_change.h"
 #include "ads/read_model.h"
 #include "app/adsd/authorize.h"
 #include "app/adsd/webhook_api.h"
 #include "http/problem.h"
+#include "http/target.h"
 
 namespace adsd::app {
 
@@ -93,6 +97,44 @@ Response Invalid(std::string field, std::string message) {
   return Problem(422, "invalid-webhook", "The webhook is not valid", message, {{std::move(field), "invalid", message}});
 }
 
+Response Invalid(const std::vector<http::FieldProblem>& errors) {
+  const std::string detail =
+      errors.size() == 1 ? errors.front().message : std::to_string(errors.size()) + " fields are invalid";
+  return Problem(422, "invalid-webhook", "The webhook is not valid", detail, errors);
+}
+
+// The registration's fields, checked in full before anything is resolved: every bad one is named
+// at once (a field given twice as well, as the ad routes do), not only the first.
+std::vector<http::FieldProblem> CheckRegistration(simdjson::dom::object body, std::string_view& url,
+                                                  std::vector<std::string>& events) {
+  std::vector<http::FieldProblem> errors;
+  std::set<std::string_view> seen, twice;
+  for (simdjson::dom::key_value_pair kv : body) {
+    if (!seen.insert(kv.key).second && twice.insert(kv.key).second) {
+      errors.push_back({std::string(kv.key), "duplicate_field", "field appears twice"});
+    }
+  }
+  // The scheme, host and address of the url are checked by the registration itself.
+  if (!twice.contains("url") && body["url"].get_string().get(url)) {
+    errors.push_back({"url", "invalid", "url must be a string"});
+  }
+  if (twice.contains("events")) return errors;
+  const auto bad_events = [&](std::string message) {
+    errors.push_back({"events", "invalid", std::move(message)});
+    return errors;
+  };
+  simdjson::dom::array events_array;
+  if (body["events"].get_array().get(events_array)) return bad_events("events must be an array of status change types");
+  for (simdjson::dom::element e : events_array) {
+    std::string_view t;
+    if (e.get_string().get(t)) return bad_events("events must hold strings");
+    if (!ads::notify::IsChangeType(t)) return bad_events("events: unknown type '" + http::PrintableUtf8(t) + "'");
+    if (std::find(events.begin(), events.end(), t) == events.end()) events.emplace_back(t);
+  }
+  if (events.empty()) return bad_events("events: name at least one status change type");
+  return errors;
+}
+
 // The retailer whose webhooks a request names: its own, or for an admin the retailer= parameter
 // (empty: every retailer's, where a route allows it).
 std::string Owner(const http::Principal& who, const Request& req) {
@@ -116,16 +158,9 @@ void WebhookApi::AddRoutes() {
       return respond(Problem(400, "malformed-json", "Malformed JSON", "the body is not a JSON object"));
     }
     std::string_view url;
-    if (doc["url"].get_string().get(url)) return respond(Invalid("url", "url must be a string"));
-    simdjson::dom::array events_array;
-    if (doc["events"].get_array().get(events_array)) {
-      return respond(Invalid("events", "events must be an array of status change types"));
-    }
     std::vector<std::string> events;
-    for (simdjson::dom::element e : events_array) {
-      std::string_view t;
-      if (e.get_string().get(t)) return respond(Invalid("events", "events must hold strings"));
-      if (std::find(events.begin(), events.end(), t) == events.end()) events.emplace_back(t);
+    if (auto errors = CheckRegistration(doc.get_object().value_unsafe(), url, events); !errors.empty()) {
+      return respond(Invalid(errors));
     }
     const bool queued = pool_.TrySubmit([this, respond, retailer = who->retailer, url = std::string(url), events] {
       auto e = webhooks_.Register(retailer, url, events);
