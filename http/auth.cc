@@ -1,6 +1,7 @@
 #include "http/auth.h"
 
 #include <fcntl.h>
+#include <strings.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -333,9 +334,12 @@ RateLimiter::Decision ApiKeys::Admit(const Principal& principal) const {
   return limiter_->Admit(principal.key);
 }
 
-Response Unauthorized() {
+Response Unauthorized(const Request& request) {
   Response r = Problem(401, "unauthorized", "Unauthorized", "send Authorization: Bearer <token> with a valid API key");
-  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"adsd\"");
+  const auto header = request.Header("Authorization").value_or("");
+  const bool bearer = header.size() > 7 && strncasecmp(header.data(), "bearer ", 7) == 0;
+  r.headers.emplace_back("WWW-Authenticate",
+                         bearer ? "Bearer realm=\"adsd\", error=\"invalid_token\"" : "Bearer realm=\"adsd\"");
   return r;
 }
 

@@ -100,7 +100,9 @@ class ApiKeys {
   std::shared_ptr<RateLimiter> limiter_;
 };
 
-// The 401 answer, with its WWW-Authenticate header.
-Response Unauthorized();
+// The 401 answer to `request`, with its WWW-Authenticate header: `Bearer realm="adsd"`, and
+// `error="invalid_token"` when the request did present a bearer token (RFC 6750 §3.1: a client
+// that sent none, or used another scheme, gets no error code).
+Response Unauthorized(const Request& request);
 
 }  // namespace adsd::http

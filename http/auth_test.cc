@@ -38,6 +38,19 @@ role = "admin"
   EXPECT_FALSE(keys->Authenticate(Request{}));
 }
 
+TEST(Unauthorized, SaysInvalidTokenOnlyWhenABearerTokenWasSent) {
+  auto header = [](const Response& r) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == "WWW-Authenticate") return v;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(Unauthorized(Request{}).status, 401);
+  EXPECT_EQ(header(Unauthorized(Request{})), "Bearer realm=\"adsd\"");
+  EXPECT_EQ(header(Unauthorized(WithAuth("Basic YTpi"))), "Bearer realm=\"adsd\"") << "another scheme: no error";
+  EXPECT_EQ(header(Unauthorized(WithAuth("bearer wrong"))), "Bearer realm=\"adsd\", error=\"invalid_token\"");
+}
+
 TEST(ApiKeys, BadFilesNameTheEntry) {
   auto msg = [](std::string_view toml) { return ApiKeys::Parse(toml, "k.toml").status().message(); };
   EXPECT_NE(msg("[[key]]\nretailer = \"a\"").find("key 1: token"), std::string::npos);

@@ -9,7 +9,7 @@ std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::
                                          Access access) {
   auto p = keys.Authenticate(req);
   if (!p) {
-    respond(http::Unauthorized());
+    respond(http::Unauthorized(req));
     return std::nullopt;
   }
   if (access == Access::kAdminOnly && !p->admin) {
