@@ -267,6 +267,20 @@ TEST_F(EdgeTest, AnHttp10ClientIsToldTheConnectionStaysOpen) {
   EXPECT_TRUE(c.ClosedByPeer(5s));
 }
 
+TEST_F(EdgeTest, EmptyLinesBeforeARequestLineAreIgnored) {
+  // RFC 9112 §2.2: some clients send CRLF after a POST's body; the next request is still read.
+  Connection c(server_->port());
+  c.Send("\r\n" + testing::Post("/v1/ads", "{}") + "\r\n\r\n" + testing::Get("/v1/ads"));
+  auto posted = c.Receive(5s);
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 202);
+  auto listed = c.Receive(5s);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->status, 200);
+  EXPECT_EQ(listed->body, R"({"list":true})");
+  EXPECT_EQ(Roundtrip("\r\nNOT HTTP\r\n\r\n")->status, 400) << "what follows them must still be a request";
+}
+
 TEST_F(EdgeTest, MetricsMethodLabelIsABoundedSet) {
   std::mt19937 rng(7);
   for (int i = 0; i < 50; ++i) {

@@ -241,6 +241,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnHeader(beast::error_code ec) {
+    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before a request line (some
+    // clients send CRLF after a POST's body). Once per request: a stream of them is not a request.
+    if (ec == bhttp::error::bad_method && !skipped_empty_lines_ && SkipEmptyLines()) {
+      skipped_empty_lines_ = true;
+      return Read();
+    }
+    skipped_empty_lines_ = false;
     if (ec) return OnRead(ec);
     head_ = parser_->get().method() == bhttp::verb::head;
     http10_ = parser_->get().version() < 11;
@@ -296,6 +303,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Dispatch(bhttp::request<bhttp::string_body> msg);
+
+  // Drops the empty lines (CRLF or LF) at the start of what was read; whether there were any.
+  bool SkipEmptyLines() {
+    const auto data = buffer_.data();
+    const std::string_view read(static_cast<const char*>(data.data()), data.size());
+    std::size_t n = 0;
+    while (n < read.size() && (read[n] == '\r' || read[n] == '\n')) ++n;
+    if (n == 0 || (n < read.size() && read[n - 1] != '\n')) return false;  // a lone CR is no empty line
+    buffer_.consume(n);
+    return true;
+  }
 
   // After a header_limit error: whether the request line alone filled the limit, as opposed to the
   // header fields after it: the parser has not taken the line (it has no target) and what it left
@@ -443,6 +461,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<StreamChannel> channel_;  // a streamed answer's, once its head is written
   bool head_ = false;                       // the request being answered is HEAD: no content
   bool http10_ = false;                     // ... is HTTP/1.0: persistence must be said
+  bool skipped_empty_lines_ = false;        // empty lines before this request were dropped already
   char peer_byte_[64];                      // WatchPeer's buffer
 };
 
