@@ -281,6 +281,14 @@ TEST_F(EdgeTest, EmptyLinesBeforeARequestLineAreIgnored) {
   EXPECT_EQ(Roundtrip("\r\nNOT HTTP\r\n\r\n")->status, 400) << "what follows them must still be a request";
 }
 
+TEST_F(EdgeTest, OptionsAsteriskListsTheServersMethods) {
+  auto r = Roundtrip("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_NE((r->head + "\r\n").find("\r\nAllow: GET, POST, HEAD\r\n"), std::string::npos) << r->head;
+  EXPECT_EQ(Roundtrip("GET * HTTP/1.1\r\nHost: t\r\n\r\n")->status, 400) << "* is a target for OPTIONS only";
+}
+
 TEST_F(EdgeTest, MetricsMethodLabelIsABoundedSet) {
   std::mt19937 rng(7);
   for (int i = 0; i < 50; ++i) {

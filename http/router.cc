@@ -87,4 +87,15 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   return m;
 }
 
+std::string Router::Methods() const {
+  std::string out;
+  bool has_get = false;
+  for (const Route& r : routes_) {
+    has_get = has_get || r.method == "GET";
+    if (out.find(r.method) == std::string::npos) out += (out.empty() ? "" : ", ") + r.method;
+  }
+  if (has_get) out += ", HEAD";
+  return out;
+}
+
 }  // namespace adsd::http

@@ -55,6 +55,9 @@ class Router {
   // `path` is the raw path as sent (not percent-decoded): literal segments match byte for byte,
   // and a `{param}` segment is decoded after the match.
   Match Find(std::string_view method, std::string_view path) const;
+  // Every method some route answers, as an Allow value ("GET, POST, HEAD"): the answer to
+  // `OPTIONS *`, which asks about the server rather than a path.
+  std::string Methods() const;
 
  private:
   std::vector<Route> routes_;

@@ -473,6 +473,11 @@ void Session<Stream>::Dispatch(bhttp::request<bhttp::string_body> msg) {
   const bool authenticated = msg.find(bhttp::field::authorization) != msg.end();
   Request req;
   const std::string method = MethodLabel(std::string_view(msg.method_string().data(), msg.method_string().size()));
+  if (msg.target() == "*" && msg.method() == bhttp::verb::options) {
+    // RFC 9110 §9.3.7: `OPTIONS *` asks what the server as a whole supports.
+    Response r{204, "", "", {{"Allow", server_.router.Methods()}}, {}};
+    return Write(std::move(r), keep_alive, authenticated, "-", method, started);
+  }
   if (auto refused = ToRequest(msg, req)) return Write(std::move(*refused), false, authenticated, "-", method, started);
 
   Router::Match match = server_.router.Find(req.method, req.path);
