@@ -216,6 +216,22 @@ TEST_F(EdgeTest, IfNoneMatchNamingTheETagIs304WithoutContent) {
   EXPECT_EQ(Roundtrip(testing::Get("/v1/ads", "If-None-Match: *\r\n"))->status, 200);
 }
 
+TEST_F(EdgeTest, IfMatchNamingNoCurrentETagIs412OnAGet) {
+  for (const std::string im : {"\"8\"", "W/\"7\"", "7", "\"1\", \"2\"", ""}) {
+    auto r = Roundtrip(testing::Get("/tagged", "If-Match: " + im + "\r\n"));
+    ASSERT_TRUE(r) << im;
+    EXPECT_EQ(r->status, 412) << im;
+    EXPECT_NE(r->body.find("precondition-failed"), std::string::npos) << r->body;
+    EXPECT_NE(r->head.find("ETag: \"7\""), std::string::npos) << r->head;
+  }
+  for (const std::string im : {"\"7\"", "*", "\"1\", \"7\""}) {
+    EXPECT_EQ(Roundtrip(testing::Get("/tagged", "If-Match: " + im + "\r\n"))->status, 200) << im;
+  }
+  // If-Match is evaluated first (RFC 9110 §13.2.2); an answer without an ETag is left alone.
+  EXPECT_EQ(Roundtrip(testing::Get("/tagged", "If-Match: \"8\"\r\nIf-None-Match: \"7\"\r\n"))->status, 412);
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads", "If-Match: \"8\"\r\n"))->status, 200);
+}
+
 TEST_F(EdgeTest, A405NamesTheMethodSent) {
   auto r = Roundtrip("BREW /v1/ads HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(r);

@@ -123,14 +123,22 @@ std::string MethodLabel(std::string_view method) {
   return "other";
 }
 
-void AnswerNotModified(Response& response, std::string_view if_none_match) {
+void AnswerPreconditions(Response& response, const Preconditions& conditions) {
   if (response.status != 200 || response.stream) return;
-  for (const auto& [name, value] : response.headers) {
-    if (EqualsNoCase(name, "ETag") && IfNoneMatchNames(if_none_match, value)) {
-      response.status = 304;
-      response.body.clear();
-      return;
-    }
+  const auto found = std::find_if(response.headers.begin(), response.headers.end(),
+                                  [](const auto& h) { return EqualsNoCase(h.first, "ETag"); });
+  if (found == response.headers.end()) return;
+  const std::string etag = found->second;  // a copy: the answer may be replaced below
+  // RFC 9110 §13.2.2: If-Match first; a GET is not performed for a representation it does not name.
+  if (conditions.if_match && !IfMatchNames(*conditions.if_match, etag)) {
+    response = Problem(412, "precondition-failed", "Precondition failed",
+                       "If-Match names no current entity tag; the current one is " + etag);
+    response.headers.emplace_back("ETag", etag);
+    return;
+  }
+  if (conditions.if_none_match && IfNoneMatchNames(*conditions.if_none_match, etag)) {
+    response.status = 304;
+    response.body.clear();
   }
 }
 

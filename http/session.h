@@ -193,9 +193,14 @@ std::optional<Response> ToRequest(bhttp::request<bhttp::string_body>& msg, Reque
 bhttp::response<bhttp::string_body> ToMessage(Response response, bool authenticated);
 // A metrics label for a method: the known methods as they are, anything else "other".
 std::string MethodLabel(std::string_view method);
-// RFC 9110 §13.1.2: a 200 whose ETag the request's If-None-Match names becomes a 304, its headers
-// kept and its content dropped.
-void AnswerNotModified(Response& response, std::string_view if_none_match);
+// A GET's or HEAD's conditional fields, evaluated on its answer once the route made it.
+struct Preconditions {
+  std::optional<std::string> if_match, if_none_match;
+};
+// RFC 9110 §13.2.2, for a 200 with an ETag: an If-Match that names no current tag (strongly)
+// turns it into a 412 precondition-failed; an If-None-Match that names it (weakly) into a 304,
+// its headers kept and its content dropped. Any other answer is left as it is.
+void AnswerPreconditions(Response& response, const Preconditions& conditions);
 // A method as a problem detail names it: as sent, cut short when it is very long.
 std::string MethodForDetail(std::string_view method);
 // Whether the client expects 100 Continue before it sends the body.
@@ -509,14 +514,15 @@ void Session<Stream>::Dispatch(bhttp::request<bhttp::string_body> msg) {
           keep_alive, authenticated, route.pattern, method, started);
     }
   }
-  std::optional<std::string> if_none_match;  // a GET's or HEAD's: its 200 may become a 304
+  Preconditions conditions;  // a GET's or HEAD's: its 200 may become a 304 or a 412
   if (req.method == "GET" || req.method == "HEAD") {
-    if (auto h = req.Header("If-None-Match")) if_none_match = std::string(*h);
+    if (auto h = req.Header("If-Match")) conditions.if_match = std::string(*h);
+    if (auto h = req.Header("If-None-Match")) conditions.if_none_match = std::string(*h);
   }
   auto self = this->shared_from_this();
   Responder responder([self, keep_alive, authenticated, route = route.pattern, method, started,
-                       if_none_match = std::move(if_none_match)](Response r) {
-    if (if_none_match) AnswerNotModified(r, *if_none_match);
+                       conditions = std::move(conditions)](Response r) {
+    AnswerPreconditions(r, conditions);
     // Answers may come from any thread: hop back onto this connection's thread to write (at
     // once when the handler answered on it).
     net::dispatch(self->stream_.get_executor(),

@@ -190,10 +190,11 @@ std::string AttachmentDisposition(std::string_view filename) {
 namespace {
 
 // The opaque tag of an entity tag (RFC 9110 §8.8.3: [ "W/" ] DQUOTE *etagc DQUOTE) at the start of
-// `v`, which it consumes; nullopt when `v` does not start with one.
-std::optional<std::string_view> TakeOpaqueTag(std::string_view& v) {
+// `v`, which it consumes; nullopt when `v` does not start with one. `weak` says whether it had W/.
+std::optional<std::string_view> TakeOpaqueTag(std::string_view& v, bool& weak) {
   std::string_view rest = v;
-  if (rest.starts_with("W/")) rest.remove_prefix(2);
+  weak = rest.starts_with("W/");
+  if (weak) rest.remove_prefix(2);
   if (rest.empty() || rest.front() != '"') return std::nullopt;
   const auto close = rest.find('"', 1);
   if (close == std::string_view::npos) return std::nullopt;
@@ -205,12 +206,13 @@ std::optional<std::string_view> TakeOpaqueTag(std::string_view& v) {
   return rest.substr(0, close + 1);
 }
 
-}  // namespace
-
-bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag) {
-  std::string_view value = TrimOws(if_none_match);
+// Whether a conditional field's value (`*` or a list of entity tags) names `etag`: compared
+// weakly (RFC 9110 §8.8.3.2: W/ ignored on both sides) or strongly (both tags strong and equal).
+bool ListNames(std::string_view value, std::string_view etag, bool strong) {
+  value = TrimOws(value);
   if (value == "*") return true;
-  auto own = TakeOpaqueTag(etag);
+  bool own_weak = false;
+  auto own = TakeOpaqueTag(etag, own_weak);
   if (!own) return false;
   while (true) {
     value = TrimOws(value);
@@ -219,13 +221,22 @@ bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag) {
       continue;
     }
     if (value.empty()) return false;
-    auto tag = TakeOpaqueTag(value);
+    bool weak = false;
+    auto tag = TakeOpaqueTag(value, weak);
     if (!tag) return false;
-    if (*tag == *own) return true;
+    if (*tag == *own && !(strong && (weak || own_weak))) return true;
     value = TrimOws(value);
     if (!value.empty() && value.front() != ',') return false;
   }
 }
+
+}  // namespace
+
+bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag) {
+  return ListNames(if_none_match, etag, false);
+}
+
+bool IfMatchNames(std::string_view if_match, std::string_view etag) { return ListNames(if_match, etag, true); }
 
 bool MediaTypeIs(std::string_view content_type, std::string_view media_type) {
   const std::string_view got = TrimOws(content_type.substr(0, content_type.find(';')));

@@ -52,6 +52,10 @@ std::string AttachmentDisposition(std::string_view filename);
 // compared weakly: `W/"2"` names `"2"`. A value that is not that syntax names nothing.
 bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag);
 
+// Whether an If-Match value (RFC 9110 §13.1.1: `*`, or a list of entity tags) names `etag`,
+// compared strongly: a weak tag never matches. A value that is not that syntax names nothing.
+bool IfMatchNames(std::string_view if_match, std::string_view etag);
+
 // Whether a Content-Type value names `media_type` (RFC 9110 §8.3: type/subtype
 // case-insensitive, optional whitespace before parameters, parameters ignored).
 bool MediaTypeIs(std::string_view content_type, std::string_view media_type);

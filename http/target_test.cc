@@ -101,6 +101,15 @@ TEST(Target, IfNoneMatchComparesEntityTagsWeakly) {
   EXPECT_FALSE(IfNoneMatchNames("", "\"2\""));
 }
 
+TEST(Target, IfMatchComparesEntityTagsStrongly) {
+  EXPECT_TRUE(IfMatchNames("\"2\"", "\"2\""));
+  EXPECT_TRUE(IfMatchNames("*", "\"2\""));
+  EXPECT_TRUE(IfMatchNames("\"1\", \"2\"", "\"2\""));
+  EXPECT_FALSE(IfMatchNames("W/\"2\"", "\"2\"")) << "a weak tag never matches";
+  EXPECT_FALSE(IfMatchNames("\"2\"", "W/\"2\""));
+  EXPECT_FALSE(IfMatchNames("2", "\"2\""));
+}
+
 TEST(Target, MediaTypesCompareWithoutCaseAndParameters) {
   EXPECT_TRUE(MediaTypeIs("application/json", "application/json"));
   EXPECT_TRUE(MediaTypeIs("Application/JSON; charset=utf-8", "application/json"));

@@ -166,6 +166,10 @@ TEST_P(EdgeE2E, HeadAndIfNoneMatchOnAnAdAndRepeatedParameters) {
   EXPECT_EQ(adsd_->Call("GET", path, kAcme, "", "If-None-Match: W/" + etag + "\r\n").status, 304);
   EXPECT_EQ(adsd_->Call("GET", path, kAcme, "", "If-None-Match: \"1\"\r\n").status, 200);
   EXPECT_EQ(adsd_->Call("GET", path, kGlobex, "", "If-None-Match: *\r\n").status, 404) << "never a 304 for a 404";
+  auto changed = adsd_->Call("GET", path, kAcme, "", "If-Match: \"1\"\r\n");
+  EXPECT_EQ(changed.status, 412) << changed.body;
+  EXPECT_NE(changed.head.find("ETag: " + etag), std::string::npos) << changed.head;
+  EXPECT_EQ(adsd_->Call("GET", path, kAcme, "", "If-Match: " + etag + "\r\n").status, 200);
 
   const auto get = adsd_->Call("GET", path, kAcme);
   http::testing::Connection c(adsd_->port());
