@@ -130,6 +130,18 @@ TEST_F(EdgeTest, EncodedSlashIsDataNotASeparator) {
   EXPECT_EQ(Roundtrip(testing::Get("/v1/ads/%zz"))->status, 400);
 }
 
+// Routed as sent: an empty segment is a segment, so a doubled or trailing slash is another path.
+TEST_F(EdgeTest, EmptySegmentsAreNotCollapsed) {
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads"))->status, 200);
+  EXPECT_EQ(Roundtrip(testing::Get("/v1//ads"))->status, 404);
+  EXPECT_EQ(Roundtrip(testing::Get("//v1/ads"))->status, 404);
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads/"))->status, 404);  // not the listing, and no ad named ""
+  EXPECT_EQ(Roundtrip(testing::Get("/v1/ads//"))->status, 404);
+  auto r = Roundtrip(testing::Get("/v1/ads/x"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
 TEST_F(EdgeTest, ProblemBodiesEchoingRawBytesAreValidUtf8) {
   auto r = Roundtrip(testing::Get("/nope%FF\xFF\xC0\xAF"));
   ASSERT_TRUE(r);

@@ -30,18 +30,16 @@ void Router::Add(std::string method, std::string pattern, Handler handler, Route
 
 namespace {
 
+// The path's segments exactly as sent: "/v1//ads" is three ("v1", "", "ads") and "/ui/" two
+// ("ui", ""), so neither reaches the route of "/v1/ads" or "/ui" (docs/api.md: routed as sent).
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> out;
-  std::size_t at = 0;
-  while (at < path.size()) {
-    if (path[at] == '/') {
-      ++at;
-      continue;
-    }
-    const std::size_t end = path.find('/', at);
-    out.push_back(path.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+  if (path.starts_with('/')) path.remove_prefix(1);
+  while (true) {
+    const std::size_t end = path.find('/');
+    out.push_back(path.substr(0, end));
     if (end == std::string_view::npos) break;
-    at = end;
+    path.remove_prefix(end + 1);
   }
   return out;
 }
@@ -52,6 +50,7 @@ bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std:
   std::map<std::string, std::string> found;
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (want[i].size() > 2 && want[i].front() == '{' && want[i].back() == '}') {
+      if (got[i].empty()) return false;  // "/v1/ads//history" names no ad
       // Decoded only now that the route matched on raw segments: "%2F" never splits a path.
       auto value = PercentDecode(got[i], false);
       if (!value) return false;

@@ -68,13 +68,12 @@ const EmbeddedFile* Find(std::string_view name) {
 }  // namespace
 
 void AddUiRoutes(http::Router& router) {
-  // "/ui" and "/ui/" match the same pattern; the page's relative links need the slash.
-  router.Add("GET", "/ui/", [](http::Request& req, http::Responder respond) {
-    if (!req.path.ends_with('/')) {
-      return respond(http::Response{308, "text/plain; charset=utf-8", "/ui/\n", {{"Location", "/ui/"}}});
-    }
-    respond(Serve(req, *Find("index.html")));
+  // The page's relative links need the slash: "/ui" is sent to "/ui/".
+  router.Add("GET", "/ui", [](http::Request&, http::Responder respond) {
+    respond(http::Response{308, "text/plain; charset=utf-8", "/ui/\n", {{"Location", "/ui/"}}});
   });
+  router.Add("GET", "/ui/",
+             [](http::Request& req, http::Responder respond) { respond(Serve(req, *Find("index.html"))); });
   router.Add("GET", "/ui/{file}", [](http::Request& req, http::Responder respond) {
     const EmbeddedFile* file = Find(req.params["file"]);
     if (file == nullptr) return respond(http::Problem(404, "not-found", "Not found", "no such file in the web UI"));
