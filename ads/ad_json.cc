@@ -129,10 +129,10 @@ class AdReader {
       ad_.countries.clear();
       std::size_t i = 0;
       for (dom::element el : arr) {
+        // A bad element keeps its place (as ""), so that the errors of the later ones name their
+        // own index; its wrong_type error hides the value check of the placeholder.
         std::string code;
-        if (String("countries[" + std::to_string(i++) + "]", el, code)) {
-          ad_.countries.push_back(Upper(code));
-        }
+        ad_.countries.push_back(String("countries[" + std::to_string(i++) + "]", el, code) ? Upper(code) : "");
       }
       return;
     }

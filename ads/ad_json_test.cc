@@ -78,6 +78,36 @@ TEST(AdJson, TitleLengthCountsCharactersNotBytes) {
   EXPECT_EQ(Fields(ParseAd(json)), (std::vector<std::string>{"title:too_long"}));
 }
 
+TEST(AdJson, TitleWithAnyControlCharacterIsRefused) {
+  // "No control characters" is every Cc character: tab and line feed too (a title is one line),
+  // DEL and the C1 range; other characters that are not letters are fine.
+  auto title = [](std::string t) {
+    std::string json(kGood);
+    json.replace(json.find("Winter boots"), 12, t);
+    return Fields(ParseAd(json));
+  };
+  const std::vector<std::string> refused{"title:control_characters"};
+  for (const char* t : {"a\\u0007b", "a\\tb", "a\\nb", "a\\rb", "a\\u0000b", "a\\u007fb", "a\\u0085b", "a\\u009fb"}) {
+    EXPECT_EQ(title(t), refused) << t;
+  }
+  for (const char* t : {"a\\u00a0b", "caf\\u00e9", "a\\u2013b", "Boots \\ud83d\\ude00"}) {
+    EXPECT_TRUE(title(t).empty()) << t;
+  }
+}
+
+TEST(AdJson, CountryErrorsNameTheirOwnIndexAfterAnElementOfTheWrongType) {
+  auto countries = [](std::string list) {
+    std::string json(kGood);
+    const std::string good = R"(["US", "ca"])";
+    json.replace(json.find(good), good.size(), list);
+    return Fields(ParseAd(json));
+  };
+  EXPECT_EQ(countries(R"([1])"), (std::vector<std::string>{"countries[0]:wrong_type"}));
+  EXPECT_EQ(
+      countries(R"(["US", null, "ZZ", "US"])"),
+      (std::vector<std::string>{"countries[1]:wrong_type", "countries[2]:unknown_country", "countries[3]:duplicate"}));
+}
+
 TEST(AdJson, PatchChangesOnlyPresentFieldsAndRevalidates) {
   const Ad base = ParseAd(kGood).ad;
   ParsedAd p = ParseAdPatch(R"({"bid_cents": 250, "min_age": null})", base);
@@ -97,6 +127,18 @@ TEST(AdJson, UrlHostAcceptsOnlyHttpsWithAHostName) {
   EXPECT_EQ(UrlHost("https://localhost/"), "");
   EXPECT_EQ(UrlHost("https://a b.example"), "");
   EXPECT_EQ(UrlHost("javascript:alert(1)"), "");
+}
+
+TEST(AdJson, UrlHostRefusesAPortThatIsNotOne) {
+  // WHATWG URL: a port is decimal digits up to 65535, or empty (the scheme's default).
+  EXPECT_EQ(UrlHost("https://shop.example.com:65535/x"), "shop.example.com");
+  EXPECT_EQ(UrlHost("https://shop.example.com:/x"), "shop.example.com");
+  for (const char* url :
+       {"https://shop.example.com:65536/", "https://shop.example.com:99999/", "https://shop.example.com:443443/",
+        "https://shop.example.com:abc/", "https://shop.example.com:-1/", "https://shop.example.com:44 3/",
+        "https://shop.example.com:1:2/"}) {
+    EXPECT_EQ(UrlHost(url), "") << url;
+  }
 }
 
 TEST(AdJson, LandingUrlsOnAddressesOrLocalNamesAreRefusedWithTheirOwnCode) {

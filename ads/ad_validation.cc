@@ -17,11 +17,22 @@ std::size_t CodePoints(std::string_view s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+// Every control character (Unicode category Cc): C0 including tab and line feed (a title is one
+// line), DEL, and C1 (U+0080-U+009F, in UTF-8 the two bytes C2 80 to C2 9F).
 bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 && c != '\n' && c != '\t';
-  });
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u < 0x20 || u == 0x7F) return true;
+    if (u == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F) return true;
+  }
+  return false;
+}
+
+// The port after "host:": empty (the default, as WHATWG URL allows) or decimal digits up to 65535.
+bool ValidPort(std::string_view port) {
+  if (port.size() > 5) return false;
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  return port.empty() || std::stoi(std::string(port)) <= 65535;
 }
 
 void Add(std::vector<FieldError>& errors, std::string field, std::string code, std::string message) {
@@ -41,6 +52,7 @@ std::string UrlHost(std::string_view url) {
   std::string_view authority = rest.substr(0, end);
   if (authority.find('@') != std::string_view::npos) return {};  // no credentials in ad links
   std::string_view host = authority.substr(0, authority.find(':'));
+  if (host.size() < authority.size() && !ValidPort(authority.substr(host.size() + 1))) return {};
   if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.') return {};
   std::string out;
   for (char c : host) {
