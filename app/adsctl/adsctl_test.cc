@@ -1,6 +1,7 @@
 // Runs the real adsctl binary against real data directories.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -207,6 +208,25 @@ TEST(Adsctl, KeysAddListRotateRevokeShowTokensOnceAndStoreOnlyHashes) {
   EXPECT_EQ(Adsctl("keys list --file " + file).out.find("acme"), std::string::npos);
   EXPECT_NE(Adsctl("keys revoke --file " + file + " --id acme").exit_code, 0);
   EXPECT_EQ(Adsctl("keys add --file " + file + " --retailer a --admin").exit_code, 2);
+}
+
+TEST(Adsctl, KeysAddRefusesARateOrBurstGivenAsZero) {
+  // "--rate must be > 0": an explicit 0 is refused like a negative one, never read as "not given"
+  // (which made a key with the default 500 per second).
+  cqrs::testing::TempDir dir;
+  const std::string file = (dir / "keys.toml").string();
+  for (const char* bad : {"--rate 0", "--rate -1", "--burst 0", "--burst 0.5", "--rate 0 --burst 10"}) {
+    CommandRun r = Adsctl("keys add --file " + file + " --retailer acme " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
+    EXPECT_NE(r.out.find("--rate must be > 0"), std::string::npos) << bad << ": " << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(file)) << "nothing is written for a refused key";
+  CommandRun ok = Adsctl("keys add --file " + file + " --retailer acme --rate 0.5 --burst 1");
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  auto keys = http::ApiKeys::Load(file);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->keys()[0].limit.per_second, 0.5);
+  EXPECT_EQ(keys->keys()[0].limit.burst, 1);
 }
 
 TEST(Adsctl, KeysMigrateReplacesPlaintextTokens) {

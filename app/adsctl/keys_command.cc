@@ -21,7 +21,8 @@ struct KeysArgs {
   std::string file = "./data/api-keys.toml";
   std::string id, retailer;
   bool admin = false, unlimited = false;
-  double rate = 0, burst = 0;
+  // Unset unless given: an explicit 0 is refused, not taken for "the default".
+  std::optional<double> rate, burst;
 };
 
 // Loads the file (migrating a plaintext one, and saying so); a missing file is an empty one for
@@ -57,11 +58,11 @@ int Add(const KeysArgs& args) {
     fmt::print(stderr, "adsctl keys add: give either --retailer NAME or --admin\n");
     return 2;
   }
-  if (args.unlimited && (args.rate > 0 || args.burst > 0)) {
+  if (args.unlimited && (args.rate || args.burst)) {
     fmt::print(stderr, "adsctl keys add: --unlimited takes no --rate or --burst\n");
     return 2;
   }
-  if (args.rate < 0 || (args.burst != 0 && args.burst < 1)) {
+  if ((args.rate && !(*args.rate > 0)) || (args.burst && !(*args.burst >= 1))) {
     fmt::print(stderr, "adsctl keys add: --rate must be > 0 and --burst at least 1\n");
     return 2;
   }
@@ -72,9 +73,9 @@ int Add(const KeysArgs& args) {
   p.retailer = args.retailer;
   std::optional<http::RateLimit> limit;
   if (args.unlimited) limit = http::kUnlimited;
-  if (args.rate > 0 || args.burst > 0) {
-    const double rate = args.rate > 0 ? args.rate : http::kDefaultRetailerLimit.per_second;
-    limit = http::RateLimit{rate, args.burst > 0 ? args.burst : std::max(1.0, 2 * rate)};
+  if (args.rate || args.burst) {
+    const double rate = args.rate.value_or(http::kDefaultRetailerLimit.per_second);
+    limit = http::RateLimit{rate, args.burst.value_or(std::max(1.0, 2 * rate))};
   }
   std::string id = args.id;
   if (id.empty()) {  // named after its retailer (or "admin"), made unique
