@@ -354,5 +354,21 @@ TEST_F(NotifyE2E, TheLiveStreamShowsChangesAndResumes) {
   for (const char* id : {"id: 1\n", "id: 2\n", "id: 3\n"}) EXPECT_NE(admin.data().find(id), std::string::npos) << id;
 }
 
+// A Last-Event-ID past the log's head (from before a data reset, or made up) is no position of
+// this log: the stream starts now, instead of skipping every change until the log reaches it.
+TEST_F(NotifyE2E, ALastEventIdPastTheHeadStartsTheStreamNow) {
+  Start();
+  Submit(GoodAd(1));
+  SseClient header(adsd_->port(), kAcme, "Last-Event-ID: 999999\r\n");
+  ASSERT_TRUE(header.ReadUntil(": stream open")) << header.data();
+  SseClient query(adsd_->port(), kAcme, "", "/v1/ads/stream?last_event_id=18446744073709551615");
+  ASSERT_TRUE(query.ReadUntil(": stream open")) << query.data();
+  const std::string ad = Submit(GoodAd(2));
+  for (SseClient* c : {&header, &query}) {
+    ASSERT_TRUE(c->ReadUntil("\"ad_id\":\"" + ad)) << c->data();
+    EXPECT_EQ(c->data().find("id: 1\n"), std::string::npos) << "the earlier change is not replayed: " << c->data();
+  }
+}
+
 }  // namespace
 }  // namespace adsd::app

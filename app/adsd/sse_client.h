@@ -12,8 +12,10 @@ namespace adsd::app::testing {
 
 class SseClient {
  public:
-  SseClient(std::uint16_t port, const std::string& token, const std::string& extra_headers = "") : conn_(port) {
-    conn_.Send("GET /v1/ads/stream HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + token +
+  SseClient(std::uint16_t port, const std::string& token, const std::string& extra_headers = "",
+            const std::string& target = "/v1/ads/stream")
+      : conn_(port) {
+    conn_.Send("GET " + target + " HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + token +
                "\r\n" + extra_headers + "\r\n");
   }
   // Reads until `text` has arrived (everything read so far is kept); false at the deadline.

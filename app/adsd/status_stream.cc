@@ -123,6 +123,11 @@ struct StatusStreamHub::State : std::enable_shared_from_this<State> {
       }
       id = ++next_id;
       upto = live;
+      // An id past the log's head is no position of this log (one from before the data was reset,
+      // or made up): skipping every change up to it would drop live changes without a word, so it
+      // is read as no id at all and the stream starts now. An id between `live` and the head is
+      // real (the subscription has not passed it yet): the changes up to it are not sent again.
+      if (after && *after > store.Head()) after.reset();
       s->sent = after ? *after : live;
       s->catching_up = after && *after < live;
       subscribers[id] = s;
