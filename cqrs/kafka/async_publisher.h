@@ -9,6 +9,13 @@
 // Send() never blocks: when the producer's local queue is full it answers kUnavailable at once
 // (the caller sheds load) instead of waiting for room.
 //
+// A fatal error of the idempotent producer (librdkafka's rd_kafka_fatal_error: e.g. a broker
+// that lost the producer's sequence state in a leader change, "out of order sequence number")
+// leaves that producer refusing every message for good. The reporting thread then replaces it with
+// a new one (a new producer id): what the old one held is reported kUnavailable, as never
+// acknowledged, and later messages go out on the new one. Without this a write process refused
+// every submission after such a broker failure until it was restarted.
+//
 // Thread-safety: Send() from any thread. Lifecycle: Open() starts the reporting thread; the
 // destructor waits up to 5 s for what is in flight, and reports kUnavailable to the rest.
 #pragma once
@@ -18,6 +25,7 @@
 #include <memory>
 #include <thread>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/kafka/bus.h"
 #include "cqrs/kafka/event_codec.h"
 
@@ -39,14 +47,25 @@ class AsyncPublisher {
   // Messages handed over and not yet acknowledged or failed.
   std::size_t in_flight() const { return in_flight_.load(); }
 
+  // Producers replaced after a fatal error since Open.
+  std::size_t replaced() const { return replaced_.load(); }
+
+  // Tests: raises a fatal error in the current producer, as a broker's would.
+  void InjectFatalErrorForTesting() EXCLUDES(mu_);
+
  private:
   class Reports;
   AsyncPublisher() = default;
-  void Serve();
+  void Serve() EXCLUDES(mu_);
+  void ReplaceProducer(const std::string& why) EXCLUDES(mu_);
 
+  BusOptions bus_;
   std::string topic_;
   std::unique_ptr<Reports> reports_;
-  std::unique_ptr<RdKafka::Producer> producer_;
+  // Shared by Send() and the reporting thread's polls; replaced (exclusively) after a fatal error.
+  SharedMutex mu_;
+  std::unique_ptr<RdKafka::Producer> producer_ GUARDED_BY(mu_);
+  std::atomic<std::size_t> replaced_{0};
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;

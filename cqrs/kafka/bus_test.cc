@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include "cqrs/core/testing/wait_until.h"
+#include "cqrs/kafka/async_publisher.h"
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
 #include "cqrs/pg/testing/test_servers.h"
@@ -213,6 +215,41 @@ TEST(Bus, ATransientErrorIsRetriedInOrderAndTheNextMemberStartsAfterTheCommit) {
   AppendMany(*store, 4, 1);
   ASSERT_TRUE(next.WaitFor(4, 60s));
   EXPECT_FALSE(next.WaitFor(5, 1s)) << "the next member got events the first had committed";
+}
+
+// A fatal error of the idempotent producer (as a broker's "out of order sequence number" after a
+// leader change raises it) left the publisher refusing every message for good: a write process
+// answered 503 to every submission until restarted. Now the producer is replaced; every message
+// handed over is answered (acknowledged, or kUnavailable if the old producer held it), and later
+// ones are acknowledged.
+TEST(Bus, AnAsyncPublisherWhoseProducerFailsForGoodReplacesItAndGoesOn) {
+  BusOptions bus = FreshBus(2);
+  ASSERT_TRUE(EnsureTopic(bus).ok());
+  auto publisher = AsyncPublisher::Open(bus, bus.topic);
+  ASSERT_TRUE(publisher.ok()) << publisher.status().ToString();
+  std::atomic<int> answered{0}, acknowledged{0};
+  auto send = [&](int i) {
+    BusMessage m;
+    m.key = "s" + std::to_string(i % 5);
+    m.value = "v" + std::to_string(i);
+    (*publisher)->Send(m, [&](Status st) {
+      if (st.ok()) acknowledged.fetch_add(1);
+      answered.fetch_add(1);
+    });
+  };
+  send(0);
+  ASSERT_TRUE(testing::WaitUntil([&] { return acknowledged.load() == 1; }, 30s));
+
+  (*publisher)->InjectFatalErrorForTesting();
+  for (int i = 1; i <= 50; ++i) send(i);  // refused, or held by the old producer: each answered
+  ASSERT_TRUE(testing::WaitUntil([&] { return (*publisher)->replaced() == 1; }, 10s));
+  ASSERT_TRUE(testing::WaitUntil([&] { return answered.load() == 51; }, 10s)) << answered.load() << " answered";
+
+  const int before = acknowledged.load();
+  for (int i = 51; i <= 60; ++i) send(i);
+  ASSERT_TRUE(testing::WaitUntil([&] { return answered.load() == 61; }, 30s));
+  EXPECT_EQ(acknowledged.load(), before + 10) << "the new producer refused messages";
+  EXPECT_EQ((*publisher)->in_flight(), 0u);
 }
 
 }  // namespace
