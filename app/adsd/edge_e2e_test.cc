@@ -287,6 +287,43 @@ TEST_P(EdgeE2E, ConnectionsBeyondMaxConnectionsAreShed) {
 
 INSTANTIATE_TEST_SUITE_P(Pipelines, EdgeE2E, ::testing::Values("async", "cqrs", "sync"));
 
+// Refused starts: a usage error exits 2 with one line naming the option, before anything is
+// created (a --listen with a host name, or a port with trailing junk, once made a data directory
+// and then failed, or served port 80 for "80x80"); an IPv6 address is given in brackets.
+TEST(StartupErrors, BadOptionsExit2NamingThemAndCreateNothing) {
+  cqrs::testing::TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  const std::string adsd = std::string(ADSD_BINARY) + " --data-dir " + data + " ";
+  for (const auto& [args, names] : std::vector<std::pair<std::string, std::string>>{
+           {"--listen 127.0.0.1:80x80", "--listen"},
+           {"--listen localhost:8080", "--listen"},
+           {"--listen 127.0.0.1:65536", "--listen"},
+           {"--listen 127.0.0.1:", "--listen"},
+           {"--listen 127.0.0.1", "--listen"},
+           {"--no-such-flag", "--no-such-flag"},
+           {"--threads 0", "--threads"},
+           {"--threads", "--threads"},
+           {"--pipeline fast", "--pipeline"},
+           {"--tls-cert /nonexistent/cert.pem --tls-key /nonexistent/key.pem", "--tls-cert"}}) {
+    const auto [code, out] = Shell(adsd + args + " 2>&1");
+    EXPECT_EQ(code, 2) << args << ": " << out;
+    EXPECT_NE(out.find(names), std::string::npos) << args << ": " << out;
+    EXPECT_FALSE(std::filesystem::exists(data)) << args << " created the data directory";
+  }
+}
+
+TEST(StartupErrors, ListensOnABracketedIpv6AddressAndPrintsAUsableUrl) {
+  cqrs::testing::TempDir dir;
+  const std::string log = (dir.path() / "out").string();
+  // Started, its first line awaited (bounded), then stopped with SIGTERM.
+  const auto [code, out] =
+      Shell(std::string(ADSD_BINARY) + " --data-dir " + (dir.path() / "data").string() + " --listen '[::1]:0' > " +
+            log + " 2>&1 & p=$!; for i in $(seq 300); do grep -q " + "'listening\\|adsd:' " + log +
+            " && break; sleep 0.1; done; kill $p; wait $p; head -n 1 " + log);
+  if (out.find("Cannot assign requested address") != std::string::npos) GTEST_SKIP() << "no IPv6 loopback: " << out;
+  EXPECT_NE(out.find("adsd listening on http://[::1]:"), std::string::npos) << out;
+}
+
 // A damaged read model file (a bad disk, a careless copy): /readyz once said ready:false and no
 // more. It must say why, and the process must go on serving what it can.
 TEST(ReadModelDamage, ReadyzSaysTheReadModelFileIsUnreadable) {

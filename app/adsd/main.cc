@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -17,18 +18,21 @@
 
 namespace {
 
+// HOST:PORT, HOST an IPv4 or IPv6 address ([::1]:8080, or ::1:8080), PORT digits up to 65535.
+// Checked before anything is created: a bad --listen leaves no data directory behind.
 bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& port) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return false;
   host = listen.substr(0, colon);
-  try {
-    const int p = std::stoi(listen.substr(colon + 1));
-    if (p < 0 || p > 65535) return false;
-    port = static_cast<std::uint16_t>(p);
-  } catch (...) {
-    return false;
-  }
-  return !host.empty();
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string digits = listen.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int p = std::stoi(digits);
+  if (p > 65535) return false;
+  port = static_cast<std::uint16_t>(p);
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  return !ec;
 }
 
 }  // namespace
@@ -42,7 +46,8 @@ int main(int argc, char** argv) {
   int validator_timeout_ms = 2000;
   int validator_breaker_open_ms = 5000;
   app.add_option("--data-dir", data_dir, "data directory (event log, read models, keys)")->capture_default_str();
-  app.add_option("--listen", listen, "HOST:PORT to serve HTTP on; port 0 picks a free one")->capture_default_str();
+  app.add_option("--listen", listen, "IP:PORT to serve HTTP on (127.0.0.1:8080, [::1]:8080); port 0 picks a free one")
+      ->capture_default_str();
   app.add_option("--api-keys", api_keys, "TOML API-key file (default: DATA_DIR/api-keys.toml, created if missing)");
   app.add_option("--pipeline", pipeline, "write pipeline")
       ->check(CLI::IsMember({"async", "cqrs", "sync"}))
@@ -132,7 +137,13 @@ int main(int argc, char** argv) {
                  "live streams one retailer may have open at once")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  // A usage error exits 2 like every other refused option (CLI11_PARSE would exit 105, 109, ...).
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
   options.notify.webhook_connect_timeout = std::chrono::milliseconds(webhook_connect_ms);
   options.notify.webhook_response_timeout = std::chrono::milliseconds(webhook_response_ms);
   options.notify.webhook_backoff = std::chrono::milliseconds(webhook_backoff_ms);
@@ -176,7 +187,8 @@ int main(int argc, char** argv) {
   options.validator_timeout = std::chrono::milliseconds(validator_timeout_ms);
   options.validator_breaker_open = std::chrono::milliseconds(validator_breaker_open_ms);
   if (!ParseListen(listen, options.http.host, options.http.port)) {
-    fmt::print(stderr, "adsd: --listen must be HOST:PORT, got '{}'\n", listen);
+    fmt::print(stderr, "adsd: --listen must be IP:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080), got '{}'\n",
+               listen);
     return 2;
   }
   options.pipeline = pipeline == "sync"   ? adsd::app::Pipeline::kSynchronous
@@ -195,9 +207,11 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "adsd: {}\n", service.status().ToString());
     return 1;
   }
-  fmt::print("adsd listening on {}://{}:{} (role {}, pipeline {}, data {}, store {}, bus {})\n",
-             tls_cert.empty() ? "http" : "https", options.http.host, (*service)->port(), role, pipeline, data_dir,
-             store_url.empty() ? "embedded" : "postgresql", bus_url.empty() ? "the store" : bus_url);
+  const bool v6 = options.http.host.find(':') != std::string::npos;
+  fmt::print("adsd listening on {}://{}{}{}:{} (role {}, pipeline {}, data {}, store {}, bus {})\n",
+             tls_cert.empty() ? "http" : "https", v6 ? "[" : "", options.http.host, v6 ? "]" : "", (*service)->port(),
+             role, pipeline, data_dir, store_url.empty() ? "embedded" : "postgresql",
+             bus_url.empty() ? "the store" : bus_url);
   if (const std::string& note = (*service)->keys().migration_note(); !note.empty()) {
     fmt::print(stderr, "adsd: {}\n", note);
   }
