@@ -79,6 +79,26 @@ TEST(Adsctl, VerifyWithoutALogIsAUsageError) {
   EXPECT_EQ(Adsctl("no-such-command").exit_code, 2);
 }
 
+// A mistyped command is named (CLI11 alone said "A subcommand is required"); a data directory
+// without a log is refused by rebuild and repair as by verify, instead of being created (with an
+// empty log, "rebuilt from 0 events" or "nothing to repair", exit 0).
+TEST(Adsctl, MistypedCommandsAndMissingDataDirectoriesAreUsageErrors) {
+  cqrs::testing::TempDir dir;
+  for (const std::string bad : {"verfy", "keys ad", "bench nope"}) {
+    CommandRun r = Adsctl(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
+    EXPECT_NE(r.out.find("unknown command '" + bad.substr(bad.rfind(' ') + 1) + "'"), std::string::npos)
+        << bad << ": " << r.out;
+  }
+  const std::filesystem::path missing = dir.path() / "no-such-dir";
+  for (const std::string command : {"rebuild", "repair"}) {
+    CommandRun r = Adsctl(command + " --data-dir " + missing.string());
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.out;
+    EXPECT_NE(r.out.find("no log at " + (missing / "log").string()), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(missing)) << command << " created the data directory";
+  }
+}
+
 // Submits `n` ads (every third one bad), decides them, and builds read.db incrementally.
 void MakeAdsData(const cqrs::testing::TempDir& dir, int n) {
   auto store = cqrs::OpenEmbeddedEventStore({LogDir(dir.path())});
@@ -227,6 +247,27 @@ TEST(Adsctl, KeysAddRefusesARateOrBurstGivenAsZero) {
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(keys->keys()[0].limit.per_second, 0.5);
   EXPECT_EQ(keys->keys()[0].limit.burst, 1);
+}
+
+// Every keys failure is a usage or I/O error (exit 2, as adsctl's README says), not 1 ("damage
+// found"): a missing or malformed file, an id that does not exist or already does.
+TEST(Adsctl, KeysErrorsExit2) {
+  cqrs::testing::TempDir dir;
+  const std::string file = (dir.path() / "keys.toml").string();
+  const std::string missing = (dir.path() / "missing.toml").string();
+  ASSERT_EQ(Adsctl("keys add --file " + file + " --retailer acme --id acme-web").exit_code, 0);
+  {
+    std::ofstream bad(dir.path() / "bad.toml");
+    bad << "[[key]\n";
+  }
+  for (const std::string& args :
+       {"keys list --file " + missing, "keys migrate --file " + missing, "keys rotate --file " + missing + " --id a",
+        "keys list --file " + (dir.path() / "bad.toml").string(), "keys rotate --file " + file + " --id nosuch",
+        "keys revoke --file " + file + " --id nosuch", "keys add --file " + file + " --retailer acme --id acme-web"}) {
+    CommandRun r = Adsctl(args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("adsctl keys"), std::string::npos) << args << ": " << r.out;
+  }
 }
 
 TEST(Adsctl, KeysMigrateReplacesPlaintextTokens) {

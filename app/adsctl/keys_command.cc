@@ -41,7 +41,7 @@ std::optional<http::ApiKeys> LoadKeys(const KeysArgs& args, bool may_be_missing)
 int Save(const http::ApiKeys& keys, const KeysArgs& args) {
   if (cqrs::Status st = keys.Save(args.file); !st.ok()) {
     fmt::print(stderr, "adsctl keys: {}\n", st.ToString());
-    return 1;
+    return 2;
   }
   return 0;
 }
@@ -67,7 +67,7 @@ int Add(const KeysArgs& args) {
     return 2;
   }
   auto keys = LoadKeys(args, /*may_be_missing=*/true);
-  if (!keys) return 1;
+  if (!keys) return 2;
   http::Principal p;
   p.admin = args.admin;
   p.retailer = args.retailer;
@@ -89,7 +89,7 @@ int Add(const KeysArgs& args) {
   auto token = keys->Add(id, p, limit);
   if (!token.ok()) {
     fmt::print(stderr, "adsctl keys add: {}\n", token.status().ToString());
-    return 1;
+    return 2;
   }
   if (int rc = Save(*keys, args); rc != 0) return rc;
   PrintToken(id, *token);
@@ -98,7 +98,7 @@ int Add(const KeysArgs& args) {
 
 int List(const KeysArgs& args) {
   auto keys = LoadKeys(args, /*may_be_missing=*/false);
-  if (!keys) return 1;
+  if (!keys) return 2;
   fmt::print("{:<24} {:<20} {:>10} {:>8}  {}\n", "ID", "RETAILER/ROLE", "RATE/S", "BURST", "HASH");
   for (const auto& k : keys->keys()) {
     const std::string who = k.principal.admin ? "(admin)" : k.principal.retailer;
@@ -112,11 +112,11 @@ int List(const KeysArgs& args) {
 
 int Rotate(const KeysArgs& args) {
   auto keys = LoadKeys(args, /*may_be_missing=*/false);
-  if (!keys) return 1;
+  if (!keys) return 2;
   auto token = keys->Rotate(args.id);
   if (!token.ok()) {
     fmt::print(stderr, "adsctl keys rotate: {}\n", token.status().ToString());
-    return 1;
+    return 2;
   }
   if (int rc = Save(*keys, args); rc != 0) return rc;
   PrintToken(args.id, *token);
@@ -125,10 +125,10 @@ int Rotate(const KeysArgs& args) {
 
 int Revoke(const KeysArgs& args) {
   auto keys = LoadKeys(args, /*may_be_missing=*/false);
-  if (!keys) return 1;
+  if (!keys) return 2;
   if (cqrs::Status st = keys->Revoke(args.id); !st.ok()) {
     fmt::print(stderr, "adsctl keys revoke: {}\n", st.ToString());
-    return 1;
+    return 2;
   }
   if (int rc = Save(*keys, args); rc != 0) return rc;
   fmt::print(stderr, "key {} revoked; restart adsd for it to take effect\n", args.id);
@@ -137,7 +137,7 @@ int Revoke(const KeysArgs& args) {
 
 int Migrate(const KeysArgs& args) {
   auto keys = LoadKeys(args, /*may_be_missing=*/false);
-  if (!keys) return 1;
+  if (!keys) return 2;
   if (keys->migration_note().empty()) fmt::print(stderr, "{} already holds hashes only\n", args.file);
   return 0;
 }

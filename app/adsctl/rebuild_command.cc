@@ -65,6 +65,11 @@ int RunRebuild(const RebuildArgs& args) {
                args.read_db);
     return 2;
   }
+  // Opening the store creates a missing log: a mistyped --data-dir would "rebuild" an empty one.
+  if (!fs::is_directory(LogDir(args.data_dir))) {
+    fmt::print(stderr, "adsctl rebuild: no log at {}\n", LogDir(args.data_dir).string());
+    return 2;
+  }
   auto store = cqrs::OpenEmbeddedEventStore({LogDir(args.data_dir)});
   if (!store.ok()) {
     fmt::print(stderr, "adsctl rebuild: {}\n", store.status().ToString());

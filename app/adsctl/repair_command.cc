@@ -23,6 +23,11 @@ int RunRepair(const RepairArgs& args) {
     fmt::print(stderr, "adsctl repair: --read-db: expected sqlite:PATH, got '{}'\n", args.read_db);
     return 2;
   }
+  // Opening the store creates a missing log: a mistyped --data-dir would find "nothing to repair".
+  if (!std::filesystem::is_directory(LogDir(args.data_dir))) {
+    fmt::print(stderr, "adsctl repair: no log at {}\n", LogDir(args.data_dir).string());
+    return 2;
+  }
   cqrs::log::RecoveryReport recovery;
   cqrs::EmbeddedStoreOptions o{LogDir(args.data_dir)};
   o.on_recovery = [&recovery](const cqrs::log::RecoveryReport& r) { recovery = r; };
