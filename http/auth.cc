@@ -5,7 +5,9 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <set>
@@ -131,6 +133,27 @@ cqrs::Result<ApiKeys> ApiKeys::Parse(std::string_view text, std::string_view sou
     const std::string where = std::string(source) + ": key " + std::to_string(i + 1);
     const toml::table* e = arr->get(i)->as_table();
     if (e == nullptr) return cqrs::InvalidArgument(where + ": must be a table");
+    // A misspelt or mistyped field (rate_per_sec = 10, unlimited = "true") would otherwise be
+    // ignored, and the key would get the default limit without a word.
+    for (const auto& [name, node] : *e) {
+      const std::string_view field = name.str();
+      const bool known_string =
+          field == "id" || field == "token" || field == "hash" || field == "retailer" || field == "role";
+      const bool known_number = field == "rate_per_second" || field == "burst";
+      if (!known_string && !known_number && field != "unlimited") {
+        return cqrs::InvalidArgument(where + ": unknown field '" + std::string(field) +
+                                     "' (known: id, hash, token, retailer, role, rate_per_second, burst, unlimited)");
+      }
+      const bool typed = known_string   ? node.is_string()
+                         : known_number ? (node.is_integer() || node.is_floating_point())
+                                        : node.is_boolean();
+      if (!typed) {
+        return cqrs::InvalidArgument(where + ": " + std::string(field) + " must be " +
+                                     (known_string   ? "a string"
+                                      : known_number ? "a number"
+                                                     : "true or false"));
+      }
+    }
     Key k;
     auto token = (*e)["token"].value<std::string>();
     auto hash = (*e)["hash"].value<std::string>();
@@ -218,8 +241,12 @@ void ApiKeys::ResetLimiter() {
 }
 
 cqrs::Result<ApiKeys> ApiKeys::Load(const fs::path& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return cqrs::InvalidArgument("api key file " + file.string() + " is a directory");
   std::ifstream in(file);
-  if (!in) return cqrs::NotFound("api key file " + file.string() + " cannot be read");
+  if (!in) {
+    return cqrs::NotFound("api key file " + file.string() + " cannot be read: " + std::strerror(errno));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();

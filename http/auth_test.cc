@@ -61,6 +61,25 @@ TEST(ApiKeys, BadFilesNameTheEntry) {
             std::string::npos);
   EXPECT_NE(msg("[[key]\n").find("k.toml:1"), std::string::npos);
   EXPECT_NE(msg("x = 1").find("needs [[key]]"), std::string::npos);
+  // A misspelt or mistyped field is refused, named, not ignored (the key kept the default limit).
+  const std::string base = "[[key]]\nhash = \"" + ApiKeys::HashText("0123456789abcdef0") + "\"\nretailer = \"a\"\n";
+  EXPECT_NE(msg(base + "rate_per_sec = 10\n").find("key 1: unknown field 'rate_per_sec'"), std::string::npos)
+      << msg(base + "rate_per_sec = 10\n");
+  EXPECT_NE(msg(base + "rate_per_second = \"10\"\n").find("key 1: rate_per_second must be a number"),
+            std::string::npos);
+  EXPECT_NE(msg(base + "unlimited = \"true\"\n").find("key 1: unlimited must be true or false"), std::string::npos);
+  EXPECT_NE(msg(base + "id = 7\n").find("key 1: id must be a string"), std::string::npos);
+  EXPECT_TRUE(ApiKeys::Parse(base + "id = \"a\"\nrate_per_second = 10\nburst = 2.5\n", "k.toml").ok());
+  EXPECT_TRUE(ApiKeys::Parse(base + "unlimited = false\n", "k.toml").ok());
+}
+
+TEST(ApiKeys, AnUnreadableFileOrADirectorySaysWhy) {
+  cqrs::testing::TempDir dir;
+  auto dir_status = ApiKeys::Load(dir.path()).status();
+  EXPECT_NE(dir_status.message().find("is a directory"), std::string::npos) << dir_status.ToString();
+  auto missing = ApiKeys::Load(dir.path() / "missing.toml").status();
+  EXPECT_NE(missing.message().find("cannot be read: No such file or directory"), std::string::npos)
+      << missing.ToString();
 }
 
 TEST(ApiKeys, DevelopmentFileIsCreatedAndLoadsBack) {
