@@ -97,6 +97,12 @@ TEST(Adsctl, MistypedCommandsAndMissingDataDirectoriesAreUsageErrors) {
     EXPECT_NE(r.out.find("no log at " + (missing / "log").string()), std::string::npos) << r.out;
     EXPECT_FALSE(std::filesystem::exists(missing)) << command << " created the data directory";
   }
+  // An online rebuild without a token was sent, and answered 401 (exit 1); a token without --url ignored.
+  for (const std::string args : {"rebuild --url http://127.0.0.1:1", "rebuild --token t --data-dir /nonexistent"}) {
+    CommandRun r = Adsctl(args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("--url and --token go together"), std::string::npos) << args << ": " << r.out;
+  }
 }
 
 // Submits `n` ads (every third one bad), decides them, and builds read.db incrementally.

@@ -57,6 +57,10 @@ int RunRebuild(const RebuildArgs& args) {
     fmt::print(stderr, "adsctl rebuild: unknown projection '{}' (known: ads)\n", args.projection);
     return 2;
   }
+  if (args.url.empty() != args.token.empty()) {
+    fmt::print(stderr, "adsctl rebuild: --url and --token go together (a running adsd and an admin token for it)\n");
+    return 2;
+  }
   if (!args.url.empty()) return RunOnline(args);
   if (!args.read_db.empty() && (!args.read_db.starts_with("sqlite:") || args.read_db.size() == 7)) {
     fmt::print(stderr,
