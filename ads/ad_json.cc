@@ -129,8 +129,8 @@ class AdReader {
       ad_.countries.clear();
       std::size_t i = 0;
       for (dom::element el : arr) {
-        // A bad element keeps its place (as ""), so that the errors of the later ones name their
-        // own index; its wrong_type error hides the value check of the placeholder.
+        // A bad element keeps its place (as an empty code), so that the errors of the later ones
+        // name their own index; its wrong_type error hides the value check of that empty code.
         std::string code;
         ad_.countries.push_back(String("countries[" + std::to_string(i++) + "]", el, code) ? Upper(code) : "");
       }
