@@ -48,6 +48,23 @@ std::optional<Response> CheckRetailerParam(std::string_view r) {
   return std::nullopt;
 }
 
+// The retailer a listing or report is about: the caller's own, or for an admin the retailer= it
+// must name (`what` says what needs it); nullopt when the 400 has been sent.
+std::optional<std::string> RetailerOf(const http::Principal& who, const Request& req, const Responder& respond,
+                                      std::string_view what) {
+  if (!who.admin) return who.retailer;
+  auto r = req.Query("retailer");
+  if (!r) {
+    respond(BadParam("retailer", "an admin " + std::string(what) + ": pass retailer="));
+    return std::nullopt;
+  }
+  if (auto bad = CheckRetailerParam(*r)) {
+    respond(std::move(*bad));
+    return std::nullopt;
+  }
+  return std::string(*r);
+}
+
 // Calls `answer` once the live read model reaches `p` or `deadline` passes, holding no thread
 // meanwhile; sheds with 503 when too many reads wait already.
 void WaitForPosition(const ReadSide& read_side, cqrs::Position p, Clock::time_point deadline, const Responder& respond,
@@ -162,13 +179,9 @@ void ReadApi::AddRoutes() {
       [this](Request& req, Responder respond) {
         auto who = Authorize(*this, req, respond);
         if (!who) return;
-        std::string retailer = who->retailer;
-        if (who->admin) {
-          auto r = req.Query("retailer");
-          if (!r) return respond(BadParam("retailer", "an admin lists one retailer's ads: pass retailer="));
-          if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
-          retailer = std::string(*r);
-        }
+        auto named = RetailerOf(*who, req, respond, "lists one retailer's ads");
+        if (!named) return;
+        std::string retailer = std::move(*named);
         std::optional<std::string> status;
         if (auto s = req.Query("status")) {
           if (*s != "pending" && *s != "approved" && *s != "rejected" && *s != "withdrawn") {
@@ -282,13 +295,9 @@ void ReadApi::AddRoutes() {
       [this](Request& req, Responder respond) {
         auto who = Authorize(*this, req, respond);
         if (!who) return;
-        std::string retailer = who->retailer;
-        if (who->admin) {
-          auto r = req.Query("retailer");
-          if (!r) return respond(BadParam("retailer", "an admin reports on one retailer: pass retailer="));
-          if (auto bad = CheckRetailerParam(*r)) return respond(std::move(*bad));
-          retailer = std::string(*r);
-        }
+        auto named = RetailerOf(*who, req, respond, "reports on one retailer");
+        if (!named) return;
+        std::string retailer = std::move(*named);
         auto date = req.Query("date");
         if (!date || !ads::ParseRfc3339(std::string(*date) + "T00:00:00Z")) {
           return respond(BadParam("date", "date must be a day as YYYY-MM-DD"));
