@@ -243,6 +243,16 @@ def operator_view(driver, ads):
     wait_for(driver, "the verification's result",
              lambda d: d.find_element(By.ID, "verify-result").get_attribute("data-outcome") == "intact")
     assert re.search(r"Intact: \d+ records, head hash [0-9a-f]{64}", driver.find_element(By.ID, "verify-result").text)
+    # An ad as it stood then: before it existed, and now (rebuilt from its events).
+    driver.find_element(By.ID, "past-id").send_keys(bad["ad_id"])
+    driver.find_element(By.ID, "past-at").send_keys("2000-01-01T00:00:00Z", Keys.ENTER)
+    wait_for(driver, "no ad before it existed",
+             lambda d: d.find_element(By.ID, "past-result").get_attribute("data-outcome") == "absent")
+    driver.find_element(By.ID, "past-at").clear()
+    driver.find_element(By.ID, "past-at").send_keys("2999-01-01T00:00:00Z", Keys.ENTER)
+    wait_for(driver, "the ad as it stands, from its events",
+             lambda d: d.find_element(By.ID, "past-result").get_attribute("data-outcome") == "rejected")
+    assert "version 2" in driver.find_element(By.ID, "past-result").text
     screenshot(driver, "operator", full_height=True)
 
     # An operator looks at one retailer's ads (admins name the retailer).

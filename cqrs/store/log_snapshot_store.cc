@@ -7,6 +7,7 @@
 #include "cqrs/core/mutex.h"
 #include "cqrs/log/format.h"
 #include "cqrs/log/record_codec.h"
+#include "cqrs/log/segment_file.h"
 #include "cqrs/log/segment_reader.h"
 #include "cqrs/log/verify.h"
 #include "cqrs/store/recorded_event.h"
@@ -126,8 +127,8 @@ Result<std::unique_ptr<EventStore>> OpenLogSnapshot(const LogSnapshotOptions& op
                    log::WalkLog(options.dir, [&](const log::RecordView& v, const log::RecordPlace& place) {
                      if (until.position && v.position > *until.position) return false;
                      if (until.time && v.timestamp_us > *until.time) return false;
-                     if (segments.empty() || segments.back().file.path != place.segment->path) {
-                       segments.push_back({*place.segment, place.previous});
+                     if (segments.empty() || segments.back().file.path != *place.segment) {
+                       segments.push_back({{place.segment_first, *place.segment}, place.previous});
                      }
                      head = v.position;
                      return true;
