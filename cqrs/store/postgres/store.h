@@ -3,17 +3,17 @@
 //
 // Table `events` holds one row per event, unique on (stream, version) and on event_id; `log_head`
 // is a single row with the last position, the hash-chain head and the sequencer's fencing epoch.
-// An append inserts its events without a position and commits on its own (postgres_appender.h):
+// An append inserts its events without a position and commits on its own (appender.h):
 // appends of every thread and process commit independently and share the server's WAL flushes.
 // The gap-free global order and the hash chain are assigned after commit, in batches, by the
-// sequencer that leads among all writable store instances (postgres_sequencer.h). Append returns
+// sequencer that leads among all writable store instances (sequencer.h). Append returns
 // once its events are numbered, so its AppendResult carries their positions as on the embedded
 // log, and a reader that waits for `last_position` anywhere sees the events (read-your-writes).
 //
 // Readers see numbered events only, and the sequencer makes each batch visible at once after the
 // previous one, so a reader of the global order sees a prefix of the positions at every moment:
 // it never sees P+1 before P (the gap bug of sequence-numbered event stores, where a reader skips
-// a position a slower transaction commits later). Tested in postgres_store_test.cc by holding
+// a position a slower transaction commits later). Tested in store_test.cc by holding
 // transactions open on purpose.
 //
 // In each process, `append_connections` writer threads batch the pending appends (one transaction
