@@ -38,7 +38,9 @@ _cqrs_public(cqrs_consumer consumer/handler.h consumer/keyed_lanes.h consumer/di
 _cqrs_public(cqrs_projection projection/projection.h projection/runner.h
   projection/projection_runner.h projection/position_waiters.h projection/fresh_file_rebuild.h)
 _cqrs_public(cqrs_pg pg/connection.h pg/migrations.h pg/pool.h pg/advisory_lock.h)
-_cqrs_public(cqrs_store_postgres store/postgres_store.h store/postgres_verify.h)
+# store/postgres_store.h and store/postgres_verify.h forward to store/postgres/ (their former paths).
+_cqrs_public(cqrs_store_postgres store/postgres/store.h store/postgres/verify.h store/postgres_store.h
+  store/postgres_verify.h)
 _cqrs_public(cqrs_projection_pg projection/pg_projection.h)
 _cqrs_public(cqrs_snapshot snapshot/snapshot_store.h snapshot/aggregate.h)
 _cqrs_public(cqrs_snapshot_pg snapshot/postgres_snapshot_store.h)

@@ -1,4 +1,4 @@
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 #include <poll.h>
 
@@ -14,12 +14,12 @@
 #include "cqrs/pg/pool.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/polling_subscription.h"
-#include "cqrs/store/postgres_announcer.h"
-#include "cqrs/store/postgres_appender.h"
-#include "cqrs/store/postgres_position_waits.h"
-#include "cqrs/store/postgres_rows.h"
-#include "cqrs/store/postgres_schema.h"
-#include "cqrs/store/postgres_sequencer.h"
+#include "cqrs/store/postgres/announcer.h"
+#include "cqrs/store/postgres/appender.h"
+#include "cqrs/store/postgres/position_waits.h"
+#include "cqrs/store/postgres/rows.h"
+#include "cqrs/store/postgres/schema.h"
+#include "cqrs/store/postgres/sequencer.h"
 
 namespace cqrs {
 
@@ -307,7 +307,7 @@ class PostgresEventStore final : public EventStore {
            (options_.numbering == PostgresStoreOptions::Numbering::kLeaderInline && sequencer_->leading());
   }
 
-  // What cqrs_append numbers under (postgres_schema.cc): -1 if the head is free, the fencing
+  // What cqrs_append numbers under (schema.cc): -1 if the head is free, the fencing
   // token (0 when not leading), or 0: never.
   std::int64_t NumberingToken() const {
     switch (options_.numbering) {

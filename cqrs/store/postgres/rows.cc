@@ -1,4 +1,4 @@
-#include "cqrs/store/postgres_rows.h"
+#include "cqrs/store/postgres/rows.h"
 
 #include <charconv>
 #include <cstring>

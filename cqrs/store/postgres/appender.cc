@@ -1,10 +1,10 @@
-#include "cqrs/store/postgres_appender.h"
+#include "cqrs/store/postgres/appender.h"
 
 #include <algorithm>
 #include <numeric>
 
 #include "cqrs/core/hex.h"
-#include "cqrs/store/postgres_rows.h"
+#include "cqrs/store/postgres/rows.h"
 
 namespace cqrs {
 
@@ -19,7 +19,7 @@ constexpr int kAttempts = 16;
 // Events an append transaction numbers at most (its own and the ones before them).
 constexpr std::int64_t kNumberAtMost = 8192;
 
-// An expected version as cqrs_append takes it (postgres_schema.cc).
+// An expected version as cqrs_append takes it (schema.cc).
 std::int64_t ExpectedCode(const ExpectedVersion& e) {
   switch (e.kind()) {
     case ExpectedVersion::Kind::kAny:

@@ -1,9 +1,11 @@
-#include "cqrs/store/postgres_schema.h"
+#include "cqrs/store/postgres/schema.h"
 
 #include <array>
 
 namespace cqrs {
 
+// A migration's text stays as it was applied: the file names in its comments are those of its
+// time (postgres_store.h is now store.h in this folder, postgres_sequencer.h sequencer.h, ...).
 std::span<const pg::Migration> EventStoreMigrations() {
   static const std::array<pg::Migration, 6> kMigrations = {{
       {1, "events and the log head",
