@@ -80,6 +80,7 @@ for line in "$expect_store" "$expect_audit" \
     "balance alice: 20 (version 4)" \
     "balance bob: 0 (version 1)" \
     "balance carol: 500 (version 2)" \
+    "balance alice when the deposit was recorded: 100" \
     "audit saw: AccountOpened 3, Deposited 2, Withdrawn 2"; do
   grep -qxF "$line" <<< "$out" || fail "expected the line: $line"
 done
