@@ -281,6 +281,42 @@ TEST_P(EventStoreContract, ARaceOfConditionalAppendsOnOneTagHasExactlyOneWinner)
   }
 }
 
+// A plain append of a matching event racing a conditional one: either it lands before the
+// conditional append's read position... or the condition fails; it never slips in between.
+TEST_P(EventStoreContract, APlainAppendOfAMatchingEventNeverSlipsUnderACondition) {
+  TempDir dir = GetParam()();
+  auto s = Open(dir);
+  int conditional_wins = 0;
+  for (int round = 0; round < 20; ++round) {
+    const std::string tag = "k:" + std::to_string(round);
+    const Query q = Query::AllOf({tag});
+    auto seen = s->Read(q, Position(0), 10);
+    ASSERT_TRUE(seen.ok());
+    std::barrier start(2);
+    Result<AppendResult> conditional = Internal("not run");
+    std::thread plain([&] {
+      const EventData e = Tagged({tag, "other"});
+      start.arrive_and_wait();
+      EXPECT_TRUE(AppendOne(*s, "plain-" + std::to_string(round), ExpectedVersion::Any(), e).ok());
+    });
+    const EventData mine = Tagged({tag});
+    start.arrive_and_wait();
+    conditional = s->AppendIf("cond-" + std::to_string(round), ExpectedVersion::Any(), std::span(&mine, 1), {q, seen->head});
+    plain.join();
+    if (!conditional.ok()) {
+      EXPECT_EQ(conditional.status().code(), StatusCode::kVersionConflict) << conditional.status().ToString();
+      continue;
+    }
+    ++conditional_wins;
+    // Nothing matching between the read and the conditional event.
+    auto after = s->Read(q, seen->head, 10);
+    ASSERT_TRUE(after.ok());
+    ASSERT_FALSE(after->events.empty());
+    EXPECT_EQ(after->events.front().event_id, mine.event_id) << "round " << round;
+  }
+  EXPECT_GT(conditional_wins, 0);
+}
+
 TEST_P(EventStoreContract, AQuerySubscriptionDeliversOnlyMatchingEventsThenFollows) {
   TempDir dir = GetParam()();
   auto s = Open(dir);
