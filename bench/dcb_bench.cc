@@ -9,9 +9,9 @@
 //              appenders share a tag, so a conflict would be a false one;
 //   hot        the same on one tag shared by all: every decision races every other.
 // Prints appends/s, conflicts and the median round (read + append) per case.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -65,7 +65,8 @@ Figures Run(cqrs::EventStore& store, Mode mode, int appenders, double seconds, c
         }
         if (st.ok()) {
           ++appended;
-          rounds[static_cast<std::size_t>(t)].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+          rounds[static_cast<std::size_t>(t)].push_back(
+              std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
         } else if (st.code() == cqrs::StatusCode::kVersionConflict) {
           ++conflicts;
         } else {
@@ -107,8 +108,8 @@ int main(int argc, char** argv) {
   const std::string run = cqrs::Uuid::V7().ToString().substr(0, 8);
   fmt::print("{:<9} {:>9} {:>12} {:>10} {:>12}\n", "case", "appenders", "appends/s", "conflicts", "median µs");
   for (int appenders : {1, 8, 64}) {
-    for (auto [mode, name] : {std::pair{Mode::kPlain, "plain"}, std::pair{Mode::kDisjoint, "disjoint"},
-                              std::pair{Mode::kHot, "hot"}}) {
+    for (auto [mode, name] :
+         {std::pair{Mode::kPlain, "plain"}, std::pair{Mode::kDisjoint, "disjoint"}, std::pair{Mode::kHot, "hot"}}) {
       const Figures f = Run(**opened, mode, appenders, seconds, run + name + std::to_string(appenders));
       fmt::print("{:<9} {:>9} {:>12.0f} {:>10} {:>12.0f}\n", name, appenders, static_cast<double>(f.appended) / seconds,
                  f.conflicts, f.median_us);

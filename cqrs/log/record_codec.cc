@@ -77,7 +77,8 @@ Sha256Digest EncodeRecord(const RecordDraft& d, Position position, const Sha256D
   Store<std::uint32_t>(b + kOffSchemaVersion, d.schema_version);
   Store<std::uint16_t>(b + kOffStreamLen, static_cast<std::uint16_t>(d.stream.size()));
   const auto type_len = static_cast<std::uint16_t>(d.type.size());
-  Store<std::uint16_t>(b + kOffTypeLen, d.tags.empty() ? type_len : static_cast<std::uint16_t>(type_len | kTypeLenHasTags));
+  Store<std::uint16_t>(b + kOffTypeLen,
+                       d.tags.empty() ? type_len : static_cast<std::uint16_t>(type_len | kTypeLenHasTags));
   Store<std::uint32_t>(b + kOffMetadataLen, static_cast<std::uint32_t>(d.metadata.size()));
   Store<std::uint32_t>(b + kOffPayloadLen, static_cast<std::uint32_t>(d.payload.size()));
   char* p = b + kFixedBodyBytes;

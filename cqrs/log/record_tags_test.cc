@@ -86,8 +86,8 @@ TEST(RecordTags, ATagBlockThatDoesNotAddUpIsABadFrame) {
   d.tags = tags;
   std::string good;
   EncodeRecord(d, Position(1), Sha256Digest{}, good);
-  const std::size_t block_at = kFrameBytes + kFixedBodyBytes + d.stream.size() + d.type.size() + d.metadata.size() +
-                               d.payload.size();
+  const std::size_t block_at =
+      kFrameBytes + kFixedBodyBytes + d.stream.size() + d.type.size() + d.metadata.size() + d.payload.size();
   auto reframe = [](std::string r) {  // a valid CRC over damaged fields: only the layout can tell
     const auto len = BodyLength(Load<std::uint32_t>(r.data()));
     Store<std::uint32_t>(r.data() + 4, crc32c::Value(r.data() + kFrameBytes, len));

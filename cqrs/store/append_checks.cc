@@ -63,8 +63,8 @@ Status ValidateCondition(const std::optional<AppendCondition>& condition, Positi
   if (!condition) return Status::Ok();
   RETURN_IF_ERROR(ValidateQuery(condition->query));
   if (condition->after > head) {
-    return InvalidArgument("condition: position " + std::to_string(condition->after.value()) +
-                           " is past the head (" + std::to_string(head.value()) + ")");
+    return InvalidArgument("condition: position " + std::to_string(condition->after.value()) + " is past the head (" +
+                           std::to_string(head.value()) + ")");
   }
   return Status::Ok();
 }

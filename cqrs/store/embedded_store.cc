@@ -9,9 +9,9 @@
 
 #include "cqrs/core/mutex.h"
 #include "cqrs/core/thread_name.h"
+#include "cqrs/log/record_codec.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/index_builder.h"
-#include "cqrs/log/record_codec.h"
 #include "cqrs/store/polling_subscription.h"
 #include "cqrs/store/query_index.h"
 #include "cqrs/store/stream_index.h"
@@ -50,7 +50,6 @@ struct Plan {
   Position condition_conflict;
 };
 
-
 }  // namespace
 
 // Thread-safety: every method from any thread. Lock order: mu_ before the log's own locks
@@ -77,8 +76,8 @@ class EmbeddedEventStore final : public EventStore {
     builder.Finish();
     if (!opened.ok()) return opened.status();
     if (options.on_recovery) options.on_recovery((*opened)->recovery());
-    return std::unique_ptr<EventStore>(std::make_unique<EmbeddedEventStore>(std::move(*opened), std::move(index),
-                                                                                 std::move(query_index)));
+    return std::unique_ptr<EventStore>(
+        std::make_unique<EmbeddedEventStore>(std::move(*opened), std::move(index), std::move(query_index)));
   }
 
   Result<AppendResult> Append(std::string_view stream, ExpectedVersion expected,
@@ -89,8 +88,7 @@ class EmbeddedEventStore final : public EventStore {
   }
 
   Result<MultiAppendResult> AppendToStreams(std::span<const StreamAppend> appends,
-                                            const std::optional<AppendCondition>& condition) override
-      EXCLUDES(mu_) {
+                                            const std::optional<AppendCondition>& condition) override EXCLUDES(mu_) {
     ASSIGN_OR_RETURN(Plan plan, Prepare(appends, condition));
     if (plan.condition_conflict.value() != 0) return ConditionConflict(*condition, plan.condition_conflict);
     RETURN_IF_ERROR(log_->AwaitDurable(plan.result.last_position));

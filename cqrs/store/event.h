@@ -38,7 +38,7 @@ struct RecordedEvent {
   Uuid causation_id;
   std::string metadata;
   std::string payload;
-  Sha256Digest hash{};  // the record's link in the log's hash chain
+  Sha256Digest hash{};            // the record's link in the log's hash chain
   std::vector<std::string> tags;  // as appended, in the same order
 };
 

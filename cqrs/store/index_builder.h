@@ -22,7 +22,7 @@ class IndexBuilder {
  public:
   // The indexes must outlive the builder.
   IndexBuilder(StreamIndex& index, QueryIndex& query_index);
-  ~IndexBuilder();                            // finishes like Finish()
+  ~IndexBuilder();  // finishes like Finish()
 
   // Called for each recovered record, in log order.
   void Add(const log::RecordView& record);

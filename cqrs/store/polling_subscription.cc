@@ -89,7 +89,7 @@ class PollingSubscription final : public Subscription {
 
   const EventStore& store_;  // outlives the subscription (documented in EventStore::Subscribe)
   const PageReader read_;
-  Position next_;            // the subscription thread's
+  Position next_;  // the subscription thread's
   const std::size_t max_batch_;
   EventBatchHandler handler_;
   const bool retry_unavailable_;
@@ -109,7 +109,7 @@ Result<std::unique_ptr<Subscription>> StartPollingSubscription(const EventStore&
   if (max_batch == 0) return InvalidArgument("max_batch: must be > 0");
   if (from.value() == 0) from = Position(1);
   return std::unique_ptr<Subscription>(std::make_unique<PollingSubscription>(store, ReadAllPage, from, max_batch,
-                                                                            std::move(handler), retry_unavailable));
+                                                                             std::move(handler), retry_unavailable));
 }
 
 Result<std::unique_ptr<Subscription>> StartQuerySubscription(const EventStore& store, Query query, Position from,
@@ -122,8 +122,8 @@ Result<std::unique_ptr<Subscription>> StartQuerySubscription(const EventStore& s
     ASSIGN_OR_RETURN(QueryResult r, s.Read(query, Position(at.value() - 1), max));
     return Page{std::move(r.events), r.head};
   };
-  return std::unique_ptr<Subscription>(std::make_unique<PollingSubscription>(
-      store, std::move(read), from, max_batch, std::move(handler), retry_unavailable));
+  return std::unique_ptr<Subscription>(std::make_unique<PollingSubscription>(store, std::move(read), from, max_batch,
+                                                                             std::move(handler), retry_unavailable));
 }
 
 }  // namespace cqrs

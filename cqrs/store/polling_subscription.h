@@ -1,5 +1,6 @@
 // A Subscription that any EventStore can offer: a thread that reads the global order with
-// ReadAll() (or the events matching a query with Read(query)) from a position on and waits with WaitForPosition() when it has caught up.
+// ReadAll() (or the events matching a query with Read(query)) from a position on and waits with WaitForPosition() when
+// it has caught up.
 //
 // Errors: a handler error stops delivery (status() says why). A read error stops it too, unless
 // it is kUnavailable and `retry_unavailable` is set (a store behind a network: the database

@@ -159,12 +159,21 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, const std::op
     }
   }
   using pg::ArrayLiteral;
-  std::vector<Param> params = {
-      Param::Int(number_token),           Param::Int(kNumberAtMost),          Param::Text(ArrayLiteral(a_stream)),
-      Param::Text(ArrayLiteral(a_expected)), Param::Text(ArrayLiteral(a_count)), Param::Text(ArrayLiteral(c_id)),
-      Param::Text(ArrayLiteral(c_type)),  Param::Text(ArrayLiteral(c_schema)), Param::Text(ArrayLiteral(c_ts)),
-      Param::Text(ArrayLiteral(c_corr)), Param::Text(ArrayLiteral(c_caus)),   Param::Text(ArrayLiteral(c_meta)),
-      Param::Text(ArrayLiteral(c_payload)), Param::Text(ArrayLiteral(t_event)), Param::Text(ArrayLiteral(t_tag))};
+  std::vector<Param> params = {Param::Int(number_token),
+                               Param::Int(kNumberAtMost),
+                               Param::Text(ArrayLiteral(a_stream)),
+                               Param::Text(ArrayLiteral(a_expected)),
+                               Param::Text(ArrayLiteral(a_count)),
+                               Param::Text(ArrayLiteral(c_id)),
+                               Param::Text(ArrayLiteral(c_type)),
+                               Param::Text(ArrayLiteral(c_schema)),
+                               Param::Text(ArrayLiteral(c_ts)),
+                               Param::Text(ArrayLiteral(c_corr)),
+                               Param::Text(ArrayLiteral(c_caus)),
+                               Param::Text(ArrayLiteral(c_meta)),
+                               Param::Text(ArrayLiteral(c_payload)),
+                               Param::Text(ArrayLiteral(t_event)),
+                               Param::Text(ArrayLiteral(t_tag))};
   if (condition != nullptr) {
     // The query as parallel arrays (item number per tag and per type; cqrs_first_match).
     std::vector<std::string> qt_item, qt_tag, qy_item, qy_type;
@@ -200,15 +209,15 @@ Status PgAppender::TryCommit(std::span<const PendingAppend> batch, const std::op
     failed = r.Int(0, 10);
     if (failed == 1) {
       const std::string at = r.IsNull(0, 14) ? "not numbered yet" : "position " + std::string(r.Text(0, 14));
-      commit.refused = VersionConflict("append condition failed: event " + std::string(r.Text(0, 11)) + " (" +
-                                       std::string(r.Text(0, 13)) + ", stream " + std::string(r.Text(0, 12)) + ", " +
-                                       at + ") matches the query after position " +
-                                       std::to_string((*condition)->after.value()));
+      commit.refused =
+          VersionConflict("append condition failed: event " + std::string(r.Text(0, 11)) + " (" +
+                          std::string(r.Text(0, 13)) + ", stream " + std::string(r.Text(0, 12)) + ", " + at +
+                          ") matches the query after position " + std::to_string((*condition)->after.value()));
       return Status::Ok();
     }
     if (failed == 3) {
-      commit.refused = InvalidArgument("condition: position " + std::to_string((*condition)->after.value()) +
-                                       " is past the head");
+      commit.refused =
+          InvalidArgument("condition: position " + std::to_string((*condition)->after.value()) + " is past the head");
       return Status::Ok();
     }
   }

@@ -300,7 +300,7 @@ class PostgresEventStore final : public EventStore {
     Mutex m;
     CondVar cv;
     std::vector<std::optional<Result<AppendResult>>> results(pending.size());  // under m
-    std::size_t left = pending.size();                                          // under m
+    std::size_t left = pending.size();                                         // under m
     bool waiting = false;
     for (std::size_t i = 0; i < pending.size(); ++i) {
       waiting = waiting || std::count(commit.appends[i]->positions.begin(), commit.appends[i]->positions.end(), 0u);
@@ -324,8 +324,8 @@ class PostgresEventStore final : public EventStore {
       if (!r->ok()) return r->status();
       out.streams.push_back(std::move(r->value()));
     }
-    out.idempotent_replay = std::all_of(out.streams.begin(), out.streams.end(),
-                                        [](const AppendResult& r) { return r.idempotent_replay; });
+    out.idempotent_replay =
+        std::all_of(out.streams.begin(), out.streams.end(), [](const AppendResult& r) { return r.idempotent_replay; });
     out.first_position = out.streams.front().first_position;
     out.last_position = out.streams.front().last_position;
     for (const AppendResult& r : out.streams) {

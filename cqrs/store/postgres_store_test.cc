@@ -8,9 +8,9 @@
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/snapshot/postgres_snapshot_store.h"
 #include "cqrs/store/event_store_contract.h"
-#include "cqrs/store/testing/dcb_contract.h"
 #include "cqrs/store/postgres_schema.h"
 #include "cqrs/store/postgres_verify.h"
+#include "cqrs/store/testing/dcb_contract.h"
 
 namespace cqrs {
 namespace {

@@ -81,9 +81,8 @@ Status ValidateQuery(const Query& query) {
 
 bool Matches(const QueryItem& item, std::string_view type, const std::vector<std::string>& tags) {
   if (!item.types.empty() && std::find(item.types.begin(), item.types.end(), type) == item.types.end()) return false;
-  return std::all_of(item.tags.begin(), item.tags.end(), [&](const std::string& want) {
-    return std::find(tags.begin(), tags.end(), want) != tags.end();
-  });
+  return std::all_of(item.tags.begin(), item.tags.end(),
+                     [&](const std::string& want) { return std::find(tags.begin(), tags.end(), want) != tags.end(); });
 }
 
 bool Matches(const Query& query, std::string_view type, const std::vector<std::string>& tags) {

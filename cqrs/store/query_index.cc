@@ -70,8 +70,7 @@ std::vector<Position> QueryIndex::MatchItem(const QueryItem& item, Position afte
   return out;
 }
 
-std::vector<Position> QueryIndex::Matching(const Query& query, Position after, Position limit,
-                                           std::size_t max) const {
+std::vector<Position> QueryIndex::Matching(const Query& query, Position after, Position limit, std::size_t max) const {
   std::vector<Position> out;
   for (const QueryItem& item : query.items) {
     std::vector<Position> part = MatchItem(item, after, limit, max);

@@ -78,17 +78,17 @@ class UpcastingEventStore final : public EventStore {
   // matches one of them).
   EventBatchHandler Upcasting(EventBatchHandler handler) const {
     return [this, handler = std::move(handler)](std::span<const RecordedEvent> batch) -> Status {
-          std::vector<RecordedEvent> copy;
-          for (std::size_t i = 0; i < batch.size(); ++i) {
-            RecordedEvent e = batch[i];
-            RETURN_IF_ERROR(upcasters_.Apply(e));
-            if (copy.empty() && e.schema_version == batch[i].schema_version && e.type == batch[i].type) {
-              continue;  // unchanged so far: no copy yet
-            }
-            if (copy.empty()) copy.assign(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
-            copy.push_back(std::move(e));
-          }
-          return copy.empty() ? handler(batch) : handler(copy);
+      std::vector<RecordedEvent> copy;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        RecordedEvent e = batch[i];
+        RETURN_IF_ERROR(upcasters_.Apply(e));
+        if (copy.empty() && e.schema_version == batch[i].schema_version && e.type == batch[i].type) {
+          continue;  // unchanged so far: no copy yet
+        }
+        if (copy.empty()) copy.assign(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
+        copy.push_back(std::move(e));
+      }
+      return copy.empty() ? handler(batch) : handler(copy);
     };
   }
 

@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
     if (std::string(argv[i]) == "--store") where = argv[i + 1];
   }
   const bool on_postgres = where.starts_with("postgresql://") || where.starts_with("postgres://");
-  auto opened = on_postgres ? cqrs::OpenPostgresEventStore({.url = where}) : cqrs::OpenEmbeddedEventStore({.dir = where});
+  auto opened =
+      on_postgres ? cqrs::OpenPostgresEventStore({.url = where}) : cqrs::OpenEmbeddedEventStore({.dir = where});
   if (!opened.ok()) {
     std::fprintf(stderr, "open %s: %s\n", where.c_str(), opened.status().ToString().c_str());
     return 1;

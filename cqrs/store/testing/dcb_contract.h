@@ -51,10 +51,10 @@ TEST_P(EventStoreContract, TagsRoundTripThroughEveryReadAndReopen) {
 TEST_P(EventStoreContract, AQueryMatchesAnyItemAndEveryTagAndOneOfTheTypesOfAnItem) {
   TempDir dir = GetParam()();
   auto s = Open(dir);
-  ASSERT_TRUE(AppendOne(*s, "a", ExpectedVersion::Any(), Tagged({"x", "y"}, "A")).ok());  // 1
-  ASSERT_TRUE(AppendOne(*s, "a", ExpectedVersion::Any(), Tagged({"x"}, "B")).ok());       // 2
-  ASSERT_TRUE(AppendOne(*s, "b", ExpectedVersion::Any(), Tagged({"y"}, "A")).ok());       // 3
-  ASSERT_TRUE(AppendOne(*s, "b", ExpectedVersion::Any(), Tagged({}, "C")).ok());          // 4
+  ASSERT_TRUE(AppendOne(*s, "a", ExpectedVersion::Any(), Tagged({"x", "y"}, "A")).ok());       // 1
+  ASSERT_TRUE(AppendOne(*s, "a", ExpectedVersion::Any(), Tagged({"x"}, "B")).ok());            // 2
+  ASSERT_TRUE(AppendOne(*s, "b", ExpectedVersion::Any(), Tagged({"y"}, "A")).ok());            // 3
+  ASSERT_TRUE(AppendOne(*s, "b", ExpectedVersion::Any(), Tagged({}, "C")).ok());               // 4
   ASSERT_TRUE(AppendOne(*s, "c", ExpectedVersion::Any(), Tagged({"y", "x", "z"}, "B")).ok());  // 5
   auto read = [&](Query q, Position after = Position(0)) {
     auto r = s->Read(q, after, 100);
@@ -157,9 +157,11 @@ TEST_P(EventStoreContract, AConditionalAppendFailsNamingTheFirstEventThatMatched
   EXPECT_EQ(retry->first_position, ok->first_position);
   // A type-only condition: any SeatReleased after position 2.
   const EventData third = Event();
-  auto typed = s->AppendIf("z", ExpectedVersion::Any(), std::span(&third, 1), {Query{{QueryItem{{"SeatReleased"}, {}}}}, Position(2)});
+  auto typed = s->AppendIf("z", ExpectedVersion::Any(), std::span(&third, 1),
+                           {Query{{QueryItem{{"SeatReleased"}, {}}}}, Position(2)});
   EXPECT_EQ(typed.status().code(), StatusCode::kVersionConflict);
-  typed = s->AppendIf("z", ExpectedVersion::Any(), std::span(&third, 1), {Query{{QueryItem{{"SeatReleased"}, {}}}}, Position(3)});
+  typed = s->AppendIf("z", ExpectedVersion::Any(), std::span(&third, 1),
+                      {Query{{QueryItem{{"SeatReleased"}, {}}}}, Position(3)});
   EXPECT_TRUE(typed.ok()) << typed.status().ToString();
 }
 
@@ -176,17 +178,17 @@ TEST_P(EventStoreContract, BadTagsQueriesAndConditionsAreInvalidAndAppendNothing
   Query many_items;
   for (std::size_t i = 0; i <= kMaxQueryItems; ++i) many_items.items.push_back(QueryItem{{}, {"t"}});
   const std::string long_tag(kMaxTagBytes + 1, 't');
-  for (auto r : {cond(Query{}, Position(0)), cond(Query{{QueryItem{}}}, Position(0)),
-                 cond(Query::AllOf(many_tags), Position(0)), cond(many_items, Position(0)),
-                 cond(Query::AllOf({long_tag}), Position(0)), cond(Query::AllOf({""}), Position(0)),
-                 cond(Query::AllOf({"t"}), Position(2))}) {
+  for (auto r :
+       {cond(Query{}, Position(0)), cond(Query{{QueryItem{}}}, Position(0)), cond(Query::AllOf(many_tags), Position(0)),
+        cond(many_items, Position(0)), cond(Query::AllOf({long_tag}), Position(0)),
+        cond(Query::AllOf({""}), Position(0)), cond(Query::AllOf({"t"}), Position(2))}) {
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
   }
   std::vector<std::string> event_tags;
   for (std::size_t i = 0; i <= kMaxTagsPerEvent; ++i) event_tags.push_back("e" + std::to_string(i));
-  for (const std::vector<std::string>& tags : {event_tags, std::vector<std::string>{long_tag},
-                                               std::vector<std::string>{"dup", "dup"}, std::vector<std::string>{"a\nb"},
-                                               std::vector<std::string>{std::string("\xff\xfe", 2)}}) {
+  for (const std::vector<std::string>& tags :
+       {event_tags, std::vector<std::string>{long_tag}, std::vector<std::string>{"dup", "dup"},
+        std::vector<std::string>{"a\nb"}, std::vector<std::string>{std::string("\xff\xfe", 2)}}) {
     auto r = AppendOne(*s, "b", ExpectedVersion::Any(), Tagged(tags));
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
   }
@@ -301,7 +303,8 @@ TEST_P(EventStoreContract, APlainAppendOfAMatchingEventNeverSlipsUnderACondition
     });
     const EventData mine = Tagged({tag});
     start.arrive_and_wait();
-    conditional = s->AppendIf("cond-" + std::to_string(round), ExpectedVersion::Any(), std::span(&mine, 1), {q, seen->head});
+    conditional =
+        s->AppendIf("cond-" + std::to_string(round), ExpectedVersion::Any(), std::span(&mine, 1), {q, seen->head});
     plain.join();
     if (!conditional.ok()) {
       EXPECT_EQ(conditional.status().code(), StatusCode::kVersionConflict) << conditional.status().ToString();
@@ -333,10 +336,12 @@ TEST_P(EventStoreContract, AQuerySubscriptionDeliversOnlyMatchingEventsThenFollo
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(AppendOne(*s, "b", ExpectedVersion::Any(), Tagged({i % 2 == 0 ? "course:1" : "course:3"})).ok());
   }
-  ASSERT_TRUE(testing::WaitUntil([&] {
-    std::lock_guard lock(mu);
-    return got.size() >= 4;
-  }, std::chrono::seconds(10)));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        std::lock_guard lock(mu);
+        return got.size() >= 4;
+      },
+      std::chrono::seconds(10)));
   std::lock_guard lock(mu);
   EXPECT_EQ(got, (std::vector<Position>{Position(1), Position(3), Position(5), Position(7)}));
 }
