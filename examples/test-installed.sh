@@ -20,9 +20,13 @@ prefix=$tmp/prefix
 inc=$prefix/include/cqrs
 [[ -f $inc/store/event_store.h && -f $inc/core/status.h && -f $inc/projection/projection.h ]] \
   || fail "public headers missing under $inc"
-for internal in log/segment_file.h log/log_impl.h store/index_builder.h store/postgres_appender.h \
+for internal in log/segment_file.h log/log_impl.h store/index_builder.h store/postgres/appender.h \
                 store/event_store_contract.h core/testing/temp_dir.h; do
   [[ ! -e $inc/$internal ]] || fail "internal header installed: $internal"
+done
+# The PostgreSQL store's former include paths forward to store/postgres/ (compiled below with the rest).
+for moved in store/postgres_store.h store/postgres_verify.h; do
+  [[ -f $inc/$moved ]] || fail "forwarding header missing: $moved"
 done
 [[ -f $prefix/lib/cmake/cqrs/cqrsConfig.cmake && -f $prefix/lib/cmake/cqrs/cqrsConfigVersion.cmake ]] \
   || fail "no CMake package"

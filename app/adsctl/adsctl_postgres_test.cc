@@ -7,14 +7,14 @@
 
 #include "ads/ad_json.h"
 #include "ads/events.h"
-#include "ads/pg_read_model.h"
+#include "ads/read/pg_read_model.h"
 #include "ads/validation_worker.h"
 #include "app/adsctl/testing/run_adsctl.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/projection/pg_projection.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace adsd::app {
 namespace {

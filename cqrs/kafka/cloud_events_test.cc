@@ -7,10 +7,11 @@
 #include <mutex>
 #include <thread>
 
+#include "cqrs/core/time.h"
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
 #include "cqrs/pg/testing/test_servers.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace cqrs::kafka {
 namespace {

@@ -27,7 +27,7 @@
 #include "cqrs/snapshot/postgres_snapshot_store.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 #ifdef BANK_WITH_KAFKA
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
