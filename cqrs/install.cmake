@@ -29,7 +29,7 @@ endfunction()
 _cqrs_public(cqrs_core core/status.h core/types.h core/strong_int.h core/uuid.h core/sha256.h
   core/mutex.h core/thread_annotations.h core/loop_status.h core/time.h)
 _cqrs_public(cqrs_log log/log.h log/record.h log/consumer_offsets.h log/verify.h)
-_cqrs_public(cqrs_store store/event.h store/event_store.h store/expected_version.h
+_cqrs_public(cqrs_store store/event.h store/event_store.h store/expected_version.h store/query.h
   store/embedded_store.h store/polling_subscription.h store/upcasting_store.h store/log_point.h
   store/log_snapshot_store.h store/log_prefix_store.h)
 _cqrs_public(cqrs_sql sql/sqlite.h sql/group_commit.h sql/wal_folder.h sql/checkpointer.h)

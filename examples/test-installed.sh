@@ -84,4 +84,19 @@ for line in "$expect_store" "$expect_audit" \
     "audit saw: AccountOpened 3, Deposited 2, Withdrawn 2"; do
   grep -qxF "$line" <<< "$out" || fail "expected the line: $line"
 done
+
+# The seats example: a rule across streams, kept with conditional appends (tags and queries).
+cmake -S "$here/seats" -B "$tmp/seats" "${generator[@]}" "${launcher[@]}" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$tmp/configure-seats.log" || { cat "$tmp/configure-seats.log"; fail "configure seats"; }
+CCACHE_BASEDIR=$tmp CCACHE_NOHASHDIR=1 cmake --build "$tmp/seats" > "$tmp/build-seats.log" \
+  || { cat "$tmp/build-seats.log"; fail "build seats"; }
+seats_store=$tmp/seats-data
+[[ $mode == servers ]] && seats_store="${admin%/*}/$db"
+out=$("$tmp/seats/seats" --store "$seats_store") || { echo "$out"; fail "the seats example failed"; }
+echo "$out"
+for line in "alice reserves A1: ok, position" "bob reserves A1: InvalidArgument: seat A1-" \
+    "alice reserves A2: ok, position" "alice reserves A3: InvalidArgument: alice-" \
+    "8 clients race for B7: 1 reserved it, 7 did not"; do
+  grep -qF "$line" <<< "$out" || fail "expected a line with: $line"
+done
 echo "PASS ($mode)"

@@ -39,6 +39,14 @@ class LogPrefixStore final : public PastView {
     }
   }
 
+  // The inner store's index, cut at the head.
+  Result<QueryResult> Read(const Query& query, Position after, std::size_t max) const override {
+    ASSIGN_OR_RETURN(QueryResult r, inner_.Read(query, after, max));
+    std::erase_if(r.events, [this](const RecordedEvent& e) { return e.position > head_; });
+    r.head = std::min(r.head, head_);
+    return r;
+  }
+
   Status Health() const override { return inner_.Health(); }
 
  private:

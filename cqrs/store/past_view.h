@@ -18,9 +18,39 @@ class PastView : public EventStore {
                    std::function<void(Result<AppendResult>)> done) final {
     done(ReadOnly());
   }
+  Result<MultiAppendResult> AppendToStreams(std::span<const StreamAppend>,
+                                            const std::optional<AppendCondition>&) final {
+    return ReadOnly();
+  }
+  // The events of `query` by a walk over the view (it is not indexed): a view of the past serves
+  // rebuilds and point-in-time reads, not decisions.
+  Result<QueryResult> Read(const Query& query, Position after, std::size_t max) const override {
+    RETURN_IF_ERROR(ValidateQuery(query));
+    if (max == 0) return InvalidArgument("max: must be > 0");
+    QueryResult out;
+    out.head = head_;
+    constexpr std::size_t kPage = 4096;
+    for (Position next = after.next(); next <= head_;) {
+      ASSIGN_OR_RETURN(std::vector<RecordedEvent> page, ReadAll(next, kPage));
+      if (page.empty()) break;
+      for (RecordedEvent& e : page) {
+        if (!Matches(query, e.type, e.tags)) continue;
+        out.events.push_back(std::move(e));
+        if (out.events.size() == max) {
+          out.head = out.events.back().position;
+          return out;
+        }
+      }
+      next = page.back().position.next();
+    }
+    return out;
+  }
   Position Head() const final { return head_; }
   bool WaitForPosition(Position p, std::chrono::steady_clock::time_point) const final { return p <= head_; }
   Result<std::unique_ptr<Subscription>> Subscribe(Position, std::size_t, EventBatchHandler) final {
+    return InvalidArgument("a view of the log's past does not grow: it has no subscriptions");
+  }
+  Result<std::unique_ptr<Subscription>> SubscribeToQuery(Query, Position, std::size_t, EventBatchHandler) final {
     return InvalidArgument("a view of the log's past does not grow: it has no subscriptions");
   }
 

@@ -53,6 +53,9 @@ struct Placement {
 
 // What one batch's transaction did.
 struct AppendCommit {
+  // CommitAll only: the condition failed (naming the first match), or the condition's position
+  // was past the head; nothing was written.
+  std::optional<Status> refused;
   // Per append: where its events are (new, or already stored: an idempotent replay), or why not
   // (kVersionConflict, kAlreadyExists, or the transaction's error).
   std::vector<Result<Placement>> appends;
@@ -74,9 +77,19 @@ class PgAppender {
   // trip).
   AppendCommit Commit(std::span<const PendingAppend> batch, std::int64_t number_token);
 
+  // The appends of one AppendToStreams: all or nothing (when one fails, every one carries an
+  // error), and with `condition` checked first (cqrs_append_if: under advisory locks, against
+  // committed events numbered or not).
+  AppendCommit CommitAll(std::span<const PendingAppend> appends, const std::optional<AppendCondition>& condition,
+                         std::int64_t number_token);
+
  private:
   Status Connect();
-  Status TryCommit(std::span<const PendingAppend> batch, std::int64_t number_token, AppendCommit& out);
+  AppendCommit Run(std::span<const PendingAppend> batch, const std::optional<AppendCondition>* condition,
+                   std::int64_t number_token);
+  // `condition` null: a batch of independent appends (Commit); else CommitAll's.
+  Status TryCommit(std::span<const PendingAppend> batch, const std::optional<AppendCondition>* condition,
+                   std::int64_t number_token, AppendCommit& out);
 
   const std::string url_;
   std::unique_ptr<pg::Connection> conn_;

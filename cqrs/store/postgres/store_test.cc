@@ -10,6 +10,7 @@
 #include "cqrs/store/event_store_contract.h"
 #include "cqrs/store/postgres/schema.h"
 #include "cqrs/store/postgres/verify.h"
+#include "cqrs/store/testing/dcb_contract.h"
 
 namespace cqrs {
 namespace {
