@@ -5,7 +5,7 @@
 namespace cqrs {
 
 std::span<const pg::Migration> EventStoreMigrations() {
-  static const std::array<pg::Migration, 6> kMigrations = {{
+  static const std::array<pg::Migration, 7> kMigrations = {{
       {1, "events and the log head",
        R"sql(
 CREATE TABLE events (
@@ -493,6 +493,14 @@ BEGIN
   SELECT array_agg(coalesce(ins.seq, 0) ORDER BY u.j) INTO event_seqs
     FROM unnest(ids) WITH ORDINALITY AS u(id, j) LEFT JOIN ins ON ins.event_id = u.id;
 END $$;
+)sql"},
+      {7, "named checkpoints record the hash of their last event",
+       R"sql(
+-- With the position, the hash-chain link of the event at it (cqrs/store/checkpoint_check.h), taken
+-- from `events` in the statement that saves the checkpoint: at start each is held against the
+-- store, which may have gone back in time. NULL for a checkpoint saved before: its position alone
+-- is checked.
+ALTER TABLE checkpoints ADD COLUMN hash bytea;
 )sql"},
   }};
   return kMigrations;
