@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
                  "elsewhere, or postgresql://USER@HOST:PORT/DB (shared by the read processes)");
   bool repair_ahead = false;
   app.add_flag("--repair-ahead", repair_ahead,
-               "if log recovery left consumers past the log head: rebuild the read model, reset the validator offset");
+               "if consumers are past the event log's head (log recovery cut records) or ahead of a PostgreSQL store "
+               "that went back in time (a restore): rebuild the read model, reset the validator offset, and on "
+               "Kafka move to a new topic generation");
   int max_connections = options.http.max_connections;
   std::string tls_cert, tls_key;
   app.add_option("--max-connections", max_connections,
