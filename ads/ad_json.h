@@ -45,7 +45,4 @@ std::string UrlHost(std::string_view url);
 // nullopt. Checked before UrlHost, so such hosts get their own error.
 std::optional<std::string> NonPublicHostReason(std::string_view url);
 
-// Seconds since the epoch for an RFC 3339 timestamp, or nullopt if it is not one.
-std::optional<std::int64_t> ParseRfc3339(std::string_view text);
-
 }  // namespace adsd::ads

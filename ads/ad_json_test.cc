@@ -178,13 +178,22 @@ TEST(AdJson, LandingUrlsOnAddressesOrLocalNamesAreRefusedWithTheirOwnCode) {
   EXPECT_EQ(landing("http://127.0.0.1/"), (std::vector<std::string>{"landing_url:invalid_url"}));
 }
 
-TEST(AdJson, Rfc3339) {
-  EXPECT_EQ(ParseRfc3339("1970-01-01T00:00:00Z"), 0);
-  EXPECT_EQ(ParseRfc3339("1970-01-01T01:00:00+01:00"), 0);
-  EXPECT_EQ(ParseRfc3339("2024-02-29T12:00:00.123Z").has_value(), true);
-  EXPECT_FALSE(ParseRfc3339("2023-02-29T12:00:00Z").has_value());
-  EXPECT_FALSE(ParseRfc3339("2023-01-01 12:00:00Z").has_value());
-  EXPECT_FALSE(ParseRfc3339("2023-01-01T12:00:00").has_value());
+TEST(AdJson, StartAndEndAreComparedToTheMicrosecondInAnyOffset) {
+  auto codes = [](std::string_view starts, std::string_view ends) {
+    std::string body(kGood);
+    body.replace(body.find("2026-12-01T00:00:00Z"), 20, starts);
+    body.replace(body.find("2026-12-31T23:59:59+01:00"), 25, ends);
+    return Fields(ParseAd(body));
+  };
+  EXPECT_TRUE(codes("2026-12-01T00:00:00.1Z", "2026-12-01T00:00:00.5Z").empty());
+  EXPECT_TRUE(codes("2026-12-01T00:00:00Z", "2026-12-01T00:30:00+00:29").empty());
+  const std::vector<std::string> before{"ends_at:before_start"};
+  EXPECT_EQ(codes("2026-12-01T00:00:00Z", "2026-12-01T01:00:00+01:00"), before);
+  EXPECT_EQ(codes("2026-12-01T00:00:00.5Z", "2026-12-01T00:00:00.1Z"), before);
+  EXPECT_EQ(codes("2023-02-29T12:00:00Z", "2026-12-01T00:00:00Z"),
+            (std::vector<std::string>{"starts_at:invalid_timestamp"}));
+  EXPECT_EQ(codes("2026-12-01T00:00:00Z", "2026-12-01 12:00:00Z"),
+            (std::vector<std::string>{"ends_at:invalid_timestamp"}));
 }
 
 TEST(AdJson, MutatedBodiesNeverCrashAndAlwaysGiveAnAnswer) {

@@ -1,11 +1,11 @@
 // Basic validation of a complete Ad: the checks that need no state and no external call.
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 #include <set>
 
 #include "ads/ad_json.h"
 #include "ads/catalog.h"
+#include "cqrs/core/time.h"
 
 namespace adsd::ads {
 
@@ -105,55 +105,6 @@ std::optional<std::string> NonPublicHostReason(std::string_view url) {
   return std::nullopt;
 }
 
-std::optional<std::int64_t> ParseRfc3339(std::string_view t) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
-    if (at + n > t.size()) return std::nullopt;
-    int v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (t[i] < '0' || t[i] > '9') return std::nullopt;
-      v = v * 10 + (t[i] - '0');
-    }
-    return v;
-  };
-  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') || t[13] != ':' || t[16] != ':') {
-    return std::nullopt;
-  }
-  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2), s = digits(17, 2);
-  if (!y || !mo || !d || !h || !mi || !s) return std::nullopt;
-  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
-  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
-  if (*d > kDays[*mo - 1] || (*mo == 2 && *d == 29 && !leap)) return std::nullopt;
-  std::size_t i = 19;
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    const std::size_t start = i;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
-    if (i == start) return std::nullopt;
-  }
-  int offset = 0;
-  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
-    ++i;
-  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-    auto oh = digits(i + 1, 2), om = digits(i + 4, 2);
-    if (!oh || !om || i + 3 >= t.size() || t[i + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
-    offset = (t[i] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != t.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = *y - 1900;
-  tm.tm_mon = *mo - 1;
-  tm.tm_mday = *d;
-  tm.tm_hour = *h;
-  tm.tm_min = *mi;
-  tm.tm_sec = std::min(*s, 59);
-  return static_cast<std::int64_t>(timegm(&tm)) - offset;
-}
-
 void ValidateAd(const Ad& ad, std::vector<FieldError>& e) {
   const std::size_t title_len = CodePoints(ad.title);
   if (title_len == 0) Add(e, "title", "required", "title must not be empty");
@@ -195,12 +146,20 @@ void ValidateAd(const Ad& ad, std::vector<FieldError>& e) {
   if (ad.min_age && (*ad.min_age < 0 || *ad.min_age > 99)) {
     Add(e, "min_age", "out_of_range", "min_age must be between 0 and 99");
   }
-  std::optional<std::int64_t> starts, ends;
-  if (ad.starts_at && !(starts = ParseRfc3339(*ad.starts_at))) {
-    Add(e, "starts_at", "invalid_timestamp", "starts_at must be an RFC 3339 timestamp");
+  std::optional<cqrs::TimestampUs> starts, ends;
+  if (ad.starts_at) {
+    if (auto t = cqrs::ParseRfc3339(*ad.starts_at); t.ok()) {
+      starts = *t;
+    } else {
+      Add(e, "starts_at", "invalid_timestamp", "starts_at must be an RFC 3339 timestamp");
+    }
   }
-  if (ad.ends_at && !(ends = ParseRfc3339(*ad.ends_at))) {
-    Add(e, "ends_at", "invalid_timestamp", "ends_at must be an RFC 3339 timestamp");
+  if (ad.ends_at) {
+    if (auto t = cqrs::ParseRfc3339(*ad.ends_at); t.ok()) {
+      ends = *t;
+    } else {
+      Add(e, "ends_at", "invalid_timestamp", "ends_at must be an RFC 3339 timestamp");
+    }
   }
   if (starts && ends && *ends <= *starts) Add(e, "ends_at", "before_start", "ends_at must be after starts_at");
 }

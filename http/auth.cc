@@ -13,9 +13,9 @@
 #include <set>
 #include <sstream>
 
+#include "config/toml_parse.h"
 #include "cqrs/core/sha256.h"
 #include "http/problem.h"
-#include "http/toml_parse.h"
 
 namespace adsd::http {
 
@@ -124,8 +124,120 @@ std::string ApiKeys::HashText(std::string_view token) {
   return std::string(kHashPrefix) + cqrs::ToHex(cqrs::Sha256(token));
 }
 
+namespace {
+
+// Every field of a [[key]] entry is known and of its type: a misspelt or mistyped field
+// (rate_per_sec = 10, unlimited = "true") would otherwise be ignored, and the key would get the
+// default limit without a word.
+cqrs::Status CheckKeyFields(const toml::table& e, const std::string& where) {
+  for (const auto& [name, node] : e) {
+    const std::string_view field = name.str();
+    const bool known_string =
+        field == "id" || field == "token" || field == "hash" || field == "retailer" || field == "role";
+    const bool known_number = field == "rate_per_second" || field == "burst";
+    if (!known_string && !known_number && field != "unlimited") {
+      return cqrs::InvalidArgument(where + ": unknown field '" + std::string(field) +
+                                   "' (known: id, hash, token, retailer, role, rate_per_second, burst, unlimited)");
+    }
+    const bool typed = known_string   ? node.is_string()
+                       : known_number ? (node.is_integer() || node.is_floating_point())
+                                      : node.is_boolean();
+    if (!typed) {
+      return cqrs::InvalidArgument(where + ": " + std::string(field) + " must be " +
+                                   (known_string   ? "a string"
+                                    : known_number ? "a number"
+                                                   : "true or false"));
+    }
+  }
+  return cqrs::Status::Ok();
+}
+
+// The key's secret: its hash, or (in an old file) its token, hashed here; `plaintext` is set then.
+cqrs::Status ParseKeySecret(const toml::table& e, const std::string& where, ApiKeys::Key& k, bool& plaintext) {
+  auto token = e["token"].value<std::string>();
+  auto hash = e["hash"].value<std::string>();
+  if (token && !hash) {
+    if (token->size() < 16) return cqrs::InvalidArgument(where + ": token must be a string of 16+ characters");
+    k.hash = cqrs::Sha256(*token);
+    plaintext = true;
+  } else if (hash && !token) {
+    auto parsed = ParseHash(*hash);
+    if (!parsed) return cqrs::InvalidArgument(where + ": hash must be \"sha256:\" and 64 lower-case hex digits");
+    k.hash = *parsed;
+  } else {
+    return cqrs::InvalidArgument(where +
+                                 ": token or hash: needs hash = \"sha256:…\" (or, in an old file, "
+                                 "token = \"…\" of 16+ characters), not both");
+  }
+  return cqrs::Status::Ok();
+}
+
+// The key's rate limit: unlimited, the one given, or the default for its principal.
+cqrs::Status ParseKeyLimit(const toml::table& e, const std::string& where, ApiKeys::Key& k) {
+  const auto unlimited = e["unlimited"].value<bool>();
+  const auto rate = e["rate_per_second"].value<double>();
+  const auto burst = e["burst"].value<double>();
+  if (unlimited && *unlimited) {
+    if (rate || burst) return cqrs::InvalidArgument(where + ": unlimited = true takes no rate_per_second or burst");
+    k.limit = kUnlimited;
+    k.explicit_limit = true;
+  } else if (rate || burst) {
+    k.limit.per_second = rate.value_or(kDefaultRetailerLimit.per_second);
+    k.limit.burst = burst.value_or(std::max(1.0, 2 * k.limit.per_second));
+    if (!(k.limit.per_second > 0) || !(k.limit.per_second <= 1e9)) {
+      return cqrs::InvalidArgument(where + ": rate_per_second must be > 0 (or unlimited = true)");
+    }
+    if (!(k.limit.burst >= 1) || !(k.limit.burst <= 1e9)) {
+      return cqrs::InvalidArgument(where + ": burst must be at least 1");
+    }
+    k.explicit_limit = true;
+  } else {
+    k.limit = k.principal.admin ? kUnlimited : kDefaultRetailerLimit;
+  }
+  return cqrs::Status::Ok();
+}
+
+// One [[key]] entry.
+cqrs::Result<ApiKeys::Key> ParseKey(const toml::table& e, const std::string& where, bool& plaintext) {
+  RETURN_IF_ERROR(CheckKeyFields(e, where));
+  ApiKeys::Key k;
+  RETURN_IF_ERROR(ParseKeySecret(e, where, k, plaintext));
+  auto retailer = e["retailer"].value<std::string>();
+  auto role = e["role"].value<std::string>();
+  if (role && *role == "admin" && !retailer) {
+    k.principal.admin = true;
+  } else if (retailer && !retailer->empty() && !role) {
+    k.principal.retailer = *retailer;
+  } else {
+    return cqrs::InvalidArgument(where + ": needs either retailer = \"…\" or role = \"admin\"");
+  }
+  k.id = e["id"].value<std::string>().value_or("");
+  RETURN_IF_ERROR(ParseKeyLimit(e, where, k));
+  return k;
+}
+
+// Ids are unique; keys without one (older files) are named after their retailer (or "admin"),
+// made unique.
+cqrs::Status NameKeys(std::vector<ApiKeys::Key>& keys, std::string_view source) {
+  std::set<std::string> ids;
+  for (const ApiKeys::Key& k : keys) {
+    if (!k.id.empty() && !ids.insert(k.id).second) {
+      return cqrs::InvalidArgument(std::string(source) + ": id \"" + k.id + "\" is used twice");
+    }
+  }
+  for (ApiKeys::Key& k : keys) {
+    if (!k.id.empty()) continue;
+    const std::string base = k.principal.admin ? "admin" : k.principal.retailer;
+    k.id = base;
+    for (int n = 2; !ids.insert(k.id).second; ++n) k.id = base + "-" + std::to_string(n);
+  }
+  return cqrs::Status::Ok();
+}
+
+}  // namespace
+
 cqrs::Result<ApiKeys> ApiKeys::Parse(std::string_view text, std::string_view source) {
-  ASSIGN_OR_RETURN(toml::table t, ParseToml(text, source));
+  ASSIGN_OR_RETURN(toml::table t, config::ParseToml(text, source));
   const toml::array* arr = t["key"].as_array();
   if (arr == nullptr) return cqrs::InvalidArgument(std::string(source) + ": needs [[key]] entries");
   ApiKeys keys;
@@ -133,88 +245,10 @@ cqrs::Result<ApiKeys> ApiKeys::Parse(std::string_view text, std::string_view sou
     const std::string where = std::string(source) + ": key " + std::to_string(i + 1);
     const toml::table* e = arr->get(i)->as_table();
     if (e == nullptr) return cqrs::InvalidArgument(where + ": must be a table");
-    // A misspelt or mistyped field (rate_per_sec = 10, unlimited = "true") would otherwise be
-    // ignored, and the key would get the default limit without a word.
-    for (const auto& [name, node] : *e) {
-      const std::string_view field = name.str();
-      const bool known_string =
-          field == "id" || field == "token" || field == "hash" || field == "retailer" || field == "role";
-      const bool known_number = field == "rate_per_second" || field == "burst";
-      if (!known_string && !known_number && field != "unlimited") {
-        return cqrs::InvalidArgument(where + ": unknown field '" + std::string(field) +
-                                     "' (known: id, hash, token, retailer, role, rate_per_second, burst, unlimited)");
-      }
-      const bool typed = known_string   ? node.is_string()
-                         : known_number ? (node.is_integer() || node.is_floating_point())
-                                        : node.is_boolean();
-      if (!typed) {
-        return cqrs::InvalidArgument(where + ": " + std::string(field) + " must be " +
-                                     (known_string   ? "a string"
-                                      : known_number ? "a number"
-                                                     : "true or false"));
-      }
-    }
-    Key k;
-    auto token = (*e)["token"].value<std::string>();
-    auto hash = (*e)["hash"].value<std::string>();
-    if (token && !hash) {
-      if (token->size() < 16) return cqrs::InvalidArgument(where + ": token must be a string of 16+ characters");
-      k.hash = cqrs::Sha256(*token);
-      keys.plaintext_ = true;
-    } else if (hash && !token) {
-      auto parsed = ParseHash(*hash);
-      if (!parsed) return cqrs::InvalidArgument(where + ": hash must be \"sha256:\" and 64 lower-case hex digits");
-      k.hash = *parsed;
-    } else {
-      return cqrs::InvalidArgument(where +
-                                   ": token or hash: needs hash = \"sha256:…\" (or, in an old file, "
-                                   "token = \"…\" of 16+ characters), not both");
-    }
-    auto retailer = (*e)["retailer"].value<std::string>();
-    auto role = (*e)["role"].value<std::string>();
-    if (role && *role == "admin" && !retailer) {
-      k.principal.admin = true;
-    } else if (retailer && !retailer->empty() && !role) {
-      k.principal.retailer = *retailer;
-    } else {
-      return cqrs::InvalidArgument(where + ": needs either retailer = \"…\" or role = \"admin\"");
-    }
-    k.id = (*e)["id"].value<std::string>().value_or("");
-    const auto unlimited = (*e)["unlimited"].value<bool>();
-    const auto rate = (*e)["rate_per_second"].value<double>();
-    const auto burst = (*e)["burst"].value<double>();
-    if (unlimited && *unlimited) {
-      if (rate || burst) return cqrs::InvalidArgument(where + ": unlimited = true takes no rate_per_second or burst");
-      k.limit = kUnlimited;
-      k.explicit_limit = true;
-    } else if (rate || burst) {
-      k.limit.per_second = rate.value_or(kDefaultRetailerLimit.per_second);
-      k.limit.burst = burst.value_or(std::max(1.0, 2 * k.limit.per_second));
-      if (!(k.limit.per_second > 0) || !(k.limit.per_second <= 1e9)) {
-        return cqrs::InvalidArgument(where + ": rate_per_second must be > 0 (or unlimited = true)");
-      }
-      if (!(k.limit.burst >= 1) || !(k.limit.burst <= 1e9)) {
-        return cqrs::InvalidArgument(where + ": burst must be at least 1");
-      }
-      k.explicit_limit = true;
-    } else {
-      k.limit = k.principal.admin ? kUnlimited : kDefaultRetailerLimit;
-    }
+    ASSIGN_OR_RETURN(Key k, ParseKey(*e, where, keys.plaintext_));
     keys.keys_.push_back(std::move(k));
   }
-  // Keys without an id (older files) are named after their retailer (or "admin"), made unique.
-  std::set<std::string> ids;
-  for (const Key& k : keys.keys_) {
-    if (!k.id.empty() && !ids.insert(k.id).second) {
-      return cqrs::InvalidArgument(std::string(source) + ": id \"" + k.id + "\" is used twice");
-    }
-  }
-  for (Key& k : keys.keys_) {
-    if (!k.id.empty()) continue;
-    const std::string base = k.principal.admin ? "admin" : k.principal.retailer;
-    k.id = base;
-    for (int n = 2; !ids.insert(k.id).second; ++n) k.id = base + "-" + std::to_string(n);
-  }
+  RETURN_IF_ERROR(NameKeys(keys.keys_, source));
   RETURN_IF_ERROR(keys.Check(source));
   keys.ResetLimiter();
   return keys;

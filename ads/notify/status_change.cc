@@ -5,7 +5,8 @@
 #include <simdjson.h>
 
 #include "ads/events.h"
-#include "ads/read_model.h"
+#include "ads/read/read_model.h"
+#include "cqrs/core/time.h"
 
 namespace adsd::ads::notify {
 
@@ -47,7 +48,7 @@ std::string StatusChange::ToJson() const {
   w.Key("position");
   w.Uint64(position.value());
   w.Key("occurred_at");
-  const std::string at = Rfc3339(occurred_at_us);
+  const std::string at = cqrs::FormatRfc3339(occurred_at_us, cqrs::TimePrecision::kMillis);
   w.String(at.data(), static_cast<rapidjson::SizeType>(at.size()));
   w.EndObject();
   return buf.GetString();

@@ -5,7 +5,7 @@
 
 #include "ads/catalog.h"
 #include "ads/rules/rules.h"
-#include "http/toml_parse.h"
+#include "config/toml_parse.h"
 
 namespace adsd::ads {
 
@@ -92,7 +92,7 @@ Status Restricted(const toml::table& t, std::vector<RestrictedCategory>& out) {
 }  // namespace
 
 cqrs::Result<RuleEngine> RuleEngine::FromToml(std::string_view text, std::string_view source) {
-  ASSIGN_OR_RETURN(toml::table t, http::ParseToml(text, source));
+  ASSIGN_OR_RETURN(toml::table t, config::ParseToml(text, source));
   for (const auto& [key, node] : t) {
     const std::string k(key.str());
     if (k != "sanity" && k != "policy" && k != "fraud" && k != "regulatory") {

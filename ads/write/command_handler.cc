@@ -19,7 +19,7 @@ namespace {
 
 Rejection NotFound(const cqrs::Uuid& id) { return {RejectionCode::kNotFound, "no ad " + id.ToString(), {}}; }
 
-bool Owns(const Sender& sender, const CurrentAd& ad) { return sender.admin || ad.content.retailer == sender.retailer; }
+bool Owns(const Sender& sender, const CurrentAd& ad) { return sender.MayAccess(ad.content.retailer); }
 
 Rejection StaleAt(cqrs::StreamVersion v) {
   return {RejectionCode::kStaleVersion, "the ad is at version " + std::to_string(v.value()), {}};

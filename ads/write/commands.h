@@ -13,18 +13,13 @@
 #include <vector>
 
 #include "ads/ad.h"
-#include "ads/ad_queries.h"
 #include "ads/latency_model.h"
+#include "ads/read/ad_queries.h"
+#include "ads/sender.h"
 #include "cqrs/core/types.h"
 #include "cqrs/core/uuid.h"
 
 namespace adsd::ads {
-
-// Who sends a command: a retailer, or an admin acting on any retailer's ads.
-struct Sender {
-  std::string retailer;  // empty for an admin
-  bool admin = false;
-};
 
 // The versions a command may act on (HTTP If-Match): any existing version (`*`), or one of a list.
 struct VersionMatch {

@@ -37,11 +37,11 @@ cqrs::Result<std::unique_ptr<Outbox>> Outbox::Open(const std::filesystem::path& 
   o.durability = cqrs::sql::Durability::kFull;  // an acknowledged ad must survive power loss
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(path, o));
   RETURN_IF_ERROR(db->Exec(kSchema));
-  // Checkpoints off the request path (see cqrs/sql/checkpointer.h): with synchronous=FULL an
+  // Checkpoints off the request path (see cqrs/sql/wal_folder.h): with synchronous=FULL an
   // automatic one fsyncs the whole file inside some request's commit.
   RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));
   std::unique_ptr<Outbox> outbox(new Outbox(std::move(db)));
-  outbox->checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(path, std::chrono::milliseconds(250));
+  outbox->wal_folder_ = std::make_unique<cqrs::sql::WalFolder>(path, std::chrono::milliseconds(250));
   return outbox;
 }
 

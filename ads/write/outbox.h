@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "cqrs/core/mutex.h"
-#include "cqrs/sql/checkpointer.h"
 #include "cqrs/sql/group_commit.h"
 #include "cqrs/sql/sqlite.h"
+#include "cqrs/sql/wal_folder.h"
 #include "cqrs/store/event_store.h"
 
 namespace adsd::ads {
@@ -56,7 +56,7 @@ class Outbox {
   std::optional<cqrs::sql::Statement> mark_published_ GUARDED_BY(mu_);
 
   cqrs::sql::GroupCommit commits_;  // thread-safe
-  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;
+  std::unique_ptr<cqrs::sql::WalFolder> wal_folder_;
 };
 
 // Runs Outbox::PublishPending at start and then every `interval`, on its own thread.

@@ -7,7 +7,7 @@
 
 #include "ads/ad_json.h"
 #include "ads/events.h"
-#include "ads/pg_read_model.h"
+#include "ads/read/pg_read_model.h"
 #include "ads/validation_worker.h"
 #include "app/adsctl/testing/run_adsctl.h"
 #include "cqrs/core/testing/temp_dir.h"

@@ -8,7 +8,7 @@
 
 #include "ads/ad_json.h"
 #include "ads/events.h"
-#include "ads/read_model.h"
+#include "ads/read/read_model.h"
 #include "ads/validation_worker.h"
 #include "app/adsctl/testing/run_adsctl.h"
 #include "app/common/data_dir.h"
@@ -21,6 +21,7 @@
 #include "cqrs/projection/projection_runner.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
+#include "cqrs/store/log_prefix_store.h"
 #include "http/auth.h"
 
 namespace adsd::app {
@@ -177,6 +178,47 @@ TEST(Adsctl, RebuildRefusesALogThatIsInUse) {
   CommandRun r = Adsctl("rebuild --data-dir " + dir.path().string());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("rebuild online"), std::string::npos) << r.out;
+}
+
+TEST(Adsctl, APastReadModelIsTheLogUpToItsPointBuiltWhileTheLogIsInUse) {
+  cqrs::testing::TempDir dir;
+  MakeAdsData(dir, 10);                                             // 20 events: each ad and its verdict
+  auto store = cqrs::OpenEmbeddedEventStore({LogDir(dir.path())});  // holds the log, as adsd would
+  ASSERT_TRUE(store.ok());
+  // What the read model held when the log ended at position 7: projected from a prefix view.
+  const auto expected = dir.path() / "expected.db";
+  {
+    auto prefix = cqrs::OpenLogPrefix(**store, {.position = cqrs::Position(7)});
+    ASSERT_TRUE(prefix.ok());
+    auto db = cqrs::sql::Database::Open(expected);
+    ads::AdsReadModel model;
+    cqrs::projection::ProjectionRunner runner(**prefix, std::move(*db), model);
+    ASSERT_TRUE(runner.CatchUp(cqrs::Position(7)).ok());
+  }
+  const std::string data = dir.path().string(), past = (dir.path() / "past.db").string();
+  CommandRun r = Adsctl("rebuild --data-dir " + data + " --to-position 7 --into sqlite:" + past);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("as it stood at position 7 (7 events)"), std::string::npos) << r.out;
+  const std::string dump = Dump(past);
+  EXPECT_EQ(dump, Dump(expected));
+  EXPECT_EQ(std::count(dump.begin(), dump.end(), '\n'), 4) << dump;  // ads 1-4 (the 4th not decided yet)
+  EXPECT_EQ(Adsctl("report --read-db sqlite:" + past + " --retailer acme --date 2026-01-01").exit_code, 0);
+  // Never over an existing file; never past the log's end; a point needs --into and --into a point.
+  CommandRun again = Adsctl("rebuild --data-dir " + data + " --to-position 7 --into sqlite:" + past);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.out.find("exists"), std::string::npos) << again.out;
+  CommandRun beyond = Adsctl("rebuild --data-dir " + data + " --to-position 21 --into sqlite:" + past + "2");
+  EXPECT_EQ(beyond.exit_code, 2);
+  EXPECT_NE(beyond.out.find("past the log's end (20)"), std::string::npos) << beyond.out;
+  EXPECT_FALSE(std::filesystem::exists(past + "2"));
+  EXPECT_EQ(Adsctl("rebuild --data-dir " + data + " --to-position 7").exit_code, 2);
+  EXPECT_EQ(Adsctl("rebuild --data-dir " + data + " --into sqlite:" + past + "3").exit_code, 2);
+  EXPECT_EQ(Adsctl("rebuild --data-dir " + data + " --to-time yesterday --into sqlite:" + past + "3").exit_code, 2);
+  // A time before the first event: the read model as it stood before anything, empty.
+  CommandRun before =
+      Adsctl("rebuild --data-dir " + data + " --to-time 2000-01-01T00:00:00Z --into sqlite:" + past + "4");
+  EXPECT_EQ(before.exit_code, 0) << before.out;
+  EXPECT_EQ(Dump(past + "4"), "");
 }
 
 TEST(Adsctl, ReportWritesTheDailyCsv) {

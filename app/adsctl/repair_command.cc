@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "app/adsd/consumers_ahead.h"
+#include "app/common/consumers_ahead.h"
 #include "app/common/data_dir.h"
 #include "cqrs/store/embedded_store.h"
 

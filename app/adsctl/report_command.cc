@@ -6,9 +6,10 @@
 #include <memory>
 
 #include "ads/ad_json.h"
-#include "ads/pg_ad_queries.h"
-#include "ads/sqlite_ad_queries.h"
+#include "ads/read/pg_ad_queries.h"
+#include "ads/read/sqlite_ad_queries.h"
 #include "app/common/data_dir.h"
+#include "cqrs/core/time.h"
 
 namespace adsd::app {
 
@@ -24,7 +25,7 @@ struct ReportArgs {
 
 // Reads the read model (read-only, so it works while adsd runs) and writes RFC 4180 CSV.
 int RunReport(const ReportArgs& args) {
-  if (!ads::ParseRfc3339(args.date + "T00:00:00Z")) {
+  if (!cqrs::ParseUtcDay(args.date).ok()) {
     fmt::print(stderr, "adsctl report: --date must be YYYY-MM-DD, got '{}'\n", args.date);
     return 2;
   }

@@ -5,8 +5,8 @@
 
 #include <functional>
 
+#include "ads/read/read_side.h"
 #include "app/adsd/blocking_pool.h"
-#include "app/adsd/read_side.h"
 #include "app/adsd/readiness.h"
 #include "app/common/log_verify.h"
 #include "http/auth.h"
@@ -19,7 +19,7 @@ class AdminApi {
  public:
   // All must outlive the routes. `read_side` is null on processes that serve no reads.
   // `verify_log` walks the store this process serves (it may take seconds: it runs on the pool).
-  AdminApi(http::Router& router, const http::ApiKeys& keys, http::Metrics& metrics, ReadSide* read_side,
+  AdminApi(http::Router& router, const http::ApiKeys& keys, http::Metrics& metrics, ads::ReadSide* read_side,
            BlockingPool& pool, std::function<ReadinessReport()> readiness,
            std::function<cqrs::Result<LogVerifyReport>()> verify_log)
       : router_(router),
@@ -39,7 +39,7 @@ class AdminApi {
   http::Router& router_;
   const http::ApiKeys& keys_;
   http::Metrics& metrics_;
-  ReadSide* read_side_;
+  ads::ReadSide* read_side_;
   BlockingPool& pool_;
   std::function<ReadinessReport()> readiness_;
   std::function<cqrs::Result<LogVerifyReport>()> verify_log_;

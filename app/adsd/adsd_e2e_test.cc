@@ -223,6 +223,56 @@ TEST_P(AdsdE2E, PatchNeedsTheCurrentVersionAndRevalidates) {
   EXPECT_EQ(adsd_->Call("DELETE", "/v1/ads/" + id, kAcme).status, 409);
 }
 
+TEST_P(AdsdE2E, ThePastOfAnAdIsRebuiltFromItsStreamAtAPositionOrATime) {
+  const std::string id = Submit(kGoodAd);
+  ASSERT_EQ(Field(Decided(id), "version"), "2");
+  auto patched = adsd_->Call("PATCH", "/v1/ads/" + id, kAcme, R"({"title":"Guaranteed boots"})", "If-Match: \"2\"\r\n");
+  ASSERT_EQ(patched.status, 202) << patched.body;
+  const std::string now = adsd_->Call("GET", "/v1/ads/" + id + "?min_version=4&wait_ms=10000", kAcme).body;
+  ASSERT_EQ(Field(now, "status"), "rejected") << now;
+  // Each event's position and time, from the audit trail.
+  const std::string history = adsd_->Call("GET", "/v1/ads/" + id + "/events", kAcme).body;
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(history);
+  std::vector<std::pair<std::uint64_t, std::string>> events;  // (position, recorded_at)
+  for (auto e : doc["events"].get_array()) {
+    events.emplace_back(e["position"].get_uint64().value(), std::string(e["recorded_at"].get_string().value()));
+  }
+  ASSERT_EQ(events.size(), 4u) << history;
+  auto at = [&](const std::string& query, const char* token = kAcme) {
+    return adsd_->Call("GET", "/v1/ads/" + id + "?" + query, token);
+  };
+  // As it stood after each event: submitted (pending, v1), approved (v2), changed (pending, v3).
+  auto first = at("at_position=" + std::to_string(events[0].first));
+  EXPECT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Field(first.body, "status"), "pending");
+  EXPECT_EQ(Field(first.body, "version"), "1");
+  EXPECT_NE(first.body.find("Winter boots"), std::string::npos) << first.body;
+  auto approved = at("at_position=" + std::to_string(events[1].first));
+  EXPECT_EQ(Field(approved.body, "status"), "approved") << approved.body;
+  EXPECT_EQ(Field(approved.body, "version"), "2");
+  auto changed = at("as_of=" + events[2].second);
+  EXPECT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(Field(changed.body, "version"), "3") << changed.body;
+  EXPECT_NE(changed.body.find("Guaranteed boots"), std::string::npos) << changed.body;
+  // Before it existed: 404; another retailer: 404; an admin sees it.
+  EXPECT_EQ(at("as_of=2000-01-01T00:00:00Z").status, 404);
+  if (events[0].first > 1) {
+    EXPECT_EQ(at("at_position=" + std::to_string(events[0].first - 1)).status, 404);
+  }
+  EXPECT_EQ(at("at_position=" + std::to_string(events[0].first), kGlobex).status, 404);
+  EXPECT_EQ(at("at_position=" + std::to_string(events[0].first), kAdmin).status, 200);
+  // A position past the head is 400 naming the head; bad values and combinations are 400.
+  auto past = at("at_position=999999999");
+  EXPECT_EQ(past.status, 400) << past.body;
+  EXPECT_NE(past.body.find("past the log's head"), std::string::npos) << past.body;
+  EXPECT_NE(past.body.find("\"field\":\"at_position\""), std::string::npos) << past.body;
+  EXPECT_EQ(at("as_of=yesterday").status, 400);
+  EXPECT_EQ(at("at_position=0").status, 400);
+  EXPECT_EQ(at("at_position=1&as_of=2026-01-01T00:00:00Z").status, 400);
+  EXPECT_EQ(at("at_position=1&min_position=1").status, 400);
+}
+
 TEST_P(AdsdE2E, IfMatchFollowsRfc9110OnPatchAndDelete) {
   const std::string id = Submit(kGoodAd);
   ASSERT_EQ(Field(Decided(id), "version"), "2");

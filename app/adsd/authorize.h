@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "ads/sender.h"
 #include "http/auth.h"
 #include "http/problem.h"
 #include "http/router.h"
@@ -22,6 +23,9 @@ enum class Access { kAnyKey, kAdminOnly };
 
 std::optional<http::Principal> Authorize(const http::ApiKeys& keys, const http::Request& req, http::Responder& respond,
                                          Access access = Access::kAnyKey);
+
+// The principal as the commands and queries know it.
+inline ads::Sender SenderOf(const http::Principal& p) { return {p.admin ? std::string() : p.retailer, p.admin}; }
 
 }  // namespace adsd::app
 

@@ -5,18 +5,11 @@
 #include <vector>
 
 #include "app/adsd/authorize.h"
-#include "app/adsd/service.h"
 #include "app/common/data_dir.h"
 #include "http/problem.h"
 #include "http/target.h"
 
 namespace adsd::app {
-
-cqrs::Status AdService::OpenNotifications() {
-  ASSIGN_OR_RETURN(notifications_, Notifications::Open(options_, Notifications::Deps{*store_, offsets_.get(), metrics_,
-                                                                                     router_, keys_, *pool_}));
-  return cqrs::Status::Ok();
-}
 
 cqrs::Result<std::unique_ptr<Notifications>> Notifications::Open(const ServiceOptions& options, Deps deps) {
   std::unique_ptr<Notifications> n(new Notifications(options, deps));

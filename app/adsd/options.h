@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "ads/latency_model.h"
-#include "app/adsd/consumers_ahead.h"
+#include "app/common/consumers_ahead.h"
 #include "cqrs/core/status.h"
 #include "http/server.h"
 

@@ -1,21 +1,18 @@
-// The Read API: an ad and its verdict, a retailer's ads by status, an ad's history, the report.
+// The Read API's routes: HTTP in, queries out (ads/read/reads.h), outcomes back as answers.
 
 #include <charconv>
 
-#include "ads/ad_json.h"
-#include "ads/events.h"
 #include "ads/json_writer.h"
-#include "ads/read_model.h"
 #include "app/adsd/authorize.h"
 #include "app/adsd/read_api.h"
+#include "cqrs/core/hex.h"
+#include "cqrs/core/time.h"
 #include "http/problem.h"
 #include "http/target.h"
 
 namespace adsd::app {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::optional<std::uint64_t> ParseUint(std::string_view s) {
   std::uint64_t v = 0;
@@ -28,82 +25,124 @@ Response BadParam(std::string field, std::string message) {
   return Problem(400, "bad-parameter", "Bad query parameter", message, {{std::move(field), "invalid", message}});
 }
 
-Response NotFound(const std::string& id) { return Problem(404, "not-found", "No such ad", "no ad " + id); }
+Response NotFound(std::string_view id) { return Problem(404, "not-found", "No such ad", "no ad " + std::string(id)); }
 
-// The cause stays in the server: a database's message can hold SQL text and file paths.
-Response ReadError(const cqrs::Status& st) {
-  Response r =
-      Problem(503, "unavailable", "The read model is unavailable",
-              "the read model could not be read (" + std::string(cqrs::StatusCodeName(st.code())) + "); retry shortly");
+Response WithRetryAfter(Response r) {
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
 
-// A retailer named in a query (admin listings and reports): it ends up in a file name and in
-// SQL parameters, so only a plain name is accepted.
-std::optional<Response> CheckRetailerParam(std::string_view r) {
-  if (r.empty() || r.size() > 128 || !http::IsValidUtf8(r) || http::PrintableUtf8(r) != r) {
-    return BadParam("retailer", "retailer must be 1-128 bytes of UTF-8 text without control characters");
+Response FailureAnswer(const ads::ReadFailure& f) {
+  using enum ads::ReadFailureCode;
+  switch (f.code) {
+    case kInvalid:
+      return BadParam(f.field, f.detail);
+    case kNotFound:
+      return Problem(404, "not-found", "No such ad", f.detail);
+    case kBehind:
+      return WithRetryAfter(Problem(503, "read-model-behind", "The read model has not caught up yet", f.detail));
+    case kOverloaded:
+      return http::Overloaded(f.detail);
+    case kUnavailable:
+      break;
   }
+  // The detail is the status code's name only: the cause stays in the server.
+  return WithRetryAfter(Problem(503, "unavailable", "The read model is unavailable",
+                                "the read model could not be read (" + f.detail + "); retry shortly"));
+}
+
+// The answer of a query: `ok` for its value, the failure's problem otherwise.
+template <typename T, typename F>
+Response AnswerOf(ads::ReadResult<T>&& r, F&& ok) {
+  if (auto* f = std::get_if<ads::ReadFailure>(&r)) return FailureAnswer(*f);
+  return ok(std::get<T>(std::move(r)));
+}
+
+std::string AdPageJson(const ads::AdPage& page) {
+  ads::JsonWriter w;
+  w.StartObject();
+  w.Key("items");
+  w.StartArray();
+  for (const auto& row : page.items) {
+    const std::string j = ads::AdRowJson(row);
+    w.RawValue(j.data(), j.size(), rapidjson::kObjectType);
+  }
+  w.EndArray();
+  w.Key("next_cursor");
+  if (page.next_cursor) {
+    w.String(page.next_cursor->c_str());
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return w.Text();
+}
+
+std::string HistoryJson(const ads::AdHistory& h) {
+  ads::JsonWriter w;
+  w.StartObject();
+  w.Field("ad_id", h.ad_id);
+  w.Key("events");
+  w.StartArray();
+  for (const auto& e : h.events) {
+    w.StartObject();
+    w.Key("position");
+    w.Uint64(e.position.value());
+    w.Key("version");
+    w.Uint64(e.version.value());
+    w.Field("type", e.type);
+    w.Field("event_id", e.event_id.ToString());
+    w.Field("causation_id", e.causation_id.ToString());
+    w.Field("recorded_at", cqrs::FormatRfc3339(e.timestamp_us, cqrs::TimePrecision::kMillis));
+    w.Field("hash", cqrs::ToHex(e.hash));
+    w.Key("data");
+    w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("next_cursor");
+  if (h.next_cursor) {
+    w.String(std::to_string(h.next_cursor->value()).c_str());
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return w.Text();
+}
+
+// ?as_of=<RFC 3339> or ?at_position=P (one of them, and not with a read-your-writes wait, which
+// is about the read model's present).
+std::optional<Response> ParsePastPoint(const Request& req, ads::GetAd& query) {
+  auto as_of = req.Query("as_of");
+  auto at_position = req.Query("at_position");
+  if (!as_of && !at_position) return std::nullopt;
+  if (as_of && at_position) return BadParam("at_position", "as_of and at_position cannot be given together");
+  if (query.min_position || query.min_version) {
+    return BadParam(as_of ? "as_of" : "at_position",
+                    "as_of and at_position read the past from the log: min_position and min_version do not apply");
+  }
+  ads::PastPoint at;
+  if (as_of) {
+    auto t = cqrs::ParseRfc3339(*as_of);
+    if (!t.ok()) return BadParam("as_of", "as_of must be an RFC 3339 date-time, e.g. 2026-12-01T10:00:00Z");
+    // Compared at the precision the API shows times in (milliseconds): an event counts when its
+    // recorded_at, as the history shows it, is at or before as_of.
+    const cqrs::TimestampUs ms = *t >= 0 ? *t / 1000 : (*t - 999) / 1000;
+    at.time = ms * 1000 + 999;
+  } else {
+    auto p = ParseUint(*at_position);
+    if (!p || *p == 0 || *p > (std::uint64_t{1} << 62)) {
+      return BadParam("at_position", "at_position must be a log position (an integer from 1)");
+    }
+    at.position = cqrs::Position(*p);
+  }
+  query.as_of = at;
   return std::nullopt;
 }
 
-// The retailer a listing or report is about: the caller's own, or for an admin the retailer= it
-// must name (`what` says what needs it); nullopt when the 400 has been sent.
-std::optional<std::string> RetailerOf(const http::Principal& who, const Request& req, const Responder& respond,
-                                      std::string_view what) {
-  if (!who.admin) return who.retailer;
+std::optional<std::string> RetailerParam(const Request& req) {
   auto r = req.Query("retailer");
-  if (!r) {
-    respond(BadParam("retailer", "an admin " + std::string(what) + ": pass retailer="));
-    return std::nullopt;
-  }
-  if (auto bad = CheckRetailerParam(*r)) {
-    respond(std::move(*bad));
-    return std::nullopt;
-  }
-  return std::string(*r);
-}
-
-// Calls `answer` once the live read model reaches `p` or `deadline` passes, holding no thread
-// meanwhile; sheds with 503 when too many reads wait already.
-void WaitForPosition(const ReadSide& read_side, cqrs::Position p, Clock::time_point deadline, const Responder& respond,
-                     std::function<void()> answer) {
-  std::shared_ptr<cqrs::projection::Runner> live = read_side.runner();
-  // The callback lives in the runner's registry: it must not own the runner (a cycle), only
-  // recognize it.
-  const cqrs::projection::Runner* waited_on = live.get();
-  cqrs::Status st = live->NotifyAt(p, deadline, [&read_side, p, deadline, respond, answer, waited_on](bool reached) {
-    // Not reached before the deadline: the runner was replaced (a rebuild) and dropped its waits;
-    // wait on the new one for the time left.
-    auto now_live = read_side.runner();  // null once the service stops
-    if (!reached && Clock::now() < deadline && now_live && now_live.get() != waited_on) {
-      return WaitForPosition(read_side, p, deadline, respond, answer);
-    }
-    answer();
-  });
-  if (!st.ok()) respond(http::Overloaded(st.message()));
-}
-
-// Calls `answer` once `visible()` holds, asked again each time the live read model moves on, or
-// once `deadline` passes; holds no thread meanwhile.
-void WaitUntil(const ReadSide& read_side, std::function<bool()> visible, Clock::time_point deadline,
-               const Responder& respond, std::function<void()> answer) {
-  auto live = read_side.runner();
-  if (!live) return answer();
-  // The position is read before asking: whatever the read model applies after it wakes us.
-  const cqrs::Position next(live->position().value() + 1);
-  if (visible() || Clock::now() >= deadline) return answer();
-  WaitForPosition(read_side, next, deadline, respond,
-                  [&read_side, visible = std::move(visible), deadline, respond, answer]() mutable {
-                    WaitUntil(read_side, std::move(visible), deadline, respond, std::move(answer));
-                  });
-}
-
-Response Behind(std::string detail) {
-  Response r = Problem(503, "read-model-behind", "The read model has not caught up yet", std::move(detail));
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
+  return r ? std::optional<std::string>(*r) : std::nullopt;
 }
 
 }  // namespace
@@ -116,111 +155,57 @@ void ReadApi::AddRoutes() {
         if (!who) return;
         auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
         if (!ad_id) return respond(NotFound(req.params["id"]));
-        const std::string id = ad_id->ToString();  // the canonical, lower-case form
-        std::optional<std::uint64_t> min_position;
+        ads::GetAd query{SenderOf(*who), *ad_id};
         if (auto p = req.Query("min_position")) {
-          min_position = ParseUint(*p);
-          if (!min_position) return respond(BadParam("min_position", "min_position must be a log position (integer)"));
+          auto v = ParseUint(*p);
+          if (!v) return respond(BadParam("min_position", "min_position must be a log position (integer)"));
+          query.min_position = cqrs::Position(*v);
         }
-        std::optional<std::uint64_t> min_version;
         if (auto v = req.Query("min_version")) {
-          min_version = ParseUint(*v);
-          if (!min_version)
-            return respond(BadParam("min_version", "min_version must be a version of the ad (integer)"));
+          auto n = ParseUint(*v);
+          if (!n) return respond(BadParam("min_version", "min_version must be a version of the ad (integer)"));
+          query.min_version = cqrs::StreamVersion(*n);
         }
-        std::uint64_t wait_ms = 1000;
         if (auto w = req.Query("wait_ms")) {
           auto v = ParseUint(*w);
           if (!v || *v > 10'000) return respond(BadParam("wait_ms", "wait_ms must be an integer from 0 to 10000"));
-          wait_ms = *v;
+          query.wait = std::chrono::milliseconds(*v);
         }
-        const http::Principal who_ = *who;
-        // Whether the read model shows what the read asks to see; a row of another retailer counts
-        // as shown (the answer is 404 at once).
-        auto visible = [this, id, who_, min_position, min_version]() -> bool {
-          auto live = runner();
-          if (!live) return true;
-          if (min_position && live->position().value() < *min_position) return false;
-          if (!min_version) return true;
-          auto row = queries().Get(id);
-          if (!row.ok()) return true;  // answered with the error
-          if (!*row) return false;
-          return (!who_.admin && (*row)->retailer != who_.retailer) ||
-                 static_cast<std::uint64_t>((*row)->version) >= *min_version;
-        };
-        auto answer = [this, respond, id, who_, min_position, min_version] {
-          auto live = runner();  // null once the service stops
-          if (min_position && (!live || live->position().value() < *min_position)) {
-            return respond(Behind("position " + std::to_string(*min_position) + " is not projected yet; retry"));
-          }
-          auto row = queries().Get(id);
-          if (!row.ok()) return respond(ReadError(row.status()));
-          const bool owned = *row && (who_.admin || (*row)->retailer == who_.retailer);
-          if (*row && !owned) return respond(NotFound(id));
-          if (min_version && (!*row || static_cast<std::uint64_t>((*row)->version) < *min_version)) {
-            return respond(
-                Behind("version " + std::to_string(*min_version) + " of ad " + id + " is not projected yet; retry"));
-          }
-          if (!*row) return respond(NotFound(id));
-          Response r = Response::Json(200, ads::AdRowJson(**row));
-          r.headers.emplace_back("ETag", "\"" + std::to_string((*row)->version) + "\"");
-          respond(std::move(r));
-        };
-        if ((!min_position && !min_version) || wait_ms == 0) return answer();
-        // Read-your-writes: the wait holds no thread (see Runner::NotifyAt); the answer is written
-        // from the runner's waiter thread once the read model shows the write or the deadline passes.
-        WaitUntil(read_side_, std::move(visible), Clock::now() + std::chrono::milliseconds(wait_ms), respond,
-                  std::move(answer));
+        if (auto bad = ParsePastPoint(req, query)) return respond(std::move(*bad));
+        reads_.Get(std::move(query), [respond](ads::ReadResult<ads::AdRow> r) {
+          respond(AnswerOf(std::move(r), [](const ads::AdRow& row) {
+            // The version of the ad shown (with as_of, the version it had then).
+            Response ok = Response::Json(200, ads::AdRowJson(row));
+            ok.headers.emplace_back("ETag", "\"" + std::to_string(row.version) + "\"");
+            return ok;
+          }));
+        });
       },
-      http::RouteOptions{.query_params = {"min_position", "min_version", "wait_ms"}});
+      http::RouteOptions{.query_params = {"min_position", "min_version", "wait_ms", "as_of", "at_position"}});
 
   router_.Add(
       "GET", "/v1/ads",
       [this](Request& req, Responder respond) {
         auto who = Authorize(*this, req, respond);
         if (!who) return;
-        auto named = RetailerOf(*who, req, respond, "lists one retailer's ads");
-        if (!named) return;
-        std::string retailer = std::move(*named);
-        std::optional<std::string> status;
+        ads::ListAds query{SenderOf(*who), RetailerParam(req)};
         if (auto s = req.Query("status")) {
           if (*s != "pending" && *s != "approved" && *s != "rejected" && *s != "withdrawn") {
             return respond(BadParam("status", "status must be pending, approved, rejected or withdrawn"));
           }
-          status = std::string(*s);
+          query.status = std::string(*s);
         }
-        int limit = 50;
         if (auto l = req.Query("limit")) {
           auto v = ParseUint(*l);
           if (!v || *v < 1 || *v > 500) return respond(BadParam("limit", "limit must be an integer from 1 to 500"));
-          limit = static_cast<int>(*v);
+          query.limit = static_cast<int>(*v);
         }
-        std::optional<ads::AdQueries::Cursor> cursor;
         if (auto c = req.Query("cursor")) {
-          cursor = ads::ParseCursor(*c);
-          if (!cursor) return respond(BadParam("cursor", "cursor must be the next_cursor of a listing"));
+          query.after = ads::ParseCursor(*c);
+          if (!query.after) return respond(BadParam("cursor", "cursor must be the next_cursor of a listing"));
         }
-        auto rows = queries().List(retailer, status, limit + 1, cursor);
-        if (!rows.ok()) return respond(ReadError(rows.status()));
-        const bool more = static_cast<int>(rows->size()) > limit;
-        if (more) rows->pop_back();
-        ads::JsonWriter w;
-        w.StartObject();
-        w.Key("items");
-        w.StartArray();
-        for (const auto& row : *rows) {
-          const std::string j = ads::AdRowJson(row);
-          w.RawValue(j.data(), j.size(), rapidjson::kObjectType);
-        }
-        w.EndArray();
-        w.Key("next_cursor");
-        if (more) {
-          w.String(ads::CursorOf(rows->back()).c_str());
-        } else {
-          w.Null();
-        }
-        w.EndObject();
-        respond(Response::Json(200, w.Text()));
+        respond(AnswerOf(reads_.List(query),
+                         [](const ads::AdPage& page) { return Response::Json(200, AdPageJson(page)); }));
       },
       http::RouteOptions{.query_params = {"status", "limit", "cursor", "retailer"}});
 
@@ -231,62 +216,23 @@ void ReadApi::AddRoutes() {
         if (!who) return;
         auto ad_id = cqrs::Uuid::Parse(req.params["id"]);
         if (!ad_id) return respond(NotFound(req.params["id"]));
-        const std::string id = ad_id->ToString();  // the canonical, lower-case form
-        // A page of the history: `limit` events after the version `cursor` names (the previous page's
-        // next_cursor). However long the history, each page costs the same.
-        std::uint64_t limit = 1000;
+        // A page of the history: `limit` events after the version `cursor` names (the previous
+        // page's next_cursor).
+        ads::GetHistory query{SenderOf(*who), *ad_id};
         if (auto l = req.Query("limit")) {
           auto v = ParseUint(*l);
           if (!v || *v < 1 || *v > 10'000)
             return respond(BadParam("limit", "limit must be an integer from 1 to 10000"));
-          limit = *v;
+          query.limit = *v;
         }
-        std::uint64_t after = 0;
         if (auto c = req.Query("cursor")) {
           auto v = ParseUint(*c);
           if (!v || *v > (std::uint64_t{1} << 62))
             return respond(BadParam("cursor", "cursor must be the next_cursor of a page"));
-          after = *v;
+          query.after = cqrs::StreamVersion(*v);
         }
-        const std::string stream = ads::events::StreamOf(*ad_id);
-        auto submitted = store().ReadStream(stream, cqrs::StreamVersion(1), 1);
-        if (!submitted.ok()) return respond(ReadError(submitted.status()));
-        if (submitted->empty()) return respond(NotFound(id));
-        auto first = ads::events::ParseContent(submitted->front().payload);
-        if (!first.ok() || (!who->admin && first->retailer != who->retailer)) return respond(NotFound(id));
-        auto events = store().ReadStream(stream, cqrs::StreamVersion(after + 1), limit + 1);
-        if (!events.ok()) return respond(ReadError(events.status()));
-        const bool more = events->size() > limit;
-        if (more) events->pop_back();
-        ads::JsonWriter w;
-        w.StartObject();
-        w.Field("ad_id", id);
-        w.Key("events");
-        w.StartArray();
-        for (const auto& e : *events) {
-          w.StartObject();
-          w.Key("position");
-          w.Uint64(e.position.value());
-          w.Key("version");
-          w.Uint64(e.version.value());
-          w.Field("type", e.type);
-          w.Field("event_id", e.event_id.ToString());
-          w.Field("causation_id", e.causation_id.ToString());
-          w.Field("recorded_at", ads::Rfc3339(e.timestamp_us));
-          w.Field("hash", cqrs::ToHex(e.hash));
-          w.Key("data");
-          w.RawValue(e.payload.data(), e.payload.size(), rapidjson::kObjectType);
-          w.EndObject();
-        }
-        w.EndArray();
-        w.Key("next_cursor");
-        if (more) {
-          w.String(std::to_string(events->back().version.value()).c_str());
-        } else {
-          w.Null();
-        }
-        w.EndObject();
-        respond(Response::Json(200, w.Text()));
+        respond(AnswerOf(reads_.History(query),
+                         [](const ads::AdHistory& h) { return Response::Json(200, HistoryJson(h)); }));
       },
       http::RouteOptions{.query_params = {"limit", "cursor"}});
 
@@ -295,20 +241,15 @@ void ReadApi::AddRoutes() {
       [this](Request& req, Responder respond) {
         auto who = Authorize(*this, req, respond);
         if (!who) return;
-        auto named = RetailerOf(*who, req, respond, "reports on one retailer");
-        if (!named) return;
-        std::string retailer = std::move(*named);
         auto date = req.Query("date");
-        if (!date || !ads::ParseRfc3339(std::string(*date) + "T00:00:00Z")) {
-          return respond(BadParam("date", "date must be a day as YYYY-MM-DD"));
-        }
-        auto rows = queries().DecidedOn(retailer, std::string(*date));
-        if (!rows.ok()) return respond(ReadError(rows.status()));
-        Response r{200, "text/csv; charset=utf-8", ads::DailyReportCsv(*rows), {}};
-        // RFC 6266: an ASCII fallback name and the UTF-8 one; nothing from the client goes in raw.
-        r.headers.emplace_back("Content-Disposition",
-                               http::AttachmentDisposition("ads-" + retailer + "-" + std::string(*date) + ".csv"));
-        respond(std::move(r));
+        ads::GetDailyReport query{SenderOf(*who), RetailerParam(req), date ? std::string(*date) : std::string()};
+        respond(AnswerOf(reads_.Report(query), [](const ads::DailyReport& report) {
+          Response r{200, "text/csv; charset=utf-8", ads::DailyReportCsv(report.rows), {}};
+          // RFC 6266: an ASCII fallback name and the UTF-8 one; nothing from the client goes in raw.
+          r.headers.emplace_back("Content-Disposition",
+                                 http::AttachmentDisposition("ads-" + report.retailer + "-" + report.day + ".csv"));
+          return r;
+        }));
       },
       http::RouteOptions{.query_params = {"date", "retailer"}});
 }

@@ -176,7 +176,7 @@ cqrs::Status AdService::OpenReadSide() {
   metrics_.AddHistogram(
       "adsd_read_model_lag_seconds", "Time from an event's append to its commit in the read model (write-to-read lag).",
       {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5});
-  ReadSideOptions o;
+  ads::ReadSideOptions o;
   if (IsPostgresUrl(options_.read_db_url)) {
     o.postgres_url = options_.read_db_url;
   } else {
@@ -189,7 +189,7 @@ cqrs::Status AdService::OpenReadSide() {
     fmt::print(stderr, "adsd: repaired: {}\n", what);
   };
   o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) { ObserveReadModelLag(events); };
-  ASSIGN_OR_RETURN(read_side_, ReadSide::Open(*store_, std::move(o)));
+  ASSIGN_OR_RETURN(read_side_, ads::ReadSide::Open(*store_, std::move(o)));
   return cqrs::Status::Ok();
 }
 
@@ -285,6 +285,12 @@ ads::BlockingExecutor AdService::Blocking() {
   };
 }
 
+cqrs::Status AdService::OpenNotifications() {
+  ASSIGN_OR_RETURN(notifications_, Notifications::Open(options_, Notifications::Deps{*store_, offsets_.get(), metrics_,
+                                                                                     router_, keys_, *pool_}));
+  return cqrs::Status::Ok();
+}
+
 cqrs::Status AdService::OpenCommands() {
   // The cqrs pipeline's write model and outbox. The relay also runs when an earlier cqrs run left
   // the outbox behind, so nothing it stored stays unpublished whatever the pipeline now.
@@ -336,7 +342,8 @@ void AdService::AddRoutes() {
     write_api_->AddRoutes();
   }
   if (read_side_) {
-    read_api_ = std::make_unique<ReadApi>(router_, keys_, *read_side_, *store_, *pool_);
+    reads_ = std::make_unique<ads::AdReadHandler>(*read_side_, *store_);
+    read_api_ = std::make_unique<ReadApi>(router_, keys_, *reads_);
     read_api_->AddRoutes();
   }
   admin_api_ = std::make_unique<AdminApi>(

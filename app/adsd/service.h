@@ -1,7 +1,7 @@
 // AdService: the composition root. It opens the backends this process's role needs, wires the
 // Write, Read and admin APIs to them, and serves HTTP.
 //
-//   event store (DATA_DIR/log, or PostgreSQL) ──> ads read model (ReadSide: DATA_DIR/read.db, or
+//   event store (DATA_DIR/log, or PostgreSQL) ──> ads read model (ads::ReadSide: DATA_DIR/read.db, or
 //          │                                        PostgreSQL shared by the read processes)
 //          │
 //          └──(the store itself, or Kafka via the bus relay)──> validation worker ──> verdict events
@@ -19,6 +19,8 @@
 #include <memory>
 
 #include "ads/external_validator.h"
+#include "ads/read/read_handler.h"
+#include "ads/read/read_side.h"
 #include "ads/rules/rules.h"
 #include "ads/validation_worker.h"
 #include "ads/write/command_handler.h"
@@ -29,7 +31,6 @@
 #include "app/adsd/notifications.h"
 #include "app/adsd/options.h"
 #include "app/adsd/read_api.h"
-#include "app/adsd/read_side.h"
 #include "app/adsd/submission_bus.h"
 #include "app/adsd/write_api.h"
 #include "cqrs/kafka/consumer.h"
@@ -71,7 +72,7 @@ class AdService {
   // The submissions topic, opened by whichever of the write and worker sides needs it first.
   cqrs::Result<SubmissionBus*> OpenSubmissionBus();
   cqrs::Status OpenCommands();
-  // Webhooks and the live stream (notifications.h); defined in notifications.cc.
+  // Webhooks and the live stream (notifications.h).
   cqrs::Status OpenNotifications();
   void AddGauges();
   void AddRoutes();
@@ -88,8 +89,9 @@ class AdService {
   std::unique_ptr<ads::RuleEngine> rules_;
   std::unique_ptr<cqrs::EventStore> store_;
   std::unique_ptr<BlockingPool> pool_;
-  // The read side (serves_reads()).
-  std::unique_ptr<ReadSide> read_side_;
+  // The read side (serves_reads()): the read model and the queries on it.
+  std::unique_ptr<ads::ReadSide> read_side_;
+  std::unique_ptr<ads::AdReadHandler> reads_;
   // The validation consumer (runs_worker()), on the store or as a member of the bus's group.
   std::unique_ptr<cqrs::log::ConsumerOffsets> offsets_;
   std::unique_ptr<ads::ExternalValidator> external_;

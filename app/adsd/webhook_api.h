@@ -18,6 +18,12 @@ class WebhookApi {
   const http::ApiKeys& keys() const { return keys_; }
 
  private:
+  void AddRegisterRoute();
+  void AddListRoute();
+  void AddRemoveRoute();
+  void AddDeliveriesRoute();
+  void AddRetryRoute();
+
   http::Router& router_;
   const http::ApiKeys& keys_;
   ads::notify::WebhookService& webhooks_;

@@ -10,9 +10,10 @@
 #include <set>
 
 #include "ads/notify/status_change.h"
-#include "ads/read_model.h"
+#include "ads/read/read_model.h"
 #include "app/adsd/authorize.h"
 #include "app/adsd/webhook_api.h"
+#include "cqrs/core/time.h"
 #include "http/problem.h"
 #include "http/target.h"
 
@@ -40,7 +41,7 @@ void EndpointJson(Writer& w, const WebhookEndpoint& e, bool with_secret) {
   w.Key("retailer");
   Str(w, e.retailer);
   w.Key("created_at");
-  Str(w, ads::Rfc3339(e.created_us));
+  Str(w, cqrs::FormatRfc3339(e.created_us, cqrs::TimePrecision::kMillis));
   if (with_secret) {
     w.Key("secret");
     Str(w, e.secret);
@@ -64,7 +65,7 @@ void DeliveryJson(Writer& w, const WebhookDelivery& d) {
   w.Int(d.attempts);
   if (d.state == ads::notify::DeliveryState::kPending) {
     w.Key("next_attempt_at");
-    Str(w, ads::Rfc3339(d.next_attempt_us));
+    Str(w, cqrs::FormatRfc3339(d.next_attempt_us, cqrs::TimePrecision::kMillis));
   }
   w.Key("last_status");
   if (d.last_status) {
@@ -145,6 +146,15 @@ std::string Owner(const http::Principal& who, const Request& req) {
 }  // namespace
 
 void WebhookApi::AddRoutes() {
+  AddRegisterRoute();
+  AddListRoute();
+  AddRemoveRoute();
+  AddDeliveriesRoute();
+  AddRetryRoute();
+}
+
+// POST /v1/webhooks: register an endpoint (resolving its host on the blocking pool).
+void WebhookApi::AddRegisterRoute() {
   router_.Add("POST", "/v1/webhooks", [this](Request& req, Responder respond) {
     auto who = Authorize(*this, req, respond);
     if (!who) return;
@@ -186,7 +196,10 @@ void WebhookApi::AddRoutes() {
     });
     if (!queued) respond(http::Overloaded("too many requests are waiting for a thread"));
   });
+}
 
+// GET /v1/webhooks: a retailer's endpoints (an admin's: any retailer's, or all).
+void WebhookApi::AddListRoute() {
   router_.Add(
       "GET", "/v1/webhooks",
       [this](Request& req, Responder respond) {
@@ -205,7 +218,10 @@ void WebhookApi::AddRoutes() {
         respond(Response::Json(200, buf.GetString()));
       },
       http::RouteOptions{.query_params = {"retailer"}});
+}
 
+// DELETE /v1/webhooks/{id}.
+void WebhookApi::AddRemoveRoute() {
   router_.Add("DELETE", "/v1/webhooks/{id}",
               [this](Request& req, Responder respond) {
                 auto who = Authorize(*this, req, respond);
@@ -217,7 +233,10 @@ void WebhookApi::AddRoutes() {
                 respond(Response{204, "", "", {}, {}});
               },
               {.body_content_type = ""});
+}
 
+// GET /v1/webhooks/{id}/deliveries: an endpoint's deliveries, by state.
+void WebhookApi::AddDeliveriesRoute() {
   router_.Add(
       "GET", "/v1/webhooks/{id}/deliveries",
       [this](Request& req, Responder respond) {
@@ -265,7 +284,10 @@ void WebhookApi::AddRoutes() {
         respond(Response::Json(200, buf.GetString()));
       },
       http::RouteOptions{.query_params = {"status", "limit"}});
+}
 
+// POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry.
+void WebhookApi::AddRetryRoute() {
   router_.Add("POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
               [this](Request& req, Responder respond) {
                 auto who = Authorize(*this, req, respond);

@@ -97,8 +97,6 @@ ads::CommandDone AnswerWith(Responder respond) {
   return [respond = std::move(respond)](ads::CommandResult r) { respond(Answer(r)); };
 }
 
-ads::Sender SenderOf(const http::Principal& p) { return {p.admin ? std::string() : p.retailer, p.admin}; }
-
 Response BadIfMatch() {
   return Problem(400, "bad-if-match", "Bad If-Match", "If-Match must be \"<version>\", a list of them, or *",
                  {{"If-Match", "invalid", "an entity tag such as \"3\", a list of them, or *"}});

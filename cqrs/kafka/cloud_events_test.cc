@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cqrs/core/time.h"
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
 #include "cqrs/pg/testing/test_servers.h"

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <optional>
 
+#include "cqrs/core/time.h"
+
 namespace cqrs::kafka {
 
 namespace {
@@ -190,7 +192,9 @@ Result<RecordedEvent> DecodeEvent(std::span<const BusHeader> headers, std::strin
   e.stream = *subject;
   const std::string* time = get(kTime);
   if (time == nullptr) return bad(kTime);
-  ASSIGN_OR_RETURN(e.timestamp_us, ParseRfc3339(*time));
+  auto at = ParseRfc3339(*time);
+  if (!at.ok()) return bad(kTime);
+  e.timestamp_us = *at;
 
   if (const std::string* s = get(kSchemaVersion)) {
     auto v = Decimal<std::uint32_t>(*s);

@@ -61,10 +61,4 @@ BusMessage EncodeSubmission(std::string_view stream, const EventData& e, const C
 // left out come back as zero: Position(0), StreamVersion(0), a zero hash, nil ids, no metadata.
 Result<RecordedEvent> DecodeEvent(std::span<const BusHeader> headers, std::string_view value);
 
-// RFC 3339 in UTC with microseconds ("2026-12-02T07:36:35.123456Z"), and back: the parser takes
-// any RFC 3339 date-time (offsets, 0 to 9 fractional digits, 't'/'z' in either case) in years
-// 0000-9999; sub-microsecond digits are dropped.
-std::string FormatRfc3339(TimestampUs t);
-Result<TimestampUs> ParseRfc3339(std::string_view text);
-
 }  // namespace cqrs::kafka

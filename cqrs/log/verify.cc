@@ -18,7 +18,10 @@ void Report(VerifyReport& r, Position at, const SegmentFile& file, std::uint64_t
 
 }  // namespace
 
-Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
+Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) { return WalkLog(dir, nullptr); }
+
+Result<VerifyReport> WalkLog(const std::filesystem::path& dir,
+                             const std::function<bool(const RecordView&, const RecordPlace&)>& visit) {
   ASSIGN_OR_RETURN(std::vector<SegmentFile> files, ListSegments(dir));
   VerifyReport r;
   Position expected(1);
@@ -78,6 +81,7 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir) {
                "hash chain broken: the record's bytes, or a record before it, were changed");
         return r;
       }
+      if (visit && !visit(n.view, RecordPlace{&file, n.offset, chain})) return r;
       chain = want;
       r.head_hash = want;
       ++r.records;

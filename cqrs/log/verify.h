@@ -7,12 +7,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "cqrs/core/sha256.h"
 #include "cqrs/core/status.h"
 #include "cqrs/core/types.h"
+#include "cqrs/log/record.h"
+#include "cqrs/log/segment_file.h"
 
 namespace cqrs::log {
 
@@ -32,5 +35,17 @@ struct VerifyReport {
 
 // Fails only when the directory cannot be read; damage is reported inside the VerifyReport.
 Result<VerifyReport> VerifyLog(const std::filesystem::path& dir);
+
+// Where a verified record was found.
+struct RecordPlace {
+  const SegmentFile* segment;
+  std::uint64_t offset;   // of the record in that segment
+  Sha256Digest previous;  // the chain hash before it
+};
+
+// The same walk, showing each record that verified to `visit` (in log order) before counting it;
+// `visit` returning false stops the walk there (the report covers the records before).
+Result<VerifyReport> WalkLog(const std::filesystem::path& dir,
+                             const std::function<bool(const RecordView&, const RecordPlace&)>& visit);
 
 }  // namespace cqrs::log

@@ -30,16 +30,13 @@ Status SyncFile(const fs::path& path) {
   return synced;
 }
 
-}  // namespace
-
-Result<RebuildStats> RebuildIntoFreshFile(EventStore& store, Projection& projection, const fs::path& live,
-                                          const FreshFileRebuildOptions& options) {
-  const auto started = std::chrono::steady_clock::now();
-  const fs::path fresh = live.string() + ".rebuild";
-  RemoveWithSidecars(fresh, {"", "-wal", "-shm"});
-  RebuildStats stats;
+// Loads the whole of `store` into the SQLite file `path` (created) and leaves it durable, in WAL
+// mode with the WAL folded in.
+Result<std::uint64_t> LoadIntoFile(EventStore& store, Projection& projection, const fs::path& path,
+                                   const FreshFileRebuildOptions& options) {
+  std::uint64_t events = 0;
   {
-    ASSIGN_OR_RETURN(auto db, sql::Database::Open(fresh));
+    ASSIGN_OR_RETURN(auto db, sql::Database::Open(path));
     // A bulk load into a file nobody reads yet: no journal, no fsync.
     RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF"));
     ProjectionRunner runner(store, std::move(db), projection, RunnerOptions{.max_batch = 16384, .bulk_load = true});
@@ -55,14 +52,26 @@ Result<RebuildStats> RebuildIntoFreshFile(EventStore& store, Projection& project
     if (options.quiesce) options.quiesce();
     RETURN_IF_ERROR(runner.CatchUp(store.Head()));
     if (options.progress) options.progress(runner.position(), runner.position());
-    stats.events = runner.position().value();
+    events = runner.position().value();
   }
   {
-    // Back to WAL, as the live file, with the WAL folded in: the rename moves one whole file.
-    ASSIGN_OR_RETURN(auto db, sql::Database::Open(fresh));
+    // Back to WAL, as a live file, with the WAL folded in: a rename moves one whole file.
+    ASSIGN_OR_RETURN(auto db, sql::Database::Open(path));
     RETURN_IF_ERROR(db->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
-  RETURN_IF_ERROR(SyncFile(fresh));
+  RETURN_IF_ERROR(SyncFile(path));
+  return events;
+}
+
+}  // namespace
+
+Result<RebuildStats> RebuildIntoFreshFile(EventStore& store, Projection& projection, const fs::path& live,
+                                          const FreshFileRebuildOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const fs::path fresh = live.string() + ".rebuild";
+  RemoveWithSidecars(fresh, {"", "-wal", "-shm"});
+  RebuildStats stats;
+  ASSIGN_OR_RETURN(stats.events, LoadIntoFile(store, projection, fresh, options));
   if (options.before_swap) options.before_swap();
   // The old WAL belongs to the old file: it must go before the new file takes the name.
   RemoveWithSidecars(live, {"-wal", "-shm"});
@@ -71,6 +80,27 @@ Result<RebuildStats> RebuildIntoFreshFile(EventStore& store, Projection& project
   if (ec) return ErrnoError("rename " + fresh.string() + " to " + live.string(), ec.value());
   RemoveWithSidecars(fresh, {"-wal", "-shm"});
   RETURN_IF_ERROR(log::SyncDir(live.has_parent_path() ? live.parent_path() : fs::path(".")));
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return stats;
+}
+
+Result<RebuildStats> RebuildIntoNewFile(EventStore& store, Projection& projection, const fs::path& path,
+                                        const FreshFileRebuildOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  std::error_code ec;
+  if (fs::exists(path, ec) || fs::exists(path.string() + "-wal", ec)) {
+    return AlreadyExists(path.string() + " exists: a past read model goes into a new file");
+  }
+  // Built under a temporary name and renamed at the end: an interrupted build leaves no file
+  // that looks finished.
+  const fs::path partial = path.string() + ".partial";
+  RemoveWithSidecars(partial, {"", "-wal", "-shm"});
+  RebuildStats stats;
+  ASSIGN_OR_RETURN(stats.events, LoadIntoFile(store, projection, partial, options));
+  fs::rename(partial, path, ec);
+  if (ec) return ErrnoError("rename " + partial.string() + " to " + path.string(), ec.value());
+  RemoveWithSidecars(partial, {"-wal", "-shm"});
+  RETURN_IF_ERROR(log::SyncDir(path.has_parent_path() ? path.parent_path() : fs::path(".")));
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }

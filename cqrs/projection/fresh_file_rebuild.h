@@ -36,4 +36,10 @@ struct RebuildStats {
 Result<RebuildStats> RebuildIntoFreshFile(EventStore& store, Projection& projection, const std::filesystem::path& live,
                                           const FreshFileRebuildOptions& options);
 
+// Builds the read model of everything `store` holds into a new file at `path` (kAlreadyExists if
+// there is one: it is never replaced), e.g. from a snapshot of the log up to a past point for an
+// audit. Built as `path`.partial and renamed when complete and durable.
+Result<RebuildStats> RebuildIntoNewFile(EventStore& store, Projection& projection, const std::filesystem::path& path,
+                                        const FreshFileRebuildOptions& options);
+
 }  // namespace cqrs::projection

@@ -1,43 +1,11 @@
-// Checkpointer: folds a database's WAL back into the file from a thread of its own.
-//
-// SQLite's automatic checkpoint runs inside the commit that crosses the threshold, so one commit
-// in a thousand pays for writing (and, with synchronous=NORMAL, fsyncing) the pages of all the
-// others: for a read model that shows as a write-to-read lag spike. The writer turns automatic
-// checkpoints off (PRAGMA wal_autocheckpoint=0) and this thread runs PASSIVE checkpoints, which
-// never block the writer or the readers, on its own connection.
-//
-// Lifecycle: the thread starts in the constructor and stops in the destructor.
-// Thread-safety: status() from any thread.
+// The WAL folder's former name, kept for code written against libcqrs before it was renamed
+// (installed header): see wal_folder.h.
 #pragma once
 
-#include <chrono>
-#include <filesystem>
-#include <thread>
-
-#include "cqrs/core/mutex.h"
-#include "cqrs/core/status.h"
+#include "cqrs/sql/wal_folder.h"
 
 namespace cqrs::sql {
 
-class Checkpointer {
- public:
-  Checkpointer(std::filesystem::path db, std::chrono::milliseconds every);
-  ~Checkpointer();
-  // The last checkpoint's outcome.
-  Status status() const EXCLUDES(mu_);
-
- private:
-  void Run() EXCLUDES(mu_);
-
-  const std::filesystem::path path_;
-  const std::chrono::milliseconds every_;
-
-  mutable Mutex mu_;
-  CondVar cv_;  // stop_ set
-  bool stop_ GUARDED_BY(mu_) = false;
-  Status status_ GUARDED_BY(mu_);
-
-  std::thread thread_;  // started in the constructor's body, once every member above exists
-};
+using Checkpointer [[deprecated("use cqrs::sql::WalFolder (cqrs/sql/wal_folder.h)")]] = WalFolder;
 
 }  // namespace cqrs::sql

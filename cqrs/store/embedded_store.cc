@@ -12,6 +12,7 @@
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/index_builder.h"
 #include "cqrs/store/polling_subscription.h"
+#include "cqrs/store/recorded_event.h"
 #include "cqrs/store/stream_index.h"
 
 namespace cqrs {
@@ -21,23 +22,6 @@ namespace {
 // An append with expected = any or exists recognizes a retry if the retried events are among the
 // stream's last this-many events. Exact and no_stream expectations are checked exactly.
 constexpr std::size_t kIdempotencyWindow = 128;
-
-RecordedEvent ToRecorded(const log::RecordView& v) {
-  RecordedEvent e;
-  e.event_id = v.event_id;
-  e.stream.assign(v.stream);
-  e.version = v.version;
-  e.position = v.position;
-  e.type.assign(v.type);
-  e.schema_version = v.schema_version;
-  e.timestamp_us = v.timestamp_us;
-  e.correlation_id = v.correlation_id;
-  e.causation_id = v.causation_id;
-  e.metadata.assign(v.metadata);
-  e.payload.assign(v.payload);
-  e.hash = v.hash;
-  return e;
-}
 
 // What an append turned out to be, decided under the store's lock.
 struct Plan {

@@ -1,10 +1,9 @@
-// ce_time: RFC 3339 date-times (event_codec.h), without the C library's time zone machinery,
-// which is neither thread-safe (gmtime) nor able to read offsets and fractions (strptime).
+#include "cqrs/core/time.h"
+
+#include <algorithm>
 #include <cstdio>
 
-#include "cqrs/kafka/event_codec.h"
-
-namespace cqrs::kafka {
+namespace cqrs {
 
 namespace {
 
@@ -64,26 +63,59 @@ bool Char(std::string_view s, std::size_t& at, char a, char b = 0) {
   return true;
 }
 
-}  // namespace
-
-std::string FormatRfc3339(TimestampUs t) {
+// The civil day of `t` and the microseconds into it (the representable range enforced).
+struct DayAndTime {
+  Civil day;
+  std::int64_t in_day;
+};
+DayAndTime Split(TimestampUs t) {
   t = std::clamp(t, kMin, kMax);  // a time the parser reads back, whatever the input
   std::int64_t days = t / kUsPerDay, in_day = t % kUsPerDay;
   if (in_day < 0) {
     in_day += kUsPerDay;
     --days;
   }
-  const Civil c = CivilFromDays(days);
+  return {CivilFromDays(days), in_day};
+}
+
+}  // namespace
+
+std::string FormatRfc3339(TimestampUs t, TimePrecision precision) {
+  const auto [c, in_day] = Split(t);
   const std::int64_t secs = in_day / 1'000'000;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(c.y), c.m, c.d,
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(c.y), c.m, c.d,
                 static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                static_cast<long long>(secs % 60), static_cast<long long>(in_day % 1'000'000));
+                static_cast<long long>(secs % 60));
+  char out[48];
+  if (precision == TimePrecision::kMicros) {
+    std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(in_day % 1'000'000));
+  } else {
+    std::snprintf(out, sizeof out, "%s.%03lldZ", buf, static_cast<long long>(in_day % 1'000'000 / 1000));
+  }
+  return out;
   return buf;
 }
 
+std::string UtcDay(TimestampUs t) {
+  const Civil c = Split(t).day;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(c.y), c.m, c.d);
+  return buf;
+}
+
+Result<TimestampUs> ParseUtcDay(std::string_view day) {
+  std::size_t at = 0;
+  unsigned y, m, d;
+  if (!Digits(day, at, 4, y) || !Char(day, at, '-') || !Digits(day, at, 2, m) || !Char(day, at, '-') ||
+      !Digits(day, at, 2, d) || at != day.size() || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) {
+    return InvalidArgument("not a day (YYYY-MM-DD): " + std::string(day.substr(0, 40)));
+  }
+  return DaysFromCivil(y, m, d) * kUsPerDay;
+}
+
 Result<TimestampUs> ParseRfc3339(std::string_view s) {
-  auto bad = [&s] { return Corruption("bus message: bad ce_time " + std::string(s.substr(0, 40))); };
+  auto bad = [&s] { return InvalidArgument("not an RFC 3339 date-time: " + std::string(s.substr(0, 40))); };
   std::size_t at = 0;
   unsigned y, mo, d, h, mi, se;
   if (!Digits(s, at, 4, y) || !Char(s, at, '-') || !Digits(s, at, 2, mo) || !Char(s, at, '-') || !Digits(s, at, 2, d) ||
@@ -120,4 +152,4 @@ Result<TimestampUs> ParseRfc3339(std::string_view s) {
   return t;
 }
 
-}  // namespace cqrs::kafka
+}  // namespace cqrs

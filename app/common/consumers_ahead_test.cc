@@ -1,6 +1,6 @@
 // Consumers ahead of the log (issue finding: recovery cut an applied record and the service went
 // on as ready, reusing the position for an ad that was then never projected or validated).
-#include "app/adsd/consumers_ahead.h"
+#include "app/common/consumers_ahead.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>

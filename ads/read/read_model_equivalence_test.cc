@@ -6,10 +6,10 @@
 #include <random>
 
 #include "ads/events.h"
-#include "ads/pg_ad_queries.h"
-#include "ads/pg_read_model.h"
-#include "ads/read_model.h"
-#include "ads/sqlite_ad_queries.h"
+#include "ads/read/pg_ad_queries.h"
+#include "ads/read/pg_read_model.h"
+#include "ads/read/read_model.h"
+#include "ads/read/sqlite_ad_queries.h"
 #include "cqrs/core/testing/temp_dir.h"
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/projection/projection_runner.h"

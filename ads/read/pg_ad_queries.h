@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "ads/ad_queries.h"
+#include "ads/read/ad_queries.h"
 #include "cqrs/pg/pool.h"
 
 namespace adsd::ads {

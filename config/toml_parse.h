@@ -1,7 +1,7 @@
 // ParseToml: a TOML document (toml++), or InvalidArgument "SOURCE:LINE: what is wrong".
 //
 // toml++ reports syntax errors by exception; this is the one place where they become a Status,
-// for the key file (http/auth.cc) and the rules file (ads/rules/rules_config.cc) alike.
+// for the API key file (http/auth.cc) and the rules file (ads/rules/rules_config.cc) alike.
 #pragma once
 
 #include <toml++/toml.h>
@@ -11,7 +11,7 @@
 
 #include "cqrs/core/status.h"
 
-namespace adsd::http {
+namespace adsd::config {
 
 inline cqrs::Result<toml::table> ParseToml(std::string_view text, std::string_view source) {
   try {
@@ -23,4 +23,4 @@ inline cqrs::Result<toml::table> ParseToml(std::string_view text, std::string_vi
   }
 }
 
-}  // namespace adsd::http
+}  // namespace adsd::config

@@ -1,4 +1,4 @@
-#include "ads/pg_ad_queries.h"
+#include "ads/read/pg_ad_queries.h"
 
 namespace adsd::ads {
 

@@ -1,4 +1,4 @@
-#include "ads/sqlite_ad_queries.h"
+#include "ads/read/sqlite_ad_queries.h"
 
 #include <sqlite3.h>
 

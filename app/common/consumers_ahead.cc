@@ -1,4 +1,4 @@
-#include "app/adsd/consumers_ahead.h"
+#include "app/common/consumers_ahead.h"
 
 #include <fmt/core.h>
 

@@ -36,9 +36,4 @@ class AdsReadModel final : public cqrs::projection::Projection {
   std::map<int, cqrs::sql::Statement> statements_;
 };
 
-// "2026-11-24" for a timestamp in microseconds (UTC).
-std::string UtcDay(cqrs::TimestampUs us);
-// RFC 3339 UTC with milliseconds: "2026-11-24T10:00:00.123Z".
-std::string Rfc3339(cqrs::TimestampUs us);
-
 }  // namespace adsd::ads

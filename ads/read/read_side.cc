@@ -1,18 +1,18 @@
-#include "app/adsd/read_side.h"
+#include "ads/read/read_side.h"
 
 #include <algorithm>
 
-#include "ads/pg_ad_queries.h"
+#include "ads/read/pg_ad_queries.h"
 #include "cqrs/projection/projection_runner.h"
 
-namespace adsd::app {
+namespace adsd::ads {
 
 namespace fs = std::filesystem;
 
 namespace {
 
 // How often the read model's WAL is folded back into its file, off the projection's thread.
-constexpr std::chrono::milliseconds kCheckpointEvery{250};
+constexpr std::chrono::milliseconds kWalFoldEvery{250};
 
 }  // namespace
 
@@ -25,7 +25,7 @@ cqrs::Result<std::unique_ptr<ReadSide>> ReadSide::Open(cqrs::EventStore& store, 
 ReadSide::~ReadSide() { Stop(); }
 
 void ReadSide::Stop() {
-  checkpointer_.reset();
+  wal_folder_.reset();
   std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::Runner>());
   pg_runner_ = nullptr;
 }
@@ -33,8 +33,8 @@ void ReadSide::Stop() {
 cqrs::Status ReadSide::StartSqliteRunner(ads::AdsReadModel& model) {
   const fs::path& path = options_.sqlite_path;
   ASSIGN_OR_RETURN(auto db, cqrs::sql::Database::Open(path));
-  RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/checkpointer.h
-  checkpointer_ = std::make_unique<cqrs::sql::Checkpointer>(path, kCheckpointEvery);
+  RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0"));  // see cqrs/sql/wal_folder.h
+  wal_folder_ = std::make_unique<cqrs::sql::WalFolder>(path, kWalFoldEvery);
   cqrs::projection::RunnerOptions o;
   // Commits at most every 2 ms while it keeps up: a commit's fixed cost is most of a small batch's.
   o.min_commit_interval = std::chrono::milliseconds(2);
@@ -92,11 +92,11 @@ cqrs::Result<cqrs::projection::RebuildStats> ReadSide::RebuildSqlite() {
   cqrs::projection::FreshFileRebuildOptions o;
   // The live runner stops for the last few events only; the read model serves until then.
   o.quiesce = [this] { runner()->Stop(); };
-  o.before_swap = [this] { checkpointer_.reset(); };  // its connection belongs to the old file
+  o.before_swap = [this] { wal_folder_.reset(); };  // its connection belongs to the old file
   ASSIGN_OR_RETURN(auto stats, cqrs::projection::RebuildIntoFreshFile(store_, model, options_.sqlite_path, o));
   sqlite_queries_->Reopen();
   RETURN_IF_ERROR(StartSqliteRunner(model));  // its statements went with the rebuild's connection
   return stats;
 }
 
-}  // namespace adsd::app
+}  // namespace adsd::ads

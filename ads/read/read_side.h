@@ -17,17 +17,17 @@
 #include <string>
 #include <vector>
 
-#include "ads/ad_queries.h"
-#include "ads/pg_read_model.h"
-#include "ads/read_model.h"
-#include "ads/sqlite_ad_queries.h"
+#include "ads/read/ad_queries.h"
+#include "ads/read/pg_read_model.h"
+#include "ads/read/read_model.h"
+#include "ads/read/sqlite_ad_queries.h"
 #include "cqrs/projection/fresh_file_rebuild.h"
 #include "cqrs/projection/pg_projection.h"
 #include "cqrs/projection/runner.h"
-#include "cqrs/sql/checkpointer.h"
+#include "cqrs/sql/wal_folder.h"
 #include "cqrs/store/event_store.h"
 
-namespace adsd::app {
+namespace adsd::ads {
 
 struct ReadSideOptions {
   std::filesystem::path sqlite_path;  // the SQLite model's file, when `postgres_url` is empty
@@ -59,7 +59,7 @@ class ReadSide {
   ReadSide(cqrs::EventStore& store, ReadSideOptions options) : store_(store), options_(std::move(options)) {}
   cqrs::Status OpenSqlite();
   cqrs::Status OpenPostgres();
-  // Opens the live SQLite file and starts its runner and checkpointer.
+  // Opens the live SQLite file and starts its runner and WAL folder.
   cqrs::Status StartSqliteRunner(ads::AdsReadModel& model);
   cqrs::Result<cqrs::projection::RebuildStats> RebuildSqlite();
 
@@ -71,9 +71,9 @@ class ReadSide {
   std::unique_ptr<ads::AdsPgReadModel> pg_model_;
   std::shared_ptr<cqrs::projection::Runner> runner_;           // atomic_load / atomic_store
   cqrs::projection::PgProjectionRunner* pg_runner_ = nullptr;  // runner_, for PostgreSQL
-  std::unique_ptr<cqrs::sql::Checkpointer> checkpointer_;      // the live SQLite file's
+  std::unique_ptr<cqrs::sql::WalFolder> wal_folder_;           // the live SQLite file's
   std::unique_ptr<ads::AdQueries> queries_;
   ads::SqliteAdQueries* sqlite_queries_ = nullptr;  // queries_, for SQLite
 };
 
-}  // namespace adsd::app
+}  // namespace adsd::ads

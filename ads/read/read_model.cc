@@ -1,40 +1,10 @@
-#include "ads/read_model.h"
+#include "ads/read/read_model.h"
 
-#include <cstdio>
-#include <ctime>
-
-#include "ads/ad_row_change.h"
+#include "ads/read/ad_row_change.h"
 
 namespace adsd::ads {
 
 using cqrs::Status;
-
-namespace {
-
-// `us` (microseconds since the epoch) as UTC calendar time, formatted by strftime's `format`.
-template <std::size_t N>
-void FormatUtc(cqrs::TimestampUs us, const char* format, char (&out)[N]) {
-  const std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  std::strftime(out, N, format, &tm);
-}
-
-}  // namespace
-
-std::string UtcDay(cqrs::TimestampUs us) {
-  char buf[16];
-  FormatUtc(us, "%Y-%m-%d", buf);
-  return buf;
-}
-
-std::string Rfc3339(cqrs::TimestampUs us) {
-  char buf[40];
-  FormatUtc(us, "%Y-%m-%dT%H:%M:%S", buf);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((us / 1000) % 1000));
-  return out;
-}
 
 namespace {
 constexpr std::string_view kTable = R"sql(

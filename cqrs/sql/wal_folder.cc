@@ -1,19 +1,18 @@
-#include "cqrs/sql/checkpointer.h"
+#include "cqrs/sql/wal_folder.h"
 
 #include "cqrs/core/thread_name.h"
 #include "cqrs/sql/sqlite.h"
 
 namespace cqrs::sql {
 
-Checkpointer::Checkpointer(std::filesystem::path db, std::chrono::milliseconds every)
-    : path_(std::move(db)), every_(every) {
+WalFolder::WalFolder(std::filesystem::path db, std::chrono::milliseconds every) : path_(std::move(db)), every_(every) {
   thread_ = std::thread([this] {
     NameThisThread("checkpoint");
     Run();
   });
 }
 
-Checkpointer::~Checkpointer() {
+WalFolder::~WalFolder() {
   {
     MutexLock lock(mu_);
     stop_ = true;
@@ -22,12 +21,12 @@ Checkpointer::~Checkpointer() {
   thread_.join();
 }
 
-Status Checkpointer::status() const {
+Status WalFolder::status() const {
   MutexLock lock(mu_);
   return status_;
 }
 
-void Checkpointer::Run() {
+void WalFolder::Run() {
   auto db = Database::Open(path_);
   MutexLock lock(mu_);
   if (!db.ok()) {

@@ -1,11 +1,12 @@
-#include "ads/ad_queries.h"
+#include "ads/read/ad_queries.h"
 
 #include <simdjson.h>
 
 #include <limits>
 
 #include "ads/json_writer.h"
-#include "ads/read_model.h"
+#include "ads/read/read_model.h"
+#include "cqrs/core/time.h"
 
 namespace adsd::ads {
 
@@ -38,11 +39,11 @@ std::string AdRowJson(const AdRow& r) {
   w.Int64(r.version);
   w.Key("position");
   w.Int64(r.position);
-  str("created_at", Rfc3339(r.created_us));
-  str("updated_at", Rfc3339(r.updated_us));
+  str("created_at", cqrs::FormatRfc3339(r.created_us, cqrs::TimePrecision::kMillis));
+  str("updated_at", cqrs::FormatRfc3339(r.updated_us, cqrs::TimePrecision::kMillis));
   w.Key("decided_at");
   if (r.decided_us) {
-    w.String(std::string_view(Rfc3339(*r.decided_us)));
+    w.String(std::string_view(cqrs::FormatRfc3339(*r.decided_us, cqrs::TimePrecision::kMillis)));
   } else {
     w.Null();
   }
@@ -102,8 +103,9 @@ std::string DailyReportCsv(const std::vector<AdRow>& rows) {
       if (ad["title"].get(title)) title = {};
       if (ad["landing_url"].get(url)) url = {};
     }
-    out += CsvField(r.ad_id) + "," + CsvField(r.status) + "," + CsvField(r.decided_us ? Rfc3339(*r.decided_us) : "") +
-           "," + CsvField(title) + "," + CsvField(url) + "," + CsvField(ReasonsText(r.reasons_json)) + "\r\n";
+    out += CsvField(r.ad_id) + "," + CsvField(r.status) + "," +
+           CsvField(r.decided_us ? cqrs::FormatRfc3339(*r.decided_us, cqrs::TimePrecision::kMillis) : "") + "," +
+           CsvField(title) + "," + CsvField(url) + "," + CsvField(ReasonsText(r.reasons_json)) + "\r\n";
   }
   return out;
 }

@@ -1,7 +1,8 @@
-#include "ads/ad_row_change.h"
+#include "ads/read/ad_row_change.h"
 
 #include "ads/events.h"
-#include "ads/read_model.h"
+#include "ads/read/read_model.h"
+#include "cqrs/core/time.h"
 
 namespace adsd::ads {
 
@@ -22,7 +23,7 @@ cqrs::Result<std::optional<AdRowChange>> AdRowChangeOf(const cqrs::RecordedEvent
     ASSIGN_OR_RETURN(c.reasons_json, events::ReasonsJson(e.payload));
     c.kind = AdRowChange::Kind::kDecided;
     c.status = e.type == events::kApproved ? "approved" : "rejected";
-    c.decided_day = UtcDay(e.timestamp_us);
+    c.decided_day = cqrs::UtcDay(e.timestamp_us);
   } else if (e.type == events::kWithdrawn) {
     c.kind = AdRowChange::Kind::kWithdrawn;
   } else {

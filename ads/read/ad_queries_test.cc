@@ -1,4 +1,4 @@
-#include "ads/ad_queries.h"
+#include "ads/read/ad_queries.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-#include "ads/pg_read_model.h"
+#include "ads/read/pg_read_model.h"
 
-#include "ads/ad_row_change.h"
+#include "ads/read/ad_row_change.h"
 
 namespace adsd::ads {
 

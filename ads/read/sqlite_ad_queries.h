@@ -6,7 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
-#include "ads/ad_queries.h"
+#include "ads/read/ad_queries.h"
 
 namespace adsd::ads {
 
