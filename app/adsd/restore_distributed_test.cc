@@ -6,6 +6,7 @@
 // shared read model is a database on the fixture's PostgreSQL (it is not restored: it is ahead),
 // and a read process keeps its own SQLite model. Ads are submitted before and after time T; the
 // store's cluster is restored to T; then:
+//   - a process left running through the restore stops by itself (exit 4);
 //   - every role refuses to start, naming what is ahead and the remedy (the topic for write and
 //     worker processes; the read models, first past the store's head, then, once new ads were
 //     stored, at positions where the store holds other events);
@@ -46,7 +47,7 @@ using testing::UniqueGoodAd;
 const std::string kScripts = ADSD_SCRIPTS_DIR;
 
 // A script's run that must succeed; its output.
-std::string Run(const std::string& command) {
+std::string RunScript(const std::string& command) {
   auto [rc, out] = Shell(command + " 2>&1");
   EXPECT_EQ(rc, 0) << command << ":\n" << out;
   return out;
@@ -64,11 +65,11 @@ class RestoreDistributed : public ::testing::Test {
     for (auto p = dir_.path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
       std::filesystem::permissions(p, std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
     }
-    store_url_ = Trim(Run(kScripts + "/servers/postgres.sh start " + Pg()));
-    Run(kScripts + "/pg-backup.sh archive-on " + store_url_ + " " + Archive());
-    Run(kScripts + "/servers/postgres.sh stop " + Pg());
-    Run(kScripts + "/servers/postgres.sh start " + Pg());
-    Run(kScripts + "/pg-backup.sh base " + store_url_ + " " + (dir_.path() / "backup").string());
+    store_url_ = Trim(RunScript(kScripts + "/servers/postgres.sh start " + Pg()));
+    RunScript(kScripts + "/pg-backup.sh archive-on " + store_url_ + " " + Archive());
+    RunScript(kScripts + "/servers/postgres.sh stop " + Pg());
+    RunScript(kScripts + "/servers/postgres.sh start " + Pg());
+    RunScript(kScripts + "/pg-backup.sh base " + store_url_ + " " + (dir_.path() / "backup").string());
   }
   void TearDown() override { (void)Shell(kScripts + "/servers/postgres.sh stop " + Pg() + " immediate 2>&1"); }
 
@@ -178,6 +179,9 @@ TEST_F(RestoreDistributed, AfterAPointInTimeRestoreNothingDownstreamActsOnTheLos
   std::vector<std::string> before, after;
   std::string target;
   Receiver rx;
+  // A read process left running through the restore (against the runbook): it must not go on.
+  AdsdProcess bystander(Data("b"), "async", {}, Args("read"));
+  ASSERT_TRUE(bystander.started());
   {
     AdsdProcess writer(Data("w"), "async", {}, Args("write"));
     AdsdProcess worker(Data("k"), "async", {}, Args("worker"));
@@ -197,18 +201,22 @@ TEST_F(RestoreDistributed, AfterAPointInTimeRestoreNothingDownstreamActsOnTheLos
     ASSERT_TRUE(WaitUntil([&] { return Decided(reader, after) && Decided(shared, after); }, 60s));
     ASSERT_TRUE(rx.WaitFor([&](const auto& r) { return AllIn(Notified(r), after); }, 30s));
     // Everything committed reaches the archive; then the disaster: every process stops.
-    Run(kScripts + "/pg-backup.sh switch-wal " + store_url_ + " " + Archive());
+    RunScript(kScripts + "/pg-backup.sh switch-wal " + store_url_ + " " + Archive());
   }
   const std::int64_t head_before = Store("SELECT position FROM log_head");
 
   // The store's cluster back to T.
-  Run(kScripts + "/servers/postgres.sh stop " + Pg());
+  RunScript(kScripts + "/servers/postgres.sh stop " + Pg());
   std::filesystem::rename(dir_.path() / "pg" / "data", dir_.path() / "pg" / "data.lost");
-  Run(kScripts + "/pg-backup.sh restore " + (dir_.path() / "backup").string() + " " + Archive() + " " + Pg() +
+  RunScript(kScripts + "/pg-backup.sh restore " + (dir_.path() / "backup").string() + " " + Archive() + " " + Pg() +
       "/data --to-time " + target);
-  Run(kScripts + "/servers/postgres.sh start " + Pg());
-  Run(kScripts + "/pg-backup.sh wait " + store_url_ + " 120");
+  RunScript(kScripts + "/servers/postgres.sh start " + Pg());
+  RunScript(kScripts + "/pg-backup.sh wait " + store_url_ + " 120");
   const std::int64_t head_at_t = Store("SELECT position FROM log_head");
+  // The process that ran through it saw the store's head go back, and stopped (exit 4).
+  std::string ended;
+  EXPECT_TRUE(WaitUntil([&] { return !(ended = bystander.Ended()).empty(); }, 30s));
+  EXPECT_EQ(ended, "exit 4");
   ASSERT_LT(head_at_t, head_before);
   EXPECT_EQ(Store("SELECT count(*) FROM events WHERE stream IN (" + StreamList(after) + ")"), 0);
   EXPECT_EQ(Store("SELECT count(DISTINCT stream) FROM events WHERE stream IN (" + StreamList(before) + ")"), 5);

@@ -189,7 +189,14 @@ cqrs::Status AdService::OpenReadSide() {
     fmt::print(stderr, "adsd: repaired: {}\n", what);
   };
   o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) { ObserveReadModelLag(events); };
-  ASSIGN_OR_RETURN(read_side_, ads::ReadSide::Open(*store_, std::move(o)));
+  auto read_side = ads::ReadSide::Open(*store_, std::move(o));
+  if (!read_side.ok() && read_side.status().code() == cqrs::StatusCode::kCorruption && !options_.store_url.empty() &&
+      IsPostgresUrl(options_.read_db_url)) {
+    // The shared model ahead of the store: the runner names it, adsd the remedy.
+    return cqrs::Corruption("consumers are ahead of the event store: " + read_side.status().message() + "; " +
+                            std::string(kStoreAheadRemedy));
+  }
+  ASSIGN_OR_RETURN(read_side_, std::move(read_side));
   return cqrs::Status::Ok();
 }
 

@@ -468,12 +468,15 @@ class PostgresEventStore final : public EventStore {
   }
 
   void PollHead() {
+    // What this store saw before it asks: committed before the query's snapshot is taken, so the
+    // answer is at least that, unless the database went back. (Read after the answer, it could be
+    // a commit the snapshot missed.)
+    const std::uint64_t seen = head_.load();
     auto head = listen_conn_->Query("SELECT position FROM log_head WHERE id = 1");
     reachable_.store(head.ok());
     if (!head.ok() || head->empty()) return;
     const auto at = static_cast<std::uint64_t>(head->Int(0, 0));
-    // The database's own head, read now (a NOTIFY may come late), below what this store saw.
-    if (const std::uint64_t seen = head_.load(); at < seen && options_.on_went_back && !went_back_.exchange(true)) {
+    if (at < seen && options_.on_went_back && !went_back_.exchange(true)) {
       options_.on_went_back(Position(seen), Position(at));
     }
     AdvanceHead(at);
