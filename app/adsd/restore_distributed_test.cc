@@ -209,7 +209,7 @@ TEST_F(RestoreDistributed, AfterAPointInTimeRestoreNothingDownstreamActsOnTheLos
   RunScript(kScripts + "/servers/postgres.sh stop " + Pg());
   std::filesystem::rename(dir_.path() / "pg" / "data", dir_.path() / "pg" / "data.lost");
   RunScript(kScripts + "/pg-backup.sh restore " + (dir_.path() / "backup").string() + " " + Archive() + " " + Pg() +
-      "/data --to-time " + target);
+            "/data --to-time " + target);
   RunScript(kScripts + "/servers/postgres.sh start " + Pg());
   RunScript(kScripts + "/pg-backup.sh wait " + store_url_ + " 120");
   const std::int64_t head_at_t = Store("SELECT position FROM log_head");

@@ -158,7 +158,8 @@ cqrs::Status AdService::CheckConsumersAgainstTheStore() {
   if (!options_.bus_url.empty() && options_.role != Role::kRead) {
     ASSIGN_OR_RETURN(c.bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
   }
-  if (options_.serves_reads() && !IsPostgresUrl(options_.read_db_url)) c.sqlite_read_model = SqliteReadModelPath(options_);
+  if (options_.serves_reads() && !IsPostgresUrl(options_.read_db_url))
+    c.sqlite_read_model = SqliteReadModelPath(options_);
   if (options_.runs_worker() && options_.bus_url.empty()) c.offsets_dir = OffsetsDir(options_.data_dir);
   ASSIGN_OR_RETURN(StoreAheadOutcome outcome, CheckConsumersAgainstStore(*store_, c));
   for (const std::string& line : outcome.repairs) fmt::print(stderr, "adsd: {}\n", line);
@@ -185,9 +186,7 @@ cqrs::Status AdService::OpenReadSide() {
   o.query_connections = options_.http.threads;  // queries run on the HTTP threads
   // A shared model in PostgreSQL is held against the store by its runner (store_ahead.h).
   o.on_ahead = StorePolicy(options_.consumers_ahead);
-  o.on_repaired = [](const std::string& what) {
-    fmt::print(stderr, "adsd: repaired: {}\n", what);
-  };
+  o.on_repaired = [](const std::string& what) { fmt::print(stderr, "adsd: repaired: {}\n", what); };
   o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) { ObserveReadModelLag(events); };
   auto read_side = ads::ReadSide::Open(*store_, std::move(o));
   if (!read_side.ok() && read_side.status().code() == cqrs::StatusCode::kCorruption && !options_.store_url.empty() &&

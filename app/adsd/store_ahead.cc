@@ -29,11 +29,12 @@ struct Ahead {
 cqrs::Status CheckStoreCheckpoints(cqrs::pg::Connection& db, std::vector<Ahead>& out) {
   ASSIGN_OR_RETURN(std::vector<cqrs::NamedCheckpoint> found, cqrs::FindNamedCheckpointsAhead(db));
   for (cqrs::NamedCheckpoint& n : found) {
-    const std::string what = "the checkpoint '" + n.name + "' in the event store's table checkpoints " + n.check.Describe();
+    const std::string what =
+        "the checkpoint '" + n.name + "' in the event store's table checkpoints " + n.check.Describe();
     if (n.name.starts_with(kRelayPrefix)) {
       out.push_back({what, [&db, name = n.name, what]() -> cqrs::Result<std::string> {
-                       RETURN_IF_ERROR(db.Query("DELETE FROM checkpoints WHERE name = $1", {cqrs::pg::Param::Text(name)})
-                                           .status());
+                       RETURN_IF_ERROR(
+                           db.Query("DELETE FROM checkpoints WHERE name = $1", {cqrs::pg::Param::Text(name)}).status());
                        return what + "; removed: the relay publishes the store from its start";
                      }});
     } else {
@@ -96,7 +97,8 @@ cqrs::Status CheckValidatorOffset(const cqrs::EventStore& store, const fs::path&
 
 }  // namespace
 
-cqrs::Result<StoreAheadOutcome> CheckConsumersAgainstStore(const cqrs::EventStore& store, const StoreAheadCheck& check) {
+cqrs::Result<StoreAheadOutcome> CheckConsumersAgainstStore(const cqrs::EventStore& store,
+                                                           const StoreAheadCheck& check) {
   StoreAheadOutcome outcome;
   std::vector<Ahead> ahead;
   std::unique_ptr<cqrs::pg::Connection> db;

@@ -177,10 +177,9 @@ void BusConsumer::Take(RdKafka::Message& m) {
   // Not ours (a foreign or damaged message): nothing to do, and nothing to wait for.
   const auto first_new = first_new_.find(m.partition());
   const bool republished = e.ok() && e->position.value() > 0 && e->position <= options_.maybe_repeated_through;
-  const consumer::Delivery delivery =
-      first_new != first_new_.end() && m.offset() >= first_new->second && !republished
-          ? consumer::Delivery::kFirst
-          : consumer::Delivery::kMaybeRepeated;
+  const consumer::Delivery delivery = first_new != first_new_.end() && m.offset() >= first_new->second && !republished
+                                          ? consumer::Delivery::kFirst
+                                          : consumer::Delivery::kMaybeRepeated;
   const std::optional<consumer::Ticket> ticket =
       e.ok() ? dispatcher_->Dispatch(std::move(*e), delivery) : dispatcher_->Skip();
   if (!ticket) return;  // stopped or failed: not taken, so never committed

@@ -90,8 +90,7 @@ Result<std::map<std::int32_t, RecordedEvent>> Tails(RdKafka::KafkaConsumer& c, c
     if (RdKafka::ErrorCode rc = c.query_watermark_offsets(topic, p, &low, &high, kTimeoutMs);
         rc != RdKafka::ERR_NO_ERROR) {
       RdKafka::TopicPartition::destroy(assign);
-      return Unavailable("bus: the end of " + topic + " partition " + std::to_string(p) + ": " +
-                         RdKafka::err2str(rc));
+      return Unavailable("bus: the end of " + topic + " partition " + std::to_string(p) + ": " + RdKafka::err2str(rc));
     }
     if (high <= low) continue;
     assign.push_back(RdKafka::TopicPartition::create(topic, p, std::max(low, high - kTailMessages)));
@@ -181,7 +180,8 @@ Result<SettledGeneration> SettleGeneration(pg::Connection& store_db, const Event
   RETURN_IF_ERROR(store_db.Exec("BEGIN"));
   auto settle = [&]() -> Result<SettledGeneration> {
     RETURN_IF_ERROR(
-        store_db.Query("SELECT pg_advisory_xact_lock($1)", {Param::Int(pg::AdvisoryLockKey("cqrs bus generation " + base))})
+        store_db
+            .Query("SELECT pg_advisory_xact_lock($1)", {Param::Int(pg::AdvisoryLockKey("cqrs bus generation " + base))})
             .status());
     SettledGeneration s;
     ASSIGN_OR_RETURN(s.generation, ReadGeneration(store_db, base));

@@ -271,7 +271,8 @@ std::vector<pg::Statement> PgProjectionRunner::CommitStatements(const RecordedEv
   return {
       {"INSERT INTO projection_checkpoints(projection, position, hash) VALUES ($1, $2, $3) "
        "ON CONFLICT (projection) DO UPDATE SET position = excluded.position, hash = excluded.hash",
-       {Param::Text(name), Param::Int(static_cast<std::int64_t>(last.position.value())), Param::Bytes(HashBytes(last))}},
+       {Param::Text(name), Param::Int(static_cast<std::int64_t>(last.position.value())),
+        Param::Bytes(HashBytes(last))}},
       // Delivered to the followers when (and only if) the transaction commits.
       {std::string("SELECT pg_notify('") + kChannel + "', $1)",
        {Param::Text(name + " " + std::to_string(last.position.value()))}},
@@ -481,9 +482,10 @@ Result<std::uint64_t> PgProjectionRunner::Rebuild() {
       last = covered;
     }
     if (last.value() == 0) {  // an empty store: no event to name, no checkpoint
-      return conn_->Pipeline({{"DELETE FROM projection_checkpoints WHERE projection = $1",
-                               {Param::Text(std::string(projection_.name()))}},
-                              {"COMMIT"}})
+      return conn_
+          ->Pipeline({{"DELETE FROM projection_checkpoints WHERE projection = $1",
+                       {Param::Text(std::string(projection_.name()))}},
+                      {"COMMIT"}})
           .status();
     }
     return conn_->Pipeline(CommitStatements(last_event)).status();

@@ -24,7 +24,8 @@ CREATE INDEX IF NOT EXISTS parked_events_by_stream ON parked_events(projection, 
 // Files made before checkpoints carried the hash of their last event get the column (NULL until
 // the next commit: such a checkpoint is held against the store by its position alone).
 Status AddCheckpointHash(sql::Database& db) {
-  ASSIGN_OR_RETURN(auto has, db.Prepare("SELECT 1 FROM pragma_table_info('projection_checkpoints') WHERE name = 'hash'"));
+  ASSIGN_OR_RETURN(auto has,
+                   db.Prepare("SELECT 1 FROM pragma_table_info('projection_checkpoints') WHERE name = 'hash'"));
   ASSIGN_OR_RETURN(bool there, has.Step());
   if (there) return Status::Ok();
   return db.Exec("ALTER TABLE projection_checkpoints ADD COLUMN hash BLOB");
@@ -43,10 +44,12 @@ Result<std::optional<ConsumerCheckpoint>> ReadCheckpoint(sql::Database& db, std:
                                           "name = 'projection_checkpoints'"));
   ASSIGN_OR_RETURN(bool exists, table.Step());
   if (!exists) return std::optional<ConsumerCheckpoint>();
-  ASSIGN_OR_RETURN(auto has, db.Prepare("SELECT 1 FROM pragma_table_info('projection_checkpoints') WHERE name = 'hash'"));
+  ASSIGN_OR_RETURN(auto has,
+                   db.Prepare("SELECT 1 FROM pragma_table_info('projection_checkpoints') WHERE name = 'hash'"));
   ASSIGN_OR_RETURN(bool with_hash, has.Step());
-  ASSIGN_OR_RETURN(auto q, db.Prepare(with_hash ? "SELECT position, hash FROM projection_checkpoints WHERE projection = ?"
-                                                : "SELECT position, NULL FROM projection_checkpoints WHERE projection = ?"));
+  ASSIGN_OR_RETURN(auto q,
+                   db.Prepare(with_hash ? "SELECT position, hash FROM projection_checkpoints WHERE projection = ?"
+                                        : "SELECT position, NULL FROM projection_checkpoints WHERE projection = ?"));
   q.Bind(1, projection);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<ConsumerCheckpoint>();

@@ -40,7 +40,7 @@ enum class CheckpointState {
 struct CheckpointCheck {
   CheckpointState state = CheckpointState::kInStore;
   ConsumerCheckpoint checkpoint;
-  Position head;                         // the store's, when checked
+  Position head;                           // the store's, when checked
   std::optional<Sha256Digest> store_hash;  // the store's event at checkpoint.position, if any
   bool ahead() const { return state != CheckpointState::kInStore; }
   // "is at position 42, past the event store's head 40" / "is at position 42, where the event

@@ -505,7 +505,7 @@ class PostgresEventStore final : public EventStore {
   std::atomic<bool> reachable_{true};  // the listener's view of the server
   mutable std::atomic<std::uint64_t> head_{0};
   std::atomic<bool> went_back_{false};  // on_went_back called
-  mutable Mutex head_mu_;  // for head_cv_ only: head_ is atomic
+  mutable Mutex head_mu_;               // for head_cv_ only: head_ is atomic
   mutable CondVar head_cv_;
   std::vector<std::thread> writers_;
   std::thread resolver_;
