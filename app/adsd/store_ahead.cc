@@ -17,6 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kReadModelProjection = "ads";
+// A read process may read a replica that has not replayed its model's last events yet.
+constexpr std::chrono::milliseconds kHeadWait{1000};
 // The bus relay's checkpoints are named "bus-relay:<topic>" (service.cc).
 constexpr std::string_view kRelayPrefix = "bus-relay:";
 
@@ -61,7 +63,7 @@ cqrs::Status CheckSqliteReadModel(const cqrs::EventStore& store, const fs::path&
     ASSIGN_OR_RETURN(cp, cqrs::projection::ReadCheckpoint(*db, kReadModelProjection));
   }
   if (!cp) return cqrs::Status::Ok();
-  ASSIGN_OR_RETURN(cqrs::CheckpointCheck c, cqrs::CheckCheckpoint(store, *cp));
+  ASSIGN_OR_RETURN(cqrs::CheckpointCheck c, cqrs::CheckCheckpoint(store, *cp, kHeadWait));
   if (!c.ahead()) return cqrs::Status::Ok();
   const std::string what = "the SQLite read model (" + path.string() + ") " + c.Describe();
   out.push_back({what, [path, what]() -> cqrs::Result<std::string> {
@@ -80,7 +82,7 @@ cqrs::Status CheckValidatorOffset(const cqrs::EventStore& store, const fs::path&
   ASSIGN_OR_RETURN(auto offsets, cqrs::log::ConsumerOffsets::Open(dir));
   const std::string group(ads::ValidationWorker::kGroup);
   const cqrs::Position at = offsets->Load(group);
-  ASSIGN_OR_RETURN(cqrs::CheckpointCheck c, cqrs::CheckCheckpoint(store, {at, std::nullopt}));
+  ASSIGN_OR_RETURN(cqrs::CheckpointCheck c, cqrs::CheckCheckpoint(store, {at, std::nullopt}, kHeadWait));
   if (!c.ahead()) return cqrs::Status::Ok();
   const fs::path file = dir / (group + ".offset");
   const std::string what = "the validator's offset (" + file.string() + ") " + c.Describe();

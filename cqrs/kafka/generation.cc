@@ -163,10 +163,7 @@ Result<std::optional<TopicAhead>> FindTopicAhead(const BusOptions& bus, const Ev
   if (!tails.ok()) return tails.status();
   TopicAhead ahead{bus.topic, {}};
   for (const auto& [partition, e] : *tails) {
-    if (e.position > store.Head() && head_wait.count() > 0) {
-      store.WaitForPosition(e.position, std::chrono::steady_clock::now() + head_wait);
-    }
-    ASSIGN_OR_RETURN(CheckpointCheck c, CheckCheckpoint(store, {e.position, e.hash}));
+    ASSIGN_OR_RETURN(CheckpointCheck c, CheckCheckpoint(store, {e.position, e.hash}, head_wait));
     if (c.ahead()) ahead.partitions.push_back({partition, std::move(c)});
   }
   if (ahead.partitions.empty()) return std::optional<TopicAhead>();

@@ -21,9 +21,13 @@ std::string CheckpointCheck::Describe() const {
   return at;
 }
 
-Result<CheckpointCheck> CheckCheckpoint(const EventStore& store, const ConsumerCheckpoint& checkpoint) {
+Result<CheckpointCheck> CheckCheckpoint(const EventStore& store, const ConsumerCheckpoint& checkpoint,
+                                        std::chrono::milliseconds head_wait) {
   CheckpointCheck c;
   c.checkpoint = checkpoint;
+  if (checkpoint.position > store.Head() && head_wait.count() > 0) {
+    store.WaitForPosition(checkpoint.position, std::chrono::steady_clock::now() + head_wait);
+  }
   c.head = store.Head();
   if (checkpoint.position.value() == 0) return c;  // nothing applied yet
   if (checkpoint.position > c.head) {

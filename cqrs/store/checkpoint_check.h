@@ -13,6 +13,7 @@
 // it and the remedy, or repair (rebuild, reset, a fresh topic generation). Never go on silently.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,8 +49,11 @@ struct CheckpointCheck {
   std::string Describe() const;
 };
 
-// Reads the store's head and its event at the checkpoint's position.
-Result<CheckpointCheck> CheckCheckpoint(const EventStore& store, const ConsumerCheckpoint& checkpoint);
+// Reads the store's head and its event at the checkpoint's position. A checkpoint past the head
+// is first waited for up to `head_wait`: the store may be a replica that has not replayed it yet,
+// or another process may have numbered it an instant ago.
+Result<CheckpointCheck> CheckCheckpoint(const EventStore& store, const ConsumerCheckpoint& checkpoint,
+                                        std::chrono::milliseconds head_wait = std::chrono::milliseconds(0));
 
 // What to do with a consumer found ahead of the store.
 enum class AheadPolicy {
