@@ -46,7 +46,7 @@ cqrs::Result<std::vector<Finding>> ExternalValidator::Validate(const Ad& ad, con
     if (attempt > 1) {
       std::chrono::milliseconds pause;
       {
-        std::lock_guard lock(rng_mu_);
+        cqrs::MutexLock lock(rng_mu_);
         pause = options_.retry.Backoff(attempt, rng_);
       }
       std::this_thread::sleep_for(pause);  // the backoff itself, not a wait for a result

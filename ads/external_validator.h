@@ -16,6 +16,7 @@
 
 #include "ads/ad.h"
 #include "ads/rules/rules.h"
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/status.h"
 #include "http/client.h"
 #include "http/resilience.h"
@@ -46,8 +47,8 @@ class ExternalValidator {
   const ExternalValidatorOptions options_;
   http::HttpClient client_;
   http::CircuitBreaker breaker_;
-  std::mutex rng_mu_;
-  std::mt19937 rng_{std::random_device{}()};  // guarded by rng_mu_
+  cqrs::Mutex rng_mu_;
+  std::mt19937 rng_ GUARDED_BY(rng_mu_){std::random_device{}()};
 };
 
 }  // namespace adsd::ads

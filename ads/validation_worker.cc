@@ -54,7 +54,7 @@ cqrs::Result<std::optional<ValidationWorker::Verdict>> ValidationWorker::Judge(c
   ASSIGN_OR_RETURN(events::AdContent content, events::ParseContent(e.payload));
   ads::Verdict verdict;
   {
-    std::lock_guard lock(flood_mu_);
+    cqrs::MutexLock lock(flood_mu_);
     verdict =
         rules_.Evaluate(content.ad, {content.retailer, e.timestamp_us / 1'000'000, e.event_id.ToString()}, floods_);
   }

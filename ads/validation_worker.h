@@ -37,6 +37,7 @@
 #include "ads/rules/rules.h"
 #include "cqrs/consumer/handler.h"
 #include "cqrs/consumer/store_consumer.h"
+#include "cqrs/core/mutex.h"
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/store/event_store.h"
 
@@ -137,8 +138,8 @@ class ValidationWorker {
   std::atomic<std::uint64_t> decided_{0};
   mutable std::atomic<std::uint64_t> checked_{0};
   std::atomic<std::size_t> pending_{0};  // verdict appends issued, not settled
-  std::mutex flood_mu_;
-  FloodHistory floods_;  // guarded by flood_mu_
+  cqrs::Mutex flood_mu_;
+  FloodHistory floods_ GUARDED_BY(flood_mu_);
 
   std::unique_ptr<cqrs::consumer::StoreConsumer> consumer_;  // set by Start()
 };

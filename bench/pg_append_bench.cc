@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"durable single-event appends to the PostgreSQL event store"};

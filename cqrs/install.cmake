@@ -27,17 +27,20 @@ function(_cqrs_public lib)
     VERSION ${PROJECT_VERSION} SOVERSION ${CQRS_SOVERSION} INSTALL_RPATH "$ORIGIN")
 endfunction()
 _cqrs_public(cqrs_core core/status.h core/types.h core/strong_int.h core/uuid.h core/sha256.h
-  core/mutex.h core/thread_annotations.h core/loop_status.h)
+  core/mutex.h core/thread_annotations.h core/loop_status.h core/time.h)
 _cqrs_public(cqrs_log log/log.h log/record.h log/consumer_offsets.h log/verify.h)
-_cqrs_public(cqrs_store store/event.h store/event_store.h store/expected_version.h
-  store/embedded_store.h store/polling_subscription.h store/upcasting_store.h)
+_cqrs_public(cqrs_store store/event.h store/event_store.h store/expected_version.h store/query.h
+  store/embedded_store.h store/polling_subscription.h store/upcasting_store.h store/log_point.h
+  store/log_snapshot_store.h store/log_prefix_store.h)
 _cqrs_public(cqrs_sql sql/sqlite.h sql/group_commit.h sql/wal_folder.h sql/checkpointer.h)
 _cqrs_public(cqrs_consumer consumer/handler.h consumer/keyed_lanes.h consumer/dispatcher.h
   consumer/offset_ledger.h consumer/store_consumer.h)
 _cqrs_public(cqrs_projection projection/projection.h projection/runner.h
   projection/projection_runner.h projection/position_waiters.h projection/fresh_file_rebuild.h)
 _cqrs_public(cqrs_pg pg/connection.h pg/migrations.h pg/pool.h pg/advisory_lock.h)
-_cqrs_public(cqrs_store_postgres store/postgres_store.h store/postgres_verify.h)
+# store/postgres_store.h and store/postgres_verify.h forward to store/postgres/ (their former paths).
+_cqrs_public(cqrs_store_postgres store/postgres/store.h store/postgres/verify.h store/postgres_store.h
+  store/postgres_verify.h)
 _cqrs_public(cqrs_projection_pg projection/pg_projection.h)
 _cqrs_public(cqrs_snapshot snapshot/snapshot_store.h snapshot/aggregate.h)
 _cqrs_public(cqrs_snapshot_pg snapshot/postgres_snapshot_store.h)

@@ -20,9 +20,13 @@ prefix=$tmp/prefix
 inc=$prefix/include/cqrs
 [[ -f $inc/store/event_store.h && -f $inc/core/status.h && -f $inc/projection/projection.h ]] \
   || fail "public headers missing under $inc"
-for internal in log/segment_file.h log/log_impl.h store/index_builder.h store/postgres_appender.h \
+for internal in log/segment_file.h log/log_impl.h store/index_builder.h store/postgres/appender.h \
                 store/event_store_contract.h core/testing/temp_dir.h; do
   [[ ! -e $inc/$internal ]] || fail "internal header installed: $internal"
+done
+# The PostgreSQL store's former include paths forward to store/postgres/ (compiled below with the rest).
+for moved in store/postgres_store.h store/postgres_verify.h; do
+  [[ -f $inc/$moved ]] || fail "forwarding header missing: $moved"
 done
 [[ -f $prefix/lib/cmake/cqrs/cqrsConfig.cmake && -f $prefix/lib/cmake/cqrs/cqrsConfigVersion.cmake ]] \
   || fail "no CMake package"
@@ -76,7 +80,23 @@ for line in "$expect_store" "$expect_audit" \
     "balance alice: 20 (version 4)" \
     "balance bob: 0 (version 1)" \
     "balance carol: 500 (version 2)" \
+    "balance alice when the deposit was recorded: 100" \
     "audit saw: AccountOpened 3, Deposited 2, Withdrawn 2"; do
   grep -qxF "$line" <<< "$out" || fail "expected the line: $line"
+done
+
+# The seats example: a rule across streams, kept with conditional appends (tags and queries).
+cmake -S "$here/seats" -B "$tmp/seats" "${generator[@]}" "${launcher[@]}" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$tmp/configure-seats.log" || { cat "$tmp/configure-seats.log"; fail "configure seats"; }
+CCACHE_BASEDIR=$tmp CCACHE_NOHASHDIR=1 cmake --build "$tmp/seats" > "$tmp/build-seats.log" \
+  || { cat "$tmp/build-seats.log"; fail "build seats"; }
+seats_store=$tmp/seats-data
+[[ $mode == servers ]] && seats_store="${admin%/*}/$db"
+out=$("$tmp/seats/seats" --store "$seats_store") || { echo "$out"; fail "the seats example failed"; }
+echo "$out"
+for line in "alice reserves A1: ok, position" "bob reserves A1: InvalidArgument: seat A1-" \
+    "alice reserves A2: ok, position" "alice reserves A3: InvalidArgument: alice-" \
+    "8 clients race for B7: 1 reserved it, 7 did not"; do
+  grep -qF "$line" <<< "$out" || fail "expected a line with: $line"
 done
 echo "PASS ($mode)"

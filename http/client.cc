@@ -15,6 +15,8 @@
 #include <optional>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
+
 namespace adsd::http {
 
 namespace {
@@ -54,18 +56,18 @@ struct HttpClient::Impl {
     tcp::socket::native_handle_type fd;
   };
   Url base;
-  std::mutex mu;
-  std::vector<Idle> idle;  // guarded by mu
+  cqrs::Mutex mu;
+  std::vector<Idle> idle GUARDED_BY(mu);
 
   std::optional<Idle> Borrow() {
-    std::lock_guard lock(mu);
+    cqrs::MutexLock lock(mu);
     if (idle.empty()) return std::nullopt;
     Idle i = idle.back();
     idle.pop_back();
     return i;
   }
   void Return(Idle i) {
-    std::lock_guard lock(mu);
+    cqrs::MutexLock lock(mu);
     if (idle.size() < 16) {
       idle.push_back(i);
     } else {

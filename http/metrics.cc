@@ -49,19 +49,19 @@ void Metrics::Write(std::string& out, std::string_view name, const std::map<std:
 }
 
 void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status, double seconds) {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   Add(requests_[{route, method, status}], seconds);
 }
 
 void Metrics::ObserveStep(std::string_view step, double seconds) {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   auto it = steps_.find(step);
   if (it == steps_.end()) it = steps_.emplace(std::string(step), Series{}).first;
   Add(it->second, seconds);
 }
 
 void Metrics::AddHistogram(std::string name, std::string help, std::vector<double> bounds) {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   Histogram& h = histograms_[std::move(name)];
   h.help = std::move(help);
   h.buckets.assign(bounds.size(), 0);
@@ -69,7 +69,7 @@ void Metrics::AddHistogram(std::string name, std::string help, std::vector<doubl
 }
 
 void Metrics::Observe(std::string_view name, std::span<const double> values) {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   auto it = histograms_.find(name);
   if (it == histograms_.end()) return;
   Histogram& h = it->second;
@@ -83,17 +83,17 @@ void Metrics::Observe(std::string_view name, std::span<const double> values) {
 }
 
 void Metrics::AddGauge(std::string name, std::string help, std::function<std::vector<Sample>()> read) {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   gauges_.push_back({std::move(name), std::move(help), std::move(read), "gauge"});
 }
 
 void Metrics::AddCounter(std::string name, std::string help, std::function<std::vector<Sample>()> read) {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   gauges_.push_back({std::move(name), std::move(help), std::move(read), "counter"});
 }
 
 std::string Metrics::Exposition() const {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   std::string out;
   out += "# HELP adsd_http_requests_total HTTP requests answered, by route pattern, method and status.\n";
   out += "# TYPE adsd_http_requests_total counter\n";

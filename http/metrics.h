@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
+
 namespace adsd::http {
 
 class Metrics {
@@ -62,14 +64,14 @@ class Metrics {
     std::function<std::vector<Sample>()> read;
     std::string_view type;  // "gauge" or "counter"
   };
-  mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, Series> requests_;  // guarded by mu_
-  std::map<std::string, Series, std::less<>> steps_;                      // guarded by mu_
+  mutable cqrs::Mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, Series> requests_ GUARDED_BY(mu_);
+  std::map<std::string, Series, std::less<>> steps_ GUARDED_BY(mu_);
   static void Add(Series& s, double seconds);
   static void Write(std::string& out, std::string_view name, const std::map<std::string, std::string>& labels,
                     const Series& s);
-  std::map<std::string, Histogram, std::less<>> histograms_;  // guarded by mu_
-  std::vector<Gauge> gauges_;                                 // guarded by mu_
+  std::map<std::string, Histogram, std::less<>> histograms_ GUARDED_BY(mu_);
+  std::vector<Gauge> gauges_ GUARDED_BY(mu_);
 };
 
 }  // namespace adsd::http

@@ -25,7 +25,7 @@ RateLimiter::Decision RateLimiter::Admit(std::size_t key, Clock::time_point now)
   if (key >= buckets_.size() || buckets_[key]->limit.unlimited()) return d;
   Bucket& b = *buckets_[key];
   const double rate = b.limit.per_second, burst = b.limit.burst;
-  std::lock_guard lock(b.mu);
+  cqrs::MutexLock lock(b.mu);
   if (now > b.refilled) {
     b.tokens = std::min(burst, b.tokens + std::chrono::duration<double>(now - b.refilled).count() * rate);
     b.refilled = now;

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "http/message.h"
 
 namespace adsd::http {
@@ -46,9 +47,9 @@ class RateLimiter {
  private:
   struct Bucket {
     RateLimit limit;
-    std::mutex mu;
-    double tokens = 0;           // guarded by mu
-    Clock::time_point refilled;  // guarded by mu
+    cqrs::Mutex mu;
+    double tokens GUARDED_BY(mu) = 0;
+    Clock::time_point refilled GUARDED_BY(mu);
   };
   std::vector<std::unique_ptr<Bucket>> buckets_;  // fixed after construction
 };

@@ -5,7 +5,7 @@
 namespace adsd::http {
 
 bool CircuitBreaker::Allow() {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   switch (state_) {
     case State::kClosed:
       return true;
@@ -23,14 +23,14 @@ bool CircuitBreaker::Allow() {
 }
 
 void CircuitBreaker::RecordSuccess() {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   state_ = State::kClosed;
   failures_ = 0;
   trial_in_flight_ = false;
 }
 
 void CircuitBreaker::RecordFailure() {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   trial_in_flight_ = false;
   if (state_ == State::kHalfOpen || ++failures_ >= options_.failure_threshold) {
     state_ = State::kOpen;
@@ -39,7 +39,7 @@ void CircuitBreaker::RecordFailure() {
 }
 
 CircuitBreaker::State CircuitBreaker::state() {
-  std::lock_guard lock(mu_);
+  cqrs::MutexLock lock(mu_);
   return state_;
 }
 

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <random>
 
+#include "cqrs/core/mutex.h"
+
 namespace adsd::http {
 
 class CircuitBreaker {
@@ -35,11 +37,11 @@ class CircuitBreaker {
  private:
   const Options options_;
   const Clock clock_;
-  std::mutex mu_;
-  State state_ = State::kClosed;                       // guarded by mu_
-  int failures_ = 0;                                   // guarded by mu_
-  bool trial_in_flight_ = false;                       // guarded by mu_
-  std::chrono::steady_clock::time_point opened_at_{};  // guarded by mu_
+  cqrs::Mutex mu_;
+  State state_ GUARDED_BY(mu_) = State::kClosed;
+  int failures_ GUARDED_BY(mu_) = 0;
+  bool trial_in_flight_ GUARDED_BY(mu_) = false;
+  std::chrono::steady_clock::time_point opened_at_ GUARDED_BY(mu_){};
 };
 
 struct RetryPolicy {

@@ -258,8 +258,10 @@ class ServerImpl final : public Server {
     // Streamed answers end with their last chunk; they hold no request, so the drain does not wait.
     for (auto& stream : state_.OpenStreams()) stream->Close();
     {
-      std::unique_lock lock(state_.mu);
-      state_.drained.wait_for(lock, state_.options.drain_timeout, [&] { return state_.inflight.load() == 0; });
+      cqrs::MutexLock lock(state_.mu);
+      const auto deadline = std::chrono::steady_clock::now() + state_.options.drain_timeout;
+      while (state_.inflight.load() != 0 && state_.drained.WaitUntil(state_.mu, deadline)) {
+      }
     }
     for (auto& c : contexts_) {
       c->work.reset();

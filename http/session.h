@@ -17,7 +17,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -25,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "cqrs/core/mutex.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/router.h"
@@ -53,7 +53,7 @@ class StreamChannel : public StreamWriter {
   bool Write(std::string bytes) override {
     bool start = false;
     {
-      std::lock_guard lock(mu_);
+      cqrs::MutexLock lock(mu_);
       if (ended_ || closing_) return false;
       if (queued_bytes_ + bytes.size() > limit_) {
         slow_ = true;  // the connection cuts the client off when it looks next
@@ -73,7 +73,7 @@ class StreamChannel : public StreamWriter {
   void Close() override {
     bool start = false;
     {
-      std::lock_guard lock(mu_);
+      cqrs::MutexLock lock(mu_);
       if (ended_ || closing_) return;
       closing_ = true;
       start = !writing_;
@@ -84,7 +84,7 @@ class StreamChannel : public StreamWriter {
 
   void OnClose(std::function<void()> f) override {
     {
-      std::lock_guard lock(mu_);
+      cqrs::MutexLock lock(mu_);
       if (!ended_) {
         on_close_.push_back(std::move(f));
         return;
@@ -94,7 +94,7 @@ class StreamChannel : public StreamWriter {
   }
 
   bool closed() const override {
-    std::lock_guard lock(mu_);
+    cqrs::MutexLock lock(mu_);
     return ended_;
   }
 
@@ -107,7 +107,7 @@ class StreamChannel : public StreamWriter {
     bool slow = false;
   };
   Next Take() {
-    std::lock_guard lock(mu_);
+    cqrs::MutexLock lock(mu_);
     Next n;
     n.slow = slow_;
     for (auto& b : queue_) n.bytes += b;
@@ -121,7 +121,7 @@ class StreamChannel : public StreamWriter {
   void End() {
     std::vector<std::function<void()>> callbacks;
     {
-      std::lock_guard lock(mu_);
+      cqrs::MutexLock lock(mu_);
       if (ended_) return;
       ended_ = true;
       callbacks.swap(on_close_);
@@ -132,20 +132,20 @@ class StreamChannel : public StreamWriter {
 
  private:
   bool slow() const {
-    std::lock_guard lock(mu_);
+    cqrs::MutexLock lock(mu_);
     return slow_;
   }
 
   const std::size_t limit_;
   const std::function<void()> start_write_;
-  mutable std::mutex mu_;
-  std::deque<std::string> queue_;                // guarded by mu_
-  std::size_t queued_bytes_ = 0;                 // guarded by mu_
-  bool writing_ = false;                         // guarded by mu_: a write is posted or in progress
-  bool closing_ = false;                         // guarded by mu_: Close() was called
-  bool slow_ = false;                            // guarded by mu_: the client fell behind by more than limit_
-  bool ended_ = false;                           // guarded by mu_
-  std::vector<std::function<void()>> on_close_;  // guarded by mu_
+  mutable cqrs::Mutex mu_;
+  std::deque<std::string> queue_ GUARDED_BY(mu_);
+  std::size_t queued_bytes_ GUARDED_BY(mu_) = 0;
+  bool writing_ GUARDED_BY(mu_) = false;  // a write is posted or in progress
+  bool closing_ GUARDED_BY(mu_) = false;  // Close() was called
+  bool slow_ GUARDED_BY(mu_) = false;     // the client fell behind by more than limit_
+  bool ended_ GUARDED_BY(mu_) = false;
+  std::vector<std::function<void()>> on_close_ GUARDED_BY(mu_);
 };
 
 // What every connection of one server shares. Thread-safety: atomics, and mu_ for the drain.
@@ -157,18 +157,18 @@ struct ServerState {
   std::atomic<bool> stopping{false};
   std::atomic<int> inflight{0};     // requests being handled (drained by Stop)
   std::atomic<int> connections{0};  // open connections (bounded by options.max_connections)
-  std::mutex mu;
-  std::condition_variable drained;
+  cqrs::Mutex mu;
+  cqrs::CondVar drained;
   // Open streamed answers, so that Stop() can end them (their connections hold no request).
-  std::vector<std::weak_ptr<StreamChannel>> streams;  // guarded by mu
+  std::vector<std::weak_ptr<StreamChannel>> streams GUARDED_BY(mu);
 
   void AddStream(const std::shared_ptr<StreamChannel>& c) {
-    std::lock_guard lock(mu);
+    cqrs::MutexLock lock(mu);
     std::erase_if(streams, [](const auto& w) { return w.expired(); });
     streams.push_back(c);
   }
   std::vector<std::shared_ptr<StreamChannel>> OpenStreams() {
-    std::lock_guard lock(mu);
+    cqrs::MutexLock lock(mu);
     std::vector<std::shared_ptr<StreamChannel>> out;
     for (const auto& w : streams) {
       if (auto c = w.lock()) out.push_back(std::move(c));
@@ -178,8 +178,8 @@ struct ServerState {
 
   void RequestDone() {
     if (inflight.fetch_sub(1) == 1) {
-      std::lock_guard lock(mu);  // so that a Stop() about to wait cannot miss it
-      drained.notify_all();
+      cqrs::MutexLock lock(mu);  // so that a Stop() about to wait cannot miss it
+      drained.SignalAll();
     }
   }
 };

@@ -3,7 +3,8 @@
 #
 #   scripts/thread-safety.sh
 #
-# Builds the engine libraries (cqrs/), their tests and ads/write/outbox.cc with clang++ and
+# Builds the engine libraries (cqrs/), their tests, and the service's annotated files (ads/, http/,
+# app/adsd: listed below) with clang++ and
 # -Wthread-safety (the `thread-safety` preset: build/thread-safety, -O0, warnings are errors), so
 # that a member read without the mutex its GUARDED_BY names, a helper called without the lock it
 # REQUIRES, or a lock held where EXCLUDES forbids it fails here. Exits non-zero on any warning.
@@ -35,6 +36,18 @@ targets=(
   ads/CMakeFiles/ads_notify.dir/notify/webhooks.cc.o
   ads/CMakeFiles/ads_notify.dir/notify/pg_webhook_deliverer.cc.o
   app/adsd/CMakeFiles/adsd_service.dir/status_stream.cc.o
+  # The service's own locks: the HTTP layer (sessions, metrics, rate limits, the client's pool,
+  # the circuit breaker), the validation worker, the external validator, the read side and the
+  # blocking pool.
+  http/CMakeFiles/adsd_http.dir/server.cc.o
+  http/CMakeFiles/adsd_http.dir/metrics.cc.o
+  http/CMakeFiles/adsd_http.dir/rate_limit.cc.o
+  http/CMakeFiles/adsd_http.dir/client.cc.o
+  http/CMakeFiles/adsd_http.dir/resilience.cc.o
+  ads/CMakeFiles/ads_service.dir/validation_worker.cc.o
+  ads/CMakeFiles/ads_service.dir/external_validator.cc.o
+  ads/CMakeFiles/ads_read.dir/read/read_side.cc.o
+  app/adsd/CMakeFiles/adsd_service.dir/service.cc.o
 )
 
 cmake --preset thread-safety >/dev/null

@@ -11,7 +11,7 @@
 #include "ads/events.h"
 #include "cqrs/core/testing/wait_until.h"
 #include "cqrs/pg/testing/test_servers.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace adsd::ads::notify {
 namespace {

@@ -2,7 +2,7 @@
 
 #include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/migrations.h"
-#include "cqrs/store/postgres_checkpoints.h"
+#include "cqrs/store/postgres/checkpoints.h"
 
 namespace adsd::ads::notify {
 
@@ -329,7 +329,7 @@ cqrs::Result<bool> PgWebhookStore::AnyEndpoint(cqrs::pg::Connection& conn) {
 }
 
 namespace {
-// With the hash of the event at `at` (cqrs/store/postgres_checkpoints.h).
+// With the hash of the event at `at` (cqrs/store/postgres/checkpoints.h).
 Statement SaveCheckpointStatement(const std::string& name, cqrs::Position at) {
   return {cqrs::kSaveNamedCheckpointSql, {Param::Text(name), Param::Int(static_cast<std::int64_t>(at.value()))}};
 }

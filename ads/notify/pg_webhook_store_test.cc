@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "cqrs/pg/testing/test_servers.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace adsd::ads::notify {
 namespace {

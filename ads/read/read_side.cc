@@ -78,7 +78,7 @@ std::optional<cqrs::Status> ReadSide::ProbeDatabase() const {
 }
 
 cqrs::Result<cqrs::projection::RebuildStats> ReadSide::Rebuild() {
-  std::lock_guard lock(rebuild_mu_);
+  cqrs::MutexLock lock(rebuild_mu_);
   if (pg_runner_ == nullptr) return RebuildSqlite();
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(std::uint64_t events, pg_runner_->Rebuild());

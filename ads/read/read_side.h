@@ -21,6 +21,7 @@
 #include "ads/read/pg_read_model.h"
 #include "ads/read/read_model.h"
 #include "ads/read/sqlite_ad_queries.h"
+#include "cqrs/core/mutex.h"
 #include "cqrs/projection/fresh_file_rebuild.h"
 #include "cqrs/projection/pg_projection.h"
 #include "cqrs/projection/runner.h"
@@ -65,7 +66,7 @@ class ReadSide {
 
   cqrs::EventStore& store_;
   const ReadSideOptions options_;
-  std::mutex rebuild_mu_;  // one rebuild at a time
+  cqrs::Mutex rebuild_mu_;  // one rebuild at a time
   // Read models live as long as the read side: a replaced runner may still be held by a request.
   std::vector<std::unique_ptr<ads::AdsReadModel>> sqlite_models_;
   std::unique_ptr<ads::AdsPgReadModel> pg_model_;

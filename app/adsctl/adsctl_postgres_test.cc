@@ -14,7 +14,7 @@
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/projection/pg_projection.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace adsd::app {
 namespace {

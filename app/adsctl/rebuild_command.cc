@@ -16,7 +16,7 @@
 #include "cqrs/store/embedded_store.h"
 #include "cqrs/store/log_prefix_store.h"
 #include "cqrs/store/log_snapshot_store.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 #include "http/client.h"
 
 namespace adsd::app {

@@ -8,7 +8,7 @@
 
 #include "app/common/data_dir.h"
 #include "app/common/log_verify.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace adsd::app {
 

@@ -13,13 +13,13 @@
 #pragma once
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "cqrs/core/mutex.h"
 #include "cqrs/core/thread_name.h"
 #include "http/problem.h"
 #include "http/router.h"
@@ -42,10 +42,10 @@ class BlockingPool {
   }
   ~BlockingPool() {
     {
-      std::lock_guard lock(mu_);
+      cqrs::MutexLock lock(mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (auto& t : threads_) t.join();
   }
   BlockingPool(const BlockingPool&) = delete;
@@ -55,10 +55,10 @@ class BlockingPool {
   // `task` (which must then not be the only owner of anything that needs running).
   void Submit(const http::Responder& respond, std::function<void()> task) {
     {
-      std::lock_guard lock(mu_);
+      cqrs::MutexLock lock(mu_);
       if (tasks_.size() < queue_limit_) {
         tasks_.push_back(std::move(task));
-        cv_.notify_one();
+        cv_.Signal();
         return;
       }
     }
@@ -68,10 +68,10 @@ class BlockingPool {
 
   // The same for callers that answer a refusal themselves: false (and `task` dropped) when full.
   [[nodiscard]] bool TrySubmit(std::function<void()> task) {
-    std::lock_guard lock(mu_);
+    cqrs::MutexLock lock(mu_);
     if (tasks_.size() >= queue_limit_) return false;
     tasks_.push_back(std::move(task));
-    cv_.notify_one();
+    cv_.Signal();
     return true;
   }
 
@@ -82,8 +82,8 @@ class BlockingPool {
     while (true) {
       std::function<void()> task;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+        cqrs::MutexLock lock(mu_);
+        while (!stopping_ && tasks_.empty()) cv_.Wait(mu_);
         if (tasks_.empty()) return;
         task = std::move(tasks_.front());
         tasks_.pop_front();
@@ -93,10 +93,10 @@ class BlockingPool {
   }
 
   const std::size_t queue_limit_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  cqrs::Mutex mu_;
+  cqrs::CondVar cv_;
+  std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

@@ -12,7 +12,7 @@
 #include "app/adsd/ui_routes.h"
 #include "app/common/data_dir.h"
 #include "cqrs/store/embedded_store.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace adsd::app {
 

@@ -8,7 +8,7 @@
 #include "cqrs/pg/connection.h"
 #include "cqrs/projection/projection_runner.h"
 #include "cqrs/sql/sqlite.h"
-#include "cqrs/store/postgres_checkpoints.h"
+#include "cqrs/store/postgres/checkpoints.h"
 
 namespace adsd::app {
 

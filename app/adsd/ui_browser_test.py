@@ -243,6 +243,16 @@ def operator_view(driver, ads):
     wait_for(driver, "the verification's result",
              lambda d: d.find_element(By.ID, "verify-result").get_attribute("data-outcome") == "intact")
     assert re.search(r"Intact: \d+ records, head hash [0-9a-f]{64}", driver.find_element(By.ID, "verify-result").text)
+    # An ad as it stood then: before it existed, and now (rebuilt from its events).
+    driver.find_element(By.ID, "past-id").send_keys(bad["ad_id"])
+    driver.find_element(By.ID, "past-at").send_keys("2000-01-01T00:00:00Z", Keys.ENTER)
+    wait_for(driver, "no ad before it existed",
+             lambda d: d.find_element(By.ID, "past-result").get_attribute("data-outcome") == "absent")
+    driver.find_element(By.ID, "past-at").clear()
+    driver.find_element(By.ID, "past-at").send_keys("2999-01-01T00:00:00Z", Keys.ENTER)
+    wait_for(driver, "the ad as it stands, from its events",
+             lambda d: d.find_element(By.ID, "past-result").get_attribute("data-outcome") == "rejected")
+    assert "version 2" in driver.find_element(By.ID, "past-result").text
     screenshot(driver, "operator", full_height=True)
 
     # An operator looks at one retailer's ads (admins name the retailer).
@@ -324,8 +334,10 @@ def check_console(driver):
     # Nothing the page did was refused by the Content-Security-Policy, and nothing failed.
     # The expected refusals are answers the page asked for: the wrong token (401), the
     # retailer's token on the admin-only route (403, how the page tells the roles apart), and
-    # the stream this server does not have yet (404).
-    expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream(\?\S*)? - .* 404|/v1/webhooks(\?\S*)? - .* 404")
+    # the stream this server does not have yet (404), and an ad looked up as of a time before it
+    # existed (404: the answer the operator asked for).
+    expected = re.compile(r"/v1/admin/parked - .* (401|403)|/v1/ads/stream(\?\S*)? - .* 404|/v1/webhooks(\?\S*)? - .* 404"
+                          r"|/v1/ads/[0-9a-f-]+\?as_of=2000-01-01T00%3A00%3A00Z - .* 404")
     problems = [e for e in driver.get_log("browser")
                 if e["level"] == "SEVERE" and not (e["source"] == "network" and expected.search(e["message"]))]
     assert problems == [], problems

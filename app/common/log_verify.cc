@@ -2,7 +2,7 @@
 
 #include "ads/json_writer.h"
 #include "cqrs/log/verify.h"
-#include "cqrs/store/postgres_verify.h"
+#include "cqrs/store/postgres/verify.h"
 
 namespace adsd::app {
 

@@ -1,6 +1,6 @@
 // The event log's verification as adsctl and adsd report it: `adsctl verify` (offline, a data
 // directory or a PostgreSQL store) and `GET /v1/admin/verify` (online, the store this process
-// serves) walk the same verifiers (cqrs/log/verify.h, cqrs/store/postgres_verify.h) and give the
+// serves) walk the same verifiers (cqrs/log/verify.h, cqrs/store/postgres/verify.h) and give the
 // same report.
 #pragma once
 

@@ -12,7 +12,7 @@
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
 #include "cqrs/pg/testing/test_servers.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace cqrs::kafka {
 namespace {

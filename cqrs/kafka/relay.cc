@@ -4,7 +4,7 @@
 #include "cqrs/kafka/generation.h"
 #include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/connection.h"
-#include "cqrs/store/postgres_checkpoints.h"
+#include "cqrs/store/postgres/checkpoints.h"
 
 namespace cqrs::kafka {
 
@@ -144,7 +144,7 @@ bool BusRelay::Checkpoint(pg::Connection& conn, Publisher& publisher) {
     Pause(std::chrono::milliseconds(200));
     return false;
   }
-  // With the hash of the event at it (cqrs/store/postgres_checkpoints.h).
+  // With the hash of the event at it (cqrs/store/postgres/checkpoints.h).
   auto saved = conn.Query(kSaveNamedCheckpointSql,
                           {pg::Param::Text(options_.name), pg::Param::Int(static_cast<std::int64_t>(flying.last))});
   if (!saved.ok()) {

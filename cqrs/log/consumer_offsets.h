@@ -1,4 +1,8 @@
-// ConsumerOffsets: durable per-group positions for consumers of the log.
+// ConsumerOffsets: durable per-group checkpoints (positions) for consumers of the log.
+//
+// The name is older than the code base's vocabulary, where a consumer's position is its
+// *checkpoint* and an *offset* is Kafka's (docs/architecture.md, "One name per concept"); it
+// stays because this header is installed, as does the directory it writes (DATA_DIR/offsets).
 //
 // A consumer group records the last position it has fully processed. Commit() is durable when it
 // returns (write to a temporary file, fdatasync, rename over the old file, fsync the directory),

@@ -25,7 +25,13 @@
 //      72 u32 schema version      76 u16 stream length       78 u16 type length
 //      80 u32 metadata length     84 u32 payload length
 //      88 stream, type, metadata, payload bytes
+//      [tag block, only when bit 15 of the type length is set:
+//         u16 tag count (>= 1), then per tag: u16 length, bytes]
 //      body length - 32: SHA-256(previous record's hash || body bytes before this field)
+//   The type length's bit 15 (types are <= 255 bytes, so it was always 0) says a tag block follows
+//   the payload; its size is what the body has left before the hash. A record without tags is
+//   byte for byte what the format wrote before tags existed, so old logs open and verify as they
+//   were; a reader that predates tags refuses a tagged record as a bad record.
 #pragma once
 
 #include <cstddef>
@@ -62,6 +68,10 @@ inline constexpr std::size_t kOffStreamLen = 76;
 inline constexpr std::size_t kOffTypeLen = 78;
 inline constexpr std::size_t kOffMetadataLen = 80;
 inline constexpr std::size_t kOffPayloadLen = 84;
+// In the type length field: a tag block follows the payload.
+inline constexpr std::uint16_t kTypeLenHasTags = 0x8000;
+inline constexpr std::size_t kTagCountBytes = 2;
+inline constexpr std::size_t kTagLengthBytes = 2;
 
 template <typename T>
 inline T Load(const char* p) {

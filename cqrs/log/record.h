@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,9 @@ struct RecordDraft {
   Uuid causation_id;
   std::string_view metadata;
   std::string_view payload;
+  // Tags (a query's index keys), written in the optional tag block. Empty for a RecordView:
+  // read tags back with DecodeTags(view.tag_block).
+  std::span<const std::string> tags;
 };
 
 // A record as read back: the draft's fields, and what the log assigned. The string views point
@@ -32,11 +36,16 @@ struct RecordView : RecordDraft {
   Position position;
   // SHA-256(previous record's hash || this record's body without this field).
   Sha256Digest hash{};
+  // The encoded tag block (format.h), empty when the record carries no tag.
+  std::string_view tag_block;
 };
 
 // Limits enforced on append; a record over them is rejected with kInvalidArgument.
 inline constexpr std::size_t kMaxStreamBytes = 1024;
 inline constexpr std::size_t kMaxTypeBytes = 255;
 inline constexpr std::size_t kMaxRecordBytes = 16u << 20;
+// The store applies its own, smaller tag limits (cqrs/store/query.h); these are the format's.
+inline constexpr std::size_t kMaxRecordTags = 255;
+inline constexpr std::size_t kMaxRecordTagBytes = 1024;
 
 }  // namespace cqrs::log

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cqrs/core/sha256.h"
 #include "cqrs/core/status.h"
@@ -39,6 +40,10 @@ Decoded DecodeRecord(std::string_view bytes);
 
 // The chain step for an already-encoded body: SHA-256(prev || body without its hash field).
 Sha256Digest ChainHash(const Sha256Digest& prev, std::string_view body);
+
+// The tags of an encoded tag block (RecordView::tag_block), in the order they were written.
+// The block was checked when the record was decoded.
+std::vector<std::string> DecodeTags(std::string_view tag_block);
 
 // The body bytes of a record whose frame starts at `record` (no checks).
 std::string_view BodyOf(std::string_view record);

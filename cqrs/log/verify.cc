@@ -81,7 +81,7 @@ Result<VerifyReport> WalkLog(const std::filesystem::path& dir,
                "hash chain broken: the record's bytes, or a record before it, were changed");
         return r;
       }
-      if (visit && !visit(n.view, RecordPlace{&file, n.offset, chain})) return r;
+      if (visit && !visit(n.view, RecordPlace{&file.path, file.first, n.offset, chain})) return r;
       chain = want;
       r.head_hash = want;
       ++r.records;

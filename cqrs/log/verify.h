@@ -15,7 +15,6 @@
 #include "cqrs/core/status.h"
 #include "cqrs/core/types.h"
 #include "cqrs/log/record.h"
-#include "cqrs/log/segment_file.h"
 
 namespace cqrs::log {
 
@@ -38,9 +37,10 @@ Result<VerifyReport> VerifyLog(const std::filesystem::path& dir);
 
 // Where a verified record was found.
 struct RecordPlace {
-  const SegmentFile* segment;
-  std::uint64_t offset;   // of the record in that segment
-  Sha256Digest previous;  // the chain hash before it
+  const std::filesystem::path* segment;  // the segment file (valid during the visit)
+  Position segment_first;                // the position its first record has
+  std::uint64_t offset;                  // of the record in that segment
+  Sha256Digest previous;                 // the chain hash before it
 };
 
 // The same walk, showing each record that verified to `visit` (in log order) before counting it;

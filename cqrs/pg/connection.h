@@ -54,6 +54,7 @@ class Rows {
   explicit Rows(PGresult* r) : r_(r, &PQclear) {}
   int size() const { return r_ ? PQntuples(r_.get()) : 0; }
   bool empty() const { return size() == 0; }
+  int columns() const { return r_ ? PQnfields(r_.get()) : 0; }
   bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
   std::string_view Text(int row, int col) const {
     return {PQgetvalue(r_.get(), row, col), static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};

@@ -9,7 +9,7 @@
 
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/projection/pg_projection.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace cqrs::projection {
 namespace {

@@ -2,6 +2,7 @@
 #include "cqrs/store/embedded_store.h"
 
 #include "cqrs/store/event_store_contract.h"
+#include "cqrs/store/testing/dcb_contract.h"
 
 namespace cqrs {
 namespace {

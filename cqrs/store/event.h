@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cqrs/core/sha256.h"
 #include "cqrs/core/types.h"
@@ -20,6 +21,9 @@ struct EventData {
   Uuid correlation_id;
   Uuid causation_id;
   TimestampUs timestamp_us = 0;  // 0: the store stamps the time of the append
+  // What queries and append conditions find the event by (query.h): at most kMaxTagsPerEvent,
+  // each 1..kMaxTagBytes of UTF-8. Stored in the clear: never put content to be erased in one.
+  std::vector<std::string> tags;
 };
 
 struct RecordedEvent {
@@ -34,7 +38,8 @@ struct RecordedEvent {
   Uuid causation_id;
   std::string metadata;
   std::string payload;
-  Sha256Digest hash{};  // the record's link in the log's hash chain
+  Sha256Digest hash{};            // the record's link in the log's hash chain
+  std::vector<std::string> tags;  // as appended, in the same order
 };
 
 }  // namespace cqrs

@@ -1,6 +1,7 @@
 #include "cqrs/store/index_builder.h"
 
 #include "cqrs/core/thread_name.h"
+#include "cqrs/log/record_codec.h"
 
 namespace cqrs {
 
@@ -10,7 +11,7 @@ constexpr std::size_t kBatchRecords = 16 * 1024;
 constexpr std::size_t kMaxQueuedBatches = 4;
 }  // namespace
 
-IndexBuilder::IndexBuilder(StreamIndex& index) : index_(index) {
+IndexBuilder::IndexBuilder(StreamIndex& index, QueryIndex& query_index) : index_(index), query_index_(query_index) {
   current_.items.reserve(kBatchRecords);
   worker_ = std::thread([this] {
     NameThisThread("index-build");
@@ -22,8 +23,11 @@ IndexBuilder::~IndexBuilder() { Finish(); }
 
 void IndexBuilder::Add(const log::RecordView& r) {
   current_.items.push_back({r.position, r.event_id, static_cast<std::uint32_t>(current_.names.size()),
-                            static_cast<std::uint32_t>(r.stream.size())});
+                            static_cast<std::uint32_t>(r.stream.size()), static_cast<std::uint32_t>(r.type.size()),
+                            static_cast<std::uint32_t>(r.tag_block.size())});
   current_.names.append(r.stream);
+  current_.names.append(r.type);
+  current_.names.append(r.tag_block);
   if (current_.items.size() >= kBatchRecords) Submit();
 }
 
@@ -59,8 +63,14 @@ void IndexBuilder::Run() {
       queue_.pop_front();
     }
     cv_.SignalAll();
+    const std::string_view names(batch.names);
     for (const Item& it : batch.items) {
-      index_.Add(std::string_view(batch.names).substr(it.name_offset, it.name_size), it.position, it.event_id);
+      index_.Add(names.substr(it.name_offset, it.name_size), it.position, it.event_id);
+      query_index_.AddType(it.position, names.substr(it.name_offset + it.name_size, it.type_size));
+      if (it.tag_block_size != 0) {
+        const auto block = names.substr(it.name_offset + it.name_size + it.type_size, it.tag_block_size);
+        for (const std::string& tag : log::DecodeTags(block)) query_index_.AddTag(it.position, tag);
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-// IndexBuilder: rebuilds the StreamIndex on a second thread while the log is being opened.
+// IndexBuilder: rebuilds the StreamIndex and the QueryIndex on a second thread while the log is being opened.
 //
 // Opening the log is one pass that reads, checks (CRC32C) and decodes every record; inserting each
 // record into the stream index is random memory access that costs as much again. The builder lets
@@ -13,14 +13,16 @@
 
 #include "cqrs/core/mutex.h"
 #include "cqrs/log/record.h"
+#include "cqrs/store/query_index.h"
 #include "cqrs/store/stream_index.h"
 
 namespace cqrs {
 
 class IndexBuilder {
  public:
-  explicit IndexBuilder(StreamIndex& index);  // `index` must outlive the builder
-  ~IndexBuilder();                            // finishes like Finish()
+  // The indexes must outlive the builder.
+  IndexBuilder(StreamIndex& index, QueryIndex& query_index);
+  ~IndexBuilder();  // finishes like Finish()
 
   // Called for each recovered record, in log order.
   void Add(const log::RecordView& record);
@@ -31,11 +33,13 @@ class IndexBuilder {
   struct Item {
     Position position;
     Uuid event_id;
-    std::uint32_t name_offset;
+    std::uint32_t name_offset;  // stream name, type and tag block, back to back in Batch::names
     std::uint32_t name_size;
+    std::uint32_t type_size;
+    std::uint32_t tag_block_size;
   };
   struct Batch {
-    std::string names;  // stream names, back to back
+    std::string names;  // per record: stream name, type, tag block
     std::vector<Item> items;
   };
 
@@ -43,6 +47,7 @@ class IndexBuilder {
   void Submit() EXCLUDES(mu_);
 
   StreamIndex& index_;
+  QueryIndex& query_index_;
   Batch current_;  // the feeding thread's
   Mutex mu_;
   CondVar cv_;

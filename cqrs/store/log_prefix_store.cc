@@ -2,21 +2,15 @@
 
 #include <algorithm>
 
+#include "cqrs/store/past_view.h"
+
 namespace cqrs {
 
 namespace {
 
-class LogPrefixStore final : public EventStore {
+class LogPrefixStore final : public PastView {
  public:
-  LogPrefixStore(const EventStore& inner, Position head) : inner_(inner), head_(head) {}
-
-  Result<AppendResult> Append(std::string_view, ExpectedVersion, std::span<const EventData>) override {
-    return ReadOnly();
-  }
-  void AppendAsync(std::string_view, ExpectedVersion, std::span<const EventData>,
-                   std::function<void(Result<AppendResult>)> done) override {
-    done(ReadOnly());
-  }
+  LogPrefixStore(const EventStore& inner, Position head) : PastView(head), inner_(inner) {}
 
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream, StreamVersion from,
                                                 std::size_t max) const override {
@@ -45,19 +39,18 @@ class LogPrefixStore final : public EventStore {
     }
   }
 
-  Position Head() const override { return head_; }
-  bool WaitForPosition(Position p, std::chrono::steady_clock::time_point) const override { return p <= head_; }
-  Status Health() const override { return inner_.Health(); }
-
-  Result<std::unique_ptr<Subscription>> Subscribe(Position, std::size_t, EventBatchHandler) override {
-    return InvalidArgument("a view of the log's past does not grow: it has no subscriptions");
+  // The inner store's index, cut at the head.
+  Result<QueryResult> Read(const Query& query, Position after, std::size_t max) const override {
+    ASSIGN_OR_RETURN(QueryResult r, inner_.Read(query, after, max));
+    std::erase_if(r.events, [this](const RecordedEvent& e) { return e.position > head_; });
+    r.head = std::min(r.head, head_);
+    return r;
   }
 
- private:
-  static Status ReadOnly() { return InvalidArgument("a view of the log's past is read-only: nothing can be appended"); }
+  Status Health() const override { return inner_.Health(); }
 
+ private:
   const EventStore& inner_;
-  const Position head_;
 };
 
 // The last position recorded at or before `t`, reading from the start up to the first event after it.

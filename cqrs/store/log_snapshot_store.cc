@@ -7,8 +7,10 @@
 #include "cqrs/core/mutex.h"
 #include "cqrs/log/format.h"
 #include "cqrs/log/record_codec.h"
+#include "cqrs/log/segment_file.h"
 #include "cqrs/log/segment_reader.h"
 #include "cqrs/log/verify.h"
+#include "cqrs/store/past_view.h"
 #include "cqrs/store/recorded_event.h"
 
 namespace cqrs {
@@ -21,18 +23,10 @@ struct SnapshotSegment {
   Sha256Digest chain_before{};
 };
 
-class LogSnapshotStore final : public EventStore {
+class LogSnapshotStore final : public PastView {
  public:
   LogSnapshotStore(std::vector<SnapshotSegment> segments, Position head)
-      : segments_(std::move(segments)), head_(head) {}
-
-  Result<AppendResult> Append(std::string_view, ExpectedVersion, std::span<const EventData>) override {
-    return ReadOnly();
-  }
-  void AppendAsync(std::string_view, ExpectedVersion, std::span<const EventData>,
-                   std::function<void(Result<AppendResult>)> done) override {
-    done(ReadOnly());
-  }
+      : PastView(head), segments_(std::move(segments)) {}
 
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream, StreamVersion from,
                                                 std::size_t max) const override {
@@ -63,18 +57,7 @@ class LogSnapshotStore final : public EventStore {
     return version;
   }
 
-  Position Head() const override { return head_; }
-  bool WaitForPosition(Position p, std::chrono::steady_clock::time_point) const override { return p <= head_; }
-
-  Result<std::unique_ptr<Subscription>> Subscribe(Position, std::size_t, EventBatchHandler) override {
-    return InvalidArgument("a snapshot of the log is read-only and does not grow: it has no subscriptions");
-  }
-
  private:
-  static Status ReadOnly() {
-    return InvalidArgument("a snapshot of the log is read-only: nothing can be appended through it");
-  }
-
   // Visits the snapshot's records from `from` (up to its head) until `visit` returns false,
   // checking frames and the chain again (the bytes are read anew).
   Status Scan(Position from, const std::function<bool(const log::RecordView&)>& visit) const {
@@ -112,7 +95,6 @@ class LogSnapshotStore final : public EventStore {
   }
 
   const std::vector<SnapshotSegment> segments_;
-  const Position head_;
   mutable Mutex mu_;  // one scan at a time: keeps open files and memory bounded
 };
 
@@ -126,8 +108,8 @@ Result<std::unique_ptr<EventStore>> OpenLogSnapshot(const LogSnapshotOptions& op
                    log::WalkLog(options.dir, [&](const log::RecordView& v, const log::RecordPlace& place) {
                      if (until.position && v.position > *until.position) return false;
                      if (until.time && v.timestamp_us > *until.time) return false;
-                     if (segments.empty() || segments.back().file.path != place.segment->path) {
-                       segments.push_back({*place.segment, place.previous});
+                     if (segments.empty() || segments.back().file.path != *place.segment) {
+                       segments.push_back({{place.segment_first, *place.segment}, place.previous});
                      }
                      head = v.position;
                      return true;

@@ -11,12 +11,29 @@ namespace cqrs {
 
 namespace {
 
+// One read of what the subscription follows: the events from a position on, and how far the read
+// looked (the last event's position, or further when the query skipped events).
+struct Page {
+  std::vector<RecordedEvent> events;
+  Position scanned_to;
+};
+using PageReader = std::function<Result<Page>(const EventStore&, Position from, std::size_t max)>;
+
+Result<Page> ReadAllPage(const EventStore& store, Position from, std::size_t max) {
+  ASSIGN_OR_RETURN(std::vector<RecordedEvent> events, store.ReadAll(from, max));
+  Page page;
+  page.scanned_to = events.empty() ? Position(from.value() - 1) : events.back().position;
+  page.events = std::move(events);
+  return page;
+}
+
 // Thread-safety: status() from any thread; everything else runs on the subscription's thread.
 class PollingSubscription final : public Subscription {
  public:
-  PollingSubscription(const EventStore& store, Position from, std::size_t max_batch, EventBatchHandler handler,
-                      bool retry_unavailable)
+  PollingSubscription(const EventStore& store, PageReader read, Position from, std::size_t max_batch,
+                      EventBatchHandler handler, bool retry_unavailable)
       : store_(store),
+        read_(std::move(read)),
         next_(from),
         max_batch_(max_batch),
         handler_(std::move(handler)),
@@ -41,7 +58,7 @@ class PollingSubscription final : public Subscription {
     constexpr auto kStopCheck = std::chrono::milliseconds(50);
     auto backoff = std::chrono::milliseconds(50);
     while (!stop_.load()) {
-      auto batch = store_.ReadAll(next_, max_batch_);
+      auto batch = read_(store_, next_, max_batch_);
       if (!batch.ok()) {
         if (!retry_unavailable_ || batch.status().code() != StatusCode::kUnavailable) return Fail(batch.status());
         SetStatus(batch.status());  // visible while it lasts; cleared by the next good read
@@ -54,13 +71,14 @@ class PollingSubscription final : public Subscription {
       }
       backoff = std::chrono::milliseconds(50);
       if (retry_unavailable_) SetStatus(Status::Ok());
-      if (batch->empty()) {
+      if (batch->events.empty()) {
+        next_ = std::max(next_, batch->scanned_to.next());
         store_.WaitForPosition(next_, std::chrono::steady_clock::now() + kStopCheck);
         continue;
       }
-      Status st = handler_(*batch);
+      Status st = handler_(batch->events);
       if (!st.ok()) return Fail(st);
-      next_ = batch->back().position.next();
+      next_ = batch->scanned_to.next();
     }
   }
   void Fail(Status st) EXCLUDES(mu_) { SetStatus(std::move(st)); }
@@ -70,7 +88,8 @@ class PollingSubscription final : public Subscription {
   }
 
   const EventStore& store_;  // outlives the subscription (documented in EventStore::Subscribe)
-  Position next_;            // the subscription thread's
+  const PageReader read_;
+  Position next_;  // the subscription thread's
   const std::size_t max_batch_;
   EventBatchHandler handler_;
   const bool retry_unavailable_;
@@ -89,8 +108,22 @@ Result<std::unique_ptr<Subscription>> StartPollingSubscription(const EventStore&
                                                                bool retry_unavailable) {
   if (max_batch == 0) return InvalidArgument("max_batch: must be > 0");
   if (from.value() == 0) from = Position(1);
-  return std::unique_ptr<Subscription>(
-      std::make_unique<PollingSubscription>(store, from, max_batch, std::move(handler), retry_unavailable));
+  return std::unique_ptr<Subscription>(std::make_unique<PollingSubscription>(store, ReadAllPage, from, max_batch,
+                                                                             std::move(handler), retry_unavailable));
+}
+
+Result<std::unique_ptr<Subscription>> StartQuerySubscription(const EventStore& store, Query query, Position from,
+                                                             std::size_t max_batch, EventBatchHandler handler,
+                                                             bool retry_unavailable) {
+  if (max_batch == 0) return InvalidArgument("max_batch: must be > 0");
+  RETURN_IF_ERROR(ValidateQuery(query));
+  if (from.value() == 0) from = Position(1);
+  PageReader read = [query = std::move(query)](const EventStore& s, Position at, std::size_t max) -> Result<Page> {
+    ASSIGN_OR_RETURN(QueryResult r, s.Read(query, Position(at.value() - 1), max));
+    return Page{std::move(r.events), r.head};
+  };
+  return std::unique_ptr<Subscription>(std::make_unique<PollingSubscription>(store, std::move(read), from, max_batch,
+                                                                             std::move(handler), retry_unavailable));
 }
 
 }  // namespace cqrs

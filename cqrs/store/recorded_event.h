@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cqrs/log/record.h"
+#include "cqrs/log/record_codec.h"
 #include "cqrs/store/event.h"
 
 namespace cqrs {
@@ -21,6 +22,7 @@ inline RecordedEvent ToRecorded(const log::RecordView& v) {
   e.metadata.assign(v.metadata);
   e.payload.assign(v.payload);
   e.hash = v.hash;
+  e.tags = log::DecodeTags(v.tag_block);
   return e;
 }
 

@@ -34,6 +34,15 @@ class UpcastingEventStore final : public EventStore {
                               std::span<const EventData> events) override {
     return inner_->Append(stream, expected, events);
   }
+  Result<MultiAppendResult> AppendToStreams(std::span<const StreamAppend> appends,
+                                            const std::optional<AppendCondition>& condition) override {
+    return inner_->AppendToStreams(appends, condition);
+  }
+  Result<QueryResult> Read(const Query& query, Position after, std::size_t max) const override {
+    ASSIGN_OR_RETURN(QueryResult r, inner_->Read(query, after, max));
+    for (RecordedEvent& e : r.events) RETURN_IF_ERROR(upcasters_.Apply(e));
+    return r;
+  }
   void AppendAsync(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events,
                    std::function<void(Result<AppendResult>)> done) override {
     inner_->AppendAsync(stream, expected, events, std::move(done));
@@ -55,25 +64,34 @@ class UpcastingEventStore final : public EventStore {
   Status Health() const override { return inner_->Health(); }
   Result<std::unique_ptr<Subscription>> Subscribe(Position from, std::size_t max_batch,
                                                   EventBatchHandler handler) override {
-    // The batch is the inner store's; the handler gets upcast copies (only when an upcaster
-    // matches one of them).
-    return inner_->Subscribe(
-        from, max_batch, [this, handler = std::move(handler)](std::span<const RecordedEvent> batch) -> Status {
-          std::vector<RecordedEvent> copy;
-          for (std::size_t i = 0; i < batch.size(); ++i) {
-            RecordedEvent e = batch[i];
-            RETURN_IF_ERROR(upcasters_.Apply(e));
-            if (copy.empty() && e.schema_version == batch[i].schema_version && e.type == batch[i].type) {
-              continue;  // unchanged so far: no copy yet
-            }
-            if (copy.empty()) copy.assign(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
-            copy.push_back(std::move(e));
-          }
-          return copy.empty() ? handler(batch) : handler(copy);
-        });
+    return inner_->Subscribe(from, max_batch, Upcasting(std::move(handler)));
+  }
+  Result<std::unique_ptr<Subscription>> SubscribeToQuery(Query query, Position from, std::size_t max_batch,
+                                                         EventBatchHandler handler) override {
+    // The query matches the stored types: an upcaster that renames a type does not change what
+    // it finds (as for Read(query)).
+    return inner_->SubscribeToQuery(std::move(query), from, max_batch, Upcasting(std::move(handler)));
   }
 
  private:
+  // The batch is the inner store's; the handler gets upcast copies (only when an upcaster
+  // matches one of them).
+  EventBatchHandler Upcasting(EventBatchHandler handler) const {
+    return [this, handler = std::move(handler)](std::span<const RecordedEvent> batch) -> Status {
+      std::vector<RecordedEvent> copy;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        RecordedEvent e = batch[i];
+        RETURN_IF_ERROR(upcasters_.Apply(e));
+        if (copy.empty() && e.schema_version == batch[i].schema_version && e.type == batch[i].type) {
+          continue;  // unchanged so far: no copy yet
+        }
+        if (copy.empty()) copy.assign(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
+        copy.push_back(std::move(e));
+      }
+      return copy.empty() ? handler(batch) : handler(copy);
+    };
+  }
+
   Result<std::vector<RecordedEvent>> Upcast(Result<std::vector<RecordedEvent>> read) const {
     if (!read.ok()) return read;
     for (RecordedEvent& e : *read) RETURN_IF_ERROR(upcasters_.Apply(e));

@@ -23,11 +23,13 @@
 #include "account.h"
 #include "audit.h"
 #include "balances_projection.h"
+#include "cqrs/projection/fresh_file_rebuild.h"
 #include "cqrs/projection/projection_runner.h"
 #include "cqrs/snapshot/postgres_snapshot_store.h"
 #include "cqrs/sql/sqlite.h"
 #include "cqrs/store/embedded_store.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/log_prefix_store.h"
+#include "cqrs/store/postgres/store.h"
 #ifdef BANK_WITH_KAFKA
 #include "cqrs/kafka/consumer.h"
 #include "cqrs/kafka/relay.h"
@@ -242,6 +244,26 @@ int Run(const Options& options) {
                 static_cast<long long>(query->Int(1)), static_cast<long long>(query->Int(2)));
   }
   // [end:read_model]
+
+  // [snippet:past]
+  // The balances as they stood when alice's deposit was recorded: a read model of the log up to
+  // that position, in a new file, while the store keeps serving (a view of the log's past).
+  const cqrs::Position deposited = (*history)[1].position;
+  auto past = cqrs::OpenLogPrefix(store, {.position = deposited});
+  if (!past.ok()) return Fail(past.status());
+  bank::BalancesProjection then;
+  const auto past_file = options.data_dir / ("balances-at-" + std::to_string(deposited.value()) + ".db");
+  auto rebuilt = cqrs::projection::RebuildIntoNewFile(**past, then, past_file, {});
+  if (!rebuilt.ok()) return Fail(rebuilt.status());
+  auto past_reader = cqrs::sql::Database::Open(past_file, {.read_only = true});
+  if (!past_reader.ok()) return Fail(past_reader.status());
+  auto past_query = (*past_reader)->Prepare("SELECT cents FROM balances WHERE stream = ?1");
+  if (!past_query.ok()) return Fail(past_query.status());
+  past_query->Bind(1, alice);
+  if (auto row = past_query->Step(); row.ok() && *row) {
+    std::printf("balance alice when the deposit was recorded: %lld\n", static_cast<long long>(past_query->Int(0)));
+  }
+  // [end:past]
 
   const bool complete = audit.WaitFor(7, deadline);
   std::printf("audit saw: %s%s\n", audit.Summary().c_str(), complete ? "" : " (incomplete)");

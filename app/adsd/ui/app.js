@@ -10,6 +10,7 @@ import {
 import { initHistory, openHistory } from './history.js';
 import { loadWebhooks } from './webhooks.js';
 import { initOps, startOps, stopOps } from './ops.js';
+import { initPast } from './past.js';
 import { readStream } from './sse.js';
 
 const TOKEN_KEY = 'adsd.token';
@@ -442,6 +443,7 @@ function init() {
   });
   initHistory();
   initOps();
+  initPast();
   $('as-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const retailer = $('as-retailer').value.trim();

@@ -1,4 +1,4 @@
-#include "cqrs/store/postgres_checkpoints.h"
+#include "cqrs/store/postgres/checkpoints.h"
 
 #include <algorithm>
 

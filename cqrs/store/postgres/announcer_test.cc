@@ -1,4 +1,4 @@
-#include "cqrs/store/postgres_announcer.h"
+#include "cqrs/store/postgres/announcer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // One batch through cqrs_append: each append is decided on the versions and ids as the appends
 // before it in the same batch left them, whether the transaction numbers or not.
-#include "cqrs/store/postgres_appender.h"
+#include "cqrs/store/postgres/appender.h"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 
 #include "cqrs/pg/migrations.h"
 #include "cqrs/pg/testing/test_servers.h"
-#include "cqrs/store/postgres_schema.h"
-#include "cqrs/store/postgres_store.h"
-#include "cqrs/store/postgres_verify.h"
+#include "cqrs/store/postgres/schema.h"
+#include "cqrs/store/postgres/store.h"
+#include "cqrs/store/postgres/verify.h"
 
 namespace cqrs {
 namespace {

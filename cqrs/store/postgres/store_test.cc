@@ -1,15 +1,16 @@
 // The PostgreSQL store against the EventStore contract, and what is particular to it: the global
 // order has no gaps even when transactions commit out of order, several processes (here: store
 // instances) append to one database, the hash chain, schema migrations.
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 #include <future>
 
 #include "cqrs/pg/testing/test_servers.h"
 #include "cqrs/snapshot/postgres_snapshot_store.h"
 #include "cqrs/store/event_store_contract.h"
-#include "cqrs/store/postgres_schema.h"
-#include "cqrs/store/postgres_verify.h"
+#include "cqrs/store/postgres/schema.h"
+#include "cqrs/store/postgres/verify.h"
+#include "cqrs/store/testing/dcb_contract.h"
 
 namespace cqrs {
 namespace {
@@ -46,7 +47,7 @@ std::unique_ptr<pg::Connection> Connect(const std::string& url) {
 // numbering transaction does) and stays open; B appends meanwhile and would take position 2. A
 // reader of the global order must not see 2 before 1 is committed, since it would move its
 // checkpoint past 1 and never read it. Numbering happens under the log_head row lock, so B's
-// event cannot even be numbered until A commits. (postgres_sequencer_test.cc holds an append
+// event cannot even be numbered until A commits. (sequencer_test.cc holds an append
 // transaction open instead.)
 TEST(PostgresStore, ReadersNeverSeeALaterPositionBeforeAnEarlierOneCommits) {
   PostgresStorage storage;

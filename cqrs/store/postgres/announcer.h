@@ -14,7 +14,7 @@
 // A head NOTIFY also carries where the events numbered since the last one are (HeadNote), so a
 // process whose appends another process numbered answers them without asking the server; when
 // they do not fit in a NOTIFY's 8000 bytes it carries the head alone, and such processes look the
-// positions up (postgres_store.cc).
+// positions up (store.cc).
 //
 // Thread-safety: Head() and Wake() may be called from any thread; the NOTIFYs go out on the
 // announcer's own thread, started by the constructor and joined by the destructor.
@@ -32,7 +32,7 @@
 
 #include "cqrs/core/mutex.h"
 #include "cqrs/pg/connection.h"
-#include "cqrs/store/postgres_sequencer.h"
+#include "cqrs/store/postgres/sequencer.h"
 
 namespace cqrs {
 

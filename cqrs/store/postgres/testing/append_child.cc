@@ -1,4 +1,4 @@
-// postgres_append_child URL COUNT SEED: one "process" of postgres_sequencer_test.
+// postgres_append_child URL COUNT SEED: one "process" of sequencer_crash_test.cc.
 //
 // Opens the PostgreSQL event store at URL and makes COUNT successful appends from 4 threads, to
 // shared streams (so that processes race on versions) with `any` or `exact` expected versions
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "cqrs/pg/connection.h"
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace {
 

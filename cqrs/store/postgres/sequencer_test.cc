@@ -4,9 +4,9 @@
 #include <future>
 
 #include "cqrs/pg/testing/test_servers.h"
-#include "cqrs/store/postgres_schema.h"
-#include "cqrs/store/postgres_store.h"
-#include "cqrs/store/postgres_verify.h"
+#include "cqrs/store/postgres/schema.h"
+#include "cqrs/store/postgres/store.h"
+#include "cqrs/store/postgres/verify.h"
 
 namespace cqrs {
 namespace {

@@ -1,4 +1,4 @@
-#include "cqrs/store/postgres_position_waits.h"
+#include "cqrs/store/postgres/position_waits.h"
 
 #include <algorithm>
 

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "cqrs/core/mutex.h"
-#include "cqrs/store/postgres_appender.h"
-#include "cqrs/store/postgres_sequencer.h"
+#include "cqrs/store/postgres/appender.h"
+#include "cqrs/store/postgres/sequencer.h"
 
 namespace cqrs {
 

@@ -1,4 +1,4 @@
-#include "cqrs/store/postgres_sequencer.h"
+#include "cqrs/store/postgres/sequencer.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -10,8 +10,8 @@
 #include "cqrs/core/thread_name.h"
 #include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/connection.h"
-#include "cqrs/store/postgres_rows.h"
-#include "cqrs/store/postgres_schema.h"
+#include "cqrs/store/postgres/rows.h"
+#include "cqrs/store/postgres/schema.h"
 
 namespace cqrs {
 
@@ -112,8 +112,8 @@ class Sequencer::Impl {
     return Status::Ok();
   }
 
-  // One batch: cqrs_sequence_batch (postgres_schema.cc) in a transaction, one round trip. The new
-  // head is announced by the store (on_numbered_, postgres_announcer.h), not here: a NOTIFY is a
+  // One batch: cqrs_sequence_batch (schema.cc) in a transaction, one round trip. The new
+  // head is announced by the store (on_numbered_, announcer.h), not here: a NOTIFY is a
   // transaction of its own, and this thread's next batch need not wait for it.
   Result<Outcome> NumberBatch() {
     const std::vector<pg::Statement> batch = {

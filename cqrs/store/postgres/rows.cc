@@ -1,7 +1,9 @@
-#include "cqrs/store/postgres_rows.h"
+#include "cqrs/store/postgres/rows.h"
 
 #include <charconv>
 #include <cstring>
+
+#include "cqrs/core/hex.h"
 
 namespace cqrs::pg_rows {
 
@@ -23,6 +25,19 @@ RecordedEvent FromRow(const pg::Rows& rows, int i, int first) {
   if (!rows.IsNull(i, first + 11)) {
     const std::string hash = rows.Bytes(i, first + 11);
     if (hash.size() == e.hash.size()) std::memcpy(e.hash.data(), hash.data(), hash.size());
+  }
+  if (rows.columns() > first + 12 && !rows.IsNull(i, first + 12)) {
+    std::string_view hex = rows.Text(i, first + 12);
+    while (!hex.empty()) {
+      const std::size_t comma = hex.find(',');
+      const std::string_view h = hex.substr(0, comma);
+      std::string& tag = e.tags.emplace_back();
+      for (std::size_t k = 0; k + 1 < h.size(); k += 2) {
+        tag += static_cast<char>(HexDigitValue(h[k]) * 16 + HexDigitValue(h[k + 1]));
+      }
+      if (comma == std::string_view::npos) break;
+      hex.remove_prefix(comma + 1);
+    }
   }
   return e;
 }

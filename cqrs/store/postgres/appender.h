@@ -1,15 +1,15 @@
 // The PostgreSQL store's append transaction: a batch of appends inserted without positions.
 //
-// One transaction per batch and one round trip: one statement, cqrs_append (postgres_schema.cc:
+// One transaction per batch and one round trip: one statement, cqrs_append (schema.cc:
 // reads the streams' versions and any stored copies of the events by id, decides each append,
 // inserts the new events), prepared once per session, in a transaction of its own (no BEGIN and
 // COMMIT around it: two statements fewer for the server per batch). In processes that do
 // not lead the sequencing nothing in it is shared by every append of the database (no head row
 // lock, no NOTIFY), so concurrent batches commit independently and the server flushes their
-// commits together; the sequencer numbers them afterwards (postgres_sequencer.h). In the leading
+// commits together; the sequencer numbers them afterwards (sequencer.h). In the leading
 // process the transaction numbers itself (see Commit), which saves the sequencer's commit and a
 // thread hop on the way to the answer. The store announces what a batch did after it
-// (postgres_announcer.h).
+// (announcer.h).
 //
 // Optimistic concurrency stays exact: a version read in the statement may be taken by a
 // transaction that commits first; the unique (stream, version) index then fails the insert, and
@@ -29,7 +29,7 @@
 
 #include "cqrs/pg/connection.h"
 #include "cqrs/store/event_store.h"
-#include "cqrs/store/postgres_sequencer.h"
+#include "cqrs/store/postgres/sequencer.h"
 
 namespace cqrs {
 
@@ -53,6 +53,9 @@ struct Placement {
 
 // What one batch's transaction did.
 struct AppendCommit {
+  // CommitAll only: the condition failed (naming the first match), or the condition's position
+  // was past the head; nothing was written.
+  std::optional<Status> refused;
   // Per append: where its events are (new, or already stored: an idempotent replay), or why not
   // (kVersionConflict, kAlreadyExists, or the transaction's error).
   std::vector<Result<Placement>> appends;
@@ -74,9 +77,19 @@ class PgAppender {
   // trip).
   AppendCommit Commit(std::span<const PendingAppend> batch, std::int64_t number_token);
 
+  // The appends of one AppendToStreams: all or nothing (when one fails, every one carries an
+  // error), and with `condition` checked first (cqrs_append_if: under advisory locks, against
+  // committed events numbered or not).
+  AppendCommit CommitAll(std::span<const PendingAppend> appends, const std::optional<AppendCondition>& condition,
+                         std::int64_t number_token);
+
  private:
   Status Connect();
-  Status TryCommit(std::span<const PendingAppend> batch, std::int64_t number_token, AppendCommit& out);
+  AppendCommit Run(std::span<const PendingAppend> batch, const std::optional<AppendCondition>* condition,
+                   std::int64_t number_token);
+  // `condition` null: a batch of independent appends (Commit); else CommitAll's.
+  Status TryCommit(std::span<const PendingAppend> batch, const std::optional<AppendCondition>* condition,
+                   std::int64_t number_token, AppendCommit& out);
 
   const std::string url_;
   std::unique_ptr<pg::Connection> conn_;

@@ -1,4 +1,4 @@
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 #include <poll.h>
 
@@ -14,12 +14,12 @@
 #include "cqrs/pg/pool.h"
 #include "cqrs/store/append_checks.h"
 #include "cqrs/store/polling_subscription.h"
-#include "cqrs/store/postgres_announcer.h"
-#include "cqrs/store/postgres_appender.h"
-#include "cqrs/store/postgres_position_waits.h"
-#include "cqrs/store/postgres_rows.h"
-#include "cqrs/store/postgres_schema.h"
-#include "cqrs/store/postgres_sequencer.h"
+#include "cqrs/store/postgres/announcer.h"
+#include "cqrs/store/postgres/appender.h"
+#include "cqrs/store/postgres/position_waits.h"
+#include "cqrs/store/postgres/rows.h"
+#include "cqrs/store/postgres/schema.h"
+#include "cqrs/store/postgres/sequencer.h"
 
 namespace cqrs {
 
@@ -256,6 +256,127 @@ class PostgresEventStore final : public EventStore {
     return StartPollingSubscription(*this, from, max_batch, std::move(handler), /*retry_unavailable=*/true);
   }
 
+  Result<std::unique_ptr<Subscription>> SubscribeToQuery(Query query, Position from, std::size_t max_batch,
+                                                         EventBatchHandler handler) override {
+    return StartQuerySubscription(*this, std::move(query), from, max_batch, std::move(handler),
+                                  /*retry_unavailable=*/true);
+  }
+
+  // One transaction of its own, on a connection of its own (not batched with other appends: its
+  // all-or-nothing and its condition are the transaction's), then the positions as for Append.
+  Result<MultiAppendResult> AppendToStreams(std::span<const StreamAppend> appends,
+                                            const std::optional<AppendCondition>& condition) override
+      EXCLUDES(mu_, appenders_mu_) {
+    if (options_.read_only) return Unavailable("postgres store: opened read-only: appends go to a write process");
+    RETURN_IF_ERROR(ValidateStreamAppends(appends));
+    if (condition) RETURN_IF_ERROR(ValidateQuery(condition->query));  // the head is checked on the server
+    std::vector<PendingAppend> pending;
+    for (const StreamAppend& a : appends) {
+      ASSIGN_OR_RETURN(PendingAppend p, Pending(a.stream, a.expected, a.events, [](Result<AppendResult>) {}));
+      pending.push_back(std::move(p));
+    }
+    std::unique_ptr<PgAppender> appender;
+    {
+      MutexLock lock(appenders_mu_);
+      if (!idle_appenders_.empty()) {
+        appender = std::move(idle_appenders_.back());
+        idle_appenders_.pop_back();
+      }
+    }
+    if (!appender) appender = std::make_unique<PgAppender>(options_.url);
+    AppendCommit commit = appender->CommitAll(pending, condition, NumberingToken());
+    {
+      MutexLock lock(appenders_mu_);
+      if (idle_appenders_.size() < kIdleAppenders) idle_appenders_.push_back(std::move(appender));
+    }
+    if (!commit.numbered.empty()) {
+      AdvanceHead(commit.head);
+      waits_.NumberedBySequencer(commit.numbered);
+    }
+    announcer_->Head(commit.head, commit.numbered, commit.numbered_backlog);
+    if (commit.refused) return *commit.refused;
+    for (const Result<Placement>& r : commit.appends) RETURN_IF_ERROR(r.status());
+    // Answered once every stream's events are numbered.
+    Mutex m;
+    CondVar cv;
+    std::vector<std::optional<Result<AppendResult>>> results(pending.size());  // under m
+    std::size_t left = pending.size();                                         // under m
+    bool waiting = false;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      waiting = waiting || std::count(commit.appends[i]->positions.begin(), commit.appends[i]->positions.end(), 0u);
+      waits_.Add(std::move(*commit.appends[i]), [&, i](Result<AppendResult> r) {
+        MutexLock lock(m);
+        results[i] = std::move(r);
+        if (--left == 0) cv.Signal();
+      });
+    }
+    if (waiting) {
+      if (sequencer_->leading()) {
+        sequencer_->Wake();
+      } else {
+        announcer_->Wake();
+      }
+    }
+    MutexLock lock(m);
+    while (left != 0) cv.Wait(m);
+    MultiAppendResult out;
+    for (auto& r : results) {
+      if (!r->ok()) return r->status();
+      out.streams.push_back(std::move(r->value()));
+    }
+    out.idempotent_replay =
+        std::all_of(out.streams.begin(), out.streams.end(), [](const AppendResult& r) { return r.idempotent_replay; });
+    out.first_position = out.streams.front().first_position;
+    out.last_position = out.streams.front().last_position;
+    for (const AppendResult& r : out.streams) {
+      out.first_position = std::min(out.first_position, r.first_position);
+      out.last_position = std::max(out.last_position, r.last_position);
+    }
+    return out;
+  }
+
+  // The matching positions and the head in one snapshot (cqrs_query_positions is STABLE), then
+  // the events by position.
+  Result<QueryResult> Read(const Query& query, Position after, std::size_t max) const override {
+    RETURN_IF_ERROR(ValidateQuery(query));
+    if (max == 0) return InvalidArgument("max: must be > 0");
+    std::vector<std::string> qt_item, qt_tag, qy_item, qy_type;
+    for (std::size_t i = 0; i < query.items.size(); ++i) {
+      for (const std::string& t : query.items[i].tags) {
+        qt_item.push_back(std::to_string(i + 1));
+        qt_tag.push_back(t);
+      }
+      for (const std::string& t : query.items[i].types) {
+        qy_item.push_back(std::to_string(i + 1));
+        qy_type.push_back(t);
+      }
+    }
+    return reads_.With([&](pg::Connection& c) -> Result<QueryResult> {
+      ASSIGN_OR_RETURN(
+          pg::Rows rows,
+          c.QueryPrepared(
+              "WITH h AS MATERIALIZED (SELECT position AS head FROM log_head WHERE id = 1) "
+              "SELECT q.*, h.head FROM h LEFT JOIN LATERAL (SELECT " +
+                  std::string(kColumns) +
+                  " FROM events WHERE position = ANY(ARRAY(SELECT cqrs_query_positions($1, $2::int[], $3::text[], "
+                  "$4::int[], $5::text[], $6, h.head, $7)))) q ON true ORDER BY q.position",
+              {Param::Int(static_cast<std::int64_t>(query.items.size())), Param::Text(pg::ArrayLiteral(qt_item)),
+               Param::Text(pg::ArrayLiteral(qt_tag)), Param::Text(pg::ArrayLiteral(qy_item)),
+               Param::Text(pg::ArrayLiteral(qy_type)), Param::Int(static_cast<std::int64_t>(after.value())),
+               Param::Int(static_cast<std::int64_t>(std::min<std::size_t>(max, INT32_MAX)))}));
+      QueryResult out;
+      if (rows.empty()) return Internal("postgres: the log_head row is missing");
+      out.head = Position(static_cast<std::uint64_t>(rows.Int(0, pg_rows::kColumnCount)));
+      for (int i = 0; i < rows.size(); ++i) {
+        if (rows.IsNull(i, 3)) continue;  // no match: the one row carries the head alone
+        out.events.push_back(FromRow(rows, i));
+      }
+      if (out.events.size() == max) out.head = out.events.back().position;
+      AdvanceHead(out.head.value());
+      return out;
+    });
+  }
+
  private:
   // The append as a writer takes it, or its error (then `done` has been called with it).
   Result<PendingAppend> Pending(std::string_view stream, ExpectedVersion expected, std::span<const EventData> events,
@@ -307,7 +428,7 @@ class PostgresEventStore final : public EventStore {
            (options_.numbering == PostgresStoreOptions::Numbering::kLeaderInline && sequencer_->leading());
   }
 
-  // What cqrs_append numbers under (postgres_schema.cc): -1 if the head is free, the fencing
+  // What cqrs_append numbers under (schema.cc): -1 if the head is free, the fencing
   // token (0 when not leading), or 0: never.
   std::int64_t NumberingToken() const {
     switch (options_.numbering) {
@@ -489,6 +610,11 @@ class PostgresEventStore final : public EventStore {
   std::unique_ptr<Sequencer> sequencer_;         // writable stores: this process's candidate
   PositionWaits waits_;                          // committed appends waiting for their positions
   std::unique_ptr<PgAnnouncer> announcer_;       // writable stores: NOTIFYs of heads and wake-ups
+
+  // Connections for AppendToStreams, kept between calls (each call takes one of its own).
+  static constexpr std::size_t kIdleAppenders = 8;
+  Mutex appenders_mu_;
+  std::vector<std::unique_ptr<PgAppender>> idle_appenders_ GUARDED_BY(appenders_mu_);
 
   Mutex mu_;
   CondVar queued_first_;  // writer 0 waits here

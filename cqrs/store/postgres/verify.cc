@@ -1,6 +1,6 @@
-#include "cqrs/store/postgres_verify.h"
+#include "cqrs/store/postgres/verify.h"
 
-#include "cqrs/store/postgres_store.h"
+#include "cqrs/store/postgres/store.h"
 
 namespace cqrs {
 

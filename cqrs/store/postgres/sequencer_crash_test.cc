@@ -1,4 +1,4 @@
-// The sequencer under real processes: three append (postgres_append_child.cc) with random
+// The sequencer under real processes: three append (testing/append_child.cc) with random
 // rollbacks and version races; the process leading the sequencing is killed with SIGKILL midway.
 // Afterwards the positions are gap-free, the hash chain verifies, every acknowledged event is
 // stored at the position it was acknowledged with, and each stream's versions follow the order.
@@ -14,9 +14,9 @@
 
 #include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/testing/test_servers.h"
-#include "cqrs/store/postgres_schema.h"
-#include "cqrs/store/postgres_store.h"
-#include "cqrs/store/postgres_verify.h"
+#include "cqrs/store/postgres/schema.h"
+#include "cqrs/store/postgres/store.h"
+#include "cqrs/store/postgres/verify.h"
 
 namespace cqrs {
 namespace {

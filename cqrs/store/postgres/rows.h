@@ -12,10 +12,13 @@
 
 namespace cqrs::pg_rows {
 
-// The columns FromRow reads, in its order (`hash` is NULL until the event is numbered).
+// The columns FromRow reads, in its order (`hash` is NULL until the event is numbered), from
+// `events` unaliased; the last is the event's tags, hex-encoded and comma-separated (NULL: none).
 inline constexpr std::string_view kColumns =
     "position, stream, version, event_id, type, schema_version, timestamp_us, correlation_id, causation_id, "
-    "metadata, payload, hash";
+    "metadata, payload, hash, (SELECT string_agg(encode(convert_to(t.tag, 'UTF8'), 'hex'), ',' ORDER BY t.ord) "
+    "FROM event_tags t WHERE t.seq = events.seq) AS tags";
+inline constexpr int kColumnCount = 13;
 
 // Row `i` of a result with kColumns from column `first` on.
 RecordedEvent FromRow(const pg::Rows& rows, int i, int first = 0);

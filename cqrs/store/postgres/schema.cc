@@ -1,11 +1,13 @@
-#include "cqrs/store/postgres_schema.h"
+#include "cqrs/store/postgres/schema.h"
 
 #include <array>
 
 namespace cqrs {
 
+// A migration's text stays as it was applied: the file names in its comments are those of its
+// time (postgres_store.h is now store.h in this folder, postgres_sequencer.h sequencer.h, ...).
 std::span<const pg::Migration> EventStoreMigrations() {
-  static const std::array<pg::Migration, 7> kMigrations = {{
+  static const std::array<pg::Migration, 8> kMigrations = {{
       {1, "events and the log head",
        R"sql(
 CREATE TABLE events (
@@ -494,7 +496,207 @@ BEGIN
     FROM unnest(ids) WITH ORDINALITY AS u(id, j) LEFT JOIN ins ON ins.event_id = u.id;
 END $$;
 )sql"},
-      {7, "named checkpoints record the hash of their last event",
+      {7, "tags, queries and conditional appends (Dynamic Consistency Boundaries)",
+       R"sql(
+-- An event's tags (cqrs/store/query.h), in the order appended. Rows reference events by seq, the
+-- key an event has from its insert on (positions come after commit). B-trees only: (seq, ord)
+-- to read an event's tags, (tag, seq) to find a tag's events; a GIN on an array would cost every
+-- insert a posting-list update and degrade as the list grows.
+CREATE TABLE event_tags (
+  seq bigint   NOT NULL,
+  ord smallint NOT NULL,
+  tag text     NOT NULL,
+  PRIMARY KEY (seq, ord)
+);
+CREATE INDEX event_tags_by_tag ON event_tags (tag, seq);
+-- Type-only query items: a type's numbered events in position order.
+CREATE INDEX events_by_type ON events (type, position);
+
+-- The advisory-lock key of a tag ('t') or a type ('y'). A condition locks the keys of its query
+-- exclusively; every append locks the keys of its own events' tags and types shared. All in
+-- ascending key order, before any row is written, so that no two transactions wait on each
+-- other crosswise. Appends whose keys differ never wait on each other; two hash collisions only
+-- cost a wait, never a wrong answer (the check compares the tags and types themselves).
+CREATE FUNCTION cqrs_lock_key(kind text, name text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT hashtextextended(kind || ':' || name, 0) $$;
+
+CREATE FUNCTION cqrs_lock_keys(shared_tags text[], shared_types text[], exclusive_tags text[], exclusive_types text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT k.key, bool_or(k.excl) AS excl FROM (
+             SELECT cqrs_lock_key('t', x) AS key, false AS excl FROM unnest(shared_tags) x
+             UNION ALL SELECT cqrs_lock_key('y', x), false FROM unnest(shared_types) x
+             UNION ALL SELECT cqrs_lock_key('t', x), true FROM unnest(exclusive_tags) x
+             UNION ALL SELECT cqrs_lock_key('y', x), true FROM unnest(exclusive_types) x) k
+           GROUP BY k.key ORDER BY k.key LOOP
+    IF r.excl THEN
+      PERFORM pg_advisory_xact_lock(r.key);
+    ELSE
+      PERFORM pg_advisory_xact_lock_shared(r.key);
+    END IF;
+  END LOOP;
+END $$;
+
+-- After cqrs_append: the tags of the events it appended (event_seqs > 0; a replay's are there
+-- already). tag_events: per tag, the index of its event in the per-event arrays.
+CREATE FUNCTION cqrs_insert_tags(event_seqs bigint[], tag_events int[], tags text[]) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO event_tags (seq, ord, tag)
+  SELECT event_seqs[t.e], (row_number() OVER (PARTITION BY t.e ORDER BY t.j))::smallint, t.tag
+    FROM unnest(tag_events, tags) WITH ORDINALITY AS t(e, tag, j)
+   WHERE event_seqs[t.e] > 0
+  ON CONFLICT DO NOTHING
+$$;
+
+-- The batch append of migration 6 with its events' tags: shared locks on their tags and types
+-- (a concurrent condition on one of them waits for this commit, and this one for it), then
+-- cqrs_append, then the tags. Same outputs as cqrs_append.
+CREATE FUNCTION cqrs_append_tagged(token bigint, max_events int, a_streams text[], a_expected bigint[], a_counts int[],
+                                   ids uuid[], types text[], schemas int[], times bigint[], correlations uuid[],
+                                   causations uuid[], metadatas bytea[], payloads bytea[], tag_events int[], tags text[],
+                                   OUT deposed boolean, OUT head bigint, OUT seqs bigint[], OUT positions bigint[],
+                                   OUT outcomes int[], OUT versions bigint[], OUT original_times bigint[],
+                                   OUT original_metadatas text[], OUT event_seqs bigint[], OUT event_positions bigint[])
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+BEGIN
+  PERFORM cqrs_lock_keys(tags, ARRAY(SELECT DISTINCT x FROM unnest(types) x), '{}', '{}');
+  SELECT * INTO deposed, head, seqs, positions, outcomes, versions, original_times, original_metadatas, event_seqs,
+                event_positions
+    FROM cqrs_append(token, max_events, a_streams, a_expected, a_counts, ids, types, schemas, times, correlations,
+                     causations, metadatas, payloads);
+  IF cardinality(tags) > 0 THEN
+    PERFORM cqrs_insert_tags(event_seqs, tag_events, tags);
+  END IF;
+END $$;
+
+-- The first committed event (numbered or not) after position `after` matching a query: items
+-- 1..n_items; qt_item/qt_tag the items' tags, qy_item/qy_type their types. An unnumbered event
+-- counts as after any position: it will be numbered after the head. NULL: none.
+CREATE FUNCTION cqrs_first_match(n_items int, qt_item int[], qt_tag text[], qy_item int[], qy_type text[], after bigint)
+RETURNS bigint LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+  item_tags text[]; item_types text[];
+  found_seq bigint; found_pos bigint;
+  best_seq bigint; best_pos bigint;
+BEGIN
+  FOR i IN 1 .. n_items LOOP
+    item_tags := ARRAY(SELECT qt_tag[j] FROM generate_subscripts(qt_item, 1) j WHERE qt_item[j] = i);
+    item_types := ARRAY(SELECT qy_type[j] FROM generate_subscripts(qy_item, 1) j WHERE qy_item[j] = i);
+    found_seq := NULL; found_pos := NULL;
+    IF cardinality(item_tags) > 0 THEN
+      SELECT e.seq, e.position INTO found_seq, found_pos
+        FROM event_tags t JOIN events e ON e.seq = t.seq
+       WHERE t.tag = item_tags[1] AND (e.position > after OR e.position IS NULL)
+         AND (cardinality(item_types) = 0 OR e.type = ANY(item_types))
+         AND NOT EXISTS (SELECT 1 FROM unnest(item_tags[2:]) w
+                          WHERE NOT EXISTS (SELECT 1 FROM event_tags u WHERE u.tag = w AND u.seq = e.seq))
+       ORDER BY e.position NULLS LAST, e.seq LIMIT 1;
+    ELSE
+      SELECT e.seq, e.position INTO found_seq, found_pos
+        FROM events e WHERE e.type = ANY(item_types) AND e.position > after ORDER BY e.position LIMIT 1;
+      IF found_seq IS NULL THEN
+        SELECT e.seq, e.position INTO found_seq, found_pos
+          FROM events e WHERE e.position IS NULL AND e.type = ANY(item_types) ORDER BY e.seq LIMIT 1;
+      END IF;
+    END IF;
+    IF found_seq IS NOT NULL AND (best_seq IS NULL OR (found_pos IS NOT NULL AND (best_pos IS NULL OR found_pos < best_pos))) THEN
+      best_seq := found_seq; best_pos := found_pos;
+    END IF;
+  END LOOP;
+  RETURN best_seq;
+END $$;
+
+-- Numbered positions in (after, upto] of events matching a query (as cqrs_first_match), ascending,
+-- at most max_events. STABLE: every statement sees the caller's snapshot, so `upto` (the head in
+-- that snapshot) and the events agree.
+CREATE FUNCTION cqrs_query_positions(n_items int, qt_item int[], qt_tag text[], qy_item int[], qy_type text[],
+                                     after bigint, upto bigint, max_events int)
+RETURNS SETOF bigint LANGUAGE plpgsql STABLE SET enable_seqscan = off AS $$
+DECLARE
+  item_tags text[]; item_types text[];
+  found bigint[] := '{}';
+BEGIN
+  FOR i IN 1 .. n_items LOOP
+    item_tags := ARRAY(SELECT qt_tag[j] FROM generate_subscripts(qt_item, 1) j WHERE qt_item[j] = i);
+    item_types := ARRAY(SELECT qy_type[j] FROM generate_subscripts(qy_item, 1) j WHERE qy_item[j] = i);
+    IF cardinality(item_tags) > 0 THEN
+      found := found || ARRAY(
+        SELECT e.position FROM event_tags t JOIN events e ON e.seq = t.seq
+         WHERE t.tag = item_tags[1] AND e.position > after AND e.position <= upto
+           AND (cardinality(item_types) = 0 OR e.type = ANY(item_types))
+           AND NOT EXISTS (SELECT 1 FROM unnest(item_tags[2:]) w
+                            WHERE NOT EXISTS (SELECT 1 FROM event_tags u WHERE u.tag = w AND u.seq = e.seq))
+         ORDER BY e.position LIMIT max_events);
+    ELSE
+      found := found || ARRAY(
+        SELECT e.position FROM unnest(item_types) y, LATERAL (
+          SELECT ev.position FROM events ev WHERE ev.type = y AND ev.position > after AND ev.position <= upto
+           ORDER BY ev.position LIMIT max_events) e);
+    END IF;
+  END LOOP;
+  RETURN QUERY SELECT DISTINCT p FROM unnest(found) p ORDER BY p LIMIT max_events;
+END $$;
+
+-- A multi-stream and/or conditional append (EventStore::AppendToStreams), in one statement:
+-- locks (the condition's keys exclusive, the events' shared; cqrs_lock_keys), then the condition
+-- against every committed event, numbered or not (under those locks nothing that matches can
+-- commit meanwhile: its writer waits for this transaction), then cqrs_append, all or nothing.
+-- No SERIALIZABLE isolation, and appends whose tags and types share no key with the condition
+-- never wait for it. A retry (an id already stored) skips the condition: its own events match it.
+-- failed: 0 appended or replayed; 1 the condition failed (conflict_* name the first match);
+-- 2 an append failed (its outcome says why; nothing was written); 3 the position is past the head.
+CREATE FUNCTION cqrs_append_if(token bigint, max_events int, a_streams text[], a_expected bigint[], a_counts int[],
+                               ids uuid[], types text[], schemas int[], times bigint[], correlations uuid[],
+                               causations uuid[], metadatas bytea[], payloads bytea[], tag_events int[], tags text[],
+                               n_items int, qt_item int[], qt_tag text[], qy_item int[], qy_type text[], after bigint,
+                               OUT failed int, OUT deposed boolean, OUT head bigint, OUT seqs bigint[], OUT positions bigint[],
+                               OUT outcomes int[], OUT versions bigint[], OUT original_times bigint[],
+                               OUT original_metadatas text[], OUT event_seqs bigint[], OUT event_positions bigint[],
+                               OUT conflict_id uuid, OUT conflict_stream text, OUT conflict_type text,
+                               OUT conflict_position bigint)
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+  match bigint;
+BEGIN
+  failed := 0;
+  -- The condition's keys: an item's tags, or its types when it names no tag.
+  PERFORM cqrs_lock_keys(tags, ARRAY(SELECT DISTINCT x FROM unnest(types) x), coalesce(qt_tag, '{}'),
+                         ARRAY(SELECT qy_type[j] FROM generate_subscripts(qy_item, 1) j
+                                WHERE NOT (qy_item[j] = ANY(coalesce(qt_item, '{}')))));
+  IF after IS NOT NULL AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.event_id = ANY(ids)) THEN
+    IF after > (SELECT h.position FROM log_head h WHERE h.id = 1) THEN
+      failed := 3;
+      RETURN;
+    END IF;
+    match := cqrs_first_match(n_items, qt_item, qt_tag, qy_item, qy_type, after);
+    IF match IS NOT NULL THEN
+      failed := 1;
+      SELECT ev.event_id, ev.stream, ev.type, ev.position INTO conflict_id, conflict_stream, conflict_type, conflict_position
+        FROM events ev WHERE ev.seq = match;
+      RETURN;
+    END IF;
+  END IF;
+  BEGIN
+    SELECT * INTO deposed, head, seqs, positions, outcomes, versions, original_times, original_metadatas, event_seqs,
+                  event_positions
+      FROM cqrs_append(token, max_events, a_streams, a_expected, a_counts, ids, types, schemas, times, correlations,
+                       causations, metadatas, payloads);
+    IF EXISTS (SELECT 1 FROM unnest(outcomes) o WHERE o >= 2) OR (0 = ANY(outcomes) AND 1 = ANY(outcomes)) THEN
+      RAISE EXCEPTION 'not all of the appends can be written' USING ERRCODE = 'P0001';
+    END IF;
+    IF cardinality(tags) > 0 THEN
+      PERFORM cqrs_insert_tags(event_seqs, tag_events, tags);
+    END IF;
+  EXCEPTION WHEN raise_exception THEN
+    -- Everything the block wrote is undone; the outcomes say why.
+    failed := 2;
+    seqs := '{}'; positions := '{}';
+  END;
+END $$;
+)sql"},
+      {8, "named checkpoints record the hash of their last event",
        R"sql(
 -- With the position, the hash-chain link of the event at it (cqrs/store/checkpoint_check.h), taken
 -- from `events` in the statement that saves the checkpoint: at start each is held against the

@@ -1,10 +1,10 @@
 // The PostgreSQL store's sequencer: assigns the global order after commit.
 //
-// Appends insert their events without a position (postgres_appender.h) and commit on their own,
+// Appends insert their events without a position (appender.h) and commit on their own,
 // so concurrent transactions share the server's WAL flushes. One sequencer among all the store
 // instances on a database leads: it takes every committed, unnumbered event in `seq` order, gives
 // them the positions after the head and their links in the hash chain, moves the head, and
-// commits; the store then announces the new head (postgres_announcer.h). Positions are gap-free
+// commits; the store then announces the new head (announcer.h). Positions are gap-free
 // because only the leader numbers, in one transaction per batch that locks the `log_head` row;
 // readers see a prefix of the order because each batch becomes visible at once.
 //
@@ -13,7 +13,7 @@
 // insert wait and fail), so it takes a larger `seq`, and a snapshot that sees v+1 sees v.
 //
 // The leading process's own append transactions number themselves the same way, under the same
-// fence (token(), postgres_appender.h); the sequencer numbers what the others commit.
+// fence (token(), appender.h); the sequencer numbers what the others commit.
 //
 // Leadership: a session advisory lock (kSequencerLockName), tried by every writable store; the
 // server releases it when the leader's session ends (a crash closes the socket at once), and the
