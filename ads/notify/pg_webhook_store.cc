@@ -2,6 +2,7 @@
 
 #include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/migrations.h"
+#include "cqrs/store/postgres/checkpoints.h"
 
 namespace adsd::ads::notify {
 
@@ -328,11 +329,9 @@ cqrs::Result<bool> PgWebhookStore::AnyEndpoint(cqrs::pg::Connection& conn) {
 }
 
 namespace {
+// With the hash of the event at `at` (cqrs/store/postgres/checkpoints.h).
 Statement SaveCheckpointStatement(const std::string& name, cqrs::Position at) {
-  return {
-      "INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
-      "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
-      {Param::Text(name), Param::Int(static_cast<std::int64_t>(at.value()))}};
+  return {cqrs::kSaveNamedCheckpointSql, {Param::Text(name), Param::Int(static_cast<std::int64_t>(at.value()))}};
 }
 }  // namespace
 

@@ -63,6 +63,8 @@ cqrs::Status ReadSide::OpenPostgres() {
   cqrs::projection::PgRunnerOptions o;
   o.url = options_.postgres_url;
   o.on_committed = options_.on_committed;
+  o.on_ahead = options_.on_ahead;
+  o.on_repaired = options_.on_repaired;
   ASSIGN_OR_RETURN(auto runner, cqrs::projection::PgProjectionRunner::Start(store_, *pg_model_, std::move(o)));
   pg_runner_ = runner.get();
   std::atomic_store(&runner_, std::shared_ptr<cqrs::projection::Runner>(std::move(runner)));

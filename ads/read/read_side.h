@@ -36,6 +36,9 @@ struct ReadSideOptions {
   int query_connections = 4;          // PostgreSQL: connections kept for queries
   // After each batch is committed to the model (its write-to-read lag).
   std::function<void(std::span<const cqrs::RecordedEvent>)> on_committed;
+  // PostgreSQL: a model found ahead of the store at start (cqrs::projection::PgRunnerOptions).
+  cqrs::AheadPolicy on_ahead = cqrs::AheadPolicy::kRefuse;
+  std::function<void(const std::string&)> on_repaired;
 };
 
 class ReadSide {

@@ -94,7 +94,9 @@ void AddBackendOptions(CLI::App& app, Given& g) {
                  "read model: empty for DATA_DIR/read.db (SQLite, this process's own), sqlite:PATH for SQLite "
                  "elsewhere, or postgresql://USER@HOST:PORT/DB (shared by the read processes)");
   app.add_flag("--repair-ahead", g.repair_ahead,
-               "if log recovery left consumers past the log head: rebuild the read model, reset the validator offset");
+               "if consumers are past the event log's head (log recovery cut records) or ahead of a PostgreSQL store "
+               "that went back in time (a restore): rebuild the read model, reset the validator offset, and on "
+               "Kafka move to a new topic generation");
   app.add_option("--max-connections", g.max_connections,
                  "open HTTP connections at once; more are answered 503 and closed (keep it under ulimit -n)")
       ->check(CLI::Range(1, 1'000'000))

@@ -1,11 +1,14 @@
 #include "app/adsd/service.h"
 
+#include <fmt/core.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "ads/bus_submission.h"
 #include "app/adsd/failpoint.h"
+#include "app/adsd/store_ahead.h"
 #include "app/adsd/ui_routes.h"
 #include "app/common/data_dir.h"
 #include "cqrs/store/embedded_store.h"
@@ -18,6 +21,18 @@ namespace fs = std::filesystem;
 namespace {
 // Bucket bounds of the batch-size histograms (events or appends per batch).
 const std::vector<double> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048};
+
+cqrs::AheadPolicy StorePolicy(AheadPolicy p) {
+  return p == AheadPolicy::kRepair ? cqrs::AheadPolicy::kRepair : cqrs::AheadPolicy::kRefuse;
+}
+
+// The bus as adsd names it when --bus does not: its topic is `adsd.events`.
+cqrs::kafka::BusOptions AdsdBus() {
+  cqrs::kafka::BusOptions bus;
+  bus.topic = "adsd.events";
+  bus.event_source = {.source = "/adsd", .content_type = "application/json"};
+  return bus;
+}
 }  // namespace
 
 cqrs::Result<std::unique_ptr<AdService>> AdService::Start(const ServiceOptions& options) {
@@ -36,7 +51,7 @@ cqrs::Status AdService::Open() {
   RETURN_IF_ERROR(OpenKeys());
   RETURN_IF_ERROR(OpenRules());
   RETURN_IF_ERROR(OpenStore());
-  if (options_.store_url.empty()) RETURN_IF_ERROR(CheckConsumersAgainstTheLog());
+  RETURN_IF_ERROR(options_.store_url.empty() ? CheckConsumersAgainstTheLog() : CheckConsumersAgainstTheStore());
   latency_ = options_.latency;
   latency_.set_observer([this](ads::Step step, double seconds) { metrics_.ObserveStep(ads::StepName(step), seconds); });
   pool_ = std::make_unique<BlockingPool>(options_.blocking_threads);
@@ -101,6 +116,18 @@ cqrs::Status AdService::OpenStore() {
       const double n = static_cast<double>(appends);
       metrics_.Observe("adsd_event_store_append_batch_size", std::span(&n, 1));
     };
+    // Whatever this process consumed may be ahead of a store that went back in time under it:
+    // nothing here may go on with it (store_ahead.h). Its supervisor starts it again, and the
+    // start-time check refuses or repairs.
+    o.on_went_back = [](cqrs::Position seen, cqrs::Position now) {
+      fmt::print(stderr,
+                 "adsd: the event store went back in time while this process ran: its head is {}, and this process "
+                 "had seen {} (a point-in-time restore, or a failover that lost commits). Stopping: what it consumed "
+                 "may be ahead of the store. Start it again; if it refuses, {}\n",
+                 now.value(), seen.value(), kStoreAheadRemedy);
+      std::fflush(stderr);
+      std::_Exit(4);
+    };
     ASSIGN_OR_RETURN(store_, cqrs::OpenPostgresEventStore(o));
     return cqrs::Status::Ok();
   }
@@ -121,6 +148,31 @@ cqrs::Status AdService::CheckConsumersAgainstTheLog() {
                           options_.consumers_ahead);
 }
 
+cqrs::Status AdService::CheckConsumersAgainstTheStore() {
+  StoreAheadCheck c;
+  c.store_url = options_.store_url;
+  c.policy = StorePolicy(options_.consumers_ahead);
+  // Write and worker processes run the bus relay and the webhook fan-out: theirs are the store's
+  // checkpoints and the bus. A read process checks its own read model.
+  c.checks_store_checkpoints = options_.role != Role::kRead;
+  if (!options_.bus_url.empty() && options_.role != Role::kRead) {
+    ASSIGN_OR_RETURN(c.bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
+  }
+  if (options_.serves_reads() && !IsPostgresUrl(options_.read_db_url))
+    c.sqlite_read_model = SqliteReadModelPath(options_);
+  if (options_.runs_worker() && options_.bus_url.empty()) c.offsets_dir = OffsetsDir(options_.data_dir);
+  ASSIGN_OR_RETURN(StoreAheadOutcome outcome, CheckConsumersAgainstStore(*store_, c));
+  for (const std::string& line : outcome.repairs) fmt::print(stderr, "adsd: {}\n", line);
+  generation_ = std::move(outcome.generation);
+  return cqrs::Status::Ok();
+}
+
+cqrs::Result<cqrs::kafka::BusOptions> AdService::EventsBus() const {
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
+  if (generation_) bus.topic = generation_->topic;
+  return bus;
+}
+
 cqrs::Status AdService::OpenReadSide() {
   metrics_.AddHistogram(
       "adsd_read_model_lag_seconds", "Time from an event's append to its commit in the read model (write-to-read lag).",
@@ -132,20 +184,20 @@ cqrs::Status AdService::OpenReadSide() {
     o.sqlite_path = SqliteReadModelPath(options_);
   }
   o.query_connections = options_.http.threads;  // queries run on the HTTP threads
+  // A shared model in PostgreSQL is held against the store by its runner (store_ahead.h).
+  o.on_ahead = StorePolicy(options_.consumers_ahead);
+  o.on_repaired = [](const std::string& what) { fmt::print(stderr, "adsd: repaired: {}\n", what); };
   o.on_committed = [this](std::span<const cqrs::RecordedEvent> events) { ObserveReadModelLag(events); };
-  ASSIGN_OR_RETURN(read_side_, ads::ReadSide::Open(*store_, std::move(o)));
+  auto read_side = ads::ReadSide::Open(*store_, std::move(o));
+  if (!read_side.ok() && read_side.status().code() == cqrs::StatusCode::kCorruption && !options_.store_url.empty() &&
+      IsPostgresUrl(options_.read_db_url)) {
+    // The shared model ahead of the store: the runner names it, adsd the remedy.
+    return cqrs::Corruption("consumers are ahead of the event store: " + read_side.status().message() + "; " +
+                            std::string(kStoreAheadRemedy));
+  }
+  ASSIGN_OR_RETURN(read_side_, std::move(read_side));
   return cqrs::Status::Ok();
 }
-
-namespace {
-// The bus as adsd names it when --bus does not: its topic is `adsd.events`.
-cqrs::kafka::BusOptions AdsdBus() {
-  cqrs::kafka::BusOptions bus;
-  bus.topic = "adsd.events";
-  bus.event_source = {.source = "/adsd", .content_type = "application/json"};
-  return bus;
-}
-}  // namespace
 
 cqrs::Status AdService::OpenWorker() {
   if (!options_.validator_url.empty()) {
@@ -179,10 +231,13 @@ cqrs::Status AdService::OpenWorker() {
   ASSIGN_OR_RETURN(offsets_, cqrs::log::ConsumerOffsets::Open(OffsetsDir(options_.data_dir)));
   worker_ = std::make_unique<ads::ValidationWorker>(*store_, *offsets_, *rules_, external_.get(), std::move(wo));
   if (options_.bus_url.empty()) return worker_->Start();
-  // On the Kafka bus: this process is one member of the validators' consumer group.
-  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
+  // On the Kafka bus: this process is one member of the validators' consumer group, on the
+  // topic's current generation (store_ahead.h).
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, EventsBus());
   cqrs::kafka::ConsumerOptions co;
   co.bus = bus;
+  // A new generation republished what an earlier one carried: judged only if still undecided.
+  if (generation_) co.maybe_repeated_through = generation_->replayed_through;
   // One group per topic: deployments (or tests) sharing a cluster must not rebalance each other.
   co.group = "adsd-" + std::string(ads::ValidationWorker::kGroup) + "." + bus.topic;
   co.lanes = options_.consumers;
@@ -209,9 +264,12 @@ cqrs::Result<SubmissionBus*> AdService::OpenSubmissionBus() {
 }
 
 cqrs::Status AdService::OpenBusRelay() {
-  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions bus, EventsBus());
+  ASSIGN_OR_RETURN(cqrs::kafka::BusOptions base, cqrs::kafka::ParseBusUrl(options_.bus_url, AdsdBus()));
   cqrs::kafka::RelayOptions ro;
   ro.bus = bus;
+  ro.generation_base = base.topic;
+  ro.ahead_remedy = std::string(kStoreAheadRemedy);
   ro.postgres_url = options_.store_url;
   ro.name = "bus-relay:" + bus.topic;
   ro.before_publish = [] {

@@ -34,6 +34,7 @@
 #include "app/adsd/submission_bus.h"
 #include "app/adsd/write_api.h"
 #include "cqrs/kafka/consumer.h"
+#include "cqrs/kafka/generation.h"
 #include "cqrs/kafka/relay.h"
 #include "cqrs/log/consumer_offsets.h"
 #include "cqrs/store/event_store.h"
@@ -61,6 +62,10 @@ class AdService {
   cqrs::Status OpenStore();
   // The embedded log: what recovery cut, and no consumer ahead of the log (consumers_ahead.h).
   cqrs::Status CheckConsumersAgainstTheLog();
+  // PostgreSQL: no consumer ahead of the store, and the bus's topic generation (store_ahead.h).
+  cqrs::Status CheckConsumersAgainstTheStore();
+  // The events topic's options: --bus, on its current generation's topic.
+  cqrs::Result<cqrs::kafka::BusOptions> EventsBus() const;
   cqrs::Status OpenReadSide();
   cqrs::Status OpenWorker();
   cqrs::Status OpenBusRelay();
@@ -95,6 +100,8 @@ class AdService {
   // The optimized pipeline on Kafka (--pipeline async with --bus): the write side publishes
   // submissions, the worker side stores and judges them.
   std::unique_ptr<SubmissionBus> submission_bus_;
+  // The events topic's current generation (set at start when this process uses the bus).
+  std::optional<cqrs::kafka::TopicGeneration> generation_;
   // Store -> Kafka (with --bus, on write and worker processes).
   std::unique_ptr<cqrs::kafka::BusRelay> bus_relay_;
   // The command side (serves_writes()); the outbox and its relay (SQLite outbox -> store) exist

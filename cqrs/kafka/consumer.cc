@@ -176,7 +176,8 @@ void BusConsumer::Take(RdKafka::Message& m) {
   auto e = DecodeEvent(headers, std::string_view(static_cast<const char*>(m.payload()), m.len()));
   // Not ours (a foreign or damaged message): nothing to do, and nothing to wait for.
   const auto first_new = first_new_.find(m.partition());
-  const consumer::Delivery delivery = first_new != first_new_.end() && m.offset() >= first_new->second
+  const bool republished = e.ok() && e->position.value() > 0 && e->position <= options_.maybe_repeated_through;
+  const consumer::Delivery delivery = first_new != first_new_.end() && m.offset() >= first_new->second && !republished
                                           ? consumer::Delivery::kFirst
                                           : consumer::Delivery::kMaybeRepeated;
   const std::optional<consumer::Ticket> ticket =

@@ -41,6 +41,10 @@ struct ConsumerOptions {
   std::chrono::milliseconds session_timeout{6000};
   consumer::RetryPolicy retry;
   consumer::Filter filter;  // events the handler never sees are settled at once
+  // Events at or below this position may have been handled before, whatever the partition's
+  // offsets say: a new topic generation republishes the store's history (generation.h). The
+  // handler is told so (consumer::Delivery::kMaybeRepeated).
+  Position maybe_repeated_through{0};
 };
 
 // Where a message is on the bus: the consumer's offset type.

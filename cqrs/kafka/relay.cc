@@ -1,8 +1,10 @@
 #include "cqrs/kafka/relay.h"
 
 #include "cqrs/core/thread_name.h"
+#include "cqrs/kafka/generation.h"
 #include "cqrs/pg/advisory_lock.h"
 #include "cqrs/pg/connection.h"
+#include "cqrs/store/postgres/checkpoints.h"
 
 namespace cqrs::kafka {
 
@@ -46,6 +48,13 @@ void BusRelay::Run() {
         Pause(std::chrono::milliseconds(500));
         continue;
       }
+      // Before the first publish of a leadership: the topic still the current generation's, and
+      // not holding events the store no longer has (the store went back in time).
+      if (Status st = CheckBeforeLeading(**c); !st.ok()) {
+        SetStatus(st);
+        Pause(std::chrono::seconds(5));  // the lock goes with the connection meanwhile
+        continue;
+      }
       auto at = (*c)->Query("SELECT position FROM checkpoints WHERE name = $1", {pg::Param::Text(options_.name)});
       if (!at.ok()) {
         SetStatus(at.status());
@@ -74,6 +83,24 @@ void BusRelay::Run() {
     }
     Step(*conn, *publisher);
   }
+}
+
+Status BusRelay::CheckBeforeLeading(pg::Connection& conn) {
+  if (!options_.generation_base.empty()) {
+    ASSIGN_OR_RETURN(TopicGeneration current, CurrentGeneration(conn, options_.generation_base));
+    if (current.topic != options_.bus.topic) {
+      return Corruption("the bus moved to topic generation " + std::to_string(current.number) + " (topic " +
+                        current.topic + ") and this relay publishes to " + options_.bus.topic +
+                        ": it publishes nothing; restart this process");
+    }
+  }
+  // A newest event past this process's head may have been numbered by another an instant ago.
+  ASSIGN_OR_RETURN(std::optional<TopicAhead> ahead, FindTopicAhead(options_.bus, store_, std::chrono::seconds(2)));
+  if (ahead) {
+    return Corruption(ahead->Describe() + " (the event store went back in time): the relay publishes nothing to it" +
+                      (options_.ahead_remedy.empty() ? "" : "; " + options_.ahead_remedy));
+  }
+  return Status::Ok();
 }
 
 void BusRelay::Step(pg::Connection& conn, Publisher& publisher) {
@@ -117,10 +144,9 @@ bool BusRelay::Checkpoint(pg::Connection& conn, Publisher& publisher) {
     Pause(std::chrono::milliseconds(200));
     return false;
   }
-  auto saved = conn.Query(
-      "INSERT INTO checkpoints (name, position) VALUES ($1, $2) "
-      "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
-      {pg::Param::Text(options_.name), pg::Param::Int(static_cast<std::int64_t>(flying.last))});
+  // With the hash of the event at it (cqrs/store/postgres/checkpoints.h).
+  auto saved = conn.Query(kSaveNamedCheckpointSql,
+                          {pg::Param::Text(options_.name), pg::Param::Int(static_cast<std::int64_t>(flying.last))});
   if (!saved.ok()) {
     // The lock may be gone with the connection: another relay may lead now. Start over.
     SetStatus(saved.status());

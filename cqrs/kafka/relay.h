@@ -12,6 +12,11 @@
 // acknowledgements and checkpoints it. At most two batches are in flight; a failed batch makes the
 // relay start over from the checkpoint with a new producer (both batches are published again).
 //
+// Before it publishes anything as the leader, the relay holds the topic's newest events against
+// the store (generation.h): a topic that holds events the store no longer has (the store went
+// back in time) gets nothing more from it, and neither does a topic that is no longer its family's
+// current generation. The relay then reports the error as its status and looks again every 5 s.
+//
 // Exactly one relay publishes at a time, whatever the number of processes running one: the
 // leader holds a PostgreSQL session advisory lock, which the server releases when the leader's
 // connection dies: at once when the leader's kernel closes the socket (a killed process), within
@@ -43,6 +48,11 @@ struct RelayOptions {
   std::size_t max_batch = 2000;
   // Test-only: runs right before each batch is published (a crash-point for the relay test).
   std::function<void()> before_publish;
+  // The topic family (generation.h) whose current generation bus.topic must be; empty: the relay
+  // does not look at generations.
+  std::string generation_base;
+  // Appended to the error of a topic found ahead of the store: what the operator should do.
+  std::string ahead_remedy;
   // Called with the size of each batch handed to the producer (a metric: what bounds a batch is
   // `max_batch` and how much the store holds beyond the last batch sent). On the relay's thread.
   std::function<void(std::size_t events)> on_batch;
@@ -62,6 +72,8 @@ class BusRelay {
  private:
   BusRelay(const EventStore& store, RelayOptions options) : store_(store), options_(std::move(options)) {}
   void Run();
+  // The topic is the current generation's and holds no event the store does not have.
+  Status CheckBeforeLeading(pg::Connection& conn);
   // One turn of the leader's loop: reads the next batch, sends it, settles the one before.
   void Step(pg::Connection& conn, Publisher& publisher);
   // Waits for `batch`'s acknowledgements and stores the checkpoint. False: start over.

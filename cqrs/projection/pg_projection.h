@@ -35,6 +35,7 @@
 #include "cqrs/pg/pool.h"
 #include "cqrs/projection/position_waiters.h"
 #include "cqrs/projection/runner.h"
+#include "cqrs/store/checkpoint_check.h"
 #include "cqrs/store/event_store.h"
 
 namespace cqrs::projection {
@@ -68,12 +69,19 @@ struct PgRunnerOptions {
   std::function<void(std::span<const RecordedEvent>)> on_committed;
   // Reads waiting for a position at once (NotifyAt); more are refused.
   std::size_t max_position_waiters = 4096;
+  // A checkpoint found ahead of the store at Start() (checkpoint_check.h: the store went back in
+  // time): kRefuse fails Start() with kCorruption naming the read model and where it stands;
+  // kRepair empties the read model (the projection's Reset(), its parked events, its checkpoint)
+  // so that it is rebuilt from the store, and tells `on_repaired`.
+  AheadPolicy on_ahead = AheadPolicy::kRefuse;
+  std::function<void(const std::string&)> on_repaired;
 };
 
 class PgProjectionRunner final : public Runner {
  public:
-  // Migrates the runner's and the projection's schema, then starts following the store (as
-  // leader or follower). Fails if the database cannot be reached at start.
+  // Migrates the runner's and the projection's schema, holds the checkpoint (position and hash of
+  // the last event applied) against the store (options.on_ahead), then starts following the store
+  // (as leader or follower). Fails if the database cannot be reached at start.
   static Result<std::unique_ptr<PgProjectionRunner>> Start(EventStore& store, const PgProjection& projection,
                                                            PgRunnerOptions options);
   ~PgProjectionRunner() override;
@@ -98,6 +106,9 @@ class PgProjectionRunner final : public Runner {
 
  private:
   PgProjectionRunner(EventStore& store, const PgProjection& projection, PgRunnerOptions options);
+  // At start, before any process of this start applies: the checkpoint against the store.
+  static Status CheckNotAhead(EventStore& store, const PgProjection& projection, pg::Connection& conn,
+                              const PgRunnerOptions& options);
   void Run() EXCLUDES(db_mu_);
   // Whether conn_ is open and usable.
   bool Connected() EXCLUDES(db_mu_);
@@ -117,8 +128,9 @@ class PgProjectionRunner final : public Runner {
   // Applies one event in a savepoint, retried. `failure` is Ok when it applied, else the event's
   // error (park it); the returned Status is a database failure (nothing to park: retry later).
   Status ApplyWithRetry(const RecordedEvent& e, Status& failure) REQUIRES(db_mu_);
-  // The statements that record `last` as the checkpoint, tell the followers, and commit.
-  std::vector<pg::Statement> CommitStatements(Position last) const;
+  // The statements that record `last` (position and hash) as the checkpoint, tell the
+  // followers, and commit.
+  std::vector<pg::Statement> CommitStatements(const RecordedEvent& last) const;
   void Advance(Position p) EXCLUDES(mu_);
   void SetStatus(Status st);
   void Pause(std::chrono::milliseconds d) const;

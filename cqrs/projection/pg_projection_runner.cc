@@ -27,6 +27,12 @@ CREATE TABLE parked_events(
   PRIMARY KEY (projection, position));
 CREATE INDEX parked_events_by_stream ON parked_events(projection, stream, position);
 )sql"},
+    {2, "the checkpoint records the hash of its last event", R"sql(
+-- With the position, the hash-chain link of the last event applied (cqrs/store/checkpoint_check.h):
+-- at start it is held against the event store, which may have gone back in time (a restore).
+-- NULL for a checkpoint committed before: its position alone is checked.
+ALTER TABLE projection_checkpoints ADD COLUMN hash bytea;
+)sql"},
 };
 
 // Followers learn of each commit here; the payload is "<projection> <position>".
@@ -38,7 +44,74 @@ Result<Position> ReadCheckpoint(pg::Connection& c, std::string_view name) {
   return Position(r.empty() ? 0 : static_cast<std::uint64_t>(r.Int(0, 0)));
 }
 
+Result<ConsumerCheckpoint> ReadCheckpointWithHash(pg::Connection& c, std::string_view name) {
+  ASSIGN_OR_RETURN(pg::Rows r, c.Query("SELECT position, hash FROM projection_checkpoints WHERE projection = $1",
+                                       {Param::Text(std::string(name))}));
+  ConsumerCheckpoint cp;
+  if (r.empty()) return cp;
+  cp.position = Position(static_cast<std::uint64_t>(r.Int(0, 0)));
+  if (!r.IsNull(0, 1)) {
+    const std::string bytes = r.Bytes(0, 1);
+    if (bytes.size() == Sha256Digest().size()) {
+      Sha256Digest d{};
+      std::copy(bytes.begin(), bytes.end(), d.begin());
+      cp.hash = d;
+    }
+  }
+  return cp;
+}
+
+// The event of `events` at `p`: a position ApplyInTransaction covered, so one of them.
+const RecordedEvent& EventAt(std::span<const RecordedEvent> events, Position p) {
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (it->position == p) return *it;
+  }
+  return events.back();
+}
+
+std::string HashBytes(const RecordedEvent& e) {
+  return std::string(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
+}
+
+// "the read model 'ads' in PostgreSQL database reads on 10.0.0.5:5432" (no credentials).
+std::string ReadModelName(const pg::Connection& c, std::string_view projection) {
+  return "the read model '" + std::string(projection) + "' in PostgreSQL database " + c.Option("dbname") + " on " +
+         c.Option("host") + ":" + c.Option("port");
+}
+
 }  // namespace
+
+Status PgProjectionRunner::CheckNotAhead(EventStore& store, const PgProjection& projection, pg::Connection& conn,
+                                         const PgRunnerOptions& options) {
+  // One process at a time: a second one starting with the repair waits, then finds the read
+  // model emptied (position 0) and nothing to repair.
+  const std::int64_t key = pg::AdvisoryLockKey("adsd projection check " + std::string(projection.name()));
+  RETURN_IF_ERROR(conn.Exec("BEGIN"));
+  auto check = [&]() -> Result<std::optional<std::string>> {
+    RETURN_IF_ERROR(conn.Query("SELECT pg_advisory_xact_lock($1)", {Param::Int(key)}).status());
+    ASSIGN_OR_RETURN(ConsumerCheckpoint cp, ReadCheckpointWithHash(conn, projection.name()));
+    // A read process may read the store from a replica that has not replayed the last events yet.
+    ASSIGN_OR_RETURN(CheckpointCheck c, CheckCheckpoint(store, cp, std::chrono::seconds(1)));
+    if (!c.ahead()) return std::optional<std::string>();
+    const std::string what = ReadModelName(conn, projection.name()) + " " + c.Describe();
+    if (options.on_ahead == AheadPolicy::kRefuse) return Corruption(what);
+    std::vector<pg::Statement> reset;
+    for (std::string& sql : projection.Reset()) reset.emplace_back(std::move(sql));
+    reset.push_back({"DELETE FROM parked_events WHERE projection = $1", {Param::Text(std::string(projection.name()))}});
+    reset.push_back(
+        {"DELETE FROM projection_checkpoints WHERE projection = $1", {Param::Text(std::string(projection.name()))}});
+    RETURN_IF_ERROR(conn.Pipeline(reset).status());
+    return std::optional<std::string>(what + "; emptied, it is rebuilt from the event store");
+  };
+  auto repaired = check();
+  if (!repaired.ok()) {
+    (void)conn.Exec("ROLLBACK");
+    return repaired.status();
+  }
+  RETURN_IF_ERROR(conn.Exec("COMMIT"));
+  if (*repaired && options.on_repaired) options.on_repaired(**repaired);
+  return Status::Ok();
+}
 
 PgProjectionRunner::PgProjectionRunner(EventStore& store, const PgProjection& projection, PgRunnerOptions options)
     : store_(store),
@@ -52,6 +125,7 @@ Result<std::unique_ptr<PgProjectionRunner>> PgProjectionRunner::Start(EventStore
   ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(options.url));
   RETURN_IF_ERROR(pg::Migrate(*conn, "projection_runner", kRunnerMigrations));
   RETURN_IF_ERROR(pg::Migrate(*conn, "read_model:" + std::string(projection.name()), projection.Migrations()));
+  RETURN_IF_ERROR(CheckNotAhead(store, projection, *conn, options));
   ASSIGN_OR_RETURN(Position committed, ReadCheckpoint(*conn, projection.name()));
   std::unique_ptr<PgProjectionRunner> r(new PgProjectionRunner(store, projection, std::move(options)));
   r->position_.store(committed.value());
@@ -193,15 +267,16 @@ Status PgProjectionRunner::RefreshFromCheckpoint() {
   return Status::Ok();
 }
 
-std::vector<pg::Statement> PgProjectionRunner::CommitStatements(Position last) const {
+std::vector<pg::Statement> PgProjectionRunner::CommitStatements(const RecordedEvent& last) const {
   const std::string name(projection_.name());
   return {
-      {"INSERT INTO projection_checkpoints(projection, position) VALUES ($1, $2) "
-       "ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
-       {Param::Text(name), Param::Int(static_cast<std::int64_t>(last.value()))}},
+      {"INSERT INTO projection_checkpoints(projection, position, hash) VALUES ($1, $2, $3) "
+       "ON CONFLICT (projection) DO UPDATE SET position = excluded.position, hash = excluded.hash",
+       {Param::Text(name), Param::Int(static_cast<std::int64_t>(last.position.value())),
+        Param::Bytes(HashBytes(last))}},
       // Delivered to the followers when (and only if) the transaction commits.
       {std::string("SELECT pg_notify('") + kChannel + "', $1)",
-       {Param::Text(name + " " + std::to_string(last.value()))}},
+       {Param::Text(name + " " + std::to_string(last.position.value()))}},
       {"COMMIT"},
   };
 }
@@ -212,7 +287,7 @@ Status PgProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
   std::vector<std::string> newly_parked;
   RETURN_IF_ERROR(conn_->Exec("BEGIN"));
   Status st = ApplyInTransaction(events, done, last, newly_parked);
-  if (st.ok() && last > done) st = conn_->Pipeline(CommitStatements(last)).status();
+  if (st.ok() && last > done) st = conn_->Pipeline(CommitStatements(EventAt(events, last))).status();
   if (!st.ok() || last == done) {
     (void)conn_->Exec("ROLLBACK");  // best effort: a broken session is dropped anyway
     return st;
@@ -391,6 +466,7 @@ Result<std::uint64_t> PgProjectionRunner::Rebuild() {
   parked_.clear();
   std::vector<std::string> newly_parked;
   Position last(0);
+  RecordedEvent last_event;
   auto rebuild = [&]() -> Status {
     db_mu_.AssertHeld();  // called where the caller holds it
     std::vector<pg::Statement> reset{{"BEGIN"}};
@@ -403,9 +479,17 @@ Result<std::uint64_t> PgProjectionRunner::Rebuild() {
       if (batch.empty()) break;
       Position covered = last;
       RETURN_IF_ERROR(ApplyInTransaction(batch, last, covered, newly_parked));
+      if (covered > last) last_event = EventAt(batch, covered);
       last = covered;
     }
-    return conn_->Pipeline(CommitStatements(last)).status();
+    if (last.value() == 0) {  // an empty store: no event to name, no checkpoint
+      return conn_
+          ->Pipeline({{"DELETE FROM projection_checkpoints WHERE projection = $1",
+                       {Param::Text(std::string(projection_.name()))}},
+                      {"COMMIT"}})
+          .status();
+    }
+    return conn_->Pipeline(CommitStatements(last_event)).status();
   };
   if (Status st = rebuild(); !st.ok()) {
     (void)conn_->Exec("ROLLBACK");

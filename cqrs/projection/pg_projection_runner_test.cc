@@ -242,5 +242,56 @@ TEST_F(PgProjectionRunnerTest, RebuildRecomputesTheRowsInOneTransaction) {
   EXPECT_EQ(Counts()["a"], 3);
 }
 
+// The read model against another store than the one it followed, as after the store went back in
+// time: past its head, then at a position where it holds another event. Refused, then emptied and
+// rebuilt.
+TEST_F(PgProjectionRunnerTest, AReadModelAheadOfTheStoreIsRefusedOrEmptiedAndRebuilt) {
+  CountingProjection p;
+  Position last;
+  for (int i = 0; i < 5; ++i) last = Append("old", "x");
+  {
+    auto runner = StartRunner(p);
+    ASSERT_TRUE(runner->WaitFor(last, std::chrono::steady_clock::now() + 20s));
+  }
+  auto other = OpenPostgresEventStore({cqrs::testing::FreshPostgresDatabase()});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  auto append_other = [&](const std::string& stream) {
+    EventData e;
+    e.event_id = Uuid::V7();
+    e.type = "Counted";
+    e.payload = "x";
+    ASSERT_TRUE((*other)->Append(stream, ExpectedVersion::Any(), std::span(&e, 1)).ok());
+  };
+  append_other("new");
+  append_other("new");
+  PgRunnerOptions o;
+  o.url = url_;
+  auto refused = PgProjectionRunner::Start(**other, p, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(refused.status().message().find("the read model 'counts' in PostgreSQL database"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("is at position 5, past the event store's head 2"), std::string::npos)
+      << refused.status().ToString();
+  for (int i = 0; i < 4; ++i) append_other("new");
+  refused = PgProjectionRunner::Start(**other, p, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("is at position 5, where the event store now holds another event"),
+            std::string::npos)
+      << refused.status().ToString();
+  EXPECT_EQ(Counts(), (std::map<std::string, std::int64_t>{{"old", 5}}));  // refused: nothing changed
+
+  std::vector<std::string> repaired;
+  o.on_ahead = AheadPolicy::kRepair;
+  o.on_repaired = [&](const std::string& what) { repaired.push_back(what); };
+  auto runner = PgProjectionRunner::Start(**other, p, o);
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  ASSERT_EQ(repaired.size(), 1u);
+  EXPECT_NE(repaired[0].find("emptied, it is rebuilt from the event store"), std::string::npos) << repaired[0];
+  ASSERT_TRUE((*runner)->WaitFor(Position(6), std::chrono::steady_clock::now() + 20s));
+  EXPECT_EQ(Counts(), (std::map<std::string, std::int64_t>{{"new", 6}}));
+  EXPECT_EQ(Checkpoint(), 6);
+}
+
 }  // namespace
 }  // namespace cqrs::projection

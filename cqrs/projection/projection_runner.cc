@@ -10,7 +10,8 @@ namespace {
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS projection_checkpoints(
   projection TEXT PRIMARY KEY,
-  position INTEGER NOT NULL);
+  position INTEGER NOT NULL,
+  hash BLOB);
 CREATE TABLE IF NOT EXISTS parked_events(
   projection TEXT NOT NULL,
   position INTEGER NOT NULL,
@@ -20,7 +21,42 @@ CREATE TABLE IF NOT EXISTS parked_events(
 CREATE INDEX IF NOT EXISTS parked_events_by_stream ON parked_events(projection, stream, position);
 )sql";
 
+// Files made before checkpoints carried the hash of their last event get the column (NULL until
+// the next commit: such a checkpoint is held against the store by its position alone).
+Status AddCheckpointHash(sql::Database& db) {
+  ASSIGN_OR_RETURN(auto has,
+                   db.Prepare("SELECT 1 FROM pragma_table_info('projection_checkpoints') WHERE name = 'hash'"));
+  ASSIGN_OR_RETURN(bool there, has.Step());
+  if (there) return Status::Ok();
+  return db.Exec("ALTER TABLE projection_checkpoints ADD COLUMN hash BLOB");
+}
+
+Sha256Digest DigestOf(std::string_view bytes) {
+  Sha256Digest d{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), d.size()), d.begin());
+  return d;
+}
+
 }  // namespace
+
+Result<std::optional<ConsumerCheckpoint>> ReadCheckpoint(sql::Database& db, std::string_view projection) {
+  ASSIGN_OR_RETURN(auto table, db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                          "name = 'projection_checkpoints'"));
+  ASSIGN_OR_RETURN(bool exists, table.Step());
+  if (!exists) return std::optional<ConsumerCheckpoint>();
+  ASSIGN_OR_RETURN(auto has,
+                   db.Prepare("SELECT 1 FROM pragma_table_info('projection_checkpoints') WHERE name = 'hash'"));
+  ASSIGN_OR_RETURN(bool with_hash, has.Step());
+  ASSIGN_OR_RETURN(auto q,
+                   db.Prepare(with_hash ? "SELECT position, hash FROM projection_checkpoints WHERE projection = ?"
+                                        : "SELECT position, NULL FROM projection_checkpoints WHERE projection = ?"));
+  q.Bind(1, projection);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<ConsumerCheckpoint>();
+  ConsumerCheckpoint cp{Position(static_cast<std::uint64_t>(q.Int(0))), std::nullopt};
+  if (!q.IsNull(1) && q.Text(1).size() == Sha256Digest().size()) cp.hash = DigestOf(q.Text(1));
+  return std::optional<ConsumerCheckpoint>(cp);
+}
 
 ProjectionRunner::ProjectionRunner(EventStore& store, std::unique_ptr<sql::Database> db, Projection& projection,
                                    RunnerOptions options)
@@ -35,6 +71,7 @@ ProjectionRunner::~ProjectionRunner() {
 Status ProjectionRunner::LoadState() {
   MutexLock lock(db_mu_);
   RETURN_IF_ERROR(db_->Exec(kSchema));
+  RETURN_IF_ERROR(AddCheckpointHash(*db_));
   RETURN_IF_ERROR(options_.bulk_load ? projection_.MigrateForBulkLoad(*db_) : projection_.Migrate(*db_));
   ASSIGN_OR_RETURN(auto cp, db_->Prepare("SELECT position FROM projection_checkpoints WHERE projection = ?"));
   cp.Bind(1, projection_.name());
@@ -123,26 +160,30 @@ Status ProjectionRunner::ApplyBatch(std::span<const RecordedEvent> events) {
 Result<bool> ProjectionRunner::ApplyBatchWhole(std::span<const RecordedEvent> events) {
   const Position done = position();
   ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
-  Position last = done;
+  const RecordedEvent* last = nullptr;
   for (const RecordedEvent& e : events) {
     if (e.position <= done) continue;
-    last = e.position;
+    last = &e;
     if (!projection_.Apply(*db_, e).ok()) return false;  // rolled back: redone event by event
   }
-  if (last == done) return true;
-  RETURN_IF_ERROR(Checkpoint(last));
+  if (last == nullptr) return true;
+  RETURN_IF_ERROR(Checkpoint(*last));
   RETURN_IF_ERROR(tx.Commit());
-  Committed(last, events);
+  Committed(last->position, events);
   return true;
 }
 
-Status ProjectionRunner::Checkpoint(Position last) {
+Status ProjectionRunner::Checkpoint(const RecordedEvent& last) {
   if (!checkpoint_) {
-    ASSIGN_OR_RETURN(checkpoint_, db_->Prepare("INSERT INTO projection_checkpoints(projection, position) VALUES (?, ?) "
-                                               "ON CONFLICT(projection) DO UPDATE SET position = excluded.position"));
+    ASSIGN_OR_RETURN(checkpoint_,
+                     db_->Prepare("INSERT INTO projection_checkpoints(projection, position, hash) VALUES (?, ?, ?) "
+                                  "ON CONFLICT(projection) DO UPDATE SET position = excluded.position, "
+                                  "hash = excluded.hash"));
   }
   checkpoint_->Reset();
-  checkpoint_->Bind(1, projection_.name()).Bind(2, static_cast<std::int64_t>(last.value()));
+  checkpoint_->Bind(1, projection_.name())
+      .Bind(2, static_cast<std::int64_t>(last.position.value()))
+      .BindBlob(3, std::string_view(reinterpret_cast<const char*>(last.hash.data()), last.hash.size()));
   return checkpoint_->Run();
 }
 
@@ -158,14 +199,14 @@ Status ProjectionRunner::ApplyBatchIsolated(std::span<const RecordedEvent> event
   ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::Begin(*db_));
   ASSIGN_OR_RETURN(auto park,
                    db_->Prepare("INSERT INTO parked_events(projection, position, stream, error) VALUES (?, ?, ?, ?)"));
-  Position last = done;
+  const RecordedEvent* last = nullptr;
   std::vector<std::string> newly_parked;  // joins parked_ only once the transaction commits
   auto is_parked = [&](const std::string& s) REQUIRES(db_mu_) {
     return parked_.contains(s) || std::find(newly_parked.begin(), newly_parked.end(), s) != newly_parked.end();
   };
   for (const RecordedEvent& e : events) {
     if (e.position <= done) continue;
-    last = e.position;
+    last = &e;
     const bool already_parked = is_parked(e.stream);
     Status st = already_parked ? Unavailable("stream is parked") : ApplyWithRetry(e);
     if (st.ok()) continue;
@@ -177,11 +218,11 @@ Status ProjectionRunner::ApplyBatchIsolated(std::span<const RecordedEvent> event
     RETURN_IF_ERROR(park.Run());
     if (!already_parked) newly_parked.push_back(e.stream);
   }
-  if (last == done) return Status::Ok();
-  RETURN_IF_ERROR(Checkpoint(last));
+  if (last == nullptr) return Status::Ok();
+  RETURN_IF_ERROR(Checkpoint(*last));
   RETURN_IF_ERROR(tx.Commit());
   for (auto& s : newly_parked) parked_.insert(std::move(s));
-  Committed(last, events);
+  Committed(last->position, events);
   return Status::Ok();
 }
 

@@ -12,8 +12,14 @@
 #include "cqrs/projection/position_waiters.h"
 #include "cqrs/projection/projection.h"
 #include "cqrs/projection/runner.h"
+#include "cqrs/store/checkpoint_check.h"
 
 namespace cqrs::projection {
+
+// The checkpoint `projection` has in a read-model database (table projection_checkpoints: the
+// position and the hash of the last event applied, committed with that event's rows); nullopt
+// when it has none. A file from before hashes were recorded gives the position alone.
+Result<std::optional<ConsumerCheckpoint>> ReadCheckpoint(sql::Database& db, std::string_view projection);
 
 // Owns a write connection to the read-model database (SQLite). Thread-safe accessors; one runner
 // per projection and database.
@@ -52,7 +58,8 @@ class ProjectionRunner final : public Runner {
   Result<bool> ApplyBatchWhole(std::span<const RecordedEvent> events) REQUIRES(db_mu_);
   // Each event in its own savepoint, retried, and parked when it keeps failing.
   Status ApplyBatchIsolated(std::span<const RecordedEvent> events) REQUIRES(db_mu_);
-  Status Checkpoint(Position last) REQUIRES(db_mu_);
+  // Records `last` (its position and hash) as the checkpoint, in the open transaction.
+  Status Checkpoint(const RecordedEvent& last) REQUIRES(db_mu_);
   void Committed(Position last, std::span<const RecordedEvent> events);
   Status ApplyWithRetry(const RecordedEvent& e) REQUIRES(db_mu_);
 

@@ -144,6 +144,61 @@ TEST_F(ProjectionRunnerTest, FailingStreamIsParkedInOrderAndOthersGoOn) {
   EXPECT_EQ(runner.ReplayParked("bad").code(), StatusCode::kNotFound);
 }
 
+TEST_F(ProjectionRunnerTest, TheCheckpointRecordsTheHashOfItsLastEvent) {
+  CountingProjection p;
+  Position last;
+  for (int i = 0; i < 7; ++i) last = Append("s", "x");
+  {
+    ProjectionRunner runner(*store_, OpenDb("read.db"), p, RunnerOptions{.max_batch = 3});
+    ASSERT_TRUE(runner.CatchUp(last).ok());
+  }
+  auto db = OpenDb("read.db");
+  auto cp = ReadCheckpoint(*db, "counts");
+  ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+  ASSERT_TRUE(cp->has_value());
+  EXPECT_EQ((*cp)->position, last);
+  auto at = store_->ReadAll(last, 1);
+  ASSERT_TRUE(at.ok() && !at->empty());
+  ASSERT_TRUE((*cp)->hash.has_value());
+  EXPECT_EQ(*(*cp)->hash, at->front().hash);
+  auto none = ReadCheckpoint(*db, "another projection");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(ProjectionRunnerTest, AFileFromBeforeCheckpointHashesIsMigratedAndKeepsItsPosition) {
+  // A read model as the runner left it before checkpoints carried hashes.
+  {
+    auto db = OpenDb("old.db");
+    ASSERT_TRUE(db->Exec("CREATE TABLE projection_checkpoints(projection TEXT PRIMARY KEY, position INTEGER NOT NULL);"
+                         "CREATE TABLE counts(stream TEXT PRIMARY KEY, n INTEGER NOT NULL, last_position INTEGER NOT "
+                         "NULL);"
+                         "INSERT INTO counts VALUES ('s', 2, 2);"
+                         "INSERT INTO projection_checkpoints VALUES ('counts', 2);")
+                    .ok());
+    auto cp = ReadCheckpoint(*db, "counts");  // readable as it is: the position alone
+    ASSERT_TRUE(cp.ok() && cp->has_value()) << cp.status().ToString();
+    EXPECT_EQ((*cp)->position, Position(2));
+    EXPECT_FALSE((*cp)->hash.has_value());
+  }
+  CountingProjection p;
+  Append("s", "x");
+  Append("s", "x");
+  const Position last = Append("s", "x");
+  {
+    ProjectionRunner runner(*store_, OpenDb("old.db"), p);
+    ASSERT_TRUE(runner.Start().ok());  // adds the column
+    EXPECT_EQ(runner.position(), Position(2));
+    ASSERT_TRUE(runner.WaitFor(last, std::chrono::steady_clock::now() + 10s));
+  }
+  EXPECT_EQ(Counts("old.db")["s"], 3);  // resumed after 2, nothing applied twice
+  auto db = OpenDb("old.db");
+  auto cp = ReadCheckpoint(*db, "counts");
+  ASSERT_TRUE(cp.ok() && cp->has_value());
+  EXPECT_EQ((*cp)->position, last);
+  EXPECT_TRUE((*cp)->hash.has_value());
+}
+
 TEST_F(ProjectionRunnerTest, WaitForTimesOutWhenNothingArrives) {
   CountingProjection p;
   ProjectionRunner runner(*store_, OpenDb("read.db"), p);

@@ -7,7 +7,7 @@ namespace cqrs {
 // A migration's text stays as it was applied: the file names in its comments are those of its
 // time (postgres_store.h is now store.h in this folder, postgres_sequencer.h sequencer.h, ...).
 std::span<const pg::Migration> EventStoreMigrations() {
-  static const std::array<pg::Migration, 7> kMigrations = {{
+  static const std::array<pg::Migration, 8> kMigrations = {{
       {1, "events and the log head",
        R"sql(
 CREATE TABLE events (
@@ -695,6 +695,14 @@ BEGIN
     seqs := '{}'; positions := '{}';
   END;
 END $$;
+)sql"},
+      {8, "named checkpoints record the hash of their last event",
+       R"sql(
+-- With the position, the hash-chain link of the event at it (cqrs/store/checkpoint_check.h), taken
+-- from `events` in the statement that saves the checkpoint: at start each is held against the
+-- store, which may have gone back in time. NULL for a checkpoint saved before: its position alone
+-- is checked.
+ALTER TABLE checkpoints ADD COLUMN hash bytea;
 )sql"},
   }};
   return kMigrations;

@@ -589,9 +589,18 @@ class PostgresEventStore final : public EventStore {
   }
 
   void PollHead() {
+    // What this store saw before it asks: committed before the query's snapshot is taken, so the
+    // answer is at least that, unless the database went back. (Read after the answer, it could be
+    // a commit the snapshot missed.)
+    const std::uint64_t seen = head_.load();
     auto head = listen_conn_->Query("SELECT position FROM log_head WHERE id = 1");
     reachable_.store(head.ok());
-    if (head.ok() && !head->empty()) AdvanceHead(static_cast<std::uint64_t>(head->Int(0, 0)));
+    if (!head.ok() || head->empty()) return;
+    const auto at = static_cast<std::uint64_t>(head->Int(0, 0));
+    if (at < seen && options_.on_went_back && !went_back_.exchange(true)) {
+      options_.on_went_back(Position(seen), Position(at));
+    }
+    AdvanceHead(at);
   }
 
   const PostgresStoreOptions options_;
@@ -621,7 +630,8 @@ class PostgresEventStore final : public EventStore {
 
   std::atomic<bool> reachable_{true};  // the listener's view of the server
   mutable std::atomic<std::uint64_t> head_{0};
-  mutable Mutex head_mu_;  // for head_cv_ only: head_ is atomic
+  std::atomic<bool> went_back_{false};  // on_went_back called
+  mutable Mutex head_mu_;               // for head_cv_ only: head_ is atomic
   mutable CondVar head_cv_;
   std::vector<std::thread> writers_;
   std::thread resolver_;

@@ -55,6 +55,13 @@ struct PostgresStoreOptions {
   //   kSequencer     only the sequencer's own transactions, after the appends commit.
   enum class Numbering { kAnyFree, kLeaderInline, kSequencer };
   Numbering numbering = Numbering::kAnyFree;
+  // Called once, on the store's listener thread, when the head read from the database is below
+  // one this store saw before (`seen`, `now`): the store went back in time while this process ran
+  // (a point-in-time restore, a failover to a replica without the last commits). Whatever this
+  // process consumed may now be ahead of the store (checkpoint_check.h); the owner should stop
+  // its consumers (adsd exits). Unset: the store carries on, its head staying where it was until
+  // the database passes it again.
+  std::function<void(Position seen, Position now)> on_went_back;
   // No appends (they fail with kUnavailable): for processes that only read. The URL may then be
   // a read replica (a hot standby): the schema is checked instead of migrated, and the head is
   // polled (a standby cannot LISTEN) every `replica_poll`.
