@@ -31,7 +31,7 @@ _cqrs_public(cqrs_core core/status.h core/types.h core/strong_int.h core/uuid.h 
 _cqrs_public(cqrs_log log/log.h log/record.h log/consumer_offsets.h log/verify.h)
 _cqrs_public(cqrs_store store/event.h store/event_store.h store/expected_version.h store/query.h
   store/embedded_store.h store/polling_subscription.h store/upcasting_store.h store/log_point.h
-  store/log_snapshot_store.h store/log_prefix_store.h)
+  store/log_snapshot_store.h store/log_prefix_store.h store/checkpoint_check.h)
 _cqrs_public(cqrs_sql sql/sqlite.h sql/group_commit.h sql/wal_folder.h sql/checkpointer.h)
 _cqrs_public(cqrs_consumer consumer/handler.h consumer/keyed_lanes.h consumer/dispatcher.h
   consumer/offset_ledger.h consumer/store_consumer.h)

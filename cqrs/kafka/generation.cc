@@ -1,8 +1,10 @@
 #include "cqrs/kafka/generation.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "cqrs/kafka/event_codec.h"
 #include "cqrs/pg/advisory_lock.h"
@@ -70,6 +72,27 @@ Result<std::set<std::string>> Topics(RdKafka::KafkaConsumer& c) {
   return out;
 }
 
+// Whether an error of a partition's leader is one a moment cures: a topic just created, or a
+// leader being elected or moved (a broker restarting, a cluster starting up).
+bool LeaderSettling(RdKafka::ErrorCode rc) {
+  return rc == RdKafka::ERR_NOT_LEADER_FOR_PARTITION || rc == RdKafka::ERR_LEADER_NOT_AVAILABLE ||
+         rc == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART || rc == RdKafka::ERR__TIMED_OUT || rc == RdKafka::ERR__TRANSPORT;
+}
+
+// A partition's low and high watermarks, asked again while its leader settles (up to the
+// timeout): at start, a topic created a moment ago may have no leader yet.
+RdKafka::ErrorCode WatermarksOf(RdKafka::KafkaConsumer& c, const std::string& topic, std::int32_t p, std::int64_t& low,
+                                std::int64_t& high) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  while (true) {
+    const RdKafka::ErrorCode rc = c.query_watermark_offsets(topic, p, &low, &high, kTimeoutMs);
+    if (rc == RdKafka::ERR_NO_ERROR || !LeaderSettling(rc) || std::chrono::steady_clock::now() >= deadline) {
+      return rc;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a backoff before asking again
+  }
+}
+
 // The newest stored event of each non-empty partition of `topic`.
 Result<std::map<std::int32_t, RecordedEvent>> Tails(RdKafka::KafkaConsumer& c, const std::string& topic) {
   std::map<std::int32_t, RecordedEvent> tails;
@@ -87,8 +110,7 @@ Result<std::map<std::int32_t, RecordedEvent>> Tails(RdKafka::KafkaConsumer& c, c
   std::set<std::int32_t> open;
   for (std::int32_t p : partitions) {
     std::int64_t low = 0, high = 0;
-    if (RdKafka::ErrorCode rc = c.query_watermark_offsets(topic, p, &low, &high, kTimeoutMs);
-        rc != RdKafka::ERR_NO_ERROR) {
+    if (RdKafka::ErrorCode rc = WatermarksOf(c, topic, p, low, high); rc != RdKafka::ERR_NO_ERROR) {
       RdKafka::TopicPartition::destroy(assign);
       return Unavailable("bus: the end of " + topic + " partition " + std::to_string(p) + ": " + RdKafka::err2str(rc));
     }
